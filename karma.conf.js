@@ -1,0 +1,67 @@
+// Karma runs every spec in test/ in one headless Chromium, against the cpu,
+// webgl and webgpu backends (and the fallback path on a backend without the
+// fused kernels). SPEC=<glob> narrows the files, e.g. SPEC='test/forward*';
+// BACKENDS=cpu,fallback narrows the backends.
+const fs = require('fs');
+const path = require('path');
+
+// The flags that give headless Chromium WebGL2 and WebGPU on SwiftShader on a
+// machine without a GPU (see DEVELOPERS.md). Shared with the bench and demo.
+const {CHROMIUM_FLAGS, chromiumPath} = require('./scripts/chromium.cjs');
+
+const specs = process.env.SPEC || 'test/**/*.spec.ts';
+
+/**
+ * Counts results per backend (the `[backend]` tag in the suite name) and
+ * writes them to .tmp/results/karma.json for scripts/test.mjs, which prints
+ * the closing `N passed, N failed` line.
+ */
+function CountingReporter(baseReporterDecorator) {
+  baseReporterDecorator(this);
+  const counts = {passed: 0, failed: 0, skipped: 0, perBackend: {}};
+  this.onSpecComplete = (browser, result) => {
+    const tag = result.suite.join(' ').match(/\[([\w-]+)\]/);
+    const backend = tag ? tag[1] : 'other';
+    const bucket = counts.perBackend[backend] ||= {passed: 0, failed: 0, skipped: 0};
+    const kind = result.skipped || result.pending ? 'skipped' : result.success ? 'passed' : 'failed';
+    counts[kind]++;
+    bucket[kind]++;
+  };
+  this.onRunComplete = (browsers, results) => {
+    if (results.error || results.disconnected) counts.failed++;
+    fs.mkdirSync('.tmp/results', {recursive: true});
+    fs.writeFileSync('.tmp/results/karma.json', JSON.stringify(counts, null, 2));
+    this.write('\nspecs per backend: ' + JSON.stringify(counts.perBackend) + '\n');
+    this.write(`karma: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`);
+  };
+}
+CountingReporter.$inject = ['baseReporterDecorator'];
+
+module.exports = function(config) {
+  process.env.CHROME_BIN = chromiumPath();
+  config.set({
+    frameworks: ['jasmine'],
+    files: [{pattern: specs, watched: false}],
+    preprocessors: {[specs]: ['esbuild']},
+    esbuild: {target: 'es2020', sourcemap: true, singleBundle: true},
+    plugins: [
+      'karma-jasmine', 'karma-chrome-launcher', 'karma-esbuild',
+      {'reporter:counting': ['type', CountingReporter]},
+    ],
+    reporters: ['dots', 'counting'],
+    browsers: ['ChromiumGPU'],
+    customLaunchers: {
+      ChromiumGPU: {base: 'Chrome', flags: CHROMIUM_FLAGS},
+    },
+    // BACKENDS=cpu,webgl narrows the backends (test/setup.ts reads it).
+    client: {
+      jasmine: {random: false, timeoutInterval: 300000},
+      args: process.env.BACKENDS ? [`backends=${process.env.BACKENDS}`] : [],
+    },
+    browserNoActivityTimeout: 1800000,
+    browserDisconnectTimeout: 60000,
+    captureTimeout: 120000,
+    singleRun: true,
+    concurrency: 1,
+  });
+};

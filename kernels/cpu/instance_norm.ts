@@ -1,0 +1,62 @@
+import type {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
+import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
+
+import {InstanceNorm, InstanceNormAttrs, InstanceNormInputs} from '../../src/kernel_names';
+import {instanceNormLayout} from '../../src/layout';
+import {float32Values, forEachElement} from './util';
+
+/**
+ * Two-pass statistics in float64: the mean first, then the squared
+ * deviations from it, so an offset of 1e4 or a constant channel is exact.
+ */
+function instanceNormCpu(args: {
+  inputs: InstanceNormInputs,
+  backend: MathBackendCPU,
+  attrs: InstanceNormAttrs
+}): TensorInfo[] {
+  const {inputs, backend, attrs} = args;
+  const {epsilon, dataFormat} = attrs;
+  const layout = instanceNormLayout(inputs.x.shape, dataFormat);
+  const {batch, spatial, channels} = layout;
+  const x = float32Values(backend, inputs.x);
+  const gamma = inputs.gamma ? float32Values(backend, inputs.gamma) : null;
+  const beta = inputs.beta ? float32Values(backend, inputs.beta) : null;
+
+  const stats = batch * channels;
+  const sum = new Float64Array(stats);
+  forEachElement(layout, (i, nc) => {
+    sum[nc] += x[i];
+  });
+  const mean = new Float64Array(stats);
+  for (let nc = 0; nc < stats; nc++) {
+    mean[nc] = spatial > 0 ? sum[nc] / spatial : 0;
+  }
+  const squaredDeviations = new Float64Array(stats);
+  forEachElement(layout, (i, nc) => {
+    const d = x[i] - mean[nc];
+    squaredDeviations[nc] += d * d;
+  });
+  const invStd = new Float64Array(stats);
+  for (let nc = 0; nc < stats; nc++) {
+    const variance = spatial > 0 ? squaredDeviations[nc] / spatial : 0;
+    invStd[nc] = 1 / Math.sqrt(variance + epsilon);
+  }
+
+  const y = new Float32Array(x.length);
+  forEachElement(layout, (i, nc, c) => {
+    const scale = gamma ? gamma[c] : 1;
+    const shift = beta ? beta[c] : 0;
+    y[i] = (x[i] - mean[nc]) * invStd[nc] * scale + shift;
+  });
+  return [
+    backend.makeTensorInfo(inputs.x.shape, 'float32', y),
+    backend.makeTensorInfo([batch, channels], 'float32', Float32Array.from(mean)),
+    backend.makeTensorInfo([batch, channels], 'float32', Float32Array.from(invStd)),
+  ];
+}
+
+export const instanceNormCpuConfig: KernelConfig = {
+  kernelName: InstanceNorm,
+  backendName: 'cpu',
+  kernelFunc: instanceNormCpu as unknown as KernelFunc,
+};

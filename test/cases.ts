@@ -1,0 +1,80 @@
+/** The shapes and data every forward and gradient spec checks. */
+import {Format, randomValues} from './setup';
+
+export interface Case {
+  name: string;
+  shape: number[];
+  format: Format;
+  withGamma: boolean;
+  withBeta: boolean;
+  epsilon: number;
+  scale: number;
+  offset: number;
+  /** Index of a channel set to one constant value in every instance. */
+  constantChannel?: number;
+}
+
+function base(name: string, shape: number[], format: Format, more: Partial<Case> = {}): Case {
+  return {
+    name, shape, format, withGamma: true, withBeta: true, epsilon: 1e-5, scale: 1, offset: 0,
+    ...more,
+  };
+}
+
+export const CASES: Case[] = [
+  base('odd sizes', [2, 5, 7, 3], 'channelsLast'),
+  base('odd sizes', [2, 3, 5, 7], 'channelsFirst'),
+  base('one pixel', [3, 1, 1, 4], 'channelsLast'),
+  base('one pixel', [3, 4, 1, 1], 'channelsFirst'),
+  base('one channel', [2, 6, 5, 1], 'channelsLast'),
+  base('one channel', [2, 1, 6, 5], 'channelsFirst'),
+  base('67 channels', [2, 3, 5, 67], 'channelsLast'),
+  base('67 channels', [2, 67, 3, 5], 'channelsFirst'),
+  base('rank 3', [2, 11, 5], 'channelsLast'),
+  base('rank 3', [2, 5, 11], 'channelsFirst'),
+  base('rank 5', [2, 3, 4, 5, 6], 'channelsLast'),
+  base('rank 5', [2, 6, 3, 4, 5], 'channelsFirst'),
+  base('no gamma, no beta', [2, 4, 6, 3], 'channelsLast', {withGamma: false, withBeta: false}),
+  base('no gamma, no beta', [2, 3, 4, 6], 'channelsFirst', {withGamma: false, withBeta: false}),
+  base('gamma only', [1, 5, 5, 2], 'channelsLast', {withBeta: false}),
+  base('beta only', [1, 2, 5, 5], 'channelsFirst', {withGamma: false}),
+  base('offset 1e4', [2, 8, 8, 3], 'channelsLast', {offset: 1e4}),
+  base('offset 1e4', [2, 3, 8, 8], 'channelsFirst', {offset: 1e4}),
+  base('scale 1e3', [2, 7, 9, 4], 'channelsLast', {scale: 1e3}),
+  base('scale 1e3', [2, 4, 7, 9], 'channelsFirst', {scale: 1e3}),
+  base('a constant channel', [2, 6, 6, 3], 'channelsLast', {constantChannel: 1}),
+  base('a constant channel', [2, 3, 6, 6], 'channelsFirst', {constantChannel: 1}),
+  base('epsilon 1e-3', [2, 16, 16, 8], 'channelsLast', {epsilon: 1e-3}),
+  base('a larger image', [1, 40, 40, 5], 'channelsLast'),
+  base('a larger image', [1, 5, 40, 40], 'channelsFirst'),
+];
+
+export function describeCase(c: Case): string {
+  return `${c.name}: [${c.shape}] ${c.format}`;
+}
+
+export interface CaseData {
+  x: Float32Array;
+  gamma: Float32Array|null;
+  beta: Float32Array|null;
+  dy: Float32Array;
+  channels: number;
+}
+
+export function caseData(c: Case, seed = 7): CaseData {
+  const size = c.shape.reduce((a, b) => a * b, 1);
+  const channels = c.format === 'channelsLast' ? c.shape[c.shape.length - 1] : c.shape[1];
+  const x = randomValues(size, seed, c.scale, c.offset);
+  if (c.constantChannel != null) {
+    const k = c.constantChannel;
+    const spatial = size / (c.shape[0] * channels);
+    for (let i = 0; i < size; i++) {
+      const ch = c.format === 'channelsLast' ? i % channels : Math.floor(i / spatial) % channels;
+      if (ch === k) x[i] = 3.25;
+    }
+  }
+  const gamma = c.withGamma ? randomValues(channels, seed + 1, 0.5, 1) : null;
+  const beta = c.withBeta ? randomValues(channels, seed + 2, 1) : null;
+  const dy = randomValues(size, seed + 3, 1);
+  return {x, gamma, beta, dy, channels};
+}
