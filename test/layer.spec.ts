@@ -46,7 +46,9 @@ function convNet(format: Format, norm: tfl.layers.Layer): tfl.Sequential {
   const model = tfl.sequential();
   model.add(tfl.layers.conv2d({
     inputShape: format === 'channelsLast' ? [6, 6, 2] : [2, 6, 6],
-    filters: 4, kernelSize: 3, padding: 'same', dataFormat: format,
+    // No conv bias: a per-channel constant is what instance norm removes, so
+    // its gradient is rounding noise that Adam would amplify.
+    filters: 4, kernelSize: 3, padding: 'same', dataFormat: format, useBias: false,
     kernelInitializer: tfl.initializers.glorotUniform({seed: 1}),
   }));
   model.add(norm);
@@ -402,15 +404,13 @@ describeEachBackend('layer', backend => {
       expect(norm.trainableWeights.length).toBe(0);
       expect(norm.nonTrainableWeights.map(w => w.originalName.split('/').pop())).toEqual(['gamma', 'beta']);
       model.compile({optimizer: tf.train.sgd(0.1), loss: 'meanSquaredError'});
-      const before = await weightValues(model);
+      const values = (layer: tfl.layers.Layer) => Promise.all(layer.getWeights().map(w => w.data()));
+      const [normBefore, convBefore] = [await values(norm), await values(model.layers[0])];
       const x = images('channelsLast', 70);
       const y = tf.tensor2d(randomValues(8, 71), [4, 2]);
       await fitSteps(model, x, y, 3);
-      const after = await weightValues(model);
-      // [conv kernel, conv bias, gamma, beta, dense kernel, dense bias]
-      expect(after[2]).toEqual(before[2]);
-      expect(after[3]).toEqual(before[3]);
-      expect(after[0]).not.toEqual(before[0]);
+      expect(await values(norm)).toEqual(normBefore);
+      expect(await values(model.layers[0])).not.toEqual(convBefore);
       tf.dispose([x, y]);
       model.dispose();
     });
