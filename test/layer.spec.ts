@@ -336,7 +336,7 @@ describeEachBackend('layer', backend => {
            expect(losses[epochs - 1]).toBeLessThan(0.5 * losses[0]);
            // The trained weights agree too (gamma and beta included).
            const [trained, trainedReference] = [await weightValues(model), await weightValues(reference)];
-           trained.forEach((w, i) => expectClose(w, trainedReference[i], 10 * atol, 10 * rtol, `weight ${i}`));
+           trained.forEach((w, i) => expectClose(w, trainedReference[i], atol, rtol, `weight ${i}`));
            tf.dispose([x, y]);
            model.dispose();
            reference.dispose();
