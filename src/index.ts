@@ -4,11 +4,13 @@
  *
  * Importing this module registers the kernels (a side effect). It loads no
  * backend package at runtime: kernels are registered by backend name and only
- * run on a backend the app installed.
+ * run on a backend the app installed; kernels for a backend that does not
+ * exist yet wait for it (see register.ts, `registerKernelsFor`).
  */
 import '../kernels/cpu/index';
 
 export {instanceNorm} from './instance_norm';
 export {instanceNormComposite} from './composite';
 export {InstanceNorm, InstanceNormGrad} from './kernel_names';
+export {registerKernelsFor} from './register';
 export type {DataFormat, InstanceNormAttrs, InstanceNormGradAttrs, InstanceNormGradInputs, InstanceNormInputs} from './kernel_names';
