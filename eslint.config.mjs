@@ -73,6 +73,11 @@ export default tseslint.config(
     languageOptions: {globals: {...globals.node}},
   },
   {
+    // `import x = require(...)` is how a CommonJS TypeScript consumer imports.
+    files: ['test/consumer/*.cts'],
+    rules: {'@typescript-eslint/no-require-imports': 'off'},
+  },
+  {
     files: ['**/*.cjs', 'karma.conf.js'],
     languageOptions: {sourceType: 'commonjs'},
     rules: {'@typescript-eslint/no-require-imports': 'off'},

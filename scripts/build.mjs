@@ -68,17 +68,22 @@ function checkImports(result, label, {allowExternal}) {
     const disallowed = external.filter(p => !allowExternal.includes(p));
     if (disallowed.length) {
       throw new Error(
-          `${label} (${file}) imports ${[...new Set(disallowed)].join(', ')} at runtime; ` +
+        `${label} (${file}) imports ${[...new Set(disallowed)].join(', ')} at runtime; ` +
           `only ${allowExternal.join(', ') || 'nothing'} may be (the backend packages are ` +
-          `optional peers: use \`import type\` for their types).`);
+          `optional peers: use \`import type\` for their types).`,
+      );
     }
   }
 }
 
 fs.rmSync('dist', {recursive: true, force: true});
 
-const esm = await esbuild.build(
-    {...common, format: 'esm', external: ['@tensorflow/*'], outfile: 'dist/esm/index.js'});
+const esm = await esbuild.build({
+  ...common,
+  format: 'esm',
+  external: ['@tensorflow/*'],
+  outfile: 'dist/esm/index.js',
+});
 checkImports(esm, 'ESM build', {allowExternal: REQUIRED_PEERS});
 // The package has no "type" field (its own .js files are CommonJS), so the
 // ESM folder declares its format for Node.
@@ -99,7 +104,9 @@ const umd = await esbuild.build({
   globalName: UMD_GLOBAL,
   minify: true,
   legalComments: 'none',
-  banner: {js: '/* tfjs-instance-norm (Apache-2.0). Load after tf.min.js; exposes tfInstanceNorm. */'},
+  banner: {
+    js: '/* tfjs-instance-norm (Apache-2.0). Load after tf.min.js; exposes tfInstanceNorm. */',
+  },
   plugins: [tfGlobalPlugin],
   outfile: UMD_FILE,
 });
@@ -111,5 +118,7 @@ execSync('npx tsc -p tsconfig.json --emitDeclarationOnly --declaration --outDir 
 
 const min = fs.readFileSync(UMD_FILE);
 const gzip = zlib.gzipSync(min, {level: 9}).length;
-console.log('built dist/esm/index.js, dist/cjs/index.cjs, dist/types/, ' +
-    `${UMD_FILE} (${min.length} bytes min, ${gzip} bytes min+gzip)`);
+console.log(
+  'built dist/esm/index.js, dist/cjs/index.cjs, dist/types/, ' +
+    `${UMD_FILE} (${min.length} bytes min, ${gzip} bytes min+gzip)`,
+);

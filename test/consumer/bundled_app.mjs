@@ -21,5 +21,5 @@ async function run() {
 }
 
 window.consumerResults = run().catch(error => [
-  {name: 'bundled app: runs', ok: false, detail: String(error && error.stack || error)},
+  {name: 'bundled app: runs', ok: false, detail: String((error && error.stack) || error)},
 ]);

@@ -26,7 +26,8 @@ function worstExcess(actual, expected, atol, rtol) {
 
 function collector(label) {
   const results = [];
-  const check = (name, ok, detail = '') => results.push({name: `${label}: ${name}`, ok: !!ok, detail});
+  const check = (name, ok, detail = '') =>
+    results.push({name: `${label}: ${name}`, ok: !!ok, detail});
   return {results, check};
 }
 
@@ -48,8 +49,12 @@ export async function checkOp(tf, lib, ref, label) {
     const beta = values(5, 3);
     const dy = values(size, 4);
     const before = tf.memory().numTensors;
-    const [xt, gt, bt, dyt] =
-        [tf.tensor(x, shape), tf.tensor1d(gamma), tf.tensor1d(beta), tf.tensor(dy, shape)];
+    const [xt, gt, bt, dyt] = [
+      tf.tensor(x, shape),
+      tf.tensor1d(gamma),
+      tf.tensor1d(beta),
+      tf.tensor(dy, shape),
+    ];
     // dy is given, so no built-in op gradient is needed (tfjs-core alone has none).
     const profile = await tf.profile(() => [
       lib.instanceNorm(xt, gt, bt, epsilon, dataFormat),
@@ -59,22 +64,36 @@ export async function checkOp(tf, lib, ref, label) {
     const forward = ref.referenceForward(x, shape, gamma, beta, epsilon, dataFormat);
     const backward = ref.referenceGradient(dy, x, shape, gamma, epsilon, dataFormat);
     const where = `${backend}, ${dataFormat}`;
-    for (const [name, got, want] of [['y', y, forward.y], ['dx', dx, backward.dx],
-      ['dgamma', dgamma, backward.dgamma], ['dbeta', dbeta, backward.dbeta]]) {
+    for (const [name, got, want] of [
+      ['y', y, forward.y],
+      ['dx', dx, backward.dx],
+      ['dgamma', dgamma, backward.dgamma],
+      ['dbeta', dbeta, backward.dbeta],
+    ]) {
       const excess = worstExcess(got, want, tol, tol);
-      check(`${name} matches float64 (${where})`, excess <= 0,
-          `worst excess over tolerance ${excess.toExponential(2)}`);
+      check(
+        `${name} matches float64 (${where})`,
+        excess <= 0,
+        `worst excess over tolerance ${excess.toExponential(2)}`,
+      );
     }
-    const registered = tf.getKernel(lib.InstanceNorm, backend) != null &&
-        tf.getKernel(lib.InstanceNormGrad, backend) != null;
-    const ranFused = profile.kernelNames.includes(lib.InstanceNorm) &&
-        profile.kernelNames.includes(lib.InstanceNormGrad);
-    check(`the fused kernels ran where registered (${where})`,
-        ranFused === registered && (backend !== 'cpu' || ranFused),
-        `registered ${registered}, kernels run: ${profile.kernelNames.join(' ')}`);
+    const registered =
+      tf.getKernel(lib.InstanceNorm, backend) != null &&
+      tf.getKernel(lib.InstanceNormGrad, backend) != null;
+    const ranFused =
+      profile.kernelNames.includes(lib.InstanceNorm) &&
+      profile.kernelNames.includes(lib.InstanceNormGrad);
+    check(
+      `the fused kernels ran where registered (${where})`,
+      ranFused === registered && (backend !== 'cpu' || ranFused),
+      `registered ${registered}, kernels run: ${profile.kernelNames.join(' ')}`,
+    );
     tf.dispose([xt, gt, bt, dyt, ...profile.result]);
-    check(`no tensor leaked (${where})`, tf.memory().numTensors === before,
-        `${tf.memory().numTensors - before} left`);
+    check(
+      `no tensor leaked (${where})`,
+      tf.memory().numTensors === before,
+      `${tf.memory().numTensors - before} left`,
+    );
   }
   return results;
 }
@@ -89,9 +108,10 @@ export async function checkTrainStep(tf, lib, label) {
   const shape = [2, 4, 4, 3];
   const size = shape.reduce((a, b) => a * b);
   const before = tf.memory().numTensors;
-  const xVar = tf.variable(tf.tensor(values(size, 5), shape));
-  const gammaVar = tf.variable(tf.ones([3]));
-  const betaVar = tf.variable(tf.zeros([3]));
+  // Inside tidy: a variable shares the data of its initial value, which is disposed.
+  const xVar = tf.tidy(() => tf.variable(tf.tensor(values(size, 5), shape)));
+  const gammaVar = tf.tidy(() => tf.variable(tf.ones([3])));
+  const betaVar = tf.tidy(() => tf.variable(tf.zeros([3])));
   const target = tf.tensor(values(size, 6), shape);
   const loss = () => tf.mean(tf.square(tf.sub(lib.instanceNorm(xVar, gammaVar, betaVar), target)));
   const optimizer = tf.train.sgd(0.5);
@@ -100,22 +120,32 @@ export async function checkTrainStep(tf, lib, label) {
   const lossBefore = (await profile.result.data())[0];
   const lossAfterTensor = tf.tidy(loss);
   const lossAfter = (await lossAfterTensor.data())[0];
-  check(`training step: loss finite and lower (${backend})`,
-      Number.isFinite(lossBefore) && Number.isFinite(lossAfter) && lossAfter < lossBefore,
-      `loss ${lossBefore} -> ${lossAfter}`);
+  check(
+    `training step: loss finite and lower (${backend})`,
+    Number.isFinite(lossBefore) && Number.isFinite(lossAfter) && lossAfter < lossBefore,
+    `loss ${lossBefore} -> ${lossAfter}`,
+  );
   const endValues = await Promise.all([xVar, gammaVar, betaVar].map(v => v.data()));
   const moved = endValues.map((end, i) => end.some((v, j) => v !== startValues[i][j]));
-  check(`training step: x, gamma and beta all updated (${backend})`, moved.every(Boolean),
-      `moved ${moved}`);
+  check(
+    `training step: x, gamma and beta all updated (${backend})`,
+    moved.every(Boolean),
+    `moved ${moved}`,
+  );
   const registered = tf.getKernel(lib.InstanceNormGrad, backend) != null;
-  check(`training step: the fused gradient kernel ran where registered (${backend})`,
-      profile.kernelNames.includes(lib.InstanceNormGrad) === registered &&
-          (backend !== 'cpu' || registered),
-      `registered ${registered}`);
+  check(
+    `training step: the fused gradient kernel ran where registered (${backend})`,
+    profile.kernelNames.includes(lib.InstanceNormGrad) === registered &&
+      (backend !== 'cpu' || registered),
+    `registered ${registered}`,
+  );
   tf.dispose([xVar, gammaVar, betaVar, target, profile.result, lossAfterTensor]);
   optimizer.dispose();
-  check(`training step: no tensor leaked (${backend})`, tf.memory().numTensors === before,
-      `${tf.memory().numTensors - before} left`);
+  check(
+    `training step: no tensor leaked (${backend})`,
+    tf.memory().numTensors === before,
+    `${tf.memory().numTensors - before} left`,
+  );
   return results;
 }
 
@@ -127,8 +157,10 @@ export function checkNoKernelsForAbsentBackends(tf, lib, label) {
   const {results, check} = collector(label);
   const present = tf.findBackendFactory('webgpu') != null;
   check(`the webgpu backend is absent here`, !present);
-  check(`no kernel registered for the absent webgpu backend`,
-      tf.getKernel(lib.InstanceNorm, 'webgpu') == null &&
-          tf.getKernel(lib.InstanceNormGrad, 'webgpu') == null);
+  check(
+    `no kernel registered for the absent webgpu backend`,
+    tf.getKernel(lib.InstanceNorm, 'webgpu') == null &&
+      tf.getKernel(lib.InstanceNormGrad, 'webgpu') == null,
+  );
   return results;
 }

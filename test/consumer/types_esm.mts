@@ -5,7 +5,13 @@ import {InstanceNorm, instanceNorm, registerKernelsFor} from 'tfjs-instance-norm
 import type {DataFormat} from 'tfjs-instance-norm';
 
 const format: DataFormat = 'channelsFirst';
-const y: tf.Tensor4D = instanceNorm(tf.zeros([1, 2, 3, 3]) as tf.Tensor4D, null, null, 1e-5, format);
+const y: tf.Tensor4D = instanceNorm(
+  tf.zeros([1, 2, 3, 3]) as tf.Tensor4D,
+  null,
+  null,
+  1e-5,
+  format,
+);
 const registered: number = registerKernelsFor('webgpu');
 const name: string = InstanceNorm;
 export {y, registered, name};
