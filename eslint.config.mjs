@@ -47,6 +47,8 @@ export default tseslint.config(
             },
             {
               group: ['@tensorflow/*/dist/*', '@tensorflow/*/src/*'],
+              // Types vanish at build time; only value imports would bundle code.
+              allowTypeImports: true,
               message:
                 'Deep imports of tfjs files bundle a second copy of tfjs code and cannot map ' +
                 'to the global tf of the script-tag build.',
