@@ -94,7 +94,8 @@ export interface Chunking {
  * `count` reads.
  */
 export function chooseChunking(g: Geometry): Chunking {
-  const targetPixels = Math.max(64, Math.ceil(Math.sqrt(g.layout.spatial)));
+  const override = (globalThis as {CHUNK_TARGET?: number}).CHUNK_TARGET;
+  const targetPixels = override ?? Math.max(64, Math.ceil(Math.sqrt(g.layout.spatial)));
   const unitsPerChunk = Math.max(1, Math.min(g.units, Math.round(targetPixels / g.unitPixels)));
   return {unitsPerChunk, count: Math.max(1, Math.ceil(g.units / unitsPerChunk))};
 }

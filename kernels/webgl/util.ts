@@ -20,8 +20,9 @@ export function prefersPacked(backend: MathBackendWebGL, x: TensorInfo): boolean
  * packed texture viewed as `[B, R, Cc]` keeps its layout; the backend
  * packs an unpacked one for the packed path. An unpacked texture is laid out
  * by flat index, so the 3-D view is free; a packed one going to the unpacked
- * path is unpacked first with its own shape (the backend would otherwise
- * unpack it as the view's shape), and the copy is added to `intermediates`.
+ * path is unpacked here with its own shape, one pass (given the view's shape,
+ * the backend would first re-pack it into the view's layout, then unpack);
+ * the copy is added to `intermediates`.
  */
 export function viewOf(
     backend: MathBackendWebGL, input: TensorInfo, g: Geometry,

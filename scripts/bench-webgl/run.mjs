@@ -33,20 +33,28 @@ try {
   await page.goto(`http://localhost:${server.address().port}/index.html`);
   await page.waitForFunction('window.benchReady === true', {timeout: 60000});
   const rounds = Number(process.argv[2] ?? 5);
+  if (process.argv[3]) await page.evaluate(s => { globalThis.SWEEP = s; }, process.argv[3].split(',').map(Number));
   const out = await page.evaluate(r => window.runBench({
     shapes: [[[8, 64, 64, 32], 'channelsLast'], [[1, 256, 256, 16], 'channelsLast']], rounds: r}), rounds);
   const f = v => v.toFixed(2);
+  for (const s of out.sweep ?? []) {
+    console.log(s.shape.join('x'), 'chunk target', s.target, Object.entries(s.programs).map(([n, v]) => `${n} ${v.toFixed(2)}`).join(', '));
+  }
   console.log(`WEBGL_PACK=${out.pack}`);
-  console.log('| shape | x from | copy ms | fused fwd | comp fwd | fused fwd+grad | comp fwd+grad |' +
+  console.log('| shape | of rounds | copy ms | fused fwd | comp fwd | fused fwd+grad | comp fwd+grad |' +
               ' comp/fused fwd+grad | fused fwd/copy | fused fwd+grad/copy | draws fused fwd, fwd+grad |');
-  for (const r of out.results) {
-    const m = r.ms;
-    console.log(`| ${r.shape.join('x')} | ${r.packedInput ? 'packed op' : 'upload'} | ${f(m.copy)} |` +
+  for (const [stat, key] of [['median', 'ms'], ['min', 'minMs']]) for (const r of out.results) {
+    const m = r[key];
+    console.log(`| ${r.shape.join('x')} | ${stat} | ${f(m.copy)} |` +
                 ` ${f(m.fusedFwd)} | ${f(m.compFwd)} | ${f(m.fusedGrad)} | ${f(m.compGrad)} |` +
                 ` ${f(m.compGrad / m.fusedGrad)}x | ${f(m.fusedFwd / m.copy)}x |` +
                 ` ${f(m.fusedGrad / m.copy)}x | ${r.draws.fusedFwd}, ${r.draws.fusedGrad} |`);
   }
-  console.log(JSON.stringify(out.results.map(r => ({shape: r.shape, packedInput: r.packedInput, draws: r.draws}))));
+  console.log(JSON.stringify(out.results.map(r => ({shape: r.shape, draws: r.draws}))));
+  for (const r of out.results) {
+    console.log(r.shape.join('x'), 'ms per program (10 back to back, one sync, min of rounds):',
+                Object.entries(r.programs).map(([n, v]) => `${n} ${v.toFixed(2)}`).join(', '));
+  }
 } finally {
   await browser.close();
   server.close();
