@@ -40,7 +40,7 @@ function instanceNormWebGL(args: {
   let invStd: TensorInfo;
   if (g.packed) {
     const rows = backend.runWebGLProgram(
-        new PackedMergeMomentsProgram(g, chunking, hasGamma, hasBeta), [partials, ...params],
+        new PackedMergeMomentsProgram(g, chunking, hasGamma, hasBeta), [partials, x, ...params],
         'float32', [[epsilon]], keepPacked);
     intermediates.push(rows);
     mean = backend.runWebGLProgram(new PackedStatOutputProgram(layout, 'mean'), [rows], 'float32');

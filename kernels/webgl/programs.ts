@@ -12,7 +12,7 @@
 import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
 
 import type {InstanceNormLayout} from '../../src/layout';
-import {chunkHeader, chunkLoop, chunkPixelsSnippet, Chunking, Geometry, mergeGradSumsSnippet, mergeMomentsSnippet, PICK_SNIPPET, SELECT_SNIPPET, texelChannelSnippet, unitReaderSnippet, unitValidSnippet, viewShape} from './shader_snippets';
+import {channelGroups, chunkAccessSnippet, chunkHeader, chunkLoop, chunkPixelsSnippet, Chunking, Geometry, mergeGradSumsSnippet, mergeMomentsSnippet, PICK_SNIPPET, SELECT_SNIPPET, texelChannelSnippet, unitReaderSnippet, unitValidSnippet, viewShape} from './shader_snippets';
 
 type UniformType = NonNullable<GPGPUProgram['customUniforms']>[number]['type'];
 
@@ -25,9 +25,9 @@ abstract class Program implements GPGPUProgram {
   packedOutput?: boolean;
 }
 
-/** Output shape of the chunk passes: one texel per (n * C + c, chunk). */
-function partialsShape(layout: InstanceNormLayout, chunking: Chunking): number[] {
-  return [layout.batch * layout.channels, 2 * chunking.count, 2];
+/** Output shape of the chunk passes: one texel per (n, channel group, chunk), `blocks` times. */
+function partialsShape(g: Geometry, chunking: Chunking, blocks = 1): number[] {
+  return [blocks * g.layout.batch * channelGroups(g), 2 * chunking.count, 2];
 }
 
 /** `n, c, s` from the output coordinates of an unpacked program shaped like the 3-D view. */
@@ -55,28 +55,49 @@ export class ChunkMomentsProgram extends Program {
 
   constructor(g: Geometry, chunking: Chunking) {
     super();
-    this.outputShape = partialsShape(g.layout, chunking);
+    this.outputShape = partialsShape(g, chunking);
     this.packedInputs = g.packed;
-    const first = g.packed ? '.x' : '';
-    const accumulate = g.packed ? `
-        vec4 d = select4(unitValid(u, j), xUnit(n, c, u, j) - local, vec4(0.0));
-        sum += dot(d, vec4(1.0));
-        sumSquares += dot(d, d);` : `
-        float d = xUnit(n, c, u, j) - local;
-        sum += d;
-        sumSquares += d * d;`;
-    this.userCode = `
+    const snippets = `
       ${chunkPixelsSnippet(g, chunking)}
       ${unitReaderSnippet(g, 'x')}
       ${unitValidSnippet(g)}
-      ${g.packed ? SELECT_SNIPPET : ''}
+      ${g.packed ? SELECT_SNIPPET : ''}`;
+    // Packed: channels c and c + 1 side by side in vec2s; texel
+    // (mean_c - pivot_c, sd_c, mean_c+1 - pivot_c+1, sd_c+1).
+    this.userCode = g.packed ? `
+      ${snippets}
       void main() {
         ${chunkHeader(g, chunking)}
-        float pivot = xUnit(n, c, 0, 0)${first};
-        float local = xUnit(n, c, u0, 0)${first};
+        vec4 a, b;
+        xUnits(n, c, 0, 0, a, b);
+        vec2 pivot = vec2(a.x, b.x);
+        xUnits(n, c, u0, 0, a, b);
+        vec2 local = vec2(a.x, b.x);
+        vec2 sum = vec2(0.0);
+        vec2 sumSquares = vec2(0.0);
+        ${chunkLoop(g, chunking, `
+          xUnits(n, c, u, j, a, b);
+          bvec4 valid = unitValid(u, j);
+          vec4 da = select4(valid, a - local.x, vec4(0.0));
+          vec4 db = select4(valid, b - local.y, vec4(0.0));
+          sum += vec2(dot(da, vec4(1.0)), dot(db, vec4(1.0)));
+          sumSquares += vec2(dot(da, da), dot(db, db));`)}
+        vec2 mean = sum / count;
+        vec2 deviation = sqrt(max(sumSquares / count - mean * mean, 0.0));
+        vec2 shifted = (local - pivot) + mean;
+        setOutput(vec4(shifted.x, deviation.x, shifted.y, deviation.y));
+      }` : `
+      ${snippets}
+      void main() {
+        ${chunkHeader(g, chunking)}
+        float pivot = xUnit(n, c, 0, 0);
+        float local = xUnit(n, c, u0, 0);
         float sum = 0.0;
         float sumSquares = 0.0;
-        ${chunkLoop(g, chunking, accumulate)}
+        ${chunkLoop(g, chunking, `
+          float d = xUnit(n, c, u, j) - local;
+          sum += d;
+          sumSquares += d * d;`)}
         float mean = sum / count;
         float variance = max(sumSquares / count - mean * mean, 0.0);
         setOutput(vec4((local - pivot) + mean, sqrt(variance), pivot, 0.0));
@@ -97,30 +118,66 @@ export class ChunkGradSumsProgram extends Program {
 
   constructor(g: Geometry, chunking: Chunking) {
     super();
-    this.outputShape = partialsShape(g.layout, chunking);
     this.packedInputs = g.packed;
-    const stat = (name: string) => g.packed ? `pick2d(${name}(n, c), n, c)` : `${name}(n, c)`;
-    const accumulate = g.packed ? `
-        bvec4 valid = unitValid(u, j);
-        vec4 g = select4(valid, dyUnit(n, c, u, j), vec4(0.0));
-        vec4 xhat = select4(valid, (xUnit(n, c, u, j) - mean) * invStd, vec4(0.0));
-        sums += vec3(dot(g, vec4(1.0)), dot(g, xhat), dot(xhat, vec4(1.0)));` : `
-        float g = dyUnit(n, c, u, j);
-        float xhat = (xUnit(n, c, u, j) - mean) * invStd;
-        sums += vec3(g, g * xhat, xhat);`;
-    this.userCode = `
+    const snippets = `
       ${chunkPixelsSnippet(g, chunking)}
       ${unitReaderSnippet(g, 'x')}
       ${unitReaderSnippet(g, 'dy')}
       ${unitValidSnippet(g)}
-      ${g.packed ? SELECT_SNIPPET + PICK_SNIPPET : ''}
+      ${g.packed ? SELECT_SNIPPET + PICK_SNIPPET : ''}`;
+    if (!g.packed) {
+      this.outputShape = partialsShape(g, chunking);
+      this.userCode = `
+        ${snippets}
+        void main() {
+          ${chunkHeader(g, chunking)}
+          float mean = getMean(n, c);
+          float invStd = getInvStd(n, c);
+          vec3 sums = vec3(0.0);
+          ${chunkLoop(g, chunking, `
+            float g = dyUnit(n, c, u, j);
+            float xhat = (xUnit(n, c, u, j) - mean) * invStd;
+            sums += vec3(g, g * xhat, xhat);`)}
+          setOutput(vec4(sums / count, 0.0));
+        }`;
+      return;
+    }
+    // Packed: a texel holds two channels, so the three means of a pair go
+    // in two blocks of rows: (dy_c, dy*xhat_c, dy_c+1, dy*xhat_c+1) for the
+    // first, (xhat_c, xhat_c+1, 0, 0) for the second, whose fragments read
+    // x only. Blocks, not alternating rows: neighbouring fragments then take
+    // the same branch.
+    this.outputShape = partialsShape(g, chunking, 2);
+    const block = g.layout.batch * channelGroups(g);
+    const stat = (name: string) =>
+        `vec2(pick2d(${name}(n, c), n, c), pick2d(${name}(n, c + 1), n, c + 1))`;
+    this.userCode = `
+      ${snippets}
       void main() {
-        ${chunkHeader(g, chunking)}
-        float mean = ${stat('getMean')};
-        float invStd = ${stat('getInvStd')};
-        vec3 sums = vec3(0.0);
-        ${chunkLoop(g, chunking, accumulate)}
-        setOutput(vec4(sums / count, 0.0));
+        ${chunkHeader(g, chunking, `(texel.x >= ${block} ? ${block} : 0)`)}
+        vec2 mean = ${stat('getMean')};
+        vec2 invStd = ${stat('getInvStd')};
+        vec4 sums = vec4(0.0);
+        vec4 xa, xb, ga, gb;
+        if (texel.x >= ${block}) {
+          ${chunkLoop(g, chunking, `
+            xUnits(n, c, u, j, xa, xb);
+            bvec4 valid = unitValid(u, j);
+            vec4 ha = select4(valid, (xa - mean.x) * invStd.x, vec4(0.0));
+            vec4 hb = select4(valid, (xb - mean.y) * invStd.y, vec4(0.0));
+            sums.xy += vec2(dot(ha, vec4(1.0)), dot(hb, vec4(1.0)));`)}
+        } else {
+          ${chunkLoop(g, chunking, `
+            xUnits(n, c, u, j, xa, xb);
+            dyUnits(n, c, u, j, ga, gb);
+            bvec4 valid = unitValid(u, j);
+            vec4 ha = select4(valid, (xa - mean.x) * invStd.x, vec4(0.0));
+            vec4 hb = select4(valid, (xb - mean.y) * invStd.y, vec4(0.0));
+            ga = select4(valid, ga, vec4(0.0));
+            gb = select4(valid, gb, vec4(0.0));
+            sums += vec4(dot(ga, vec4(1.0)), dot(ga, ha), dot(gb, vec4(1.0)), dot(gb, hb));`)}
+        }
+        setOutput(sums / count);
       }`;
   }
 }
@@ -141,11 +198,12 @@ export class MergeMomentsProgram extends Program {
     this.outputShape = [batch, 3, channels];
     this.userCode = `
       ${chunkPixelsSnippet(g, chunking)}
+      ${chunkAccessSnippet(g, 'moments')}
       ${mergeMomentsSnippet(g.layout, chunking)}
       void main() {
         ivec3 coords = getOutputCoords();
         float shiftedMean, variance, pivot;
-        mergeMoments(coords.x * ${channels} + coords.z, shiftedMean, variance, pivot);
+        mergeMoments(coords.x, coords.z, shiftedMean, variance, pivot);
         setOutput(coords.y == 0 ? shiftedMean :
                   coords.y == 1 ? 1.0 / sqrt(variance + epsilon) : pivot);
       }`;
@@ -211,10 +269,11 @@ export class MergeGradSumsProgram extends Program {
     this.outputShape = [batch, 3, channels];
     this.userCode = `
       ${chunkPixelsSnippet(g, chunking)}
+      ${chunkAccessSnippet(g, 'grad')}
       ${mergeGradSumsSnippet(g.layout, chunking)}
       void main() {
         ivec3 coords = getOutputCoords();
-        vec3 means = mergeGradSums(coords.x * ${channels} + coords.z);
+        vec3 means = mergeGradSums(coords.x, coords.z);
         setOutput(coords.y == 0 ? means.x : coords.y == 1 ? means.y : means.z);
       }`;
   }
@@ -285,14 +344,16 @@ export class PackedMergeMomentsProgram extends Program {
     const {batch, channels} = g.layout;
     this.outputShape = [batch, 6, channels];
     this.variableNames =
-        ['partials', ...(hasGamma ? ['gamma'] : []), ...(hasBeta ? ['beta'] : [])];
+        ['partials', 'x', ...(hasGamma ? ['gamma'] : []), ...(hasBeta ? ['beta'] : [])];
     this.userCode = `
       ${chunkPixelsSnippet(g, chunking)}
+      ${unitReaderSnippet(g, 'x')}
+      ${chunkAccessSnippet(g, 'moments')}
       ${mergeMomentsSnippet(g.layout, chunking)}
       ${PICK_SNIPPET}
       vec2 rowPair(int n, int c, int row) {
         float shiftedMean, variance, pivot;
-        mergeMoments(n * ${channels} + c, shiftedMean, variance, pivot);
+        mergeMoments(n, c, shiftedMean, variance, pivot);
         float invStd = 1.0 / sqrt(variance + epsilon);
         float scale = invStd${hasGamma ? ' * pick1d(getGamma(c), c)' : ''};
         float shift = ${hasBeta ? 'pick1d(getBeta(c), c)' : '0.0'};
@@ -379,10 +440,11 @@ export class PackedMergeGradProgram extends Program {
     this.variableNames = ['partials', 'mean', 'invStd', ...(hasGamma ? ['gamma'] : [])];
     this.userCode = `
       ${chunkPixelsSnippet(g, chunking)}
+      ${chunkAccessSnippet(g, 'grad')}
       ${mergeGradSumsSnippet(g.layout, chunking)}
       ${PICK_SNIPPET}
       vec2 rowPair(int n, int c, int row) {
-        vec3 means = mergeGradSums(n * ${channels} + c);
+        vec3 means = mergeGradSums(n, c);
         float invStd = pick2d(getInvStd(n, c), n, c);
         float scale = invStd${hasGamma ? ' * pick1d(getGamma(c), c)' : ''};
         return row == 0 ? vec2(scale, means.x - means.y * means.z) :

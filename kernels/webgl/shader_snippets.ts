@@ -88,16 +88,24 @@ export interface Chunking {
 }
 
 /**
- * Chunks of about sqrt(S) pixels (at least 64, or the whole (instance,
- * channel) when smaller) balance the two passes: the chunk pass runs
- * N*C*count fragments of sqrt(S) reads each, the merge N*C fragments of
- * `count` reads.
+ * Chunks of about 64 pixels (fewer chunks only when there would be more
+ * than 512): measured on SwiftShader, many short fragments beat few long
+ * ones, while the merge, one fragment per (instance, channel) looping over
+ * the chunks, stays a small fraction of a pass over x.
  */
 export function chooseChunking(g: Geometry): Chunking {
-  const override = (globalThis as {CHUNK_TARGET?: number}).CHUNK_TARGET;
-  const targetPixels = override ?? Math.max(64, Math.ceil(Math.sqrt(g.layout.spatial)));
+  const targetPixels = Math.max(64, Math.ceil(g.layout.spatial / 512));
   const unitsPerChunk = Math.max(1, Math.min(g.units, Math.round(targetPixels / g.unitPixels)));
   return {unitsPerChunk, count: Math.max(1, Math.ceil(g.units / unitsPerChunk))};
+}
+
+/**
+ * Chunk-pass fragments per instance: one per channel unpacked; packed, one
+ * per pair of channels (c, c + 1), which share texels when the channel is a
+ * texel axis and are read with one fetch.
+ */
+export function channelGroups(g: Geometry): number {
+  return g.packed ? Math.ceil(g.layout.channels / 2) : g.layout.channels;
 }
 
 // --------------------------------------------------------------- snippets
@@ -120,10 +128,12 @@ export function chunkPixelsSnippet(g: Geometry, chunking: Chunking): string {
 }
 
 /**
- * Readers of a tensor shaped like x, per unit: unpacked,
- * `float <name>Unit(int n, int c, int u, int j)` is the pixel u; packed, it
- * returns a vec4 of up to four pixels of channel c from texel j of unit u,
- * valid where `unitValid(u, j)` says.
+ * Readers of a tensor shaped like x, per unit. Unpacked,
+ * `float <name>Unit(int n, int c, int u, int j)` is pixel u of (n, c).
+ * Packed, `void <name>Units(int n, int c0, int u, int j, out vec4 a,
+ * out vec4 b)` gives up to four pixels of channels c0 (even) and c0 + 1 from
+ * texel j of unit u, valid where `unitValid(u, j)` says (b is padding when
+ * c0 + 1 = C).
  */
 export function unitReaderSnippet(g: Geometry, name: string): string {
   const get = `get${capitalized(name)}`;
@@ -133,25 +143,31 @@ export function unitReaderSnippet(g: Geometry, name: string): string {
     return `float ${name}Unit(int n, int c, int u, int j) { return ${get}(${args}); }`;
   }
   const tpl = g.unitsPerLine;
+  const signature = `void ${name}Units(int n, int c0, int u, int j, out vec4 a, out vec4 b)`;
   switch (g.kind) {
     case 'columns':
       return `
-        vec4 ${name}Unit(int n, int c, int u, int j) {
+        ${signature} {
           int line = u / ${tpl};
-          vec4 t = ${get}(n * ${g.outer} + line, 2 * (u - line * ${tpl}), c - imod(c, 2));
-          return imod(c, 2) == 0 ? vec4(t.x, t.z, 0.0, 0.0) : vec4(t.y, t.w, 0.0, 0.0);
+          vec4 t = ${get}(n * ${g.outer} + line, 2 * (u - line * ${tpl}), c0);
+          a = vec4(t.x, t.z, 0.0, 0.0);
+          b = vec4(t.y, t.w, 0.0, 0.0);
         }`;
     case 'rows':
       return `
-        vec4 ${name}Unit(int n, int c, int u, int j) {
-          vec4 t = ${get}(n, c - imod(c, 2), 2 * u);
-          return imod(c, 2) == 0 ? vec4(t.x, t.y, 0.0, 0.0) : vec4(t.z, t.w, 0.0, 0.0);
+        ${signature} {
+          vec4 t = ${get}(n, c0, 2 * u);
+          a = vec4(t.x, t.y, 0.0, 0.0);
+          b = vec4(t.z, t.w, 0.0, 0.0);
         }`;
     default:
       return `
-        vec4 ${name}Unit(int n, int c, int u, int j) {
+        ${signature} {
           int slab = u / ${tpl};
-          return ${get}((n * ${channels} + c) * ${g.outer} + slab, 2 * (u - slab * ${tpl}), 2 * j);
+          int r = 2 * (u - slab * ${tpl});
+          int b0 = (n * ${channels} + c0) * ${g.outer} + slab;
+          a = ${get}(b0, r, 2 * j);
+          b = c0 + 1 < ${channels} ? ${get}(b0 + ${g.outer}, r, 2 * j) : a;
         }`;
   }
 }
@@ -211,59 +227,97 @@ export function chunkLoop(g: Geometry, chunking: Chunking, body: string): string
 
 /**
  * The start of a chunk-pass fragment: its output texel of
- * `[N*C, 2*count, 2]` holds the four values of chunk k of (n, c), in the
- * order x, y, z, w = [2k][0], [2k][1], [2k+1][0], [2k+1][1].
+ * `[rows, 2*count, 2]` holds the four values of chunk k of one group (a
+ * channel, or a pair of channels packed), in the order x, y, z, w = [2k][0],
+ * [2k][1], [2k+1][0], [2k+1][1]; row = n * groups + group, plus `rowOffset`
+ * for a second block of rows.
  */
-export function chunkHeader(g: Geometry, chunking: Chunking): string {
+export function chunkHeader(g: Geometry, chunking: Chunking, rowOffset = '0'): string {
+  const groups = channelGroups(g);
   return `
     ivec3 texel = getOutputCoords();
-    int nc = texel.x;
-    int n = nc / ${g.layout.channels};
-    int c = nc - n * ${g.layout.channels};
+    int group = texel.x - ${rowOffset};
+    int n = group / ${groups};
+    int c = (group - n * ${groups}) * ${g.packed ? 2 : 1};
     int u0 = (texel.y / 2) * ${chunking.unitsPerChunk};
     int units = min(${chunking.unitsPerChunk}, ${g.units} - u0);
     float count = chunkPixels(texel.y / 2);`;
 }
 
 /**
- * `void mergeMoments(int nc, out float shiftedMean, out float variance,
- * out float pivot)` over the forward chunk texels (x: chunk mean relative to
- * the pivot, y: chunk standard deviation, z: the pivot), by Chan et al.: the
+ * Access to the chunk texels for the merges, per (n, c, chunk k):
+ * `vec2 chunkMoments(n, c, k)` (mean relative to the pivot, standard
+ * deviation), `float pivotOf(n, c)`, and `vec3 chunkGradMeans(n, c, k)`
+ * (chunk means of dy, dy * xhat, xhat). Unpacked, a texel holds one channel
+ * (the forward's with the pivot in z); packed, a pair, with the xhat means
+ * in a second block of rows, and the pivot read from x.
+ */
+export function chunkAccessSnippet(g: Geometry, which: 'moments'|'grad'): string {
+  const {batch, channels} = g.layout;
+  if (!g.packed) {
+    const texel = `getPartials(n * ${channels} + c, 2 * k, 0)`;
+    return which === 'moments' ? `
+        vec2 chunkMoments(int n, int c, int k) { return ${texel}.xy; }
+        float pivotOf(int n, int c) { int k = 0; return ${texel}.z; }` : `
+        vec3 chunkGradMeans(int n, int c, int k) { return ${texel}.xyz; }`;
+  }
+  const groups = channelGroups(g);
+  const texel = (offset: string) => `getPartials(${offset}n * ${groups} + c / 2, 2 * k, 0)`;
+  return which === 'moments' ? `
+      vec2 chunkMoments(int n, int c, int k) {
+        vec4 t = ${texel('')};
+        return imod(c, 2) == 0 ? t.xy : t.zw;
+      }
+      float pivotOf(int n, int c) {
+        vec4 a, b;
+        xUnits(n, c - imod(c, 2), 0, 0, a, b);
+        return imod(c, 2) == 0 ? a.x : b.x;
+      }` : `
+      vec3 chunkGradMeans(int n, int c, int k) {
+        vec4 t = ${texel('')};
+        vec4 xhat = ${texel(`${batch * groups} + `)};
+        return imod(c, 2) == 0 ? vec3(t.xy, xhat.x) : vec3(t.zw, xhat.y);
+      }`;
+}
+
+/**
+ * `void mergeMoments(int n, int c, out float shiftedMean, out float variance,
+ * out float pivot)` over the forward chunks (chunkMoments), by Chan et al.: the
  * variance is the mean chunk variance plus the spread of the chunk means.
  */
 export function mergeMomentsSnippet(layout: InstanceNormLayout, chunking: Chunking): string {
   return `
-    void mergeMoments(int nc, out float shiftedMean, out float variance, out float pivot) {
+    void mergeMoments(int n, int c, out float shiftedMean, out float variance, out float pivot) {
       float mean = 0.0;
       for (int k = 0; k < ${chunking.count}; k++) {
-        mean += chunkPixels(k) * getPartials(nc, 2 * k, 0).x;
+        mean += chunkPixels(k) * chunkMoments(n, c, k).x;
       }
       mean /= ${layout.spatial}.0;
       float spread = 0.0;
       for (int k = 0; k < ${chunking.count}; k++) {
-        vec4 chunk = getPartials(nc, 2 * k, 0);
+        vec2 chunk = chunkMoments(n, c, k);
         float d = chunk.x - mean;
         spread += chunkPixels(k) * (chunk.y * chunk.y + d * d);
       }
       shiftedMean = mean;
       variance = spread / ${layout.spatial}.0;
-      pivot = getPartials(nc, 0, 0).z;
+      pivot = pivotOf(n, c);
     }`;
 }
 
 /**
- * `vec3 mergeGradSums(int nc)`: mean(dy), mean(xhat) and mean(dy * xhat')
- * with xhat' = xhat - mean(xhat), from the gradient chunk texels (x, y, z:
- * chunk means of dy, dy * xhat, xhat). Re-centering xhat removes the shift
+ * `vec3 mergeGradSums(int n, int c)`: mean(dy), mean(xhat) and
+ * mean(dy * xhat') with xhat' = xhat - mean(xhat), from the gradient chunks
+ * (chunkGradMeans). Re-centering xhat removes the shift
  * the float32 rounding of the saved mean causes at large offsets (the true
  * xhat has mean zero).
  */
 export function mergeGradSumsSnippet(layout: InstanceNormLayout, chunking: Chunking): string {
   return `
-    vec3 mergeGradSums(int nc) {
+    vec3 mergeGradSums(int n, int c) {
       vec3 means = vec3(0.0);
       for (int k = 0; k < ${chunking.count}; k++) {
-        means += chunkPixels(k) * getPartials(nc, 2 * k, 0).xyz;
+        means += chunkPixels(k) * chunkGradMeans(n, c, k);
       }
       means /= ${layout.spatial}.0;
       return vec3(means.x, means.z, means.y - means.z * means.x);

@@ -121,14 +121,14 @@ async function profilePrograms(x: tf.Tensor, dy: tf.Tensor, gamma: tf.Tensor, be
   const run = (p: GPGPUProgram, inputs: TensorInfo[], uniforms?: number[][]) =>
       backend.runWebGLProgram(p, inputs, 'float32', uniforms, true);
   const partials = run(new ChunkMomentsProgram(g, chunking), [xv]);
-  const rows = run(new PackedMergeMomentsProgram(g, chunking, true, true), [partials, gamma, beta], [[1e-5]]);
+  const rows = run(new PackedMergeMomentsProgram(g, chunking, true, true), [partials, xv, gamma, beta], [[1e-5]]);
   const mean = run(new PackedStatOutputProgram(layout, 'mean'), [rows]);
   const invStd = run(new PackedStatOutputProgram(layout, 'invStd'), [rows]);
   const gradPartials = run(new ChunkGradSumsProgram(g, chunking), [dyv, xv, mean, invStd]);
   const coefs = run(new PackedMergeGradProgram(g, chunking, true), [gradPartials, mean, invStd, gamma]);
   const programs: Record<string, () => TensorInfo> = {
     chunkMoments: () => run(new ChunkMomentsProgram(g, chunking), [xv]),
-    mergeMoments: () => run(new PackedMergeMomentsProgram(g, chunking, true, true), [partials, gamma, beta], [[1e-5]]),
+    mergeMoments: () => run(new PackedMergeMomentsProgram(g, chunking, true, true), [partials, xv, gamma, beta], [[1e-5]]),
     statOutput: () => run(new PackedStatOutputProgram(layout, 'mean'), [rows]),
     normalize: () => run(new PackedNormalizeProgram(g), [xv, rows]),
     chunkGradSums: () => run(new ChunkGradSumsProgram(g, chunking), [dyv, xv, mean, invStd]),
