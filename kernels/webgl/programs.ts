@@ -415,7 +415,7 @@ export class PackedNormalizeProgram extends Program {
         int c = nc.y;
         vec4 affine = getStats(nc.x, 0, c - imod(c, 2));
         vec4 pivot = spread(getStats(nc.x, 2, c - imod(c, 2)), c, false);
-        vec4 x = getX(texel.x, texel.y, texel.z);
+        vec4 x = getXAtOutCoords();
         setOutput((x - pivot) * spread(affine, c, false) + spread(affine, c, true));
       }`;
   }
@@ -483,8 +483,8 @@ export class PackedInputGradProgram extends Program {
         int c = nc.y;
         vec4 ae = getCoefs(nc.x, 0, c - imod(c, 2));
         vec4 fm = getCoefs(nc.x, 2, c - imod(c, 2));
-        vec4 dy = getDy(texel.x, texel.y, texel.z);
-        vec4 x = getX(texel.x, texel.y, texel.z);
+        vec4 dy = getDyAtOutCoords();
+        vec4 x = getXAtOutCoords();
         setOutput(spread(ae, c, false) *
             (dy - spread(ae, c, true) - (x - spread(fm, c, true)) * spread(fm, c, false)));
       }`;

@@ -44,18 +44,25 @@ export interface Geometry {
   oddLine: boolean;
   /** Texels per unit (packed 'none': a row of texels). */
   texelsPerUnit: number;
-  /** Leading-axis groups per (instance) or per (instance, channel), see unitTexel. */
+  /** Leading-axis groups per instance (packed 'columns') or per (instance, channel) ('none'). */
   outer: number;
+  /**
+   * WebGL2: chunk passes address texels by flat index with texelFetch
+   * instead of the generated samplers' per-read coordinate math.
+   */
+  texelFetch: boolean;
 }
 
-export function geometry(shape: readonly number[], layout: InstanceNormLayout, packed: boolean):
-    Geometry {
+export function geometry(
+    shape: readonly number[], layout: InstanceNormLayout, packed: boolean,
+    webglVersion: number): Geometry {
+  const texelFetch = webglVersion === 2;
   const {batch, spatial, channels, dataFormat} = layout;
   if (!packed) {
     const viewShape: [number, number, number] = dataFormat === 'channelsLast' ?
         [batch, spatial, channels] : [batch, channels, spatial];
     return {layout, packed, viewShape, kind: 'columns', units: spatial, unitPixels: 1,
-            unitsPerLine: 1, oddLine: false, texelsPerUnit: 1, outer: 1};
+            unitsPerLine: 1, oddLine: false, texelsPerUnit: 1, outer: 1, texelFetch};
   }
   const rank = shape.length;
   const rows = shape[rank - 2];
@@ -67,16 +74,18 @@ export function geometry(shape: readonly number[], layout: InstanceNormLayout, p
     // A line is one row of the last spatial axis (R), two pixels a texel.
     const outer = lead / batch;
     return {layout, packed, viewShape, kind: 'columns', units: outer * half(rows), unitPixels: 2,
-            unitsPerLine: half(rows), oddLine: rows % 2 === 1, texelsPerUnit: 1, outer};
+            unitsPerLine: half(rows), oddLine: rows % 2 === 1, texelsPerUnit: 1, outer, texelFetch};
   }
   if (rank === 3) {
     return {layout, packed, viewShape, kind: 'rows', units: half(cols), unitPixels: 2,
-            unitsPerLine: half(cols), oddLine: cols % 2 === 1, texelsPerUnit: 1, outer: 1};
+            unitsPerLine: half(cols), oddLine: cols % 2 === 1, texelsPerUnit: 1, outer: 1,
+            texelFetch};
   }
   // A unit is a row of texels: two image rows of `cols` pixels.
   const outer = lead / (batch * channels);
   return {layout, packed, viewShape, kind: 'none', units: outer * half(rows), unitPixels: 2 * cols,
-          unitsPerLine: half(rows), oddLine: rows % 2 === 1, texelsPerUnit: half(cols), outer};
+          unitsPerLine: half(rows), oddLine: rows % 2 === 1, texelsPerUnit: half(cols), outer,
+          texelFetch};
 }
 
 /** How the units of each (instance, channel) are split among fragments. */
@@ -393,26 +402,45 @@ export function packedChunkLoop(
   let fetch: string;
   let advance: string;
   let innerCount = 1;
+  const ceilC = Math.ceil(channels / 2);
+  // WebGL2: flat texel index of the first texel of the chunk, and the step
+  // per unit (packed texels run row-major through [B, ceil(R/2), ceil(Cc/2)]).
+  const at = (name: string, index: string) =>
+      `texelFetch(${name}, ivec2(imod(${index}, ${name}Width), ${index} / ${name}Width), 0)`;
+  const widths = inputs.map(name => `int ${name}Width = textureSize(${name}, 0).x;`).join('\n');
   switch (g.kind) {
     case 'columns':
-      setup = `int line = u0 / ${tpl}; int step = u0 - line * ${tpl};`;
-      fetch = inputs.map(name =>
+      setup = `int line = u0 / ${tpl}; int step = u0 - line * ${tpl};` + (g.texelFetch ? `
+          ${widths}
+          int index = (n * ${g.outer * tpl} + u0) * ${ceilC} + c / 2;` : '');
+      fetch = inputs.map(name => g.texelFetch ?
+          `vec4 ${name}0 = ${at(name, 'index')};` :
           `vec4 ${name}0 = ${get(name)}(n * ${g.outer} + line, 2 * step, c);`).join('\n') +
           (mask ? `\nbvec4 valid = bvec4(true, true, step < ${tpl - 1}, step < ${tpl - 1});` : '');
-      advance = `step++; if (step == ${tpl}) { step = 0; line++; }`;
+      advance = `step++; if (step == ${tpl}) { step = 0; line++; }` +
+          (g.texelFetch ? `\nindex += ${ceilC};` : '');
       break;
     case 'rows':
-      setup = '';
-      fetch = inputs.map(name => `vec4 ${name}0 = ${get(name)}(n, c, 2 * (u0 + i));`).join('\n') +
+      setup = g.texelFetch ? `
+          ${widths}
+          int index = (n * ${ceilC} + c / 2) * ${tpl} + u0;` : '';
+      fetch = inputs.map(name => g.texelFetch ?
+          `vec4 ${name}0 = ${at(name, 'index')};` :
+          `vec4 ${name}0 = ${get(name)}(n, c, 2 * (u0 + i));`).join('\n') +
           (mask ? `\nbool full = u0 + i < ${tpl - 1};\nbvec4 valid = bvec4(true, full, true, full);` : '');
-      advance = '';
+      advance = g.texelFetch ? 'index++;' : '';
       break;
-    default:
+    default: {
       innerCount = Math.ceil(cols / 2);
+      const channelTexels = g.outer * tpl * innerCount;
       setup = `int slab = u0 / ${tpl}; int step = u0 - slab * ${tpl};
                int first = (n * ${channels} + c) * ${g.outer};
-               bool pair = c + 1 < ${channels};`;
-      fetch = inputs.map(name => `
+               bool pair = c + 1 < ${channels};` + (g.texelFetch ? `
+               ${widths}
+               int index = ((n * ${channels} + c) * ${g.outer * tpl} + u0) * ${innerCount};` : '');
+      fetch = inputs.map(name => g.texelFetch ? `
+          vec4 ${name}0 = ${at(name, 'index')};
+          vec4 ${name}1 = pair ? ${at(name, `(index + ${channelTexels})`)} : ${name}0;` : `
           vec4 ${name}0 = ${get(name)}(first + slab, 2 * step, 2 * j);
           vec4 ${name}1 = pair ? ${get(name)}(first + ${g.outer} + slab, 2 * step, 2 * j) : ${name}0;`)
           .join('\n') +
@@ -421,6 +449,7 @@ export function packedChunkLoop(
           bool nextCol = 2 * j + 1 < ${cols};
           bvec4 valid = bvec4(true, nextCol, nextRow, nextRow && nextCol);` : '');
       advance = `step++; if (step == ${tpl}) { step = 0; slab++; }`;
+    }
   }
   return `
     ${setup}
@@ -432,6 +461,7 @@ export function packedChunkLoop(
         ${fetch}
         ${body('0')}
         ${g.kind === 'none' ? body('1') : ''}
+        ${g.kind === 'none' && g.texelFetch ? 'index++;' : ''}
       }
       ${advance}
     }`;
