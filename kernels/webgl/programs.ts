@@ -25,9 +25,13 @@ abstract class Program implements GPGPUProgram {
   packedOutput?: boolean;
 }
 
-/** Output shape of the chunk passes: one texel per (n, channel group, chunk), `blocks` times. */
+/**
+ * Output shape of the chunk passes: one texel per (n, channel group, chunk),
+ * `blocks` times; the chunks along the texture's width, so that the draw is
+ * not a one-texel-wide strip (SwiftShader shades 2x2 quads).
+ */
 function partialsShape(g: Geometry, chunking: Chunking, blocks = 1): number[] {
-  return [blocks * g.layout.batch * channelGroups(g), 2 * chunking.count, 2];
+  return [blocks * g.layout.batch * channelGroups(g), 2, 2 * chunking.count];
 }
 
 /** `n, c, s` from the output coordinates of an unpacked program shaped like the 3-D view. */

@@ -172,9 +172,9 @@ export function chunkLoop(g: Geometry, chunking: Chunking, body: string): string
 
 /**
  * The start of a chunk-pass fragment: its output texel of
- * `[rows, 2*count, 2]` holds the four values of chunk k of one group (a
- * channel, or a pair of channels packed), in the order x, y, z, w = [2k][0],
- * [2k][1], [2k+1][0], [2k+1][1]; row = n * groups + group, plus `rowOffset`
+ * `[rows, 2, 2*count]` holds the four values of chunk k of one group (a
+ * channel, or a pair of channels packed), in the order x, y, z, w =
+ * [0][2k], [0][2k+1], [1][2k], [1][2k+1]; row = n * groups + group, plus `rowOffset`
  * for a second block of rows.
  */
 export function chunkHeader(g: Geometry, chunking: Chunking, rowOffset = '0'): string {
@@ -184,9 +184,9 @@ export function chunkHeader(g: Geometry, chunking: Chunking, rowOffset = '0'): s
     int group = texel.x - ${rowOffset};
     int n = group / ${groups};
     int c = (group - n * ${groups}) * ${g.packed ? 2 : 1};
-    int u0 = (texel.y / 2) * ${chunking.unitsPerChunk};
+    int u0 = (texel.z / 2) * ${chunking.unitsPerChunk};
     int units = min(${chunking.unitsPerChunk}, ${g.units} - u0);
-    float count = chunkPixels(texel.y / 2);`;
+    float count = chunkPixels(texel.z / 2);`;
 }
 
 /**
@@ -200,14 +200,14 @@ export function chunkHeader(g: Geometry, chunking: Chunking, rowOffset = '0'): s
 export function chunkAccessSnippet(g: Geometry, which: 'moments'|'grad'): string {
   const {batch, channels} = g.layout;
   if (!g.packed) {
-    const texel = `getPartials(n * ${channels} + c, 2 * k, 0)`;
+    const texel = `getPartials(n * ${channels} + c, 0, 2 * k)`;
     return which === 'moments' ? `
         vec2 chunkMoments(int n, int c, int k) { return ${texel}.xy; }
         float pivotOf(int n, int c) { int k = 0; return ${texel}.z; }` : `
         vec3 chunkGradMeans(int n, int c, int k) { return ${texel}.xyz; }`;
   }
   const groups = channelGroups(g);
-  const texel = (offset: string) => `getPartials(${offset}n * ${groups} + c / 2, 2 * k, 0)`;
+  const texel = (offset: string) => `getPartials(${offset}n * ${groups} + c / 2, 0, 2 * k)`;
   return which === 'moments' ? `
       vec2 chunkMoments(int n, int c, int k) {
         vec4 t = ${texel('')};
