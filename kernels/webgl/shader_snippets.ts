@@ -97,13 +97,18 @@ export interface Chunking {
 }
 
 /**
- * Chunks of about 64 pixels (fewer chunks only when there would be more
- * than 512): measured on SwiftShader, many short fragments beat few long
- * ones, while the merge, one fragment per (instance, channel) looping over
- * the chunks, stays a small fraction of a pass over x.
+ * About 2048 chunk-pass fragments in all (enough to fill a GPU; SwiftShader
+ * runs a handful of threads), each over 64 to 1024 pixels: a 256x256 image
+ * with 16 channels gets 256 chunks per (instance, channel), 8x64x64x32 gets
+ * 16. Longer chunks make the merge (one fragment per (instance, channel)
+ * looping over the chunks) cheap; shorter ones spread the work. Measured on
+ * SwiftShader, 128 to 512 pixels per chunk all time alike for the chunk
+ * passes, while the merges grow with the chunk count.
  */
 export function chooseChunking(g: Geometry): Chunking {
-  const targetPixels = Math.max(64, Math.ceil(g.layout.spatial / 512));
+  const groups = g.layout.batch * channelGroups(g);
+  const chunksWanted = Math.max(1, Math.round(2048 / groups));
+  const targetPixels = Math.min(1024, Math.max(64, Math.ceil(g.layout.spatial / chunksWanted)));
   const unitsPerChunk = Math.max(1, Math.min(g.units, Math.round(targetPixels / g.unitPixels)));
   return {unitsPerChunk, count: Math.max(1, Math.ceil(g.units / unitsPerChunk))};
 }

@@ -171,24 +171,6 @@ declare global {
 
 window.runBench = async ({shapes, rounds}) => {
   await tf.setBackend('webgl');
-  const sweep = (globalThis as {SWEEP?: number[]}).SWEEP;
-  if (sweep) {
-    const out: unknown[] = [];
-    for (const [shape, format] of shapes) {
-      const size = shape.reduce((a, b) => a * b, 1);
-      const c = format === 'channelsLast' ? shape[shape.length - 1] : shape[1];
-      const x = tf.neg(tf.tensor(seeded(size, 1), shape));
-      const dy = tf.neg(tf.tensor(seeded(size, 2), shape));
-      const gamma = tf.ones([c]);
-      const beta = tf.zeros([c]);
-      for (const target of sweep) {
-        (globalThis as {CHUNK_TARGET?: number}).CHUNK_TARGET = target;
-        out.push({shape, target, programs: await profilePrograms(x, dy, gamma, beta, format, rounds)});
-      }
-      tf.dispose([x, dy, gamma, beta]);
-    }
-    return {pack: true, results: [], sweep: out};
-  }
   const results = [];
   for (const [shape, format] of shapes) {
     // x as inside a model: the output of a packed op (the default).

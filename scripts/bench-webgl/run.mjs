@@ -33,13 +33,9 @@ try {
   await page.goto(`http://localhost:${server.address().port}/index.html`);
   await page.waitForFunction('window.benchReady === true', {timeout: 60000});
   const rounds = Number(process.argv[2] ?? 5);
-  if (process.argv[3]) await page.evaluate(s => { globalThis.SWEEP = s; }, process.argv[3].split(',').map(Number));
   const out = await page.evaluate(r => window.runBench({
     shapes: [[[8, 64, 64, 32], 'channelsLast'], [[1, 256, 256, 16], 'channelsLast']], rounds: r}), rounds);
   const f = v => v.toFixed(2);
-  for (const s of out.sweep ?? []) {
-    console.log(s.shape.join('x'), 'chunk target', s.target, Object.entries(s.programs).map(([n, v]) => `${n} ${v.toFixed(2)}`).join(', '));
-  }
   console.log(`WEBGL_PACK=${out.pack}`);
   console.log('| shape | of rounds | copy ms | fused fwd | comp fwd | fused fwd+grad | comp fwd+grad |' +
               ' comp/fused fwd+grad | fused fwd/copy | fused fwd+grad/copy | draws fused fwd, fwd+grad |');
