@@ -332,7 +332,7 @@ export class ParamGradProgram extends Program {
 // -------------------------------------------------------------- packed path
 
 /**
- * Forward merge, packed: `[N, 6, C]` with rows scale = invStd * gamma,
+ * Forward merge, packed: `[N * 6, C]` (2-D: cheaper samplers) with rows scale = invStd * gamma,
  * offset = beta - (mean - pivot) * scale, pivot, 0, mean, invStd; a fragment
  * merges channels c and c + 1 and writes two rows of both. The elementwise
  * pass is then y = (x - pivot) * scale + offset: two texel reads of rows
@@ -349,7 +349,7 @@ export class PackedMergeMomentsProgram extends Program {
   constructor(g: Geometry, chunking: Chunking, hasGamma: boolean, hasBeta: boolean) {
     super();
     const {batch, channels} = g.layout;
-    this.outputShape = [batch, 6, channels];
+    this.outputShape = [batch * 6, channels];
     this.variableNames =
         ['partials', 'x', ...(hasGamma ? ['gamma'] : []), ...(hasBeta ? ['beta'] : [])];
     this.userCode = `
@@ -368,10 +368,11 @@ export class PackedMergeMomentsProgram extends Program {
                row == 2 ? vec2(pivot, 0.0) : vec2(pivot + shiftedMean, invStd);
       }
       void main() {
-        ivec3 coords = getOutputCoords();
-        int c = coords.z;
-        vec2 first = rowPair(coords.x, c, coords.y);
-        vec2 second = c + 1 < ${channels} ? rowPair(coords.x, c + 1, coords.y) : vec2(0.0);
+        ivec2 coords = getOutputCoords();
+        int n = coords.x / 6;
+        int c = coords.y;
+        vec2 first = rowPair(n, c, coords.x - n * 6);
+        vec2 second = c + 1 < ${channels} ? rowPair(n, c + 1, coords.x - n * 6) : vec2(0.0);
         setOutput(vec4(first.x, second.x, first.y, second.y));
       }`;
   }
@@ -393,8 +394,8 @@ export class PackedStatOutputProgram extends Program {
     this.userCode = `
       void main() {
         ivec2 coords = getOutputCoords();
-        vec4 first = getStats(coords.x, 4, coords.y);
-        vec4 second = getStats(coords.x + 1, 4, coords.y);
+        vec4 first = getStats(coords.x * 6 + 4, coords.y);
+        vec4 second = getStats(coords.x * 6 + 10, coords.y);
         setOutput(vec4(first.${lanes}, second.${lanes}));
       }`;
   }
@@ -417,8 +418,8 @@ export class PackedNormalizeProgram extends Program {
         ivec3 texel = getOutputCoords();
         ivec2 nc = texelInstanceChannel(texel);
         int c = nc.y;
-        vec4 affine = getStats(nc.x, 0, c - imod(c, 2));
-        vec4 pivot = spread(getStats(nc.x, 2, c - imod(c, 2)), c, false);
+        vec4 affine = getStats(nc.x * 6, c - imod(c, 2));
+        vec4 pivot = spread(getStats(nc.x * 6 + 2, c - imod(c, 2)), c, false);
         vec4 x = getXAtOutCoords();
         setOutput((x - pivot) * spread(affine, c, false) + spread(affine, c, true));
       }`;
@@ -426,7 +427,7 @@ export class PackedNormalizeProgram extends Program {
 }
 
 /**
- * Gradient merge, packed: `[N, 6, C]` with rows A = gamma * invStd,
+ * Gradient merge, packed: `[N * 6, C]` with rows A = gamma * invStd,
  * E = mean(dy) - mean(xhat) * mean(dy * xhat'), F = invStd * mean(dy * xhat'),
  * the saved mean, S * mean(dy), S * mean(dy * xhat'). Then
  * dx = A * (dy - E - (x - mean) * F), and dbeta, dgamma are the last two rows
@@ -443,7 +444,7 @@ export class PackedMergeGradProgram extends Program {
   constructor(g: Geometry, chunking: Chunking, hasGamma: boolean) {
     super();
     const {batch, channels, spatial} = g.layout;
-    this.outputShape = [batch, 6, channels];
+    this.outputShape = [batch * 6, channels];
     this.variableNames = ['partials', 'mean', 'invStd', ...(hasGamma ? ['gamma'] : [])];
     this.userCode = `
       ${chunkPixelsSnippet(g, chunking)}
@@ -459,10 +460,11 @@ export class PackedMergeGradProgram extends Program {
                           vec2(means.x, means.z) * ${spatial}.0;
       }
       void main() {
-        ivec3 coords = getOutputCoords();
-        int c = coords.z;
-        vec2 first = rowPair(coords.x, c, coords.y);
-        vec2 second = c + 1 < ${channels} ? rowPair(coords.x, c + 1, coords.y) : vec2(0.0);
+        ivec2 coords = getOutputCoords();
+        int n = coords.x / 6;
+        int c = coords.y;
+        vec2 first = rowPair(n, c, coords.x - n * 6);
+        vec2 second = c + 1 < ${channels} ? rowPair(n, c + 1, coords.x - n * 6) : vec2(0.0);
         setOutput(vec4(first.x, second.x, first.y, second.y));
       }`;
   }
@@ -485,8 +487,8 @@ export class PackedInputGradProgram extends Program {
         ivec3 texel = getOutputCoords();
         ivec2 nc = texelInstanceChannel(texel);
         int c = nc.y;
-        vec4 ae = getCoefs(nc.x, 0, c - imod(c, 2));
-        vec4 fm = getCoefs(nc.x, 2, c - imod(c, 2));
+        vec4 ae = getCoefs(nc.x * 6, c - imod(c, 2));
+        vec4 fm = getCoefs(nc.x * 6 + 2, c - imod(c, 2));
         vec4 dy = getDyAtOutCoords();
         vec4 x = getXAtOutCoords();
         setOutput(spread(ae, c, false) *
@@ -511,7 +513,7 @@ export class PackedParamGradProgram extends Program {
         int c = getOutputCoords();
         vec2 total = vec2(0.0);
         for (int n = 0; n < ${layout.batch}; n++) {
-          total += getCoefs(n, 4, c).${which === 'dgamma' ? 'zw' : 'xy'};
+          total += getCoefs(n * 6 + 4, c).${which === 'dgamma' ? 'zw' : 'xy'};
         }
         setOutput(vec4(total, 0.0, 0.0));
       }`;

@@ -278,7 +278,7 @@ export function mergeGradSumsSnippet(layout: InstanceNormLayout, chunking: Chunk
  * the instance and the (first, even) channel of an output texel of
  * `[B, R, Cc]`, and `vec4 spread(vec4 t, int c, bool second)`, which spreads
  * per-channel values over the texel's lanes. t is a texel of a packed
- * `[N, rows, C]` texture at (n, row, even channel): lanes x, y = row for the
+ * `[N * rows, C]` texture at (n * rows + row, even channel): lanes x, y = row for the
  * channels c, c + 1; z, w = the next row (`second`).
  */
 export function texelChannelSnippet(g: Geometry): string {
