@@ -39,7 +39,10 @@ async function timeCalls(call: Call, k: number): Promise<number> {
     tf.dispose(last);
     last = call();
   }
-  const probe = tf.tidy(() => tf.addN(last.map(t => tf.slice(tf.reshape(t, [-1]), 0, 1))));
+  // One element of each result: a tiny slice (reshaping a packed result
+  // first could cost a full pass).
+  const probe = tf.tidy(() => tf.addN(last.map(t => tf.reshape(
+      tf.slice(t, t.shape.map(() => 0), t.shape.map(() => 1)), [1]))));
   await probe.data();
   const ms = (performance.now() - start) / k;
   tf.dispose([...last, probe]);
