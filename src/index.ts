@@ -9,6 +9,7 @@
  * register.ts, `registerKernelsFor`).
  */
 import '../kernels/cpu/index';
+import '../kernels/webgl/index';
 
 export {instanceNorm} from './instance_norm';
 export {instanceNormComposite} from './composite';
