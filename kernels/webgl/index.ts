@@ -1,8 +1,7 @@
-import {registerKernel} from '@tensorflow/tfjs-core';
+import {registerKernelsWhenBackendExists} from '../../src/register';
 
 import {instanceNormWebGLConfig} from './instance_norm';
 import {instanceNormGradWebGLConfig} from './instance_norm_grad';
 
-for (const config of [instanceNormWebGLConfig, instanceNormGradWebGLConfig]) {
-  registerKernel(config);
-}
+// Registered once a 'webgl' backend exists (see src/register.ts).
+registerKernelsWhenBackendExists([instanceNormWebGLConfig, instanceNormGradWebGLConfig]);
