@@ -31,13 +31,17 @@ describeEachBackendAndF16('reliability: memory', backend => {
   beforeAll(() => tf.env().set('IS_TEST', false));
 
   it(`holds memory flat over ${STEPS} optimizer.minimize steps`, async () => {
+    const tensorsBefore = tf.memory().numTensors;
     const shape = [2, 4, 4, 3];
     const x = tf.tensor(randomValues(2 * 4 * 4 * 3, 5), shape);
     const target = tf.tensor(randomValues(2 * 4 * 4 * 3, 6, 0.5), shape);
-    const kernel1 = tf.variable(tf.tensor4d(randomValues(27 * 3, 7, 0.3), [3, 3, 3, 3]));
-    const kernel2 = tf.variable(tf.tensor4d(randomValues(27 * 3, 8, 0.3), [3, 3, 3, 3]));
-    const gamma = tf.variable(tf.ones([3]));
-    const beta = tf.variable(tf.zeros([3]));
+    // tidy frees the initial values; the variables survive it.
+    const [kernel1, kernel2, gamma, beta] = tf.tidy(() => [
+      tf.variable(tf.tensor4d(randomValues(27 * 3, 7, 0.3), [3, 3, 3, 3])),
+      tf.variable(tf.tensor4d(randomValues(27 * 3, 8, 0.3), [3, 3, 3, 3])),
+      tf.variable(tf.ones([3])),
+      tf.variable(tf.zeros([3])),
+    ]);
     const optimizer = tf.train.adam(0.01);
     const loss = () => tf.tidy(() => {
       const h = tf.conv2d(x as tf.Tensor4D, kernel1 as tf.Tensor4D, 1, 'same');
@@ -83,5 +87,6 @@ describeEachBackendAndF16('reliability: memory', backend => {
 
     optimizer.dispose();
     tf.dispose([x, target, kernel1, kernel2, gamma, beta]);
+    expect(tf.memory().numTensors).withContext('tensors left after the run').toBe(tensorsBefore);
   });
 });
