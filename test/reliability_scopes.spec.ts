@@ -75,7 +75,7 @@ describeEachBackendAndF16('reliability: concurrency and scopes', backend => {
   // Tape-recording code: the engine's per-kernel check would count the op's
   // saved state as leaked (see withoutKernelLeakCheck); the specs count tensors.
   beforeAll(() => tf.env().set('IS_TEST', false));
-  afterAll(() => printReport(SUITE));
+  afterAll(() => printReport(SUITE, backend));
   let before = 0;
   beforeEach(() => before = tf.memory().numTensors);
   afterEach(() => expect(tf.memory().numTensors).withContext('tensors left').toBe(before));

@@ -30,7 +30,7 @@ const CASES: SizeCase[] = [
 ];
 
 describeEachBackendAndF16('reliability: sizes', backend => {
-  afterAll(() => printReport(SUITE));
+  afterAll(() => printReport(SUITE, backend));
 
   for (const {shape, format} of CASES) {
     it(`[${shape}] ${format}: forward and gradient match the reference`, async () => {

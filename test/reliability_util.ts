@@ -88,9 +88,9 @@ export function expectNear(
  * error of each output, scaled (|actual - expected| / max(floor, max
  * |expected|)), then the largest absolute error.
  */
-export function printReport(suite: string): void {
+export function printReport(suite: string, backend: string): void {
   const cases = new Map<string, Row[]>();
-  for (const row of rows.filter(r => r.suite === suite)) {
+  for (const row of rows.filter(r => r.suite === suite && r.backend === backend)) {
     const key = `[${row.backend}] ${row.name}`;
     cases.set(key, [...(cases.get(key) ?? []), row]);
   }
