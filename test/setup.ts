@@ -164,8 +164,12 @@ export const WEBGL_F16 = 'webgl-f16';
 export const F16_MAX = 65504;
 
 let f16Registered = false;
-function registerWebglF16Backend(): void {
-  if (f16Registered) return;
+/**
+ * Registers 'webgl-f16' once (a spec that registered it itself is reused, not
+ * duplicated), with every kernel registered for 'webgl' at that moment.
+ */
+export function registerWebglF16Backend(): void {
+  if (f16Registered || tf.findBackendFactory(WEBGL_F16) != null) return;
   f16Registered = true;
   tf.registerBackend(WEBGL_F16, () => {
     // Its own canvas gives it its own GL context and shader cache, so its
