@@ -1,14 +1,30 @@
 // `npm test`: builds the package, runs the Karma suite in headless Chromium
-// (every backend), then the Node smoke test, and prints one closing line
-// `N passed, N failed, N skipped` summed over all of them.
+// (every backend), the Node smoke test, then the consumer tests (the packed
+// tarball installed in temp folders: Node, a bundled app, a script tag), and
+// prints one closing line `N passed, N failed, N skipped` summed over all.
 import {spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 
 const steps = [
   {name: 'build', cmd: 'npm', args: ['run', 'build'], counts: null},
-  {name: 'karma', cmd: 'npx', args: ['karma', 'start', 'karma.conf.js', '--single-run'],
-   counts: '.tmp/results/karma.json'},
-  {name: 'node smoke', cmd: 'node', args: ['test/node/smoke.mjs'], counts: '.tmp/results/node.json'},
+  {
+    name: 'karma',
+    cmd: 'npx',
+    args: ['karma', 'start', 'karma.conf.js', '--single-run'],
+    counts: '.tmp/results/karma.json',
+  },
+  {
+    name: 'node smoke',
+    cmd: 'node',
+    args: ['test/node/smoke.mjs'],
+    counts: '.tmp/results/node.json',
+  },
+  {
+    name: 'consumers',
+    cmd: 'node',
+    args: ['scripts/consumer_tests.mjs'],
+    counts: '.tmp/results/consumer.json',
+  },
 ];
 
 fs.rmSync('.tmp/results', {recursive: true, force: true});

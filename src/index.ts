@@ -5,7 +5,8 @@
  * Importing this module registers the kernels and the InstanceNormalization
  * layer classes (side effects). It loads no backend package at runtime:
  * kernels are registered by backend name and only run on a backend the app
- * installed.
+ * installed; kernels for a backend that does not exist yet wait for it (see
+ * register.ts, `registerKernelsFor`).
  */
 import '../kernels/cpu/index';
 import '../kernels/webgl/index';
@@ -16,4 +17,5 @@ export {instanceNormComposite} from './composite';
 export {AddonsInstanceNormalization, InstanceNormalization, instanceNormalization} from './layer';
 export type {InstanceNormalizationLayerArgs} from './layer';
 export {InstanceNorm, InstanceNormGrad} from './kernel_names';
+export {registerKernelsFor} from './register';
 export type {DataFormat, InstanceNormAttrs, InstanceNormGradAttrs, InstanceNormGradInputs, InstanceNormInputs} from './kernel_names';

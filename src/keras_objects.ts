@@ -74,7 +74,7 @@ export function resolveKerasObject<T>(
   try {
     resolved = kerasConfig(identifier as string | tf.serialization.ConfigDict);
   } catch (e) {
-    throw new Error(`${owner}: ${(e as Error).message}.`);
+    throw new Error(`${owner}: ${(e as Error).message}.`, {cause: e});
   }
   const entry = tf.serialization.SerializationMap.getMap().classNameMap[resolved.className];
   if (entry == null) {

@@ -106,7 +106,6 @@ export function expectClose(
     if (!Number.isFinite(a) || !Number.isFinite(e)) {
       if (Object.is(a, e) || (Number.isNaN(a) && Number.isNaN(e))) continue;
       worst = i;
-      worstExcess = Infinity;
       break;
     }
     const excess = Math.abs(a - e) - (atol + rtol * Math.abs(e));
