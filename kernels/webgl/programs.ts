@@ -12,7 +12,7 @@
 import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
 
 import type {InstanceNormLayout} from '../../src/layout';
-import {channelGroups, chunkAccessSnippet, chunkHeader, chunkLoop, chunkPixelsSnippet, Chunking, Geometry, mergeGradSumsSnippet, mergeMomentsSnippet, PICK_SNIPPET, SELECT_SNIPPET, texelChannelSnippet, unitReaderSnippet, unitValidSnippet, viewShape} from './shader_snippets';
+import {channelGroups, channelSums, chunkAccessSnippet, chunkHeader, chunkLoop, chunkPixelsSnippet, Chunking, firstPixelsSnippet, Geometry, masked, mergeGradSumsSnippet, mergeMomentsSnippet, packedChunkLoop, PICK_SNIPPET, SELECT_SNIPPET, spreadPair, texelChannelSnippet, unitReaderSnippet, viewShape} from './shader_snippets';
 
 type UniformType = NonNullable<GPGPUProgram['customUniforms']>[number]['type'];
 
@@ -57,50 +57,52 @@ export class ChunkMomentsProgram extends Program {
     super();
     this.outputShape = partialsShape(g, chunking);
     this.packedInputs = g.packed;
-    const snippets = `
-      ${chunkPixelsSnippet(g, chunking)}
-      ${unitReaderSnippet(g, 'x')}
-      ${unitValidSnippet(g)}
-      ${g.packed ? SELECT_SNIPPET : ''}`;
-    // Packed: channels c and c + 1 side by side in vec2s; texel
+    if (!g.packed) {
+      this.userCode = `
+        ${chunkPixelsSnippet(g, chunking)}
+        ${unitReaderSnippet(g, 'x')}
+        void main() {
+          ${chunkHeader(g, chunking)}
+          float pivot = xUnit(n, c, 0, 0);
+          float local = xUnit(n, c, u0, 0);
+          float sum = 0.0;
+          float sumSquares = 0.0;
+          ${chunkLoop(g, chunking, `
+            float d = xUnit(n, c, u, j) - local;
+            sum += d;
+            sumSquares += d * d;`)}
+          float mean = sum / count;
+          float variance = max(sumSquares / count - mean * mean, 0.0);
+          setOutput(vec4((local - pivot) + mean, sqrt(variance), pivot, 0.0));
+        }`;
+      return;
+    }
+    // Packed: channels c and c + 1 at once, per lane of the texels, added
+    // up per channel at the end; texel
     // (mean_c - pivot_c, sd_c, mean_c+1 - pivot_c+1, sd_c+1).
-    this.userCode = g.packed ? `
-      ${snippets}
+    this.userCode = `
+      ${chunkPixelsSnippet(g, chunking)}
+      ${firstPixelsSnippet(g, 'x')}
+      ${SELECT_SNIPPET}
       void main() {
         ${chunkHeader(g, chunking)}
-        vec4 a, b;
-        xUnits(n, c, 0, 0, a, b);
-        vec2 pivot = vec2(a.x, b.x);
-        xUnits(n, c, u0, 0, a, b);
-        vec2 local = vec2(a.x, b.x);
-        vec2 sum = vec2(0.0);
-        vec2 sumSquares = vec2(0.0);
-        ${chunkLoop(g, chunking, `
-          xUnits(n, c, u, j, a, b);
-          bvec4 valid = unitValid(u, j);
-          vec4 da = select4(valid, a - local.x, vec4(0.0));
-          vec4 db = select4(valid, b - local.y, vec4(0.0));
-          sum += vec2(dot(da, vec4(1.0)), dot(db, vec4(1.0)));
-          sumSquares += vec2(dot(da, da), dot(db, db));`)}
-        vec2 mean = sum / count;
-        vec2 deviation = sqrt(max(sumSquares / count - mean * mean, 0.0));
+        vec2 pivot = xFirstPixels(n, c, 0);
+        vec2 local = xFirstPixels(n, c, u0);
+        vec4 local0 = ${spreadPair(g, 'local', '0')};
+        vec4 local1 = ${spreadPair(g, 'local', '1')};
+        vec4 sum0 = vec4(0.0);
+        vec4 sum1 = vec4(0.0);
+        vec4 squares0 = vec4(0.0);
+        vec4 squares1 = vec4(0.0);
+        ${packedChunkLoop(g, chunking, ['x'], t => `
+          vec4 d${t} = ${masked(g, `x${t} - local${t}`)};
+          sum${t} += d${t};
+          squares${t} += d${t} * d${t};`)}
+        vec2 mean = ${channelSums(g, 'sum0', 'sum1')} / count;
+        vec2 deviation =
+            sqrt(max(${channelSums(g, 'squares0', 'squares1')} / count - mean * mean, 0.0));
         vec2 shifted = (local - pivot) + mean;
         setOutput(vec4(shifted.x, deviation.x, shifted.y, deviation.y));
-      }` : `
-      ${snippets}
-      void main() {
-        ${chunkHeader(g, chunking)}
-        float pivot = xUnit(n, c, 0, 0);
-        float local = xUnit(n, c, u0, 0);
-        float sum = 0.0;
-        float sumSquares = 0.0;
-        ${chunkLoop(g, chunking, `
-          float d = xUnit(n, c, u, j) - local;
-          sum += d;
-          sumSquares += d * d;`)}
-        float mean = sum / count;
-        float variance = max(sumSquares / count - mean * mean, 0.0);
-        setOutput(vec4((local - pivot) + mean, sqrt(variance), pivot, 0.0));
       }`;
   }
 }
@@ -119,16 +121,12 @@ export class ChunkGradSumsProgram extends Program {
   constructor(g: Geometry, chunking: Chunking) {
     super();
     this.packedInputs = g.packed;
-    const snippets = `
-      ${chunkPixelsSnippet(g, chunking)}
-      ${unitReaderSnippet(g, 'x')}
-      ${unitReaderSnippet(g, 'dy')}
-      ${unitValidSnippet(g)}
-      ${g.packed ? SELECT_SNIPPET + PICK_SNIPPET : ''}`;
     if (!g.packed) {
       this.outputShape = partialsShape(g, chunking);
       this.userCode = `
-        ${snippets}
+        ${chunkPixelsSnippet(g, chunking)}
+        ${unitReaderSnippet(g, 'x')}
+        ${unitReaderSnippet(g, 'dy')}
         void main() {
           ${chunkHeader(g, chunking)}
           float mean = getMean(n, c);
@@ -151,33 +149,38 @@ export class ChunkGradSumsProgram extends Program {
     const block = g.layout.batch * channelGroups(g);
     const stat = (name: string) =>
         `vec2(pick2d(${name}(n, c), n, c), pick2d(${name}(n, c + 1), n, c + 1))`;
+    const xhat = (t: string) => masked(g, `(x${t} - mean${t}) * invStd${t}`);
     this.userCode = `
-      ${snippets}
+      ${chunkPixelsSnippet(g, chunking)}
+      ${SELECT_SNIPPET}
+      ${PICK_SNIPPET}
       void main() {
         ${chunkHeader(g, chunking, `(texel.x >= ${block} ? ${block} : 0)`)}
         vec2 mean = ${stat('getMean')};
         vec2 invStd = ${stat('getInvStd')};
-        vec4 sums = vec4(0.0);
-        vec4 xa, xb, ga, gb;
+        vec4 mean0 = ${spreadPair(g, 'mean', '0')};
+        vec4 mean1 = ${spreadPair(g, 'mean', '1')};
+        vec4 invStd0 = ${spreadPair(g, 'invStd', '0')};
+        vec4 invStd1 = ${spreadPair(g, 'invStd', '1')};
+        vec4 dySum0 = vec4(0.0);
+        vec4 dySum1 = vec4(0.0);
+        vec4 dyXhatSum0 = vec4(0.0);
+        vec4 dyXhatSum1 = vec4(0.0);
+        vec4 xhatSum0 = vec4(0.0);
+        vec4 xhatSum1 = vec4(0.0);
         if (texel.x >= ${block}) {
-          ${chunkLoop(g, chunking, `
-            xUnits(n, c, u, j, xa, xb);
-            bvec4 valid = unitValid(u, j);
-            vec4 ha = select4(valid, (xa - mean.x) * invStd.x, vec4(0.0));
-            vec4 hb = select4(valid, (xb - mean.y) * invStd.y, vec4(0.0));
-            sums.xy += vec2(dot(ha, vec4(1.0)), dot(hb, vec4(1.0)));`)}
+          ${packedChunkLoop(g, chunking, ['x'], t => `
+            xhatSum${t} += ${xhat(t)};`)}
+          setOutput(vec4(${channelSums(g, 'xhatSum0', 'xhatSum1')} / count, 0.0, 0.0));
         } else {
-          ${chunkLoop(g, chunking, `
-            xUnits(n, c, u, j, xa, xb);
-            dyUnits(n, c, u, j, ga, gb);
-            bvec4 valid = unitValid(u, j);
-            vec4 ha = select4(valid, (xa - mean.x) * invStd.x, vec4(0.0));
-            vec4 hb = select4(valid, (xb - mean.y) * invStd.y, vec4(0.0));
-            ga = select4(valid, ga, vec4(0.0));
-            gb = select4(valid, gb, vec4(0.0));
-            sums += vec4(dot(ga, vec4(1.0)), dot(ga, ha), dot(gb, vec4(1.0)), dot(gb, hb));`)}
+          ${packedChunkLoop(g, chunking, ['dy', 'x'], t => `
+            vec4 g${t} = ${masked(g, `dy${t}`)};
+            dySum${t} += g${t};
+            dyXhatSum${t} += g${t} * ${xhat(t)};`)}
+          vec2 dyMeans = ${channelSums(g, 'dySum0', 'dySum1')} / count;
+          vec2 dyXhatMeans = ${channelSums(g, 'dyXhatSum0', 'dyXhatSum1')} / count;
+          setOutput(vec4(dyMeans.x, dyXhatMeans.x, dyMeans.y, dyXhatMeans.y));
         }
-        setOutput(sums / count);
       }`;
   }
 }
@@ -347,7 +350,7 @@ export class PackedMergeMomentsProgram extends Program {
         ['partials', 'x', ...(hasGamma ? ['gamma'] : []), ...(hasBeta ? ['beta'] : [])];
     this.userCode = `
       ${chunkPixelsSnippet(g, chunking)}
-      ${unitReaderSnippet(g, 'x')}
+      ${firstPixelsSnippet(g, 'x')}
       ${chunkAccessSnippet(g, 'moments')}
       ${mergeMomentsSnippet(g.layout, chunking)}
       ${PICK_SNIPPET}
@@ -412,7 +415,7 @@ export class PackedNormalizeProgram extends Program {
         int c = nc.y;
         vec4 affine = getStats(nc.x, 0, c - imod(c, 2));
         vec4 pivot = spread(getStats(nc.x, 2, c - imod(c, 2)), c, false);
-        vec4 x = getX(texel.x, texel.y, texel.z);
+        vec4 x = getXAtOutCoords();
         setOutput((x - pivot) * spread(affine, c, false) + spread(affine, c, true));
       }`;
   }
@@ -480,8 +483,8 @@ export class PackedInputGradProgram extends Program {
         int c = nc.y;
         vec4 ae = getCoefs(nc.x, 0, c - imod(c, 2));
         vec4 fm = getCoefs(nc.x, 2, c - imod(c, 2));
-        vec4 dy = getDy(texel.x, texel.y, texel.z);
-        vec4 x = getX(texel.x, texel.y, texel.z);
+        vec4 dy = getDyAtOutCoords();
+        vec4 x = getXAtOutCoords();
         setOutput(spread(ae, c, false) *
             (dy - spread(ae, c, true) - (x - spread(fm, c, true)) * spread(fm, c, false)));
       }`;

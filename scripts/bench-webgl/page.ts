@@ -114,7 +114,7 @@ async function profilePrograms(x: tf.Tensor, dy: tf.Tensor, gamma: tf.Tensor, be
                                dataFormat: Format, rounds: number): Promise<Record<string, number>> {
   const backend = tf.backend() as MathBackendWebGL;
   const layout = instanceNormLayout(x.shape, dataFormat);
-  const g = geometry(x.shape, layout, true);
+  const g = geometry(x.shape, layout, true, tf.env().getNumber('WEBGL_VERSION'));
   const chunking = chooseChunking(g);
   const xv = {dataId: x.dataId, shape: g.viewShape, dtype: 'float32' as const};
   const dyv = {dataId: dy.dataId, shape: g.viewShape, dtype: 'float32' as const};
