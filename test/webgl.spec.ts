@@ -10,20 +10,7 @@ import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
 
 import {Case, caseData} from './cases';
 import {referenceForward, referenceGradient} from './reference';
-import {activeBackends, expectClose, randomValues, tf, tolerance, withoutKernelLeakCheck} from './setup';
-
-/** A second webgl backend with float16 textures, sharing the kernels of 'webgl'. */
-const WEBGL_F16 = 'webgl-f16';
-
-let f16Registered = false;
-function registerF16Backend(): void {
-  if (f16Registered) return;
-  f16Registered = true;
-  tf.registerBackend(WEBGL_F16, () => new MathBackendWebGL(), 0);
-  for (const kernel of tf.getKernelsForBackend('webgl')) {
-    tf.registerKernel({...kernel, backendName: WEBGL_F16});
-  }
-}
+import {activeBackends, expectClose, randomValues, registerWebglF16Backend, tf, toFloat16, tolerance, WEBGL_F16, withoutKernelLeakCheck} from './setup';
 
 /**
  * Runs the specs in `body` on `backend` with some env flags changed. Flags
@@ -84,23 +71,6 @@ function expectAllFinite(values: Float32Array, what: string): void {
   expect(bad).withContext(`${what}: element ${bad} is ${values[bad]}`).toBe(-1);
 }
 
-/** Rounds to the nearest float16 value (ties to even), as a float16 texture stores it. */
-function roundToFloat16(v: number): number {
-  if (!Number.isFinite(v) || v === 0) return v;
-  const a = Math.abs(v);
-  if (a >= 65520) return Math.sign(v) * Infinity;
-  const exponent = Math.max(Math.floor(Math.log2(a)), -14);
-  const ulp = 2 ** (exponent - 10);
-  const q = a / ulp;
-  let r = Math.round(q);
-  if (Math.abs(q - Math.trunc(q) - 0.5) < 1e-12 && r % 2 === 1) r -= 1;
-  return Math.sign(v) * r * ulp;
-}
-
-function toFloat16(values: Float32Array): Float32Array {
-  return values.map(roundToFloat16);
-}
-
 const VARIANT_CASES: Case[] = [
   {name: 'f16 range', shape: [2, 12, 10, 3], format: 'channelsLast', withGamma: true,
    withBeta: true, epsilon: 1e-5, scale: 50, offset: 100},
@@ -114,7 +84,7 @@ describeWithFlags('float16 textures', WEBGL_F16, {
   WEBGL_FORCE_F16_TEXTURES: true,
   WEBGL_RENDER_FLOAT32_ENABLED: false,
 }, () => {
-  registerF16Backend();
+  registerWebglF16Backend();
 
   it('really stores float16: a value above 65504 overflows', async () => {
     const big = tf.fill([4, 4], 70000);
