@@ -7,6 +7,7 @@
  * run on a backend the app installed.
  */
 import '../kernels/cpu/index';
+import '../kernels/webgl/index';
 
 export {instanceNorm} from './instance_norm';
 export {instanceNormComposite} from './composite';
