@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
-import {instanceNorm, instanceNormComposite} from '../src/index';
+import {instanceNormalization, instanceNormComposite} from '../src/index';
 import {IMAGE_SIZE} from './data';
 
 export type NormKind = 'fused' | 'composite';
@@ -18,18 +18,17 @@ const EPSILON = 1e-3;
 const FILTERS = 16;
 const LEARNING_RATE = 0.01;
 
-type NormFn = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number) => tf.Tensor;
-
 /**
- * Instance norm over H and W with a learned per-channel gamma and beta, as a
- * layer around a given norm function: the composite version of the demo.
+ * The composite version of the package's InstanceNormalization layer: the
+ * same gamma and beta (created in the same order), normalized with
+ * `tf.moments` and autograd through built-in ops.
  */
-class DemoInstanceNorm extends tfl.layers.Layer {
-  static className = 'DemoInstanceNorm';
+class CompositeInstanceNormalization extends tfl.layers.Layer {
+  static className = 'DemoCompositeInstanceNormalization';
   private gamma!: tfl.LayerVariable;
   private beta!: tfl.LayerVariable;
 
-  constructor(private readonly norm: NormFn, name: string) {
+  constructor(name: string) {
     super({name});
   }
 
@@ -43,14 +42,13 @@ class DemoInstanceNorm extends tfl.layers.Layer {
 
   override call(inputs: tf.Tensor|tf.Tensor[]): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
-    return this.norm(x, this.gamma.read(), this.beta.read(), EPSILON);
+    return instanceNormComposite(x, this.gamma.read(), this.beta.read(), EPSILON);
   }
 }
 
 function normLayer(kind: NormKind, name: string): tfl.layers.Layer {
-  // TODO(layer): the fused version becomes the package's InstanceNormalization layer.
-  return kind === 'fused' ? new DemoInstanceNorm(instanceNorm, name) :
-                            new DemoInstanceNorm(instanceNormComposite, name);
+  return kind === 'fused' ? instanceNormalization({axis: -1, epsilon: EPSILON, name}) :
+                            new CompositeInstanceNormalization(name);
 }
 
 /** conv 3x3 → norm → relu → conv 3x3 → norm → relu → conv 3x3 → sigmoid (3 channels). */
