@@ -2,13 +2,16 @@
  * tfjs-instance-norm: instance normalization with its gradient for
  * TensorFlow.js, as fused kernels of the cpu, webgl and webgpu backends.
  *
- * Importing this module registers the kernels (a side effect). It loads no
- * backend package at runtime: kernels are registered by backend name and only
- * run on a backend the app installed.
+ * Importing this module registers the kernels and the InstanceNormalization
+ * layer classes (side effects). It loads no backend package at runtime:
+ * kernels are registered by backend name and only run on a backend the app
+ * installed.
  */
 import '../kernels/cpu/index';
 
 export {instanceNorm} from './instance_norm';
 export {instanceNormComposite} from './composite';
+export {AddonsInstanceNormalization, InstanceNormalization, instanceNormalization} from './layer';
+export type {InstanceNormalizationLayerArgs} from './layer';
 export {InstanceNorm, InstanceNormGrad} from './kernel_names';
 export type {DataFormat, InstanceNormAttrs, InstanceNormGradAttrs, InstanceNormGradInputs, InstanceNormInputs} from './kernel_names';
