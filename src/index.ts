@@ -8,6 +8,7 @@
  * installed.
  */
 import '../kernels/cpu/index';
+import '../kernels/webgl/index';
 
 export {instanceNorm} from './instance_norm';
 export {instanceNormComposite} from './composite';
