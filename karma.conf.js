@@ -39,6 +39,12 @@ CountingReporter.$inject = ['baseReporterDecorator'];
 
 module.exports = function(config) {
   process.env.CHROME_BIN = chromiumPath();
+  // karma-esbuild writes its entry file to os.tmpdir() and imports the specs
+  // by a path relative to it, which breaks when the checkout itself lies
+  // under the temp folder (a path without './'). A temp folder inside the
+  // checkout always gives '../'-relative paths.
+  process.env.TMPDIR = path.join(__dirname, '.tmp', 'karma');
+  fs.mkdirSync(process.env.TMPDIR, {recursive: true});
   config.set({
     frameworks: ['jasmine'],
     files: [{pattern: specs, watched: false}],

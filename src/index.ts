@@ -9,6 +9,7 @@
  */
 import '../kernels/cpu/index';
 import '../kernels/webgl/index';
+import '../kernels/webgpu/index';
 
 export {instanceNorm} from './instance_norm';
 export {instanceNormComposite} from './composite';

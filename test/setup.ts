@@ -34,7 +34,7 @@ function registerFallbackBackend(): void {
 }
 
 /** The backends with fused kernels; every spec runs on each. */
-export const KERNEL_BACKENDS = ['cpu', 'webgl'];
+export const KERNEL_BACKENDS = ['cpu', 'webgl', 'webgpu'];
 
 /** Backends the suite runs on; __karma__ args can narrow them (BACKENDS=cpu,webgl). */
 export function activeBackends(withFallback = true): string[] {
