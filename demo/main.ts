@@ -39,6 +39,8 @@ const TRAIN_BATCHES = DATASET_SIZE / BATCH - 1;
 let session: Session|null = null;
 let norm: NormKind = 'fused';
 let running = true;
+/** True while the benchmark panel runs: training and backend switches wait. */
+let benchBusy = false;
 /** The step in flight; a backend switch waits for it before disposing anything. */
 let stepping: Promise<void> = Promise.resolve();
 /** Bumped to stop the current training loop. */
@@ -98,7 +100,7 @@ function renderControls(): void {
   for (const b of backendButtons) {
     const name = b.dataset.backend as BackendName;
     b.setAttribute('aria-pressed', String(session?.backend === name));
-    b.disabled = unavailable.has(name);
+    b.disabled = unavailable.has(name) || benchBusy;
     b.title = unavailable.get(name) ?? `Train on ${BACKEND_LABELS[name]}`;
   }
   for (const b of normButtons) b.setAttribute('aria-pressed', String(b.dataset.norm === norm));
@@ -171,7 +173,7 @@ async function renderOutput(s: Session): Promise<void> {
 // ---- training ----
 
 async function trainLoop(token: number): Promise<void> {
-  while (token === generation && running && session) {
+  while (token === generation && running && !benchBusy && session) {
     const s = session;
     const run = s.runs[norm];
     let failed: unknown = null;
@@ -259,7 +261,7 @@ async function pickFrom(first: BackendName): Promise<void> {
 for (const b of backendButtons) {
   b.addEventListener('click', () => {
     const name = b.dataset.backend as BackendName;
-    if (name !== session?.backend) void pickFrom(name);
+    if (name !== session?.backend && !benchBusy) void pickFrom(name);
   });
 }
 for (const b of normButtons) {
@@ -274,17 +276,21 @@ trainButton.addEventListener('click', () => {
   startTraining();
 });
 $('#reset').addEventListener('click', () => {
-  if (session) void pickFrom(session.backend);
+  if (session && !benchBusy) void pickFrom(session.backend);
 });
 
 setUpBenchPanel($('#bench-run'), $('#bench'), {
   pauseTraining: async () => {
+    benchBusy = true;
     generation++;
+    renderControls();
     await stepping;
     return session?.backend ?? null;
   },
   resumeTraining: async (backend: string|null) => {
+    // The benchmark leaves tfjs on its last backend; the demo's tensors live on this one.
     if (backend) await activateBackend(backend as BackendName);
+    benchBusy = false;
     startTraining();
   },
   say,
