@@ -58,7 +58,7 @@ function table(output: BenchOutput, backend: string): HTMLElement {
   const caption = document.createElement('p');
   caption.className = 'note';
   const fused = output.cases.some(c => c.fusedKernels);
-  caption.textContent = `${backend}: ms per call, median of ${quickConfig(backend).rounds} rounds` +
+  caption.textContent = `${backend}: wall ms per call, median of ${quickConfig(backend).rounds} rounds` +
       (fused ? '.' : ' (no fused kernels in this build: both columns run built-in ops).') +
       (output.skipped.length ? ` Skipped as too slow here: ${output.skipped.length} shape(s).` : '');
   const t = document.createElement('table');

@@ -159,7 +159,7 @@ function renderKernelNote(): void {
   if (!session) return;
   const label = BACKEND_LABELS[session.backend];
   $('#kernels').textContent = tf.getKernel(InstanceNorm, session.backend) ?
-      `${label} runs this package's fused InstanceNorm and InstanceNormGrad kernels.` :
+      `${label} runs the fused InstanceNorm and InstanceNormGrad kernels.` :
       `${label} has no fused kernels in this build; "fused" runs built-in ops.`;
 }
 
