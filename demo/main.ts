@@ -15,6 +15,12 @@ import {drawImageRow, drawLossPlot} from './plot';
 const DRAW_EVERY = 5;
 /** Steps left out of the median: the first ones compile shaders. */
 const WARMUP = 3;
+/**
+ * The median covers each run's last WINDOW steps, so after "Measure both"
+ * (steps of the two runs interleaved) both numbers come from the same minute
+ * of the machine's life.
+ */
+const WINDOW = 10;
 const IMAGE_GAP = 8;
 const NORM_COLORS: Record<NormKind, string> = {fused: '#2f6fdb', composite: '#e07b27'};
 
@@ -41,6 +47,8 @@ let norm: NormKind = 'fused';
 let running = true;
 /** True while the benchmark panel runs: training and backend switches wait. */
 let benchBusy = false;
+/** Steps left of a "Measure both" sequence, which alternates composite and fused. */
+let compareLeft = 0;
 /** The step in flight; a backend switch waits for it before disposing anything. */
 let stepping: Promise<void> = Promise.resolve();
 /** Bumped to stop the current training loop. */
@@ -91,7 +99,8 @@ function median(values: number[]): number {
 }
 
 function msPerStep(run: TrainingRun): number|undefined {
-  return run.stepMs.length > WARMUP ? median(run.stepMs.slice(WARMUP)) : undefined;
+  return run.stepMs.length > WARMUP ?
+      median(run.stepMs.slice(Math.max(WARMUP, run.stepMs.length - WINDOW))) : undefined;
 }
 
 // ---- drawing ----
@@ -139,6 +148,7 @@ function renderStatus(): void {
     `${norm}: step ${run.losses.length}`,
     last !== undefined ? `loss ${last.toFixed(4)}` : 'loss —',
     ms !== undefined ? `${ms.toFixed(ms < 100 ? 1 : 0)} ms/step` : '',
+    compareLeft > 0 ? `measuring both, ${compareLeft} steps left` : '',
     running ? '' : 'paused',
   ].filter(Boolean).join(' · ');
 }
@@ -175,7 +185,8 @@ async function renderOutput(s: Session): Promise<void> {
 async function trainLoop(token: number): Promise<void> {
   while (token === generation && running && !benchBusy && session) {
     const s = session;
-    const run = s.runs[norm];
+    const run = s.runs[compareLeft > 0 ? (compareLeft % 2 ? 'composite' : 'fused') : norm];
+    if (compareLeft > 0) compareLeft--;
     let failed: unknown = null;
     stepping = (async () => {
       const batch = s.batches[run.losses.length % s.batches.length];
@@ -275,6 +286,14 @@ trainButton.addEventListener('click', () => {
   running = !running;
   startTraining();
 });
+$('#compare').addEventListener('click', () => {
+  if (!session || benchBusy) return;
+  // Enough steps for a full window of each run, past its warm-up.
+  const need = (run: TrainingRun) => WINDOW + Math.max(0, WARMUP - run.stepMs.length);
+  compareLeft = 2 * Math.max(need(session.runs.fused), need(session.runs.composite));
+  running = true;
+  startTraining();
+});
 $('#reset').addEventListener('click', () => {
   if (session && !benchBusy) void pickFrom(session.backend);
 });
@@ -305,6 +324,7 @@ window.addEventListener('unhandledrejection', e => say('error', `Unexpected erro
     backend: session?.backend ?? null,
     norm,
     running,
+    compareLeft,
     losses: {fused: [...(session?.runs.fused.losses ?? [])],
              composite: [...(session?.runs.composite.losses ?? [])]},
     timings: Object.fromEntries(timings),
