@@ -272,7 +272,10 @@ async function pickFrom(first: BackendName): Promise<void> {
 for (const b of backendButtons) {
   b.addEventListener('click', () => {
     const name = b.dataset.backend as BackendName;
-    if (name !== session?.backend && !benchBusy) void pickFrom(name);
+    if (name === session?.backend || benchBusy) return;
+    void pickFrom(name).then(() => {
+      if (session?.backend === name) say('info', `Switched to ${BACKEND_LABELS[name]}.`);
+    });
   });
 }
 for (const b of normButtons) {

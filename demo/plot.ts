@@ -41,7 +41,7 @@ function linearTicks(max: number, count: number): number[] {
 }
 
 function formatLoss(v: number): string {
-  return v >= 0.01 ? v.toPrecision(2).replace(/\.?0+$/, '') : v.toExponential(0);
+  return String(Number(v.toPrecision(2)));
 }
 
 /** Draws the loss of each series against the step, y on a log scale. */

@@ -152,6 +152,10 @@ async function main() {
     await measureBoth(page, 'webgl');
     await checkTraining(page, 'webgl', 'composite', 10);
 
+    const benchReady = await page.evaluate(
+        () => typeof window.runBenchmark === 'function' && !document.querySelector('#bench-run').disabled);
+    check('the benchmark panel is wired to bench/bench.ts', benchReady);
+
     fs.mkdirSync('test/artifacts', {recursive: true});
     await page.screenshot({path: 'test/artifacts/demo.png'});
     console.log('screenshot: test/artifacts/demo.png');
