@@ -9,10 +9,11 @@ import type {WebGPUBackend, WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu
 import {instanceNorm} from '../src/index';
 import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
 import {instanceNormLayout} from '../src/layout';
-import {planTiling} from '../kernels/webgpu/shader_snippets';
+import {planTiling, TARGET_WORKGROUPS_FLAG, targetWorkgroups} from '../kernels/webgpu/shader_snippets';
 
+import {Case, CASES, caseData, describeCase} from './cases';
 import {referenceForward, referenceGradient} from './reference';
-import {activeBackends, backendDataIds, expectClose, Format, randomValues, tf, tolerance, withoutKernelLeakCheck} from './setup';
+import {activeBackends, backendDataIds, expectClose, Format, tf, tolerance, withoutKernelLeakCheck} from './setup';
 
 const BACKEND = 'webgpu';
 
@@ -21,7 +22,7 @@ function recordPrograms<T>(fn: () => T): {result: T, programs: string[]} {
   const backend = tf.backend() as WebGPUBackend;
   const original = backend.runWebGPUProgram;
   const programs: string[] = [];
-  backend.runWebGPUProgram = function(program: WebGPUProgram, ...rest) {
+  backend.runWebGPUProgram = function(this: WebGPUBackend, program: WebGPUProgram, ...rest) {
     const output = original.call(this, program, ...rest);
     programs.push(program.shaderKey);
     return output;
@@ -33,39 +34,51 @@ function recordPrograms<T>(fn: () => T): {result: T, programs: string[]} {
   }
 }
 
-function channelsOf(shape: number[], format: Format): number {
-  return format === 'channelsLast' ? shape[shape.length - 1] : shape[1];
-}
-
-/** Forward and gradient kernels on `shape` against the float64 reference. */
-async function checkKernelsAgainstReference(
-    shape: number[], format: Format, offset = 0, seed = 3): Promise<void> {
+/** Forward and gradient kernels on one case against the float64 reference. */
+async function checkKernelsAgainstReference(c: Case): Promise<void> {
   const {atol, rtol} = tolerance(BACKEND);
-  const size = shape.reduce((a, b) => a * b, 1);
-  const channels = channelsOf(shape, format);
-  const xs = randomValues(size, seed, 1, offset);
-  const dys = randomValues(size, seed + 1, 1);
-  const gs = randomValues(channels, seed + 2, 0.5, 1);
-  const bs = randomValues(channels, seed + 3, 1);
-  const expected = referenceForward(xs, shape, gs, bs, 1e-5, format);
-  const expectedGrad = referenceGradient(dys, xs, shape, gs, 1e-5, format);
-  const x = tf.tensor(xs, shape);
-  const dy = tf.tensor(dys, shape);
-  const gamma = tf.tensor1d(gs);
-  const beta = tf.tensor1d(bs);
+  const d = caseData(c, 3);
+  const expected = referenceForward(d.x, c.shape, d.gamma, d.beta, c.epsilon, c.format);
+  const expectedGrad = referenceGradient(d.dy, d.x, c.shape, d.gamma, c.epsilon, c.format);
+  const x = tf.tensor(d.x, c.shape);
+  const dy = tf.tensor(d.dy, c.shape);
+  const gamma = d.gamma && tf.tensor1d(d.gamma);
+  const beta = d.beta && tf.tensor1d(d.beta);
+  const params = {...(gamma ? {gamma} : {}), ...(beta ? {beta} : {})};
 
   const [y, mean, invStd] = tf.engine().runKernel(
-      InstanceNorm, {x, gamma, beta}, {epsilon: 1e-5, dataFormat: format}) as tf.Tensor[];
+      InstanceNorm, {x, ...params}, {epsilon: c.epsilon, dataFormat: c.format}) as tf.Tensor[];
   expectClose(await y.data(), expected.y, atol, rtol, 'y');
   expectClose(await mean.data(), expected.mean, atol, rtol, 'mean');
   expectClose(await invStd.data(), expected.invStd, atol, rtol, 'invStd');
   const [dx, dgamma, dbeta] = tf.engine().runKernel(
-      InstanceNormGrad, {dy, x, gamma, mean, invStd}, {dataFormat: format}) as tf.Tensor[];
-  expectClose(await dx.data(), expectedGrad.dx, atol, rtol, 'dx');
-  // dgamma and dbeta sum S * N terms of size 1: compare relatively.
+      InstanceNormGrad, {dy, x, mean, invStd, ...(gamma ? {gamma} : {})},
+      {dataFormat: c.format}) as tf.Tensor[];
+  // As in gradient.spec: dx scales with invStd; dgamma and dbeta sum N * S
+  // terms of size 1.
+  const dxScale = c.constantChannel != null ? 1 / Math.sqrt(c.epsilon) : 1 / c.scale;
+  expectClose(await dx.data(), expectedGrad.dx, atol * Math.max(1, dxScale), rtol, 'dx');
   expectClose(await dgamma.data(), expectedGrad.dgamma, atol * 10, rtol, 'dgamma');
   expectClose(await dbeta.data(), expectedGrad.dbeta, atol * 10, rtol, 'dbeta');
-  tf.dispose([x, dy, gamma, beta, y, mean, invStd, dx, dgamma, dbeta]);
+  tf.dispose([x, dy, y, mean, invStd, dx, dgamma, dbeta, ...Object.values(params)]);
+}
+
+/** A case of the given shape with gamma and beta, epsilon 1e-5. */
+function shapeCase(shape: number[], format: Format, offset = 0): Case {
+  return {
+    name: '', shape, format, withGamma: true, withBeta: true, epsilon: 1e-5, scale: 1, offset,
+  };
+}
+
+/** Runs fn with the reduction spread over `target` workgroups (0: the adapter's choice). */
+async function withTarget(target: number, fn: () => Promise<void>): Promise<void> {
+  const previous = tf.env().getNumber(TARGET_WORKGROUPS_FLAG);
+  tf.env().set(TARGET_WORKGROUPS_FLAG, target);
+  try {
+    await fn();
+  } finally {
+    tf.env().set(TARGET_WORKGROUPS_FLAG, previous);
+  }
 }
 
 if (activeBackends(false).includes(BACKEND)) {
@@ -125,6 +138,7 @@ if (activeBackends(false).includes(BACKEND)) {
     }
 
     it('splits the reduction of a large image over many workgroups', () => {
+      // The tiling a GPU gets (256 workgroups wanted).
       const few = planTiling(instanceNormLayout([1, 256, 256, 16], 'channelsLast'));
       expect(few.vec).toBe(4);
       expect(few.splits).toBeGreaterThan(16);
@@ -137,9 +151,15 @@ if (activeBackends(false).includes(BACKEND)) {
       expect(many.tiles * many.batch * many.splits).toBeGreaterThanOrEqual(256);
       const manyFirst = planTiling(instanceNormLayout([16, 128, 16, 16], 'channelsFirst'));
       expect(manyFirst.slots).toBeGreaterThan(1);
+      // This adapter's target still splits a single large image (SwiftShader
+      // wants a few workgroups per core).
+      const target = targetWorkgroups(tf.backend() as WebGPUBackend);
+      const here = planTiling(instanceNormLayout([1, 256, 256, 16], 'channelsLast'), target);
+      expect(here.splits).toBeGreaterThan(1);
     });
 
-    // The shapes of the benchmark, checked in full against float64.
+    // The shapes of the benchmark, checked in full against float64, with the
+    // adapter's tiling and with the GPU one (256 workgroups: many chunks).
     const shapes: Array<[string, number[], Format, number]> = [
       ['few instances, large image, offset 1e4', [1, 256, 256, 16], 'channelsLast', 1e4],
       ['few instances, large image', [1, 16, 256, 256], 'channelsFirst', 0],
@@ -148,9 +168,21 @@ if (activeBackends(false).includes(BACKEND)) {
       ['uneven chunks of S', [1, 37, 41, 4], 'channelsLast', 0],
       ['uneven chunks of S', [1, 3, 37, 41], 'channelsFirst', 0],
     ];
-    for (const [name, shape, format, offset] of shapes) {
-      it(`forward and gradient match float64 — ${name}: [${shape}] ${format}`, async () => {
-        await checkKernelsAgainstReference(shape, format, offset);
+    for (const target of [0, 256]) {
+      for (const [name, shape, format, offset] of shapes) {
+        it(`forward and gradient match float64 — ${name}: [${shape}] ${format}, ` +
+               `target ${target || 'of the adapter'}`,
+           async () => {
+             await withTarget(target, () => checkKernelsAgainstReference(shapeCase(shape, format, offset)));
+           });
+      }
+    }
+
+    // Every case of the suite with S cut into as many chunks as it allows,
+    // so that the merge of partials runs on small shapes too.
+    for (const c of CASES) {
+      it(`split reduction matches float64 — ${describeCase(c)}`, async () => {
+        await withTarget(1 << 20, () => checkKernelsAgainstReference(c));
       });
     }
 
@@ -174,7 +206,7 @@ if (activeBackends(false).includes(BACKEND)) {
         const contiguous = format === 'channelsLast' ? shape[shape.length - 1] :
                                                        shape.slice(2).reduce((a, b) => a * b, 1);
         expect(tiling.vec).toBe(contiguous % 4 === 0 ? 4 : 1);
-        await checkKernelsAgainstReference(shape, format);
+        await checkKernelsAgainstReference(shapeCase(shape, format));
       });
     }
 

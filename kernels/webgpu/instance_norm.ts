@@ -3,7 +3,7 @@ import type {WebGPUBackend, WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu
 
 import {InstanceNorm, InstanceNormAttrs, InstanceNormInputs} from '../../src/kernel_names';
 import {instanceNormLayout} from '../../src/layout';
-import {collapseSnippet, flatDispatch, loadType, momentsSnippet, partialsShape, pivotSnippet, planTiling, run, statComponents, statType, Tiling, TILING_UNIFORMS, tilingKey, tilingUniforms, tiledDispatch, tileSnippet, treeReduceSnippet, UniformValue} from './shader_snippets';
+import {collapseSnippet, flatDispatch, loadType, momentsSnippet, partialsShape, pivotSnippet, planTiling, run, targetWorkgroups, statComponents, statType, Tiling, TILING_UNIFORMS, tilingKey, tilingUniforms, tiledDispatch, tileSnippet, treeReduceSnippet, UniformValue} from './shader_snippets';
 
 /** The partials hold (mean, M2) of the pivot-shifted values per chunk. */
 const MOMENT_FIELDS = 2;
@@ -175,7 +175,7 @@ function instanceNormWebGPU(args: {
   if (x.shape.some(d => d === 0)) {
     return emptyOutputs(backend, x, layout.batch, layout.channels, epsilon);
   }
-  const t = planTiling(layout);
+  const t = planTiling(layout, targetWorkgroups(backend));
   const uniforms: UniformValue[] = [...tilingUniforms(t), {type: 'float32', data: [epsilon]}];
   const partials = run(backend, momentsProgram(t), [x], tilingUniforms(t));
   try {

@@ -3,7 +3,7 @@ import type {WebGPUBackend, WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu
 
 import {InstanceNormGrad, InstanceNormGradAttrs, InstanceNormGradInputs} from '../../src/kernel_names';
 import {instanceNormLayout} from '../../src/layout';
-import {collapseSnippet, flatDispatch, gradSumsSnippet, loadType, partialsShape, planTiling, run, statComponents, statType, Tiling, TILING_UNIFORMS, tilingKey, tilingUniforms, tiledDispatch, tileSnippet, treeReduceSnippet} from './shader_snippets';
+import {collapseSnippet, flatDispatch, gradSumsSnippet, loadType, partialsShape, planTiling, run, targetWorkgroups, statComponents, statType, Tiling, TILING_UNIFORMS, tilingKey, tilingUniforms, tiledDispatch, tileSnippet, treeReduceSnippet} from './shader_snippets';
 
 /** The partials hold sum(dy), sum(dy * xhat) and sum(xhat) per chunk. */
 const SUM_FIELDS = 3;
@@ -176,7 +176,7 @@ function instanceNormGradWebGPU(args: {
       backend.makeTensorInfo([layout.channels], 'float32', new Float32Array(layout.channels)),
     ];
   }
-  const t = planTiling(layout);
+  const t = planTiling(layout, targetWorkgroups(backend));
   const uniforms = tilingUniforms(t);
   const partials = run(backend, sumsProgram(t), [dy, x, mean, invStd], uniforms);
   try {

@@ -23,6 +23,7 @@
  * compile on that device even when the adapter has the feature, so every
  * reduction here is a workgroup shared-memory tree; there is no subgroup path.
  */
+import {env} from '@tensorflow/tfjs-core';
 import type {TensorInfo} from '@tensorflow/tfjs-core';
 import type {WebGPUBackend, WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
 
@@ -34,7 +35,34 @@ const WORKGROUP_SIZE = 64;
 /** Lanes per workgroup of the small per-(n, c) / per-c programs. */
 const FLAT_WORKGROUP_SIZE = 64;
 /** Enough workgroups to fill a GPU; S is split until there are this many. */
-const TARGET_WORKGROUPS = 256;
+const GPU_TARGET_WORKGROUPS = 256;
+/**
+ * Workgroups per CPU core on a CPU-emulated adapter (SwiftShader, Chrome's
+ * fallback adapter when there is no usable GPU). There a workgroup that uses
+ * workgroupBarrier runs its invocations as coroutines, which costs far more
+ * per workgroup than on a GPU: measured on SwiftShader, 256 workgroups made
+ * each reduction pass 4-6x slower than with 8, for the same work. A few large
+ * workgroups per core keep every core busy without that overhead.
+ */
+const CPU_WORKGROUPS_PER_CORE = 4;
+
+/**
+ * tfjs flag overriding the workgroup target of the reduction (0: choose by
+ * adapter). The tests use it to run the split path on any adapter.
+ */
+export const TARGET_WORKGROUPS_FLAG = 'INSTANCE_NORM_WEBGPU_TARGET_WORKGROUPS';
+env().registerFlag(TARGET_WORKGROUPS_FLAG, () => 0);
+
+/** How many workgroups the reduction of one call should spread over. */
+export function targetWorkgroups(backend: WebGPUBackend): number {
+  const forced = env().getNumber(TARGET_WORKGROUPS_FLAG);
+  if (forced > 0) return forced;
+  // GPUDevice.adapterInfo (Chrome 132+); a fallback adapter is a software one.
+  const info = (backend.device as Partial<GPUDevice>).adapterInfo;
+  const cpuEmulated = info != null && (info.isFallbackAdapter || info.architecture === 'swiftshader');
+  const cores = typeof navigator !== 'undefined' && navigator.hardwareConcurrency || 2;
+  return cpuEmulated ? CPU_WORKGROUPS_PER_CORE * cores : GPU_TARGET_WORKGROUPS;
+}
 /** A lane visits at least this many elements (vectors) per chunk. */
 const MIN_VISITS_PER_LANE = 8;
 /** dispatchWorkgroups' per-dimension limit guaranteed by WebGPU. */
@@ -62,7 +90,8 @@ export interface Tiling {
   dispatch: [number, number, number];
 }
 
-export function planTiling(layout: InstanceNormLayout): Tiling {
+export function planTiling(
+    layout: InstanceNormLayout, target = GPU_TARGET_WORKGROUPS): Tiling {
   const {batch, spatial, channels, dataFormat: format} = layout;
   const workgroupSize = WORKGROUP_SIZE;
   let vec: 1 | 4;
@@ -90,7 +119,7 @@ export function planTiling(layout: InstanceNormLayout): Tiling {
     outer = 1;
   }
   const maxSplits = Math.max(1, Math.floor(units / (members * MIN_VISITS_PER_LANE)));
-  const wanted = Math.ceil(TARGET_WORKGROUPS / (tiles * outer));
+  const wanted = Math.ceil(target / (tiles * outer));
   const chunkUnits = Math.ceil(units / Math.min(Math.max(wanted, 1), maxSplits));
   const splits = Math.ceil(units / chunkUnits);
   const workgroups = tiles * outer * splits;
