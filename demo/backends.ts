@@ -40,6 +40,27 @@ async function precheck(name: BackendName): Promise<string|null> {
   return null;
 }
 
+/**
+ * WebGPU reports a shader that fails to compile, or any other validation
+ * error, as an event on the device, not as an exception: the kernel just
+ * computes nothing. The page listens, so it can say so and move on.
+ */
+let onGpuError: (text: string) => void = () => {};
+const watchedDevices = new WeakSet<GPUDevice>();
+
+export function setGpuErrorHandler(handler: (text: string) => void): void {
+  onGpuError = handler;
+}
+
+function watchWebGpuDevice(): void {
+  const device = (tf.backend() as unknown as {device?: GPUDevice}).device;
+  if (!device || watchedDevices.has(device)) return;
+  watchedDevices.add(device);
+  device.addEventListener('uncapturederror', event => {
+    onGpuError((event as GPUUncapturedErrorEvent).error.message);
+  });
+}
+
 /** Makes `name` the active tfjs backend, or throws an Error that says why it cannot be. */
 export async function activateBackend(name: BackendName): Promise<void> {
   const reason = await precheck(name);
@@ -54,6 +75,7 @@ export async function activateBackend(name: BackendName): Promise<void> {
     throw new Error(`tfjs could not start the ${BACKEND_LABELS[name]} backend (see the console).`);
   }
   await tf.ready();
+  if (name === 'webgpu') watchWebGpuDevice();
 }
 
 export function message(e: unknown): string {

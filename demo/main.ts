@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import {InstanceNorm} from '../src/index';
-import {activateBackend, BACKEND_LABELS, BACKEND_ORDER, BackendName, message} from './backends';
+import {activateBackend, BACKEND_LABELS, BACKEND_ORDER, BackendName, message, setGpuErrorHandler} from './backends';
 import {setUpBenchPanel} from './bench_panel';
 import {BATCH, DATASET_SIZE, IMAGE_SIZE, makeDataset} from './data';
 import {makeRuns, NormKind, TrainingRun} from './model';
@@ -49,6 +49,11 @@ let running = true;
 let benchBusy = false;
 /** Steps left of a "Measure both" sequence, which alternates composite and fused. */
 let compareLeft = 0;
+/** The first WebGPU validation error since the last step (a shader that did not compile, ...). */
+let gpuError: string|null = null;
+setGpuErrorHandler(text => {
+  gpuError ??= text;
+});
 /** The step in flight; a backend switch waits for it before disposing anything. */
 let stepping: Promise<void> = Promise.resolve();
 /** Bumped to stop the current training loop. */
@@ -191,7 +196,13 @@ async function trainLoop(token: number): Promise<void> {
     stepping = (async () => {
       const batch = s.batches[run.losses.length % s.batches.length];
       try {
-        await run.step(batch.input, batch.target);
+        const loss = await run.step(batch.input, batch.target);
+        if (gpuError !== null) {
+          throw new Error(`the GPU reported an error: ${gpuError}`);
+        }
+        if (!Number.isFinite(loss)) {
+          throw new Error(`step ${run.losses.length} gave a loss of ${loss}`);
+        }
         const t = timings.get(s.backend) ?? {};
         t[run.kind] = msPerStep(run);
         timings.set(s.backend, t);
@@ -231,6 +242,7 @@ async function useBackend(name: BackendName): Promise<void> {
     session = null;
   }
   await activateBackend(name);
+  gpuError = null;
   session = makeSession(name);
   renderControls();
   renderKernelNote();

@@ -3,8 +3,9 @@
 // would see: the best backend is picked, the network trains on WebGPU and on
 // WebGL with the loss going down, the fused/composite toggle trains the same
 // network from the same weights, "Measure both" fills in both step times and
-// the speed-up, and nothing logs an error. Then, in a browser without WebGPU, the
-// page says so in words and falls back to WebGL. Saves a screenshot at
+// the speed-up, and nothing logs an error. Then, with WebGPU shaders that do
+// not compile, and in a browser without WebGPU, the page says so in words and
+// falls back to WebGL. Saves a screenshot at
 // test/artifacts/demo.png and writes its counts to .tmp/results/e2e.json.
 import {spawn} from 'node:child_process';
 import fs from 'node:fs';
@@ -164,6 +165,25 @@ async function main() {
     check('no console errors or uncaught exceptions', errors.length === 0, errors.join(' | '));
     check('no error shown on the page', pageErrors.length === 0,
           pageErrors.map(m => m.text).join(' | '));
+    await page.close();
+
+    // A WebGPU shader that does not compile (every WGSL source gets a bad
+    // line): the page says so and falls back to WebGL.
+    const broken = await browser.newPage();
+    await broken.evaluateOnNewDocument(() => {
+      const create = GPUDevice.prototype.createShaderModule;
+      GPUDevice.prototype.createShaderModule = function(descriptor) {
+        return create.call(this, {...descriptor, code: `${descriptor.code}\nthis is not WGSL;\n`});
+      };
+    });
+    await broken.goto(url, {waitUntil: 'load'});
+    const afterBreak = await waitFor(broken, s => s.backend === 'webgl' && s.losses.fused.length >= 1);
+    const brokenWords = afterBreak?.messages.find(m => m.kind === 'error')?.text ?? '';
+    check('a WebGPU shader that fails to compile: the page falls back to WebGL',
+          afterBreak?.backend === 'webgl', `backend ${afterBreak?.backend}`);
+    check('... and says what failed, in words',
+          /WebGPU failed: the GPU reported an error/.test(brokenWords) && /WebGL/.test(brokenWords),
+          brokenWords.slice(0, 200));
     await browser.close();
 
     // A browser without WebGPU: the page says why and falls back to WebGL.
