@@ -180,7 +180,8 @@ async function main() {
     const afterBreak = await waitFor(broken, s => s.backend === 'webgl' && s.losses.fused.length >= 1);
     const brokenWords = afterBreak?.messages.find(m => m.kind === 'error')?.text ?? '';
     check('a WebGPU shader that fails to compile: the page falls back to WebGL',
-          afterBreak?.backend === 'webgl', `backend ${afterBreak?.backend}`);
+          afterBreak?.backend === 'webgl',
+          `backend ${afterBreak?.backend}; ${afterBreak?.messages.map(m => m.text).join(' | ')}`);
     check('... and says what failed, in words',
           /WebGPU failed: the GPU reported an error/.test(brokenWords) && /WebGL/.test(brokenWords),
           brokenWords.slice(0, 200));
