@@ -51,6 +51,8 @@ let benchBusy = false;
 let compareLeft = 0;
 /** The first WebGPU validation error since the last step (a shader that did not compile, ...). */
 let gpuError: string|null = null;
+/** tf.memory().numTensors after the last step: steady once Adam has its slots (the e2e test checks). */
+let tensorsAfterStep = 0;
 setGpuErrorHandler(text => {
   // A WebGPU device left behind by a switch can still report late errors.
   if (tf.getBackend() === 'webgpu') gpuError ??= text;
@@ -198,6 +200,7 @@ async function trainLoop(token: number): Promise<void> {
       const batch = s.batches[run.losses.length % s.batches.length];
       try {
         const loss = await run.step(batch.input, batch.target);
+        tensorsAfterStep = tf.memory().numTensors;
         if (s.backend === 'webgpu' && gpuError !== null) {
           throw new Error(`the GPU reported an error: ${gpuError}`);
         }
@@ -341,6 +344,7 @@ window.addEventListener('unhandledrejection', e => say('error', `Unexpected erro
     norm,
     running,
     compareLeft,
+    tensorsAfterStep,
     losses: {fused: [...(session?.runs.fused.losses ?? [])],
              composite: [...(session?.runs.composite.losses ?? [])]},
     timings: Object.fromEntries(timings),

@@ -153,6 +153,13 @@ async function main() {
     await measureBoth(page, 'webgl');
     await checkTraining(page, 'webgl', 'composite', 10);
 
+    // After a step the page holds the same tensors as after the step 5 (a redraw) earlier.
+    const t1 = await snapshot(page);
+    const t2 = await waitFor(page, s => s.losses.fused.length >= t1.losses.fused.length + 5);
+    check('training leaks no tensors', t1.tensorsAfterStep === t2.tensorsAfterStep,
+          `${t1.tensorsAfterStep} tensors after step ${t1.losses.fused.length}, ${
+              t2.tensorsAfterStep} after step ${t2.losses.fused.length}`);
+
     const benchReady = await page.evaluate(
         () => typeof window.runBenchmark === 'function' && !document.querySelector('#bench-run').disabled);
     check('the benchmark panel is wired to bench/bench.ts', benchReady);
