@@ -298,6 +298,30 @@ describeWithFlags('textures', 'webgl', {}, () => {
        });
   }
 
+  // Chunks that straddle line ends of odd length, where a packed texel is
+  // half padding: the chunk counts must be exact.
+  const oddLines: Array<[number[], 'channelsLast'|'channelsFirst']> = [
+    [[1, 23, 41, 3], 'channelsLast'],   // texel columns = channels, odd rows of 41
+    [[2, 301, 5], 'channelsLast'],      // rank 3, one odd line per (n, c)
+    [[1, 3, 41, 23], 'channelsFirst'],  // 2x2 pixels a texel, odd H and W
+    [[1, 2, 3, 9, 7], 'channelsFirst'], // three slabs of odd H, chunks across them
+    [[2, 3, 301], 'channelsFirst'],     // rank 3, texel rows = channels
+  ];
+  for (const [shape, format] of oddLines) {
+    it(`splits odd-sized images into chunks exactly — [${shape}] ${format}`, async () => {
+      const c: Case = {name: 'odd', shape, format, withGamma: true, withBeta: true,
+                       epsilon: 1e-5, scale: 3, offset: 5};
+      const d = caseData(c, 27);
+      const got = await runForwardAndGradient(c, d);
+      const fwd = referenceForward(d.x, shape, d.gamma, d.beta, c.epsilon, format);
+      const grad = referenceGradient(d.dy, d.x, shape, d.gamma, c.epsilon, format);
+      expectClose(got.y, fwd.y, atol, rtol, 'y');
+      expectClose(got.dx, grad.dx, atol, rtol, 'dx');
+      expectClose(got.dgamma, grad.dgamma, atol * 10, rtol, 'dgamma');
+      expectClose(got.dbeta, grad.dbeta, atol * 10, rtol, 'dbeta');
+    });
+  }
+
   // A long narrow x: one texture dimension would exceed the real limit; the
   // backend lays such tensors out as squarish textures.
   for (const format of ['channelsLast', 'channelsFirst'] as const) {

@@ -1,3 +1,4 @@
+import {env} from '@tensorflow/tfjs-core';
 import type {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
 
@@ -21,7 +22,8 @@ function instanceNormWebGL(args: {
   const {inputs, backend, attrs} = args;
   const {epsilon, dataFormat} = attrs;
   const layout = instanceNormLayout(inputs.x.shape, dataFormat);
-  const g = geometry(inputs.x.shape, layout, prefersPacked(backend, inputs.x));
+  const g = geometry(
+      inputs.x.shape, layout, prefersPacked(backend, inputs.x), env().getNumber('WEBGL_VERSION'));
   const chunking = chooseChunking(g);
   const intermediates: TensorInfo[] = [];
   const x = viewOf(backend, inputs.x, g, intermediates);
@@ -40,7 +42,7 @@ function instanceNormWebGL(args: {
   let invStd: TensorInfo;
   if (g.packed) {
     const rows = backend.runWebGLProgram(
-        new PackedMergeMomentsProgram(g, chunking, hasGamma, hasBeta), [partials, ...params],
+        new PackedMergeMomentsProgram(g, chunking, hasGamma, hasBeta), [partials, x, ...params],
         'float32', [[epsilon]], keepPacked);
     intermediates.push(rows);
     mean = backend.runWebGLProgram(new PackedStatOutputProgram(layout, 'mean'), [rows], 'float32');

@@ -1,3 +1,4 @@
+import {env} from '@tensorflow/tfjs-core';
 import type {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
 
@@ -19,7 +20,8 @@ function instanceNormGradWebGL(args: {
 }): TensorInfo[] {
   const {inputs, backend, attrs} = args;
   const layout = instanceNormLayout(inputs.x.shape, attrs.dataFormat);
-  const g = geometry(inputs.x.shape, layout, prefersPacked(backend, inputs.x));
+  const g = geometry(
+      inputs.x.shape, layout, prefersPacked(backend, inputs.x), env().getNumber('WEBGL_VERSION'));
   const chunking = chooseChunking(g);
   const intermediates: TensorInfo[] = [];
   const dy = viewOf(backend, inputs.dy, g, intermediates);

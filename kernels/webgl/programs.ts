@@ -12,7 +12,7 @@
 import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
 
 import type {InstanceNormLayout} from '../../src/layout';
-import {chunkHeader, chunkLoop, chunkPixelsSnippet, Chunking, Geometry, mergeGradSumsSnippet, mergeMomentsSnippet, PICK_SNIPPET, SELECT_SNIPPET, texelChannelSnippet, unitReaderSnippet, unitValidSnippet, viewShape} from './shader_snippets';
+import {channelGroups, channelSums, chunkAccessSnippet, chunkHeader, chunkLoop, chunkPixelsSnippet, Chunking, firstPixelsSnippet, Geometry, masked, mergeGradSumsSnippet, mergeMomentsSnippet, packedChunkLoop, PICK_SNIPPET, SELECT_SNIPPET, spreadPair, texelChannelSnippet, unitReaderSnippet, viewShape} from './shader_snippets';
 
 type UniformType = NonNullable<GPGPUProgram['customUniforms']>[number]['type'];
 
@@ -25,9 +25,13 @@ abstract class Program implements GPGPUProgram {
   packedOutput?: boolean;
 }
 
-/** Output shape of the chunk passes: one texel per (n * C + c, chunk). */
-function partialsShape(layout: InstanceNormLayout, chunking: Chunking): number[] {
-  return [layout.batch * layout.channels, 2 * chunking.count, 2];
+/**
+ * Output shape of the chunk passes: one texel per (n, channel group, chunk),
+ * `blocks` times; the chunks along the texture's width, so that the draw is
+ * not a one-texel-wide strip (SwiftShader shades 2x2 quads).
+ */
+function partialsShape(g: Geometry, chunking: Chunking, blocks = 1): number[] {
+  return [blocks * g.layout.batch * channelGroups(g), 2, 2 * chunking.count];
 }
 
 /** `n, c, s` from the output coordinates of an unpacked program shaped like the 3-D view. */
@@ -55,31 +59,54 @@ export class ChunkMomentsProgram extends Program {
 
   constructor(g: Geometry, chunking: Chunking) {
     super();
-    this.outputShape = partialsShape(g.layout, chunking);
+    this.outputShape = partialsShape(g, chunking);
     this.packedInputs = g.packed;
-    const first = g.packed ? '.x' : '';
-    const accumulate = g.packed ? `
-        vec4 d = select4(unitValid(u, j), xUnit(n, c, u, j) - local, vec4(0.0));
-        sum += dot(d, vec4(1.0));
-        sumSquares += dot(d, d);` : `
-        float d = xUnit(n, c, u, j) - local;
-        sum += d;
-        sumSquares += d * d;`;
+    if (!g.packed) {
+      this.userCode = `
+        ${chunkPixelsSnippet(g, chunking)}
+        ${unitReaderSnippet(g, 'x')}
+        void main() {
+          ${chunkHeader(g, chunking)}
+          float pivot = xUnit(n, c, 0, 0);
+          float local = xUnit(n, c, u0, 0);
+          float sum = 0.0;
+          float sumSquares = 0.0;
+          ${chunkLoop(g, chunking, `
+            float d = xUnit(n, c, u, j) - local;
+            sum += d;
+            sumSquares += d * d;`)}
+          float mean = sum / count;
+          float variance = max(sumSquares / count - mean * mean, 0.0);
+          setOutput(vec4((local - pivot) + mean, sqrt(variance), pivot, 0.0));
+        }`;
+      return;
+    }
+    // Packed: channels c and c + 1 at once, per lane of the texels, added
+    // up per channel at the end; texel
+    // (mean_c - pivot_c, sd_c, mean_c+1 - pivot_c+1, sd_c+1).
     this.userCode = `
       ${chunkPixelsSnippet(g, chunking)}
-      ${unitReaderSnippet(g, 'x')}
-      ${unitValidSnippet(g)}
-      ${g.packed ? SELECT_SNIPPET : ''}
+      ${firstPixelsSnippet(g, 'x')}
+      ${SELECT_SNIPPET}
       void main() {
         ${chunkHeader(g, chunking)}
-        float pivot = xUnit(n, c, 0, 0)${first};
-        float local = xUnit(n, c, u0, 0)${first};
-        float sum = 0.0;
-        float sumSquares = 0.0;
-        ${chunkLoop(g, chunking, accumulate)}
-        float mean = sum / count;
-        float variance = max(sumSquares / count - mean * mean, 0.0);
-        setOutput(vec4((local - pivot) + mean, sqrt(variance), pivot, 0.0));
+        vec2 pivot = xFirstPixels(n, c, 0);
+        vec2 local = xFirstPixels(n, c, u0);
+        vec4 local0 = ${spreadPair(g, 'local', '0')};
+        vec4 local1 = ${spreadPair(g, 'local', '1')};
+        vec4 sum0 = vec4(0.0);
+        vec4 sum1 = vec4(0.0);
+        vec4 squares0 = vec4(0.0);
+        vec4 squares1 = vec4(0.0);
+        ${packedChunkLoop(g, chunking, ['x'], t => `
+          vec4 d${t} = ${masked(g, `x${t} - local${t}`)};
+          sum${t} += d${t};
+          squares${t} += d${t} * d${t};`)}
+        vec2 mean = ${channelSums(g, 'sum0', 'sum1')} / count;
+        vec2 deviation =
+            sqrt(max(${channelSums(g, 'squares0', 'squares1')} / count - mean * mean, 0.0));
+        vec2 shifted = (local - pivot) + mean;
+        setOutput(vec4(shifted.x, deviation.x, shifted.y, deviation.y));
       }`;
   }
 }
@@ -97,30 +124,67 @@ export class ChunkGradSumsProgram extends Program {
 
   constructor(g: Geometry, chunking: Chunking) {
     super();
-    this.outputShape = partialsShape(g.layout, chunking);
     this.packedInputs = g.packed;
-    const stat = (name: string) => g.packed ? `pick2d(${name}(n, c), n, c)` : `${name}(n, c)`;
-    const accumulate = g.packed ? `
-        bvec4 valid = unitValid(u, j);
-        vec4 g = select4(valid, dyUnit(n, c, u, j), vec4(0.0));
-        vec4 xhat = select4(valid, (xUnit(n, c, u, j) - mean) * invStd, vec4(0.0));
-        sums += vec3(dot(g, vec4(1.0)), dot(g, xhat), dot(xhat, vec4(1.0)));` : `
-        float g = dyUnit(n, c, u, j);
-        float xhat = (xUnit(n, c, u, j) - mean) * invStd;
-        sums += vec3(g, g * xhat, xhat);`;
+    if (!g.packed) {
+      this.outputShape = partialsShape(g, chunking);
+      this.userCode = `
+        ${chunkPixelsSnippet(g, chunking)}
+        ${unitReaderSnippet(g, 'x')}
+        ${unitReaderSnippet(g, 'dy')}
+        void main() {
+          ${chunkHeader(g, chunking)}
+          float mean = getMean(n, c);
+          float invStd = getInvStd(n, c);
+          vec3 sums = vec3(0.0);
+          ${chunkLoop(g, chunking, `
+            float g = dyUnit(n, c, u, j);
+            float xhat = (xUnit(n, c, u, j) - mean) * invStd;
+            sums += vec3(g, g * xhat, xhat);`)}
+          setOutput(vec4(sums / count, 0.0));
+        }`;
+      return;
+    }
+    // Packed: a texel holds two channels, so the three means of a pair go
+    // in two blocks of rows: (dy_c, dy*xhat_c, dy_c+1, dy*xhat_c+1) for the
+    // first, (xhat_c, xhat_c+1, 0, 0) for the second, whose fragments read
+    // x only. Blocks, not alternating rows: neighbouring fragments then take
+    // the same branch.
+    this.outputShape = partialsShape(g, chunking, 2);
+    const block = g.layout.batch * channelGroups(g);
+    const stat = (name: string) =>
+        `vec2(pick2d(${name}(n, c), n, c), pick2d(${name}(n, c + 1), n, c + 1))`;
+    const xhat = (t: string) => masked(g, `(x${t} - mean${t}) * invStd${t}`);
     this.userCode = `
       ${chunkPixelsSnippet(g, chunking)}
-      ${unitReaderSnippet(g, 'x')}
-      ${unitReaderSnippet(g, 'dy')}
-      ${unitValidSnippet(g)}
-      ${g.packed ? SELECT_SNIPPET + PICK_SNIPPET : ''}
+      ${SELECT_SNIPPET}
+      ${PICK_SNIPPET}
       void main() {
-        ${chunkHeader(g, chunking)}
-        float mean = ${stat('getMean')};
-        float invStd = ${stat('getInvStd')};
-        vec3 sums = vec3(0.0);
-        ${chunkLoop(g, chunking, accumulate)}
-        setOutput(vec4(sums / count, 0.0));
+        ${chunkHeader(g, chunking, `(texel.x >= ${block} ? ${block} : 0)`)}
+        vec2 mean = ${stat('getMean')};
+        vec2 invStd = ${stat('getInvStd')};
+        vec4 mean0 = ${spreadPair(g, 'mean', '0')};
+        vec4 mean1 = ${spreadPair(g, 'mean', '1')};
+        vec4 invStd0 = ${spreadPair(g, 'invStd', '0')};
+        vec4 invStd1 = ${spreadPair(g, 'invStd', '1')};
+        vec4 dySum0 = vec4(0.0);
+        vec4 dySum1 = vec4(0.0);
+        vec4 dyXhatSum0 = vec4(0.0);
+        vec4 dyXhatSum1 = vec4(0.0);
+        vec4 xhatSum0 = vec4(0.0);
+        vec4 xhatSum1 = vec4(0.0);
+        if (texel.x >= ${block}) {
+          ${packedChunkLoop(g, chunking, ['x'], t => `
+            xhatSum${t} += ${xhat(t)};`)}
+          setOutput(vec4(${channelSums(g, 'xhatSum0', 'xhatSum1')} / count, 0.0, 0.0));
+        } else {
+          ${packedChunkLoop(g, chunking, ['dy', 'x'], t => `
+            vec4 g${t} = ${masked(g, `dy${t}`)};
+            dySum${t} += g${t};
+            dyXhatSum${t} += g${t} * ${xhat(t)};`)}
+          vec2 dyMeans = ${channelSums(g, 'dySum0', 'dySum1')} / count;
+          vec2 dyXhatMeans = ${channelSums(g, 'dyXhatSum0', 'dyXhatSum1')} / count;
+          setOutput(vec4(dyMeans.x, dyXhatMeans.x, dyMeans.y, dyXhatMeans.y));
+        }
       }`;
   }
 }
@@ -141,11 +205,12 @@ export class MergeMomentsProgram extends Program {
     this.outputShape = [batch, 3, channels];
     this.userCode = `
       ${chunkPixelsSnippet(g, chunking)}
+      ${chunkAccessSnippet(g, 'moments')}
       ${mergeMomentsSnippet(g.layout, chunking)}
       void main() {
         ivec3 coords = getOutputCoords();
         float shiftedMean, variance, pivot;
-        mergeMoments(coords.x * ${channels} + coords.z, shiftedMean, variance, pivot);
+        mergeMoments(coords.x, coords.z, shiftedMean, variance, pivot);
         setOutput(coords.y == 0 ? shiftedMean :
                   coords.y == 1 ? 1.0 / sqrt(variance + epsilon) : pivot);
       }`;
@@ -211,10 +276,11 @@ export class MergeGradSumsProgram extends Program {
     this.outputShape = [batch, 3, channels];
     this.userCode = `
       ${chunkPixelsSnippet(g, chunking)}
+      ${chunkAccessSnippet(g, 'grad')}
       ${mergeGradSumsSnippet(g.layout, chunking)}
       void main() {
         ivec3 coords = getOutputCoords();
-        vec3 means = mergeGradSums(coords.x * ${channels} + coords.z);
+        vec3 means = mergeGradSums(coords.x, coords.z);
         setOutput(coords.y == 0 ? means.x : coords.y == 1 ? means.y : means.z);
       }`;
   }
@@ -285,14 +351,16 @@ export class PackedMergeMomentsProgram extends Program {
     const {batch, channels} = g.layout;
     this.outputShape = [batch, 6, channels];
     this.variableNames =
-        ['partials', ...(hasGamma ? ['gamma'] : []), ...(hasBeta ? ['beta'] : [])];
+        ['partials', 'x', ...(hasGamma ? ['gamma'] : []), ...(hasBeta ? ['beta'] : [])];
     this.userCode = `
       ${chunkPixelsSnippet(g, chunking)}
+      ${firstPixelsSnippet(g, 'x')}
+      ${chunkAccessSnippet(g, 'moments')}
       ${mergeMomentsSnippet(g.layout, chunking)}
       ${PICK_SNIPPET}
       vec2 rowPair(int n, int c, int row) {
         float shiftedMean, variance, pivot;
-        mergeMoments(n * ${channels} + c, shiftedMean, variance, pivot);
+        mergeMoments(n, c, shiftedMean, variance, pivot);
         float invStd = 1.0 / sqrt(variance + epsilon);
         float scale = invStd${hasGamma ? ' * pick1d(getGamma(c), c)' : ''};
         float shift = ${hasBeta ? 'pick1d(getBeta(c), c)' : '0.0'};
@@ -351,7 +419,7 @@ export class PackedNormalizeProgram extends Program {
         int c = nc.y;
         vec4 affine = getStats(nc.x, 0, c - imod(c, 2));
         vec4 pivot = spread(getStats(nc.x, 2, c - imod(c, 2)), c, false);
-        vec4 x = getX(texel.x, texel.y, texel.z);
+        vec4 x = getXAtOutCoords();
         setOutput((x - pivot) * spread(affine, c, false) + spread(affine, c, true));
       }`;
   }
@@ -379,10 +447,11 @@ export class PackedMergeGradProgram extends Program {
     this.variableNames = ['partials', 'mean', 'invStd', ...(hasGamma ? ['gamma'] : [])];
     this.userCode = `
       ${chunkPixelsSnippet(g, chunking)}
+      ${chunkAccessSnippet(g, 'grad')}
       ${mergeGradSumsSnippet(g.layout, chunking)}
       ${PICK_SNIPPET}
       vec2 rowPair(int n, int c, int row) {
-        vec3 means = mergeGradSums(n * ${channels} + c);
+        vec3 means = mergeGradSums(n, c);
         float invStd = pick2d(getInvStd(n, c), n, c);
         float scale = invStd${hasGamma ? ' * pick1d(getGamma(c), c)' : ''};
         return row == 0 ? vec2(scale, means.x - means.y * means.z) :
@@ -418,8 +487,8 @@ export class PackedInputGradProgram extends Program {
         int c = nc.y;
         vec4 ae = getCoefs(nc.x, 0, c - imod(c, 2));
         vec4 fm = getCoefs(nc.x, 2, c - imod(c, 2));
-        vec4 dy = getDy(texel.x, texel.y, texel.z);
-        vec4 x = getX(texel.x, texel.y, texel.z);
+        vec4 dy = getDyAtOutCoords();
+        vec4 x = getXAtOutCoords();
         setOutput(spread(ae, c, false) *
             (dy - spread(ae, c, true) - (x - spread(fm, c, true)) * spread(fm, c, false)));
       }`;

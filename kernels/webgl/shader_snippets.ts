@@ -44,18 +44,25 @@ export interface Geometry {
   oddLine: boolean;
   /** Texels per unit (packed 'none': a row of texels). */
   texelsPerUnit: number;
-  /** Leading-axis groups per (instance) or per (instance, channel), see unitTexel. */
+  /** Leading-axis groups per instance (packed 'columns') or per (instance, channel) ('none'). */
   outer: number;
+  /**
+   * WebGL2: chunk passes address texels by flat index with texelFetch
+   * instead of the generated samplers' per-read coordinate math.
+   */
+  texelFetch: boolean;
 }
 
-export function geometry(shape: readonly number[], layout: InstanceNormLayout, packed: boolean):
-    Geometry {
+export function geometry(
+    shape: readonly number[], layout: InstanceNormLayout, packed: boolean,
+    webglVersion: number): Geometry {
+  const texelFetch = webglVersion === 2;
   const {batch, spatial, channels, dataFormat} = layout;
   if (!packed) {
     const viewShape: [number, number, number] = dataFormat === 'channelsLast' ?
         [batch, spatial, channels] : [batch, channels, spatial];
     return {layout, packed, viewShape, kind: 'columns', units: spatial, unitPixels: 1,
-            unitsPerLine: 1, oddLine: false, texelsPerUnit: 1, outer: 1};
+            unitsPerLine: 1, oddLine: false, texelsPerUnit: 1, outer: 1, texelFetch};
   }
   const rank = shape.length;
   const rows = shape[rank - 2];
@@ -67,16 +74,18 @@ export function geometry(shape: readonly number[], layout: InstanceNormLayout, p
     // A line is one row of the last spatial axis (R), two pixels a texel.
     const outer = lead / batch;
     return {layout, packed, viewShape, kind: 'columns', units: outer * half(rows), unitPixels: 2,
-            unitsPerLine: half(rows), oddLine: rows % 2 === 1, texelsPerUnit: 1, outer};
+            unitsPerLine: half(rows), oddLine: rows % 2 === 1, texelsPerUnit: 1, outer, texelFetch};
   }
   if (rank === 3) {
     return {layout, packed, viewShape, kind: 'rows', units: half(cols), unitPixels: 2,
-            unitsPerLine: half(cols), oddLine: cols % 2 === 1, texelsPerUnit: 1, outer: 1};
+            unitsPerLine: half(cols), oddLine: cols % 2 === 1, texelsPerUnit: 1, outer: 1,
+            texelFetch};
   }
   // A unit is a row of texels: two image rows of `cols` pixels.
   const outer = lead / (batch * channels);
   return {layout, packed, viewShape, kind: 'none', units: outer * half(rows), unitPixels: 2 * cols,
-          unitsPerLine: half(rows), oddLine: rows % 2 === 1, texelsPerUnit: half(cols), outer};
+          unitsPerLine: half(rows), oddLine: rows % 2 === 1, texelsPerUnit: half(cols), outer,
+          texelFetch};
 }
 
 /** How the units of each (instance, channel) are split among fragments. */
@@ -88,16 +97,24 @@ export interface Chunking {
 }
 
 /**
- * Chunks of about sqrt(S) pixels (at least 64, or the whole (instance,
- * channel) when smaller) balance the two passes: the chunk pass runs
- * N*C*count fragments of sqrt(S) reads each, the merge N*C fragments of
- * `count` reads.
+ * Chunks of about 64 pixels (fewer chunks only when there would be more
+ * than 512): measured on SwiftShader, many short fragments beat few long
+ * ones, while the merge, one fragment per (instance, channel) looping over
+ * the chunks, stays a small fraction of a pass over x.
  */
 export function chooseChunking(g: Geometry): Chunking {
-  const override = (globalThis as {CHUNK_TARGET?: number}).CHUNK_TARGET;
-  const targetPixels = override ?? Math.max(64, Math.ceil(Math.sqrt(g.layout.spatial)));
+  const targetPixels = Math.max(64, Math.ceil(g.layout.spatial / 512));
   const unitsPerChunk = Math.max(1, Math.min(g.units, Math.round(targetPixels / g.unitPixels)));
   return {unitsPerChunk, count: Math.max(1, Math.ceil(g.units / unitsPerChunk))};
+}
+
+/**
+ * Chunk-pass fragments per instance: one per channel unpacked; packed, one
+ * per pair of channels (c, c + 1), which share texels when the channel is a
+ * texel axis and are read with one fetch.
+ */
+export function channelGroups(g: Geometry): number {
+  return g.packed ? Math.ceil(g.layout.channels / 2) : g.layout.channels;
 }
 
 // --------------------------------------------------------------- snippets
@@ -119,66 +136,11 @@ export function chunkPixelsSnippet(g: Geometry, chunking: Chunking): string {
     }`;
 }
 
-/**
- * Readers of a tensor shaped like x, per unit: unpacked,
- * `float <name>Unit(int n, int c, int u, int j)` is the pixel u; packed, it
- * returns a vec4 of up to four pixels of channel c from texel j of unit u,
- * valid where `unitValid(u, j)` says.
- */
+/** Unpacked: `float <name>Unit(int n, int c, int u, int j)` is pixel u of (n, c). */
 export function unitReaderSnippet(g: Geometry, name: string): string {
   const get = `get${capitalized(name)}`;
-  const {channels} = g.layout;
-  if (!g.packed) {
-    const args = g.layout.dataFormat === 'channelsLast' ? 'n, u, c' : 'n, c, u';
-    return `float ${name}Unit(int n, int c, int u, int j) { return ${get}(${args}); }`;
-  }
-  const tpl = g.unitsPerLine;
-  switch (g.kind) {
-    case 'columns':
-      return `
-        vec4 ${name}Unit(int n, int c, int u, int j) {
-          int line = u / ${tpl};
-          vec4 t = ${get}(n * ${g.outer} + line, 2 * (u - line * ${tpl}), c - imod(c, 2));
-          return imod(c, 2) == 0 ? vec4(t.x, t.z, 0.0, 0.0) : vec4(t.y, t.w, 0.0, 0.0);
-        }`;
-    case 'rows':
-      return `
-        vec4 ${name}Unit(int n, int c, int u, int j) {
-          vec4 t = ${get}(n, c - imod(c, 2), 2 * u);
-          return imod(c, 2) == 0 ? vec4(t.x, t.y, 0.0, 0.0) : vec4(t.z, t.w, 0.0, 0.0);
-        }`;
-    default:
-      return `
-        vec4 ${name}Unit(int n, int c, int u, int j) {
-          int slab = u / ${tpl};
-          return ${get}((n * ${channels} + c) * ${g.outer} + slab, 2 * (u - slab * ${tpl}), 2 * j);
-        }`;
-  }
-}
-
-/** `bvec4 unitValid(int u, int j)`: the lanes of `<name>Unit` inside the tensor. */
-export function unitValidSnippet(g: Geometry): string {
-  const [, rows, cols] = g.viewShape;
-  const tpl = g.unitsPerLine;
-  switch (g.packed ? g.kind : 'unpacked') {
-    case 'unpacked':
-      return '';
-    case 'columns':
-      return `
-        bvec4 unitValid(int u, int j) {
-          int r = 2 * (u - (u / ${tpl}) * ${tpl});
-          return bvec4(true, r + 1 < ${rows}, false, false);
-        }`;
-    case 'rows':
-      return `bvec4 unitValid(int u, int j) { return bvec4(true, 2 * u + 1 < ${cols}, false, false); }`;
-    default:
-      return `
-        bvec4 unitValid(int u, int j) {
-          bool nextRow = 2 * (u - (u / ${tpl}) * ${tpl}) + 1 < ${rows};
-          bool nextCol = 2 * j + 1 < ${cols};
-          return bvec4(true, nextCol, nextRow, nextRow && nextCol);
-        }`;
-  }
+  const args = g.layout.dataFormat === 'channelsLast' ? 'n, u, c' : 'n, c, u';
+  return `float ${name}Unit(int n, int c, int u, int j) { return ${get}(${args}); }`;
 }
 
 /**
@@ -192,9 +154,8 @@ export const SELECT_SNIPPET = `
   }`;
 
 /**
- * The loop of a chunk-pass fragment over its units (and, packed 'none', the
- * texels of each unit), with `body` seeing `u` and `j`. Constant bounds, as
- * GLSL ES 1.0 requires.
+ * The loop of an unpacked chunk-pass fragment over its pixels, with `body`
+ * seeing `u`. Constant bounds, as GLSL ES 1.0 requires.
  */
 export function chunkLoop(g: Geometry, chunking: Chunking, body: string): string {
   return `
@@ -211,59 +172,96 @@ export function chunkLoop(g: Geometry, chunking: Chunking, body: string): string
 
 /**
  * The start of a chunk-pass fragment: its output texel of
- * `[N*C, 2*count, 2]` holds the four values of chunk k of (n, c), in the
- * order x, y, z, w = [2k][0], [2k][1], [2k+1][0], [2k+1][1].
+ * `[rows, 2, 2*count]` holds the four values of chunk k of one group (a
+ * channel, or a pair of channels packed), in the order x, y, z, w =
+ * [0][2k], [0][2k+1], [1][2k], [1][2k+1]; row = n * groups + group, plus `rowOffset`
+ * for a second block of rows.
  */
-export function chunkHeader(g: Geometry, chunking: Chunking): string {
+export function chunkHeader(g: Geometry, chunking: Chunking, rowOffset = '0'): string {
+  const groups = channelGroups(g);
   return `
     ivec3 texel = getOutputCoords();
-    int nc = texel.x;
-    int n = nc / ${g.layout.channels};
-    int c = nc - n * ${g.layout.channels};
-    int u0 = (texel.y / 2) * ${chunking.unitsPerChunk};
+    int group = texel.x - ${rowOffset};
+    int n = group / ${groups};
+    int c = (group - n * ${groups}) * ${g.packed ? 2 : 1};
+    int u0 = (texel.z / 2) * ${chunking.unitsPerChunk};
     int units = min(${chunking.unitsPerChunk}, ${g.units} - u0);
-    float count = chunkPixels(texel.y / 2);`;
+    float count = chunkPixels(texel.z / 2);`;
 }
 
 /**
- * `void mergeMoments(int nc, out float shiftedMean, out float variance,
- * out float pivot)` over the forward chunk texels (x: chunk mean relative to
- * the pivot, y: chunk standard deviation, z: the pivot), by Chan et al.: the
+ * Access to the chunk texels for the merges, per (n, c, chunk k):
+ * `vec2 chunkMoments(n, c, k)` (mean relative to the pivot, standard
+ * deviation), `float pivotOf(n, c)`, and `vec3 chunkGradMeans(n, c, k)`
+ * (chunk means of dy, dy * xhat, xhat). Unpacked, a texel holds one channel
+ * (the forward's with the pivot in z); packed, a pair, with the xhat means
+ * in a second block of rows, and the pivot read from x.
+ */
+export function chunkAccessSnippet(g: Geometry, which: 'moments'|'grad'): string {
+  const {batch, channels} = g.layout;
+  if (!g.packed) {
+    const texel = `getPartials(n * ${channels} + c, 0, 2 * k)`;
+    return which === 'moments' ? `
+        vec2 chunkMoments(int n, int c, int k) { return ${texel}.xy; }
+        float pivotOf(int n, int c) { int k = 0; return ${texel}.z; }` : `
+        vec3 chunkGradMeans(int n, int c, int k) { return ${texel}.xyz; }`;
+  }
+  const groups = channelGroups(g);
+  const texel = (offset: string) => `getPartials(${offset}n * ${groups} + c / 2, 0, 2 * k)`;
+  return which === 'moments' ? `
+      vec2 chunkMoments(int n, int c, int k) {
+        vec4 t = ${texel('')};
+        return imod(c, 2) == 0 ? t.xy : t.zw;
+      }
+      float pivotOf(int n, int c) {
+        vec2 pivots = xFirstPixels(n, c - imod(c, 2), 0);
+        return imod(c, 2) == 0 ? pivots.x : pivots.y;
+      }` : `
+      vec3 chunkGradMeans(int n, int c, int k) {
+        vec4 t = ${texel('')};
+        vec4 xhat = ${texel(`${batch * groups} + `)};
+        return imod(c, 2) == 0 ? vec3(t.xy, xhat.x) : vec3(t.zw, xhat.y);
+      }`;
+}
+
+/**
+ * `void mergeMoments(int n, int c, out float shiftedMean, out float variance,
+ * out float pivot)` over the forward chunks (chunkMoments), by Chan et al.: the
  * variance is the mean chunk variance plus the spread of the chunk means.
  */
 export function mergeMomentsSnippet(layout: InstanceNormLayout, chunking: Chunking): string {
   return `
-    void mergeMoments(int nc, out float shiftedMean, out float variance, out float pivot) {
+    void mergeMoments(int n, int c, out float shiftedMean, out float variance, out float pivot) {
       float mean = 0.0;
       for (int k = 0; k < ${chunking.count}; k++) {
-        mean += chunkPixels(k) * getPartials(nc, 2 * k, 0).x;
+        mean += chunkPixels(k) * chunkMoments(n, c, k).x;
       }
       mean /= ${layout.spatial}.0;
       float spread = 0.0;
       for (int k = 0; k < ${chunking.count}; k++) {
-        vec4 chunk = getPartials(nc, 2 * k, 0);
+        vec2 chunk = chunkMoments(n, c, k);
         float d = chunk.x - mean;
         spread += chunkPixels(k) * (chunk.y * chunk.y + d * d);
       }
       shiftedMean = mean;
       variance = spread / ${layout.spatial}.0;
-      pivot = getPartials(nc, 0, 0).z;
+      pivot = pivotOf(n, c);
     }`;
 }
 
 /**
- * `vec3 mergeGradSums(int nc)`: mean(dy), mean(xhat) and mean(dy * xhat')
- * with xhat' = xhat - mean(xhat), from the gradient chunk texels (x, y, z:
- * chunk means of dy, dy * xhat, xhat). Re-centering xhat removes the shift
+ * `vec3 mergeGradSums(int n, int c)`: mean(dy), mean(xhat) and
+ * mean(dy * xhat') with xhat' = xhat - mean(xhat), from the gradient chunks
+ * (chunkGradMeans). Re-centering xhat removes the shift
  * the float32 rounding of the saved mean causes at large offsets (the true
  * xhat has mean zero).
  */
 export function mergeGradSumsSnippet(layout: InstanceNormLayout, chunking: Chunking): string {
   return `
-    vec3 mergeGradSums(int nc) {
+    vec3 mergeGradSums(int n, int c) {
       vec3 means = vec3(0.0);
       for (int k = 0; k < ${chunking.count}; k++) {
-        means += chunkPixels(k) * getPartials(nc, 2 * k, 0).xyz;
+        means += chunkPixels(k) * chunkGradMeans(n, c, k);
       }
       means /= ${layout.spatial}.0;
       return vec3(means.x, means.z, means.y - means.z * means.x);
@@ -314,4 +312,157 @@ export function viewShape(layout: InstanceNormLayout, format: DataFormat = layou
     [number, number, number] {
   const {batch, spatial, channels} = layout;
   return format === 'channelsLast' ? [batch, spatial, channels] : [batch, channels, spatial];
+}
+
+// ------------------------------------------------- packed chunk-pass loops
+
+/** Whether some texels read by a packed chunk pass have padding lanes. */
+function needsMask(g: Geometry): boolean {
+  const [, , cols] = g.viewShape;
+  return g.oddLine || (g.kind === 'none' && cols % 2 === 1);
+}
+
+/**
+ * GLSL expression spreading a vec2 of per-channel values (c, c + 1) over the
+ * lanes of texel t of a unit ('0', or '1' for the second channel's texel of
+ * kind 'none'), matching where the channels sit in the texel.
+ */
+export function spreadPair(g: Geometry, v: string, t: '0'|'1'): string {
+  switch (g.kind) {
+    case 'columns':
+      return `${v}.xyxy`;
+    case 'rows':
+      return `${v}.xxyy`;
+    default:
+      return t === '0' ? `vec4(${v}.x)` : `vec4(${v}.y)`;
+  }
+}
+
+/** GLSL expression: per-lane sums s0 (and s1, kind 'none') added up per channel (c, c + 1). */
+export function channelSums(g: Geometry, s0: string, s1: string): string {
+  switch (g.kind) {
+    case 'columns':
+      return `vec2(${s0}.x + ${s0}.z, ${s0}.y + ${s0}.w)`;
+    case 'rows':
+      return `vec2(${s0}.x + ${s0}.y, ${s0}.z + ${s0}.w)`;
+    default:
+      return `vec2(dot(${s0}, vec4(1.0)), dot(${s1}, vec4(1.0)))`;
+  }
+}
+
+/** Zeroes the padding lanes of `expr` where the texel has any (compile-time). */
+export function masked(g: Geometry, expr: string): string {
+  return needsMask(g) ? `select4(valid, ${expr}, vec4(0.0))` : expr;
+}
+
+/**
+ * `vec2 <name>FirstPixels(int n, int c, int u)`: the first pixel of unit u
+ * of channels c (even) and c + 1 of instance n.
+ */
+export function firstPixelsSnippet(g: Geometry, name: string): string {
+  const get = `get${capitalized(name)}`;
+  const tpl = g.unitsPerLine;
+  const {channels} = g.layout;
+  switch (g.kind) {
+    case 'columns':
+      return `
+        vec2 ${name}FirstPixels(int n, int c, int u) {
+          int line = u / ${tpl};
+          return ${get}(n * ${g.outer} + line, 2 * (u - line * ${tpl}), c).xy;
+        }`;
+    case 'rows':
+      return `vec2 ${name}FirstPixels(int n, int c, int u) { return ${get}(n, c, 2 * u).xz; }`;
+    default:
+      return `
+        vec2 ${name}FirstPixels(int n, int c, int u) {
+          int slab = u / ${tpl};
+          int r = 2 * (u - slab * ${tpl});
+          int b = (n * ${channels} + c) * ${g.outer} + slab;
+          return vec2(${get}(b, r, 0).x, c + 1 < ${channels} ? ${get}(b + ${g.outer}, r, 0).x : 0.0);
+        }`;
+  }
+}
+
+/**
+ * The loop of a packed chunk-pass fragment over the texels of its chunk of
+ * channels (c, c + 1) of instance n, from unit u0. Each step defines
+ * `vec4 <input>0` per input (and `<input>1`, the second channel's texel, for
+ * kind 'none'), plus `bvec4 valid` when texels can have padding lanes, then
+ * runs body('0') (and body('1')). The position in the view advances by
+ * counters rather than a division per texel, which SwiftShader pays for.
+ */
+export function packedChunkLoop(
+    g: Geometry, chunking: Chunking, inputs: string[], body: (t: '0'|'1') => string): string {
+  const tpl = g.unitsPerLine;
+  const [, rows, cols] = g.viewShape;
+  const {channels} = g.layout;
+  const get = (name: string) => `get${capitalized(name)}`;
+  const mask = needsMask(g);
+  let setup: string;
+  let fetch: string;
+  let advance: string;
+  let innerCount = 1;
+  const ceilC = Math.ceil(channels / 2);
+  // WebGL2: flat texel index of the first texel of the chunk, and the step
+  // per unit (packed texels run row-major through [B, ceil(R/2), ceil(Cc/2)]).
+  const at = (name: string, index: string) =>
+      `texelFetch(${name}, ivec2(imod(${index}, ${name}Width), ${index} / ${name}Width), 0)`;
+  const widths = inputs.map(name => `int ${name}Width = textureSize(${name}, 0).x;`).join('\n');
+  switch (g.kind) {
+    case 'columns':
+      setup = `int line = u0 / ${tpl}; int step = u0 - line * ${tpl};` + (g.texelFetch ? `
+          ${widths}
+          int index = (n * ${g.outer * tpl} + u0) * ${ceilC} + c / 2;` : '');
+      fetch = inputs.map(name => g.texelFetch ?
+          `vec4 ${name}0 = ${at(name, 'index')};` :
+          `vec4 ${name}0 = ${get(name)}(n * ${g.outer} + line, 2 * step, c);`).join('\n') +
+          (mask ? `\nbvec4 valid = bvec4(true, true, step < ${tpl - 1}, step < ${tpl - 1});` : '');
+      advance = `step++; if (step == ${tpl}) { step = 0; line++; }` +
+          (g.texelFetch ? `\nindex += ${ceilC};` : '');
+      break;
+    case 'rows':
+      setup = g.texelFetch ? `
+          ${widths}
+          int index = (n * ${ceilC} + c / 2) * ${tpl} + u0;` : '';
+      fetch = inputs.map(name => g.texelFetch ?
+          `vec4 ${name}0 = ${at(name, 'index')};` :
+          `vec4 ${name}0 = ${get(name)}(n, c, 2 * (u0 + i));`).join('\n') +
+          (mask ? `\nbool full = u0 + i < ${tpl - 1};\nbvec4 valid = bvec4(true, full, true, full);` : '');
+      advance = g.texelFetch ? 'index++;' : '';
+      break;
+    default: {
+      innerCount = Math.ceil(cols / 2);
+      const channelTexels = g.outer * tpl * innerCount;
+      setup = `int slab = u0 / ${tpl}; int step = u0 - slab * ${tpl};
+               int first = (n * ${channels} + c) * ${g.outer};
+               bool pair = c + 1 < ${channels};` + (g.texelFetch ? `
+               ${widths}
+               int index = ((n * ${channels} + c) * ${g.outer * tpl} + u0) * ${innerCount};` : '');
+      fetch = inputs.map(name => g.texelFetch ? `
+          vec4 ${name}0 = ${at(name, 'index')};
+          vec4 ${name}1 = pair ? ${at(name, `(index + ${channelTexels})`)} : ${name}0;` : `
+          vec4 ${name}0 = ${get(name)}(first + slab, 2 * step, 2 * j);
+          vec4 ${name}1 = pair ? ${get(name)}(first + ${g.outer} + slab, 2 * step, 2 * j) : ${name}0;`)
+          .join('\n') +
+          (mask ? `
+          bool nextRow = 2 * step + 1 < ${rows};
+          bool nextCol = 2 * j + 1 < ${cols};
+          bvec4 valid = bvec4(true, nextCol, nextRow, nextRow && nextCol);` : '');
+      advance = `step++; if (step == ${tpl}) { step = 0; slab++; }`;
+    }
+  }
+  return `
+    ${setup}
+    for (int i = 0; i < ${chunking.unitsPerChunk}; i++) {
+      if (i >= units) {
+        break;
+      }
+      for (int j = 0; j < ${innerCount}; j++) {
+        ${fetch}
+        ${body('0')}
+        ${g.kind === 'none' ? body('1') : ''}
+        ${g.kind === 'none' && g.texelFetch ? 'index++;' : ''}
+      }
+      ${advance}
+    }`;
 }

@@ -114,21 +114,21 @@ async function profilePrograms(x: tf.Tensor, dy: tf.Tensor, gamma: tf.Tensor, be
                                dataFormat: Format, rounds: number): Promise<Record<string, number>> {
   const backend = tf.backend() as MathBackendWebGL;
   const layout = instanceNormLayout(x.shape, dataFormat);
-  const g = geometry(x.shape, layout, true);
+  const g = geometry(x.shape, layout, true, tf.env().getNumber('WEBGL_VERSION'));
   const chunking = chooseChunking(g);
   const xv = {dataId: x.dataId, shape: g.viewShape, dtype: 'float32' as const};
   const dyv = {dataId: dy.dataId, shape: g.viewShape, dtype: 'float32' as const};
   const run = (p: GPGPUProgram, inputs: TensorInfo[], uniforms?: number[][]) =>
       backend.runWebGLProgram(p, inputs, 'float32', uniforms, true);
   const partials = run(new ChunkMomentsProgram(g, chunking), [xv]);
-  const rows = run(new PackedMergeMomentsProgram(g, chunking, true, true), [partials, gamma, beta], [[1e-5]]);
+  const rows = run(new PackedMergeMomentsProgram(g, chunking, true, true), [partials, xv, gamma, beta], [[1e-5]]);
   const mean = run(new PackedStatOutputProgram(layout, 'mean'), [rows]);
   const invStd = run(new PackedStatOutputProgram(layout, 'invStd'), [rows]);
   const gradPartials = run(new ChunkGradSumsProgram(g, chunking), [dyv, xv, mean, invStd]);
   const coefs = run(new PackedMergeGradProgram(g, chunking, true), [gradPartials, mean, invStd, gamma]);
   const programs: Record<string, () => TensorInfo> = {
     chunkMoments: () => run(new ChunkMomentsProgram(g, chunking), [xv]),
-    mergeMoments: () => run(new PackedMergeMomentsProgram(g, chunking, true, true), [partials, gamma, beta], [[1e-5]]),
+    mergeMoments: () => run(new PackedMergeMomentsProgram(g, chunking, true, true), [partials, xv, gamma, beta], [[1e-5]]),
     statOutput: () => run(new PackedStatOutputProgram(layout, 'mean'), [rows]),
     normalize: () => run(new PackedNormalizeProgram(g), [xv, rows]),
     chunkGradSums: () => run(new ChunkGradSumsProgram(g, chunking), [dyv, xv, mean, invStd]),
