@@ -9,7 +9,7 @@ import type {WebGPUBackend, WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu
 import {instanceNorm} from '../src/index';
 import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
 import {instanceNormLayout} from '../src/layout';
-import {planTiling, TARGET_WORKGROUPS_FLAG, targetWorkgroups} from '../kernels/webgpu/shader_snippets';
+import {planTiling, TARGET_WORKGROUPS_FLAG, workgroupBudget} from '../kernels/webgpu/shader_snippets';
 
 import {Case, CASES, caseData, describeCase} from './cases';
 import {referenceForward, referenceGradient} from './reference';
@@ -151,11 +151,18 @@ if (activeBackends(false).includes(BACKEND)) {
       expect(many.tiles * many.batch * many.splits).toBeGreaterThanOrEqual(256);
       const manyFirst = planTiling(instanceNormLayout([16, 128, 16, 16], 'channelsFirst'));
       expect(manyFirst.slots).toBeGreaterThan(1);
-      // This adapter's target still splits a single large image (SwiftShader
-      // wants a few workgroups per core).
-      const target = targetWorkgroups(tf.backend() as WebGPUBackend);
-      const here = planTiling(instanceNormLayout([1, 256, 256, 16], 'channelsLast'), target);
+      // This adapter's budget still splits a single large image (SwiftShader
+      // wants a few workgroups per core, each looping over several items).
+      const budget = workgroupBudget(tf.backend() as WebGPUBackend);
+      const here = planTiling(instanceNormLayout([1, 256, 256, 16], 'channelsLast'), budget);
       expect(here.splits).toBeGreaterThan(1);
+      const loop = planTiling(
+          instanceNormLayout([16, 128, 16, 16], 'channelsFirst'), {target: 8, max: 8, maxMembers: 1});
+      expect(loop.itemsPerGroup).toBeGreaterThan(1);
+      expect(loop.dispatch[0]).toBe(8);
+      // One lane per row: no barrier tree at all (the CPU-emulated budget).
+      expect(loop.members).toBe(1);
+      expect(loop.slots).toBe(64);
     });
 
     // The shapes of the benchmark, checked in full against float64, with the
@@ -168,7 +175,7 @@ if (activeBackends(false).includes(BACKEND)) {
       ['uneven chunks of S', [1, 37, 41, 4], 'channelsLast', 0],
       ['uneven chunks of S', [1, 3, 37, 41], 'channelsFirst', 0],
     ];
-    for (const target of [0, 256]) {
+    for (const target of [0, 256, 5]) {
       for (const [name, shape, format, offset] of shapes) {
         it(`forward and gradient match float64 — ${name}: [${shape}] ${format}, ` +
                `target ${target || 'of the adapter'}`,
@@ -178,12 +185,15 @@ if (activeBackends(false).includes(BACKEND)) {
       }
     }
 
-    // Every case of the suite with S cut into as many chunks as it allows,
-    // so that the merge of partials runs on small shapes too.
+    // Every case of the suite with S cut into as many chunks as it allows
+    // (the merge of partials runs on small shapes too), and with 3 workgroups
+    // looping over the items (an uneven number each, in most cases).
     for (const c of CASES) {
-      it(`split reduction matches float64 — ${describeCase(c)}`, async () => {
-        await withTarget(1 << 20, () => checkKernelsAgainstReference(c));
-      });
+      for (const target of [1 << 20, 3]) {
+        it(`matches float64 with ${target} workgroups wanted — ${describeCase(c)}`, async () => {
+          await withTarget(target, () => checkKernelsAgainstReference(c));
+        });
+      }
     }
 
     // vec4 loads need C % 4 == 0 (channelsLast) or S % 4 == 0 (channelsFirst);
