@@ -189,7 +189,9 @@ async function benchShape(
   // The cpu backend's kernel time is wall time per kernel: no second opinion.
   if (config.kernelTimeSamples > 0 && backend !== 'cpu') {
     for (const v of VARIANTS) {
-      const ms = await kernelTime(calls[v], config.kernelTimeSamples);
+      // One sample of a call that alone outlasts a batch: it takes seconds.
+      const samples = count[v] === 1 ? 1 : config.kernelTimeSamples;
+      const ms = await kernelTime(calls[v], samples);
       if (ms !== undefined) kernelMs[v] = ms;
     }
   }
