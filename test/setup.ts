@@ -34,16 +34,28 @@ function registerFallbackBackend(): void {
 }
 
 /** The backends with fused kernels; every spec runs on each. */
-export const KERNEL_BACKENDS = ['cpu', 'webgl', 'webgpu'];
+export const KERNEL_BACKENDS = ['cpu', 'webgl', 'webgl-unpacked', 'webgpu'];
 
-/** Backends the suite runs on; __karma__ args can narrow them (BACKENDS=cpu,webgl). */
+/**
+ * Suites that run a backend under other env flags: 'webgl-unpacked' is the
+ * webgl backend with WEBGL_PACK=false (the kernels' unpacked programs).
+ */
+const FLAG_VARIANTS: Record<string, {backend: string, flags: Record<string, boolean>}> = {
+  'webgl-unpacked': {backend: 'webgl', flags: {WEBGL_PACK: false}},
+};
+
+/**
+ * Backends the suite runs on; __karma__ args can narrow them
+ * (BACKENDS=cpu,webgl; a variant runs with its backend).
+ */
 export function activeBackends(withFallback = true): string[] {
   const all = [...KERNEL_BACKENDS, ...(withFallback ? [FALLBACK] : [])];
   const wanted = (globalThis as {__karma__?: {config?: {args?: string[]}}})
                      .__karma__?.config?.args?.find(a => a.startsWith('backends='));
   if (!wanted) return all;
   const names = wanted.slice('backends='.length).split(',');
-  return all.filter(b => names.includes(b) || (b === FALLBACK && names.includes('fallback')));
+  return all.filter(b => names.includes(b) || names.includes(FLAG_VARIANTS[b]?.backend) ||
+                        (b === FALLBACK && names.includes('fallback')));
 }
 
 /**
@@ -56,15 +68,28 @@ export function describeEachBackend(
     options: {fallback?: boolean} = {}): void {
   registerFallbackBackend();
   for (const backend of activeBackends(options.fallback ?? true)) {
+    const variant = FLAG_VARIANTS[backend];
+    const engineBackend = variant?.backend ?? backend;
     describe(`${name} [${backend}]`, () => {
+      let savedFlags: ReturnType<ReturnType<typeof tf.env>['getFlags']> | null = null;
       beforeAll(async () => {
-        const ok = await tf.setBackend(backend);
-        if (!ok || tf.getBackend() !== backend) {
+        if (variant) {
+          // Flags derived from others (WEBGL_PACK_* from WEBGL_PACK) are
+          // cached once read: reset them all, restore them after.
+          savedFlags = {...tf.env().getFlags()};
+          tf.env().reset();
+          for (const [flag, value] of Object.entries(variant.flags)) tf.env().set(flag, value);
+        }
+        const ok = await tf.setBackend(engineBackend);
+        if (!ok || tf.getBackend() !== engineBackend) {
           throw new Error(`backend '${backend}' is expected in this browser but did not initialize`);
         }
         tf.env().set('IS_TEST', true);
       });
-      afterAll(() => tf.env().set('IS_TEST', false));
+      afterAll(() => {
+        if (savedFlags) tf.env().setFlags(savedFlags);
+        tf.env().set('IS_TEST', false);
+      });
       body(backend);
     });
   }
@@ -122,7 +147,7 @@ export function expectClose(
 
 /** Float tolerances per backend: GPU float32 math is less exact than the cpu's. */
 export function tolerance(backend: string): {atol: number, rtol: number} {
-  return backend === 'webgl' || backend === 'webgpu' ? {atol: 1e-3, rtol: 1e-3} :
+  return backend.startsWith('webgl') || backend.startsWith('webgpu') ? {atol: 1e-3, rtol: 1e-3} :
                                                         {atol: 1e-4, rtol: 1e-4};
 }
 

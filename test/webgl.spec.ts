@@ -160,11 +160,13 @@ describeWithFlags('WEBGL_PACK=false', 'webgl', {WEBGL_PACK: false}, () => {
     tf.dispose([big, viaOp]);
   });
 
-  it('runs unpacked: built-in ops produce unpacked textures', () => {
-    const a = tf.add(tf.ones([2, 4, 4, 2]), 1);
+  it('runs unpacked: built-in ops and the kernels produce unpacked textures', () => {
     const backend = tf.backend() as MathBackendWebGL;
+    const a = tf.add(tf.ones([2, 4, 4, 2]), 1);
     expect(backend.texData.get(a.dataId).isPacked).toBeFalsy();
-    a.dispose();
+    const y = instanceNorm(a);
+    expect(backend.texData.get(y.dataId).isPacked).toBeFalsy();
+    tf.dispose([a, y]);
   });
 
   for (const c of VARIANT_CASES) {
@@ -224,6 +226,15 @@ describeWithFlags('textures', 'webgl', {}, () => {
        tf.dispose([x, gamma, beta, dy]);
      });
 
+  it('runs the packed programs by default: y comes out packed', () => {
+    const backend = tf.backend() as MathBackendWebGL;
+    const x = tf.tensor(randomValues(2 * 5 * 7 * 3, 5), [2, 5, 7, 3]);
+    const y = instanceNorm(x);
+    expect(backend.texData.get(x.dataId).isPacked).toBe(true);
+    expect(backend.texData.get(y.dataId).isPacked).toBe(true);
+    tf.dispose([x, y]);
+  });
+
   it('takes x and dy from packed ops (odd width: the packed layout is not the 3-D view\'s)',
      async () => {
        const c: Case = {name: 'packed', shape: [2, 5, 7, 3], format: 'channelsLast', withGamma: true,
@@ -249,6 +260,67 @@ describeWithFlags('textures', 'webgl', {}, () => {
        expectClose(await grads[1].data(), grad.dgamma, atol * 10, rtol, 'dgamma');
        tf.dispose([...outputs, ...grads, x, dy, xRaw, dyRaw, gamma]);
      });
+
+  // The gradient follows x's storage; dy stored the other way is converted
+  // (a packed dy for the unpacked programs must be unpacked with its own
+  // shape: width 7 is odd, so its packed layout is not the 3-D view's).
+  for (const xPacked of [true, false]) {
+    it(`takes dy stored ${xPacked ? 'unpacked with a packed x' : 'packed with an unpacked x'}`,
+       async () => {
+         const c: Case = {name: 'mixed', shape: [2, 5, 7, 3], format: 'channelsLast',
+                          withGamma: true, withBeta: false, epsilon: 1e-5, scale: 1, offset: 0};
+         const d = caseData(c, 26);
+         const backend = tf.backend() as MathBackendWebGL;
+         const stored = (values: Float32Array, packed: boolean) => {
+           const packedTensor = tf.add(tf.tensor(values, c.shape), tf.zeros(c.shape));
+           if (packed) return packedTensor;
+           const info = backend.unpackTensor(
+               {dataId: packedTensor.dataId, shape: c.shape, dtype: 'float32'});
+           packedTensor.dispose();
+           return tf.engine().makeTensorFromTensorInfo(info);
+         };
+         const x = stored(d.x, xPacked);
+         const dy = stored(d.dy, !xPacked);
+         expect(!!backend.texData.get(x.dataId).isPacked).toBe(xPacked);
+         expect(!!backend.texData.get(dy.dataId).isPacked).toBe(!xPacked);
+         const gamma = tf.tensor1d(d.gamma!);
+         const fwd = referenceForward(d.x, c.shape, null, null, c.epsilon, c.format);
+         const mean = tf.tensor2d(Float32Array.from(fwd.mean), [2, 3]);
+         const invStd = tf.tensor2d(Float32Array.from(fwd.invStd), [2, 3]);
+         const grads = tf.engine().runKernel(
+             InstanceNormGrad, {dy, x, gamma, mean, invStd}, {dataFormat: c.format}) as tf.Tensor[];
+         expect(!!backend.texData.get(grads[0].dataId).isPacked).toBe(xPacked);
+         const grad = referenceGradient(d.dy, d.x, c.shape, d.gamma, c.epsilon, c.format);
+         expectClose(await grads[0].data(), grad.dx, atol, rtol, 'dx');
+         expectClose(await grads[1].data(), grad.dgamma, atol * 10, rtol, 'dgamma');
+         expectClose(await grads[2].data(), grad.dbeta, atol * 10, rtol, 'dbeta');
+         tf.dispose([...grads, x, dy, gamma, mean, invStd]);
+       });
+  }
+
+  // Chunks that straddle line ends of odd length, where a packed texel is
+  // half padding: the chunk counts must be exact.
+  const oddLines: Array<[number[], 'channelsLast'|'channelsFirst']> = [
+    [[1, 23, 41, 3], 'channelsLast'],   // texel columns = channels, odd rows of 41
+    [[2, 301, 5], 'channelsLast'],      // rank 3, one odd line per (n, c)
+    [[1, 3, 41, 23], 'channelsFirst'],  // 2x2 pixels a texel, odd H and W
+    [[1, 2, 3, 9, 7], 'channelsFirst'], // three slabs of odd H, chunks across them
+    [[2, 3, 301], 'channelsFirst'],     // rank 3, texel rows = channels
+  ];
+  for (const [shape, format] of oddLines) {
+    it(`splits odd-sized images into chunks exactly — [${shape}] ${format}`, async () => {
+      const c: Case = {name: 'odd', shape, format, withGamma: true, withBeta: true,
+                       epsilon: 1e-5, scale: 3, offset: 5};
+      const d = caseData(c, 27);
+      const got = await runForwardAndGradient(c, d);
+      const fwd = referenceForward(d.x, shape, d.gamma, d.beta, c.epsilon, format);
+      const grad = referenceGradient(d.dy, d.x, shape, d.gamma, c.epsilon, format);
+      expectClose(got.y, fwd.y, atol, rtol, 'y');
+      expectClose(got.dx, grad.dx, atol, rtol, 'dx');
+      expectClose(got.dgamma, grad.dgamma, atol * 10, rtol, 'dgamma');
+      expectClose(got.dbeta, grad.dbeta, atol * 10, rtol, 'dbeta');
+    });
+  }
 
   // A long narrow x: one texture dimension would exceed the real limit; the
   // backend lays such tensors out as squarish textures.

@@ -1,15 +1,18 @@
+import {env} from '@tensorflow/tfjs-core';
 import type {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
 
 import {InstanceNorm, InstanceNormAttrs, InstanceNormInputs} from '../../src/kernel_names';
 import {instanceNormLayout} from '../../src/layout';
-import {chooseChunking, ChunkMomentsProgram, MergeMomentsProgram, NormalizeProgram, StatOutputProgram} from './programs';
-import {disposeAll, view3d, withShape} from './util';
+import {ChunkMomentsProgram, MergeMomentsProgram, NormalizeProgram, PackedMergeMomentsProgram, PackedNormalizeProgram, PackedStatOutputProgram, StatOutputProgram} from './programs';
+import {chooseChunking, geometry} from './shader_snippets';
+import {disposeAll, prefersPacked, viewOf, withShape} from './util';
 
 /**
- * Five draws: chunk moments, merge (shifted mean and invStd), the mean and
- * invStd outputs, and the elementwise normalize-and-affine. x is read twice
- * in full (chunk pass, normalize); the other draws touch N*C values.
+ * Five draws: chunk moments, their merge into per-(instance, channel) rows,
+ * the mean and invStd outputs, and the elementwise normalize-and-affine. x
+ * is read twice in full (chunk pass, normalize); the other draws touch
+ * N*C values (times the number of chunks for the merge).
  */
 function instanceNormWebGL(args: {
   inputs: InstanceNormInputs,
@@ -19,24 +22,41 @@ function instanceNormWebGL(args: {
   const {inputs, backend, attrs} = args;
   const {epsilon, dataFormat} = attrs;
   const layout = instanceNormLayout(inputs.x.shape, dataFormat);
+  const g = geometry(
+      inputs.x.shape, layout, prefersPacked(backend, inputs.x), env().getNumber('WEBGL_VERSION'));
+  const chunking = chooseChunking(g);
   const intermediates: TensorInfo[] = [];
-  const x = view3d(backend, inputs.x, layout, intermediates);
-  const chunking = chooseChunking(layout.spatial);
+  const x = viewOf(backend, inputs.x, g, intermediates);
 
-  // The partials stay packed even when WEBGL_LAZILY_UNPACK is off
-  // (WEBGL_PACK=false): the merge reads them as RGBA texels.
+  // Intermediates stay packed even when WEBGL_LAZILY_UNPACK is off
+  // (WEBGL_PACK=false): the next program reads them as RGBA texels.
+  const keepPacked = true;
   const partials = backend.runWebGLProgram(
-      new ChunkMomentsProgram(layout, chunking), [x], 'float32', undefined, true);
+      new ChunkMomentsProgram(g, chunking), [x], 'float32', undefined, keepPacked);
   intermediates.push(partials);
-  const stats = backend.runWebGLProgram(
-      new MergeMomentsProgram(layout, chunking), [partials], 'float32', [[epsilon]]);
-  intermediates.push(stats);
-  const mean = backend.runWebGLProgram(new StatOutputProgram(layout, 'mean'), [stats, x], 'float32');
-  const invStd = backend.runWebGLProgram(new StatOutputProgram(layout, 'invStd'), [stats], 'float32');
   const params = [inputs.gamma, inputs.beta].filter((t): t is TensorInfo => t != null);
-  const y = backend.runWebGLProgram(
-      new NormalizeProgram(layout, inputs.gamma != null, inputs.beta != null),
-      [x, stats, ...params], 'float32');
+  const hasGamma = inputs.gamma != null;
+  const hasBeta = inputs.beta != null;
+  let y: TensorInfo;
+  let mean: TensorInfo;
+  let invStd: TensorInfo;
+  if (g.packed) {
+    const rows = backend.runWebGLProgram(
+        new PackedMergeMomentsProgram(g, chunking, hasGamma, hasBeta), [partials, x, ...params],
+        'float32', [[epsilon]], keepPacked);
+    intermediates.push(rows);
+    mean = backend.runWebGLProgram(new PackedStatOutputProgram(layout, 'mean'), [rows], 'float32');
+    invStd = backend.runWebGLProgram(new PackedStatOutputProgram(layout, 'invStd'), [rows], 'float32');
+    y = backend.runWebGLProgram(new PackedNormalizeProgram(g), [x, rows], 'float32');
+  } else {
+    const stats = backend.runWebGLProgram(
+        new MergeMomentsProgram(g, chunking), [partials], 'float32', [[epsilon]]);
+    intermediates.push(stats);
+    mean = backend.runWebGLProgram(new StatOutputProgram(layout, 'mean'), [stats], 'float32');
+    invStd = backend.runWebGLProgram(new StatOutputProgram(layout, 'invStd'), [stats], 'float32');
+    y = backend.runWebGLProgram(
+        new NormalizeProgram(layout, hasGamma, hasBeta), [x, stats, ...params], 'float32');
+  }
   disposeAll(backend, intermediates);
   return [withShape(y, inputs.x.shape), mean, invStd];
 }

@@ -1,13 +1,15 @@
+import {env} from '@tensorflow/tfjs-core';
 import type {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
 
 import {InstanceNormGrad, InstanceNormGradAttrs, InstanceNormGradInputs} from '../../src/kernel_names';
 import {instanceNormLayout} from '../../src/layout';
-import {chooseChunking, ChunkGradSumsProgram, InputGradProgram, MergeGradSumsProgram, ParamGradProgram} from './programs';
-import {disposeAll, view3d, withShape} from './util';
+import {ChunkGradSumsProgram, InputGradProgram, MergeGradSumsProgram, PackedInputGradProgram, PackedMergeGradProgram, PackedParamGradProgram, ParamGradProgram} from './programs';
+import {chooseChunking, geometry} from './shader_snippets';
+import {disposeAll, prefersPacked, viewOf, withShape} from './util';
 
 /**
- * Five draws: chunk sums of dy, dy * xhat and xhat; their merge into the
+ * Five draws: chunk means of dy, dy * xhat and xhat; their merge into
  * per-(instance, channel) coefficients; the elementwise dx; dgamma; dbeta.
  * dy and x are read twice in full (chunk pass, dx).
  */
@@ -18,24 +20,41 @@ function instanceNormGradWebGL(args: {
 }): TensorInfo[] {
   const {inputs, backend, attrs} = args;
   const layout = instanceNormLayout(inputs.x.shape, attrs.dataFormat);
+  const g = geometry(
+      inputs.x.shape, layout, prefersPacked(backend, inputs.x), env().getNumber('WEBGL_VERSION'));
+  const chunking = chooseChunking(g);
   const intermediates: TensorInfo[] = [];
-  const dy = view3d(backend, inputs.dy, layout, intermediates);
-  const x = view3d(backend, inputs.x, layout, intermediates);
-  const chunking = chooseChunking(layout.spatial);
-
-  const partials = backend.runWebGLProgram(
-      new ChunkGradSumsProgram(layout, chunking), [dy, x, inputs.mean, inputs.invStd], 'float32',
-      undefined, true);
-  intermediates.push(partials);
-  const coefs = backend.runWebGLProgram(
-      new MergeGradSumsProgram(layout, chunking), [partials], 'float32');
-  intermediates.push(coefs);
+  const dy = viewOf(backend, inputs.dy, g, intermediates);
+  const x = viewOf(backend, inputs.x, g, intermediates);
+  const {mean, invStd} = inputs;
   const gamma = inputs.gamma ? [inputs.gamma] : [];
-  const dx = backend.runWebGLProgram(
-      new InputGradProgram(layout, inputs.gamma != null),
-      [dy, x, inputs.mean, inputs.invStd, coefs, ...gamma], 'float32');
-  const dgamma = backend.runWebGLProgram(new ParamGradProgram(layout, 'dgamma'), [coefs], 'float32');
-  const dbeta = backend.runWebGLProgram(new ParamGradProgram(layout, 'dbeta'), [coefs], 'float32');
+
+  const keepPacked = true;
+  const partials = backend.runWebGLProgram(
+      new ChunkGradSumsProgram(g, chunking), [dy, x, mean, invStd], 'float32', undefined,
+      keepPacked);
+  intermediates.push(partials);
+  let dx: TensorInfo;
+  let dgamma: TensorInfo;
+  let dbeta: TensorInfo;
+  if (g.packed) {
+    const coefs = backend.runWebGLProgram(
+        new PackedMergeGradProgram(g, chunking, gamma.length > 0), [partials, mean, invStd, ...gamma],
+        'float32', undefined, keepPacked);
+    intermediates.push(coefs);
+    dx = backend.runWebGLProgram(new PackedInputGradProgram(g), [dy, x, coefs], 'float32');
+    dgamma = backend.runWebGLProgram(new PackedParamGradProgram(layout, 'dgamma'), [coefs], 'float32');
+    dbeta = backend.runWebGLProgram(new PackedParamGradProgram(layout, 'dbeta'), [coefs], 'float32');
+  } else {
+    const coefs = backend.runWebGLProgram(
+        new MergeGradSumsProgram(g, chunking), [partials], 'float32');
+    intermediates.push(coefs);
+    dx = backend.runWebGLProgram(
+        new InputGradProgram(layout, gamma.length > 0), [dy, x, mean, invStd, coefs, ...gamma],
+        'float32');
+    dgamma = backend.runWebGLProgram(new ParamGradProgram(layout, 'dgamma'), [coefs], 'float32');
+    dbeta = backend.runWebGLProgram(new ParamGradProgram(layout, 'dbeta'), [coefs], 'float32');
+  }
   disposeAll(backend, intermediates);
   return [withShape(dx, inputs.x.shape), dgamma, dbeta];
 }

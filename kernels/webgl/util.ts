@@ -1,28 +1,44 @@
+import {env} from '@tensorflow/tfjs-core';
 import type {TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
 
-import type {InstanceNormLayout} from '../../src/layout';
-import {viewShape} from './programs';
+import type {Geometry} from './shader_snippets';
 
 /**
- * A tensor of the shape of x seen as its 3-D view, for the programs. An
- * unpacked texture is laid out by flat index, so the view is free. A packed
- * texture's layout depends on its shape, so it is unpacked first, with its
- * own shape (the backend would otherwise unpack it as the 3-D shape); the
- * unpacked copy is added to `intermediates` for the caller to dispose.
+ * Whether to run the packed programs: x is stored packed, or not yet on the
+ * GPU while the backend packs (WEBGL_PACK, the default), so it is uploaded
+ * packed. Otherwise (WEBGL_PACK=false, or x from an unpacked op) the
+ * unpacked programs read it without conversion.
  */
-export function view3d(
-    backend: MathBackendWebGL, input: TensorInfo, layout: InstanceNormLayout,
+export function prefersPacked(backend: MathBackendWebGL, x: TensorInfo): boolean {
+  const data = backend.texData.get(x.dataId);
+  return data.isPacked === true || (data.texture == null && env().getBool('WEBGL_PACK'));
+}
+
+/**
+ * A tensor of the shape of x in the view the programs read (Geometry). A
+ * packed texture viewed as `[B, R, Cc]` keeps its layout; the backend
+ * packs an unpacked one for the packed path. An unpacked texture is laid out
+ * by flat index, so the 3-D view is free; a packed one going to the unpacked
+ * path is unpacked here with its own shape, one pass (given the view's shape,
+ * the backend would first re-pack it into the view's layout, then unpack);
+ * the copy is added to `intermediates`.
+ */
+export function viewOf(
+    backend: MathBackendWebGL, input: TensorInfo, g: Geometry,
     intermediates: TensorInfo[]): TensorInfo {
   let source = input;
-  if (backend.texData.get(input.dataId).isPacked) {
+  if (!g.packed && backend.texData.get(input.dataId).isPacked) {
     source = backend.unpackTensor(input);
     intermediates.push(source);
   }
-  return {dataId: source.dataId, shape: viewShape(layout), dtype: source.dtype};
+  return {dataId: source.dataId, shape: g.viewShape.slice(), dtype: source.dtype};
 }
 
-/** An output computed in the 3-D view, returned in the shape of x (free: unpacked). */
+/**
+ * An output computed in the view, returned in the shape of x: free, as the
+ * view is reshape-free for both storages (as the backend's own Reshape does).
+ */
 export function withShape(info: TensorInfo, shape: number[]): TensorInfo {
   return {dataId: info.dataId, shape: shape.slice(), dtype: info.dtype};
 }
