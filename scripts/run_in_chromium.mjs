@@ -1,5 +1,5 @@
 // Runs a TypeScript entry in headless Chromium (WebGPU on SwiftShader) and
-// prints its console: `node scripts/run_in_chromium.mjs <entry.ts>`. The
+// prints its console: `node scripts/run_in_chromium.mjs <entry.ts> [?query]`. The
 // entry sets `window.__done = true` when finished (or `window.__error`).
 import http from 'node:http';
 import {createRequire} from 'node:module';
@@ -32,7 +32,7 @@ try {
   const tab = await browser.newPage();
   tab.on('console', m => console.log(m.text()));
   tab.on('pageerror', e => console.log('pageerror:', e.message));
-  await tab.goto(`http://localhost:${port}/`);
+  await tab.goto(`http://localhost:${port}/${process.argv[3] ?? ""}`);
   await tab.waitForFunction('window.__done || window.__error', {timeout: 1800000, polling: 500});
   const error = await tab.evaluate('window.__error');
   if (error) {

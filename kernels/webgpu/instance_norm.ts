@@ -3,7 +3,7 @@ import type {WebGPUBackend, WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu
 
 import {InstanceNorm, InstanceNormAttrs, InstanceNormInputs} from '../../src/kernel_names';
 import {instanceNormLayout} from '../../src/layout';
-import {collapseSnippet, flatDispatch, loadType, momentsSnippet, partialsShape, pivotSnippet, planTiling, run, statComponents, statType, Tiling, TILING_UNIFORMS, tilingKey, tilingUniforms, tiledDispatch, tileSnippet, treeReduceSnippet, UniformValue} from './shader_snippets';
+import {collapseSnippet, flatDispatch, loadType, momentsSnippet, partialsShape, pivotSnippet, mainOverItems, planTiling, run, workgroupBudget, statComponents, statType, Tiling, TILING_UNIFORMS, tilingKey, tilingUniforms, tiledDispatch, tileSnippet, treeReduceSnippet, UniformValue} from './shader_snippets';
 
 /** The partials hold (mean, M2) of the pivot-shifted values per chunk. */
 const MOMENT_FIELDS = 2;
@@ -29,9 +29,7 @@ function momentsProgram(t: Tiling): WebGPUProgram {
       ${momentsSnippet(st)}
       ${treeReduceSnippet(t, 'reduceMoments', 'Moments', 'mergeMoments')}
 
-      fn main(index : i32) {
-        let lane = i32(localIndex);
-        let t = tileOf(lane);
+      ${mainOverItems(`
         var sum = ${loadType(t)}(0.0);
         var squares = ${loadType(t)}(0.0);
         if (t.valid) {
@@ -51,7 +49,7 @@ function momentsProgram(t: Tiling): WebGPUProgram {
           result[partialIndex(t, t.split, 0, ${MOMENT_FIELDS})] = total.mean;
           result[partialIndex(t, t.split, 1, ${MOMENT_FIELDS})] = total.m2;
         }
-      }
+      `)}
     `,
   };
 }
@@ -83,9 +81,7 @@ function normalizeProgram(t: Tiling, shape: number[], hasGamma: boolean, hasBeta
       ${momentsSnippet(st)}
       ${treeReduceSnippet(t, 'reduceMoments', 'Moments', 'mergeMoments')}
 
-      fn main(index : i32) {
-        let lane = i32(localIndex);
-        let t = tileOf(lane);
+      ${mainOverItems(`
         var own = Moments(0.0, ${st}(0.0), ${st}(0.0));
         if (t.valid) {
           for (var k = t.memberIdx; k < uniforms.splits; k += MEMBERS) {
@@ -107,7 +103,7 @@ function normalizeProgram(t: Tiling, shape: number[], hasGamma: boolean, hasBeta
             i += t.stride;
           }
         }
-      }
+      `)}
     `,
   };
 }
@@ -175,7 +171,7 @@ function instanceNormWebGPU(args: {
   if (x.shape.some(d => d === 0)) {
     return emptyOutputs(backend, x, layout.batch, layout.channels, epsilon);
   }
-  const t = planTiling(layout);
+  const t = planTiling(layout, workgroupBudget(backend));
   const uniforms: UniformValue[] = [...tilingUniforms(t), {type: 'float32', data: [epsilon]}];
   const partials = run(backend, momentsProgram(t), [x], tilingUniforms(t));
   try {

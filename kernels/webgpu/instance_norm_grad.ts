@@ -3,7 +3,7 @@ import type {WebGPUBackend, WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu
 
 import {InstanceNormGrad, InstanceNormGradAttrs, InstanceNormGradInputs} from '../../src/kernel_names';
 import {instanceNormLayout} from '../../src/layout';
-import {collapseSnippet, flatDispatch, gradSumsSnippet, loadType, partialsShape, planTiling, run, statComponents, statType, Tiling, TILING_UNIFORMS, tilingKey, tilingUniforms, tiledDispatch, tileSnippet, treeReduceSnippet} from './shader_snippets';
+import {collapseSnippet, flatDispatch, gradSumsSnippet, loadType, partialsShape, mainOverItems, planTiling, run, workgroupBudget, statComponents, statType, Tiling, TILING_UNIFORMS, tilingKey, tilingUniforms, tiledDispatch, tileSnippet, treeReduceSnippet} from './shader_snippets';
 
 /** The partials hold sum(dy), sum(dy * xhat) and sum(xhat) per chunk. */
 const SUM_FIELDS = 3;
@@ -30,9 +30,7 @@ function sumsProgram(t: Tiling): WebGPUProgram {
       ${gradSumsSnippet(statType(t))}
       ${treeReduceSnippet(t, 'reduceSums', 'GradSums', 'addGradSums')}
 
-      fn main(index : i32) {
-        let lane = i32(localIndex);
-        let t = tileOf(lane);
+      ${mainOverItems(`
         var sumDy = ${lt}(0.0);
         var sumDyXhat = ${lt}(0.0);
         var sumXhat = ${lt}(0.0);
@@ -56,7 +54,7 @@ function sumsProgram(t: Tiling): WebGPUProgram {
           result[partialIndex(t, t.split, 1, ${SUM_FIELDS})] = total.dyXhat;
           result[partialIndex(t, t.split, 2, ${SUM_FIELDS})] = total.xhat;
         }
-      }
+      `)}
     `,
   };
 }
@@ -84,9 +82,7 @@ function inputGradProgram(t: Tiling, shape: number[], hasGamma: boolean): WebGPU
       ${gradSumsSnippet(st)}
       ${treeReduceSnippet(t, 'reduceSums', 'GradSums', 'addGradSums')}
 
-      fn main(index : i32) {
-        let lane = i32(localIndex);
-        let t = tileOf(lane);
+      ${mainOverItems(`
         var own = GradSums(${st}(0.0), ${st}(0.0), ${st}(0.0));
         if (t.valid) {
           for (var k = t.memberIdx; k < uniforms.splits; k += MEMBERS) {
@@ -113,7 +109,7 @@ function inputGradProgram(t: Tiling, shape: number[], hasGamma: boolean): WebGPU
             i += t.stride;
           }
         }
-      }
+      `)}
     `,
   };
 }
@@ -176,7 +172,7 @@ function instanceNormGradWebGPU(args: {
       backend.makeTensorInfo([layout.channels], 'float32', new Float32Array(layout.channels)),
     ];
   }
-  const t = planTiling(layout);
+  const t = planTiling(layout, workgroupBudget(backend));
   const uniforms = tilingUniforms(t);
   const partials = run(backend, sumsProgram(t), [dy, x, mean, invStd], uniforms);
   try {

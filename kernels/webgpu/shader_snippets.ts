@@ -23,6 +23,7 @@
  * compile on that device even when the adapter has the feature, so every
  * reduction here is a workgroup shared-memory tree; there is no subgroup path.
  */
+import {env} from '@tensorflow/tfjs-core';
 import type {TensorInfo} from '@tensorflow/tfjs-core';
 import type {WebGPUBackend, WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
 
@@ -33,8 +34,51 @@ import type {InstanceNormLayout} from '../../src/layout';
 const WORKGROUP_SIZE = 64;
 /** Lanes per workgroup of the small per-(n, c) / per-c programs. */
 const FLAT_WORKGROUP_SIZE = 64;
-/** Enough workgroups to fill a GPU; S is split until there are this many. */
-const TARGET_WORKGROUPS = 256;
+/**
+ * How many workgroups a reduction pass uses: S is split until there are
+ * `target` work items ((n or channel tile) x chunk), and a workgroup loops
+ * over several items when there are more than `max`.
+ */
+export interface WorkgroupBudget {
+  target: number;
+  max: number;
+}
+
+/** A GPU: enough workgroups to fill it, one item each. */
+export const GPU_BUDGET: WorkgroupBudget = {target: 256, max: Infinity};
+
+/**
+ * Workgroups per CPU core on a CPU-emulated adapter (SwiftShader, Chrome's
+ * fallback adapter when there is no usable GPU). There a workgroup that uses
+ * workgroupBarrier runs its invocations as coroutines, whose setup costs far
+ * more per workgroup than on a GPU: measured on SwiftShader, 256 workgroups
+ * made a reduction pass 4-6x slower than 8 workgroups doing the same work. A
+ * few workgroups per core, each looping over many items, keep every core busy
+ * without that overhead.
+ */
+const CPU_WORKGROUPS_PER_CORE = 4;
+
+/**
+ * tfjs flag overriding the workgroup target of the reduction (0: choose by
+ * adapter; a value sets target = max). The tests use it to run the split
+ * path and the item loop on any adapter.
+ */
+export const TARGET_WORKGROUPS_FLAG = 'INSTANCE_NORM_WEBGPU_TARGET_WORKGROUPS';
+env().registerFlag(TARGET_WORKGROUPS_FLAG, () => 0);
+
+/** The workgroup budget of the backend's adapter. */
+export function workgroupBudget(backend: WebGPUBackend): WorkgroupBudget {
+  const forced = env().getNumber(TARGET_WORKGROUPS_FLAG);
+  if (forced > 0) return {target: forced, max: forced};
+  // GPUDevice.adapterInfo (Chrome 132+); a fallback adapter is a software one.
+  const info = (backend.device as Partial<GPUDevice>).adapterInfo;
+  const cpuEmulated = info != null && (info.isFallbackAdapter || info.architecture === 'swiftshader');
+  if (!cpuEmulated) return GPU_BUDGET;
+  const cores = typeof navigator !== 'undefined' && navigator.hardwareConcurrency || 2;
+  const workgroups = CPU_WORKGROUPS_PER_CORE * cores;
+  return {target: workgroups, max: workgroups};
+}
+
 /** A lane visits at least this many elements (vectors) per chunk. */
 const MIN_VISITS_PER_LANE = 8;
 /** dispatchWorkgroups' per-dimension limit guaranteed by WebGPU. */
@@ -59,10 +103,15 @@ export interface Tiling {
   splits: number;
   /** Pixels per chunk (the last one may be shorter). */
   chunk: number;
+  /** Work items: tiles x (N in channelsLast) x splits. */
+  items: number;
+  /** Items each workgroup loops over. */
+  itemsPerGroup: number;
   dispatch: [number, number, number];
 }
 
-export function planTiling(layout: InstanceNormLayout): Tiling {
+export function planTiling(
+    layout: InstanceNormLayout, budget: WorkgroupBudget = GPU_BUDGET): Tiling {
   const {batch, spatial, channels, dataFormat: format} = layout;
   const workgroupSize = WORKGROUP_SIZE;
   let vec: 1 | 4;
@@ -90,16 +139,19 @@ export function planTiling(layout: InstanceNormLayout): Tiling {
     outer = 1;
   }
   const maxSplits = Math.max(1, Math.floor(units / (members * MIN_VISITS_PER_LANE)));
-  const wanted = Math.ceil(TARGET_WORKGROUPS / (tiles * outer));
+  const wanted = Math.ceil(budget.target / (tiles * outer));
   const chunkUnits = Math.ceil(units / Math.min(Math.max(wanted, 1), maxSplits));
   const splits = Math.ceil(units / chunkUnits);
-  const workgroups = tiles * outer * splits;
+  const items = tiles * outer * splits;
+  const itemsPerGroup = Math.ceil(items / Math.min(items, budget.max));
+  const workgroups = Math.ceil(items / itemsPerGroup);
   const dispatch: [number, number, number] = workgroups <= MAX_DISPATCH ?
       [workgroups, 1, 1] :
       [MAX_DISPATCH, Math.ceil(workgroups / MAX_DISPATCH), 1];
   return {
     format, batch, spatial, channels, vec, workgroupSize, slots, members, tiles, splits,
-    chunk: format === 'channelsLast' ? chunkUnits : chunkUnits * vec, dispatch,
+    chunk: format === 'channelsLast' ? chunkUnits : chunkUnits * vec, items, itemsPerGroup,
+    dispatch,
   };
 }
 
@@ -130,8 +182,8 @@ export function tilingKey(t: Tiling): string {
 }
 
 /** Uniform declarations shared by the tiled programs, in data order. */
-export const TILING_UNIFORMS =
-    'batch : i32, spatial : i32, channels : i32, chunk : i32, splits : i32, tiles : i32,';
+export const TILING_UNIFORMS = 'batch : i32, spatial : i32, channels : i32, chunk : i32, ' +
+    'splits : i32, tiles : i32, items : i32, itemsPerGroup : i32,';
 
 export interface UniformValue {
   type: 'int32' | 'float32';
@@ -140,7 +192,9 @@ export interface UniformValue {
 
 /** Values of TILING_UNIFORMS (each scalar is its own uniform field). */
 export function tilingUniforms(t: Tiling): UniformValue[] {
-  return [t.batch, t.spatial, t.channels, t.chunk, t.splits, t.tiles].map(
+  return [
+    t.batch, t.spatial, t.channels, t.chunk, t.splits, t.tiles, t.items, t.itemsPerGroup,
+  ].map(
       v => ({type: 'int32', data: [v]}));
 }
 
@@ -178,8 +232,9 @@ export function tileSnippet(t: Tiling): string {
       visits : i32,
     };
 
-    fn workgroupLinearId() -> i32 {
-      return i32(workgroupId.y * numWorkgroups.x + workgroupId.x);
+    // The j-th work item of this workgroup (may be past the last one).
+    fn itemOf(j : i32) -> i32 {
+      return i32(workgroupId.y * numWorkgroups.x + workgroupId.x) * uniforms.itemsPerGroup + j;
     }
 
     // Pixels in chunk \`split\` of S.
@@ -193,9 +248,8 @@ export function tileSnippet(t: Tiling): string {
   `;
   if (channelsLast) {
     return common + `
-    fn tileOf(lane : i32) -> Tile {
+    fn tileOf(lane : i32, id : i32) -> Tile {
       var t : Tile;
-      let id = workgroupLinearId();
       let vecChannels = uniforms.channels / VEC;
       t.slot = lane % SLOTS;
       t.memberIdx = lane / SLOTS;
@@ -203,7 +257,7 @@ export function tileSnippet(t: Tiling): string {
       t.split = rest % uniforms.splits;
       t.n = rest / uniforms.splits;
       t.channel = (id % uniforms.tiles) * SLOTS + t.slot;
-      t.valid = t.memberIdx < MEMBERS && t.channel < vecChannels && t.n < uniforms.batch;
+      t.valid = t.memberIdx < MEMBERS && t.channel < vecChannels && id < uniforms.items;
       t.row = t.n * vecChannels + t.channel;
       t.pivot = t.n * uniforms.spatial * vecChannels + t.channel;
       let begin = t.split * uniforms.chunk + t.memberIdx;
@@ -221,15 +275,14 @@ export function tileSnippet(t: Tiling): string {
     `;
   }
   return common + `
-    fn tileOf(lane : i32) -> Tile {
+    fn tileOf(lane : i32, id : i32) -> Tile {
       var t : Tile;
-      let id = workgroupLinearId();
       let vecSpatial = uniforms.spatial / VEC;
       t.slot = lane / MEMBERS;
       t.memberIdx = lane % MEMBERS;
       t.split = id % uniforms.splits;
       let row = (id / uniforms.splits) * SLOTS + t.slot;
-      t.valid = row < uniforms.batch * uniforms.channels;
+      t.valid = row < uniforms.batch * uniforms.channels && id < uniforms.items;
       t.n = row / uniforms.channels;
       t.channel = row % uniforms.channels;
       t.row = row;
@@ -319,8 +372,8 @@ export function gradSumsSnippet(type: string): string {
 /**
  * `fn <name>(lane, slot, value) -> T`: combines `value` over the members of
  * each slot with a tree in workgroup memory and returns the slot's total to
- * every lane. Call it once per program, from uniform control flow (all lanes,
- * invalid ones with the identity). The tree is unrolled here since MEMBERS is
+ * every lane. Call it from uniform control flow (all lanes, invalid ones with
+ * the identity), once per work item. The tree is unrolled here since MEMBERS is
  * fixed per pipeline.
  */
 export function treeReduceSnippet(
@@ -342,7 +395,27 @@ export function treeReduceSnippet(
       ${name}Scratch[lane] = value;
       workgroupBarrier();
       ${steps.join('\n')}
-      return ${name}Scratch[slot * SLOT_STRIDE];
+      let total = ${name}Scratch[slot * SLOT_STRIDE];
+      // Everyone has read the total before the next item overwrites it.
+      workgroupBarrier();
+      return total;
+    }
+  `;
+}
+
+/**
+ * The main function of a tiled program: \`body\` runs once per work item of
+ * the workgroup with \`lane\` and the item's \`t : Tile\` in scope. The loop
+ * bound is a uniform, so the barriers in \`body\` stay in uniform control flow.
+ */
+export function mainOverItems(body: string): string {
+  return `
+    fn main(index : i32) {
+      let lane = i32(localIndex);
+      for (var j = 0; j < uniforms.itemsPerGroup; j++) {
+        let t = tileOf(lane, itemOf(j));
+        ${body}
+      }
     }
   `;
 }

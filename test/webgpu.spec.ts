@@ -1,0 +1,257 @@
+/**
+ * WebGPU-specific checks of the fused kernels: the backend is the real one,
+ * how many programs a call dispatches, the two shapes that stress the tiling
+ * (few instances with a large image, many instances with a small one), vec4
+ * and scalar layouts, and GPU buffers after forward and gradient.
+ */
+import type {WebGPUBackend, WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
+
+import {instanceNorm} from '../src/index';
+import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
+import {instanceNormLayout} from '../src/layout';
+import {planTiling, TARGET_WORKGROUPS_FLAG, workgroupBudget} from '../kernels/webgpu/shader_snippets';
+
+import {Case, CASES, caseData, describeCase} from './cases';
+import {referenceForward, referenceGradient} from './reference';
+import {activeBackends, backendDataIds, expectClose, Format, tf, tolerance, withoutKernelLeakCheck} from './setup';
+
+const BACKEND = 'webgpu';
+
+/** The shaderKeys of the programs `fn` dispatches, in order. */
+function recordPrograms<T>(fn: () => T): {result: T, programs: string[]} {
+  const backend = tf.backend() as WebGPUBackend;
+  const original = backend.runWebGPUProgram;
+  const programs: string[] = [];
+  backend.runWebGPUProgram = function(this: WebGPUBackend, program: WebGPUProgram, ...rest) {
+    const output = original.call(this, program, ...rest);
+    programs.push(program.shaderKey);
+    return output;
+  } as typeof original;
+  try {
+    return {result: fn(), programs};
+  } finally {
+    backend.runWebGPUProgram = original;
+  }
+}
+
+/** Forward and gradient kernels on one case against the float64 reference. */
+async function checkKernelsAgainstReference(c: Case): Promise<void> {
+  const {atol, rtol} = tolerance(BACKEND);
+  const d = caseData(c, 3);
+  const expected = referenceForward(d.x, c.shape, d.gamma, d.beta, c.epsilon, c.format);
+  const expectedGrad = referenceGradient(d.dy, d.x, c.shape, d.gamma, c.epsilon, c.format);
+  const x = tf.tensor(d.x, c.shape);
+  const dy = tf.tensor(d.dy, c.shape);
+  const gamma = d.gamma && tf.tensor1d(d.gamma);
+  const beta = d.beta && tf.tensor1d(d.beta);
+  const params = {...(gamma ? {gamma} : {}), ...(beta ? {beta} : {})};
+
+  const [y, mean, invStd] = tf.engine().runKernel(
+      InstanceNorm, {x, ...params}, {epsilon: c.epsilon, dataFormat: c.format}) as tf.Tensor[];
+  expectClose(await y.data(), expected.y, atol, rtol, 'y');
+  expectClose(await mean.data(), expected.mean, atol, rtol, 'mean');
+  expectClose(await invStd.data(), expected.invStd, atol, rtol, 'invStd');
+  const [dx, dgamma, dbeta] = tf.engine().runKernel(
+      InstanceNormGrad, {dy, x, mean, invStd, ...(gamma ? {gamma} : {})},
+      {dataFormat: c.format}) as tf.Tensor[];
+  // As in gradient.spec: dx scales with invStd; dgamma and dbeta sum N * S
+  // terms of size 1.
+  const dxScale = c.constantChannel != null ? 1 / Math.sqrt(c.epsilon) : 1 / c.scale;
+  expectClose(await dx.data(), expectedGrad.dx, atol * Math.max(1, dxScale), rtol, 'dx');
+  expectClose(await dgamma.data(), expectedGrad.dgamma, atol * 10, rtol, 'dgamma');
+  expectClose(await dbeta.data(), expectedGrad.dbeta, atol * 10, rtol, 'dbeta');
+  tf.dispose([x, dy, y, mean, invStd, dx, dgamma, dbeta, ...Object.values(params)]);
+}
+
+/** A case of the given shape with gamma and beta, epsilon 1e-5. */
+function shapeCase(shape: number[], format: Format, offset = 0): Case {
+  return {
+    name: '', shape, format, withGamma: true, withBeta: true, epsilon: 1e-5, scale: 1, offset,
+  };
+}
+
+/** Runs fn with the reduction spread over `target` workgroups (0: the adapter's choice). */
+async function withTarget(target: number, fn: () => Promise<void>): Promise<void> {
+  const previous = tf.env().getNumber(TARGET_WORKGROUPS_FLAG);
+  tf.env().set(TARGET_WORKGROUPS_FLAG, target);
+  try {
+    await fn();
+  } finally {
+    tf.env().set(TARGET_WORKGROUPS_FLAG, previous);
+  }
+}
+
+if (activeBackends(false).includes(BACKEND)) {
+  describe(`webgpu kernels [${BACKEND}]`, () => {
+    beforeAll(async () => {
+      // Fails (never skips) when Chromium's WebGPU adapter is missing.
+      if (!(await tf.setBackend(BACKEND)) || tf.getBackend() !== BACKEND) {
+        throw new Error(`backend '${BACKEND}' is expected in this browser but did not initialize`);
+      }
+      tf.env().set('IS_TEST', true);
+    });
+    afterAll(() => tf.env().set('IS_TEST', false));
+
+    it('runs on the real webgpu backend with a GPU device', () => {
+      const backend = tf.backend() as WebGPUBackend;
+      expect(tf.getBackend()).toBe(BACKEND);
+      expect(typeof backend.runWebGPUProgram).toBe('function');
+      expect(backend.device instanceof GPUDevice).toBe(true);
+      expect(tf.getKernel(InstanceNorm, BACKEND)).toBeDefined();
+      expect(tf.getKernel(InstanceNormGrad, BACKEND)).toBeDefined();
+    });
+
+    for (const format of ['channelsLast', 'channelsFirst'] as const) {
+      it(`dispatches 4 programs per forward and 4 per gradient — ${format}`, async () => {
+        const shape = format === 'channelsLast' ? [2, 16, 16, 8] : [2, 8, 16, 16];
+        const x = tf.randomNormal(shape);
+        const dy = tf.randomNormal(shape);
+        const gamma = tf.ones([8]);
+        const beta = tf.zeros([8]);
+        const attrs = {epsilon: 1e-5, dataFormat: format};
+        const forward = recordPrograms(
+            () => tf.engine().runKernel(InstanceNorm, {x, gamma, beta}, attrs) as tf.Tensor[]);
+        expect(forward.programs.map(k => k.split('_')[0])).toEqual([
+          'instanceNormMoments', 'instanceNormNormalize', 'instanceNormStats', 'instanceNormStats',
+        ]);
+        const [y, mean, invStd] = forward.result;
+        const backward = recordPrograms(
+            () => tf.engine().runKernel(
+                InstanceNormGrad, {dy, x, gamma, mean, invStd}, {dataFormat: format}) as tf.Tensor[]);
+        expect(backward.programs.map(k => k.split('_')[0])).toEqual([
+          'instanceNormGradSums', 'instanceNormGradInput', 'instanceNormGradParam',
+          'instanceNormGradParam',
+        ]);
+        await Promise.all(backward.result.map(t => t.data()));
+
+        // Through the op: the forward adds no dispatch of its own, and a
+        // gradient with a given dy is exactly forward + gradient kernels.
+        const op = recordPrograms(() => instanceNorm(x, gamma, beta, 1e-5, format));
+        expect(op.programs.length).toBe(4);
+        const grads = await withoutKernelLeakCheck(() => recordPrograms(
+            () => tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+                instanceNorm(a, g, b, 1e-5, format))([x, gamma, beta], dy)));
+        expect(grads.programs.length).toBe(8);
+        tf.dispose([x, dy, gamma, beta, y, mean, invStd, op.result, ...backward.result,
+                    ...grads.result]);
+      });
+    }
+
+    it('splits the reduction of a large image over many workgroups', () => {
+      // The tiling a GPU gets (256 workgroups wanted).
+      const few = planTiling(instanceNormLayout([1, 256, 256, 16], 'channelsLast'));
+      expect(few.vec).toBe(4);
+      expect(few.splits).toBeGreaterThan(16);
+      const fewFirst = planTiling(instanceNormLayout([1, 16, 256, 256], 'channelsFirst'));
+      expect(fewFirst.vec).toBe(4);
+      expect(fewFirst.splits).toBeGreaterThan(8);
+      // Many small instances need no split, and several short rows share a
+      // workgroup in channelsFirst.
+      const many = planTiling(instanceNormLayout([16, 16, 16, 128], 'channelsLast'));
+      expect(many.tiles * many.batch * many.splits).toBeGreaterThanOrEqual(256);
+      const manyFirst = planTiling(instanceNormLayout([16, 128, 16, 16], 'channelsFirst'));
+      expect(manyFirst.slots).toBeGreaterThan(1);
+      // This adapter's budget still splits a single large image (SwiftShader
+      // wants a few workgroups per core, each looping over several items).
+      const budget = workgroupBudget(tf.backend() as WebGPUBackend);
+      const here = planTiling(instanceNormLayout([1, 256, 256, 16], 'channelsLast'), budget);
+      expect(here.splits).toBeGreaterThan(1);
+      const loop = planTiling(instanceNormLayout([16, 128, 16, 16], 'channelsFirst'), {target: 8, max: 8});
+      expect(loop.itemsPerGroup).toBeGreaterThan(1);
+      expect(loop.dispatch[0]).toBe(8);
+    });
+
+    // The shapes of the benchmark, checked in full against float64, with the
+    // adapter's tiling and with the GPU one (256 workgroups: many chunks).
+    const shapes: Array<[string, number[], Format, number]> = [
+      ['few instances, large image, offset 1e4', [1, 256, 256, 16], 'channelsLast', 1e4],
+      ['few instances, large image', [1, 16, 256, 256], 'channelsFirst', 0],
+      ['many instances, small image', [16, 16, 16, 128], 'channelsLast', 0],
+      ['many instances, small image, offset 1e4', [16, 128, 16, 16], 'channelsFirst', 1e4],
+      ['uneven chunks of S', [1, 37, 41, 4], 'channelsLast', 0],
+      ['uneven chunks of S', [1, 3, 37, 41], 'channelsFirst', 0],
+    ];
+    for (const target of [0, 256, 5]) {
+      for (const [name, shape, format, offset] of shapes) {
+        it(`forward and gradient match float64 — ${name}: [${shape}] ${format}, ` +
+               `target ${target || 'of the adapter'}`,
+           async () => {
+             await withTarget(target, () => checkKernelsAgainstReference(shapeCase(shape, format, offset)));
+           });
+      }
+    }
+
+    // Every case of the suite with S cut into as many chunks as it allows
+    // (the merge of partials runs on small shapes too), and with 3 workgroups
+    // looping over the items (an uneven number each, in most cases).
+    for (const c of CASES) {
+      for (const target of [1 << 20, 3]) {
+        it(`matches float64 with ${target} workgroups wanted — ${describeCase(c)}`, async () => {
+          await withTarget(target, () => checkKernelsAgainstReference(c));
+        });
+      }
+    }
+
+    // vec4 loads need C % 4 == 0 (channelsLast) or S % 4 == 0 (channelsFirst);
+    // every other size takes the scalar path, and C > 4 * 64 needs several
+    // channel tiles.
+    const layouts: Array<[string, number[], Format]> = [
+      ['vec4 channels', [2, 9, 9, 8], 'channelsLast'],
+      ['scalar channels (C = 6)', [2, 9, 9, 6], 'channelsLast'],
+      ['scalar channels (C = 1)', [2, 9, 9, 1], 'channelsLast'],
+      ['vec4 channels over two tiles (C = 260)', [2, 3, 3, 260], 'channelsLast'],
+      ['scalar channels over two tiles (C = 70)', [2, 3, 3, 70], 'channelsLast'],
+      ['vec4 pixels', [2, 6, 8, 8], 'channelsFirst'],
+      ['scalar pixels (S = 81)', [2, 8, 9, 9], 'channelsFirst'],
+      ['rank 5, vec4 channels', [2, 3, 4, 5, 12], 'channelsLast'],
+      ['rank 3, scalar pixels', [3, 5, 7], 'channelsFirst'],
+    ];
+    for (const [name, shape, format] of layouts) {
+      it(`${name}: [${shape}] ${format}`, async () => {
+        const tiling = planTiling(instanceNormLayout(shape, format));
+        const contiguous = format === 'channelsLast' ? shape[shape.length - 1] :
+                                                       shape.slice(2).reduce((a, b) => a * b, 1);
+        expect(tiling.vec).toBe(contiguous % 4 === 0 ? 4 : 1);
+        await checkKernelsAgainstReference(shapeCase(shape, format));
+      });
+    }
+
+    it('frees its intermediate buffers: same buffers and GPU bytes after forward + gradient',
+       async () => {
+         const backend = tf.backend() as WebGPUBackend;
+         const shape = [1, 64, 64, 8];
+         const x = tf.randomNormal(shape);
+         const dy = tf.randomNormal(shape);
+         const gamma = tf.ones([8]);
+         // Upload the inputs first: they count in the GPU bytes.
+         const warm = tf.engine().runKernel(
+             InstanceNorm, {x, gamma}, {epsilon: 1e-5, dataFormat: 'channelsLast'}) as tf.Tensor[];
+         const warmGrads = tf.engine().runKernel(
+             InstanceNormGrad, {dy, x, gamma, mean: warm[1], invStd: warm[2]},
+             {dataFormat: 'channelsLast'}) as tf.Tensor[];
+         await Promise.all(warmGrads.map(t => t.data()));
+         tf.dispose([...warm, ...warmGrads]);
+         const before = {
+           tensors: tf.memory().numTensors, ids: backendDataIds(),
+           bytes: backend.memory().numBytesInGPU,
+         };
+         for (let i = 0; i < 3; i++) {
+           const outputs = tf.engine().runKernel(
+               InstanceNorm, {x, gamma}, {epsilon: 1e-5, dataFormat: 'channelsLast'}) as tf.Tensor[];
+           // Exactly the three outputs are new; the partials are gone.
+           expect(backendDataIds()).toBe(before.ids + 3);
+           const [y, mean, invStd] = outputs;
+           const grads = tf.engine().runKernel(
+               InstanceNormGrad, {dy, x, gamma, mean, invStd},
+               {dataFormat: 'channelsLast'}) as tf.Tensor[];
+           expect(backendDataIds()).toBe(before.ids + 6);
+           await Promise.all(grads.map(t => t.data()));
+           tf.dispose([y, mean, invStd, ...grads]);
+           expect(tf.memory().numTensors).toBe(before.tensors);
+           expect(backendDataIds()).toBe(before.ids);
+           expect(backend.memory().numBytesInGPU).toBe(before.bytes);
+         }
+         tf.dispose([x, dy, gamma]);
+       });
+  });
+}
