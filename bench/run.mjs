@@ -48,7 +48,9 @@ const config = {
   kernelTimeSamples: quick ? 0 : 3,
   training: {
     backends: noTraining ? [] : backends.filter(b => GPU_BACKENDS.includes(b)),
-    // A step takes seconds on SwiftShader: few of them.
+    // A step takes seconds on SwiftShader: few of them, and in --quick a
+    // batch of 1 instead of 4.
+    batch: quick ? 1 : 4,
     warmupSteps: 1,
     rounds: quick ? 1 : 3,
     steps: quick ? 1 : 2,
@@ -172,7 +174,7 @@ if (withKernelMs.length) {
   }
 }
 if (output.training.length) {
-  lines.push('', 'Training step (conv net on 4x64x64x3, ms per model.trainOnBatch):', '');
+  lines.push('', `Training step (conv net on ${config.training.batch}x64x64x3, ms per model.trainOnBatch):`, '');
   lines.push('| backend | with the layer | with the composite norm | composite/layer |');
   lines.push('|---|--:|--:|--:|');
   for (const t of output.training) {
