@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --backends=webgl,cpu]`: bundles bench/bench.ts
+// `npm run bench [-- --quick] [--backends=webgl,cpu] [--shapes=8x64x64x32]`: bundles bench/bench.ts
 // into bench/out/ (git-ignored), serves it from http://localhost (WebGPU needs
 // a secure origin), runs it in headless Chromium with the flags of the tests
 // (scripts/chromium.cjs), prints the tables and writes bench/results.json.
@@ -18,6 +18,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const outDir = path.join(here, 'out');
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
+const noTraining = args.includes('--no-training');
 const option = name => args.find(a => a.startsWith(`--${name}=`))?.split('=')[1];
 
 const ALL_BACKENDS = ['webgl', 'webgpu', 'cpu'];
@@ -33,21 +34,26 @@ const SHAPES = [
   {shape: [2, 32, 64, 64], dataFormat: 'channelsFirst'},
 ];
 
+// --shapes=8x64x64x32,2x32x64x64 narrows the shapes (by their dimensions).
+const wantedShapes = option('shapes')?.split(',');
 const config = {
   backends,
-  shapes: SHAPES,
+  shapes: wantedShapes ? SHAPES.filter(s => wantedShapes.includes(s.shape.join('x'))) : SHAPES,
   // --quick leaves out, per backend, the shapes whose composite takes seconds
   // per call here (SwiftShader's WebGPU, tfjs' cpu transposes).
-  maxSize: quick ? {cpu: 1 << 19, webgpu: 1 << 20} : {},
-  rounds: quick ? 3 : 7,
-  batchMs: quick ? 60 : 250,
-  maxCalls: quick ? 10 : 50,
-  kernelTimeSamples: quick ? 1 : 3,
+  maxSize: quick ? {webgl: 1 << 20, webgpu: 1 << 19, cpu: 1 << 19} : {},
+  rounds: quick ? 3 : 5,
+  batchMs: quick ? 40 : 200,
+  maxCalls: quick ? 8 : 30,
+  kernelTimeSamples: quick ? 0 : 3,
   training: {
-    backends: backends.filter(b => GPU_BACKENDS.includes(b)),
-    warmupSteps: quick ? 1 : 2,
-    rounds: quick ? 1 : 5,
-    steps: quick ? 2 : 3,
+    backends: noTraining ? [] : backends.filter(b => GPU_BACKENDS.includes(b)),
+    // A step takes seconds on SwiftShader: few of them, and in --quick a
+    // batch of 1 instead of 4.
+    batch: quick ? 1 : 4,
+    warmupSteps: 1,
+    rounds: quick ? 1 : 3,
+    steps: quick ? 1 : 2,
   },
 };
 
@@ -168,7 +174,7 @@ if (withKernelMs.length) {
   }
 }
 if (output.training.length) {
-  lines.push('', 'Training step (conv net on 4x64x64x3, ms per model.trainOnBatch):', '');
+  lines.push('', `Training step (conv net on ${config.training.batch}x64x64x3, ms per model.trainOnBatch):`, '');
   lines.push('| backend | with the layer | with the composite norm | composite/layer |');
   lines.push('|---|--:|--:|--:|');
   for (const t of output.training) {
