@@ -18,9 +18,9 @@ export interface BenchHooks {
 
 /**
  * The settings of `npm run bench -- --quick` (bench/run.mjs), on one backend,
- * without the tf.time kernel samples and the training rows (the demo's own
- * table times training). Kept in step with run.mjs by hand until bench.ts
- * exports its quick config; the BenchConfig type catches a changed shape.
+ * without the training rows (the demo's own table times training). Kept in
+ * step with run.mjs by hand until bench.ts exports its quick config; the
+ * BenchConfig type catches a changed shape.
  */
 function quickConfig(backend: string): BenchConfig {
   return {
@@ -33,12 +33,12 @@ function quickConfig(backend: string): BenchConfig {
       {shape: [1, 32, 32, 8], dataFormat: 'channelsLast'},
       {shape: [2, 32, 64, 64], dataFormat: 'channelsFirst'},
     ],
-    maxSize: {cpu: 1 << 19, webgpu: 1 << 20},
+    maxSize: {webgl: 1 << 20, webgpu: 1 << 19, cpu: 1 << 19},
     rounds: 3,
-    batchMs: 60,
-    maxCalls: 10,
+    batchMs: 40,
+    maxCalls: 8,
     kernelTimeSamples: 0,
-    training: {backends: [], warmupSteps: 1, rounds: 1, steps: 2},
+    training: {backends: [], batch: 1, warmupSteps: 1, rounds: 1, steps: 1},
   };
 }
 
