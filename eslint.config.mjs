@@ -67,8 +67,8 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/consumer/**', 'bench/**', 'demo/**'],
-    languageOptions: {globals: {...globals.browser, ...globals.node}},
+    files: ['test/consumer/**', 'test/e2e/**', 'bench/**', 'demo/**'],
+    languageOptions: {globals: {...globals.browser, ...globals.node, GPUDevice: 'readonly'}},
   },
   {
     files: ['scripts/**', '*.js', '*.cjs', '*.mjs', 'test/node/**'],

@@ -1,6 +1,7 @@
 // `npm test`: builds the package, runs the Karma suite in headless Chromium
-// (every backend), the Node smoke test, then the consumer tests (the packed
-// tarball installed in temp folders: Node, a bundled app, a script tag), and
+// (every backend), the Node smoke test, the consumer tests (the packed
+// tarball installed in temp folders: Node, a bundled app, a script tag) and
+// the demo's end-to-end test (the served page in headless Chromium), and
 // prints one closing line `N passed, N failed, N skipped` summed over all.
 import {spawnSync} from 'node:child_process';
 import fs from 'node:fs';
@@ -24,6 +25,12 @@ const steps = [
     cmd: 'node',
     args: ['scripts/consumer_tests.mjs'],
     counts: '.tmp/results/consumer.json',
+  },
+  {
+    name: 'demo end-to-end',
+    cmd: 'node',
+    args: ['test/e2e/demo.e2e.mjs'],
+    counts: '.tmp/results/e2e.json',
   },
 ];
 

@@ -156,9 +156,13 @@ if (activeBackends(false).includes(BACKEND)) {
       const budget = workgroupBudget(tf.backend() as WebGPUBackend);
       const here = planTiling(instanceNormLayout([1, 256, 256, 16], 'channelsLast'), budget);
       expect(here.splits).toBeGreaterThan(1);
-      const loop = planTiling(instanceNormLayout([16, 128, 16, 16], 'channelsFirst'), {target: 8, max: 8});
+      const loop = planTiling(
+          instanceNormLayout([16, 128, 16, 16], 'channelsFirst'), {target: 8, max: 8, maxMembers: 1});
       expect(loop.itemsPerGroup).toBeGreaterThan(1);
       expect(loop.dispatch[0]).toBe(8);
+      // One lane per row: no barrier tree at all (the CPU-emulated budget).
+      expect(loop.members).toBe(1);
+      expect(loop.slots).toBe(64);
     });
 
     // The shapes of the benchmark, checked in full against float64, with the

@@ -12,9 +12,12 @@
  * - channelsFirst: S is contiguous, so the lanes of a row stride over its
  *   pixels (vec4 of pixels when S % 4 == 0); a workgroup covers `slots`
  *   (n, c) rows with `members` lanes each.
- * The S axis is cut into `splits` chunks, one workgroup each, when there are
- * too few (n, c) to keep the GPU busy; the partial moments / sums of the
- * chunks are merged by the next program (Chan's merge for moments).
+ * The S axis is cut into `splits` chunks when there are too few (n, c) to
+ * keep the GPU busy; the partial moments / sums of the chunks are merged by
+ * the next program (Chan's merge for moments). A work item is one (tile,
+ * instance, chunk); a workgroup takes one item on a GPU, and loops over many
+ * on a CPU-emulated adapter, where a slot also gets a single lane so the
+ * shaders have no barrier at all (see WorkgroupBudget).
  *
  * Subgroups: the webgpu backend of tfjs 4.22 creates its GPUDevice with
  * `requiredFeatures` limited to 'timestamp-query' and 'bgra8unorm-storage'
@@ -42,10 +45,12 @@ const FLAT_WORKGROUP_SIZE = 64;
 export interface WorkgroupBudget {
   target: number;
   max: number;
+  /** Cap on the lanes that share a slot (the depth of the barrier tree). */
+  maxMembers: number;
 }
 
 /** A GPU: enough workgroups to fill it, one item each. */
-export const GPU_BUDGET: WorkgroupBudget = {target: 256, max: Infinity};
+export const GPU_BUDGET: WorkgroupBudget = {target: 256, max: Infinity, maxMembers: WORKGROUP_SIZE};
 
 /**
  * Workgroups per CPU core on a CPU-emulated adapter (SwiftShader, Chrome's
@@ -56,7 +61,14 @@ export const GPU_BUDGET: WorkgroupBudget = {target: 256, max: Infinity};
  * few workgroups per core, each looping over many items, keep every core busy
  * without that overhead.
  */
-const CPU_WORKGROUPS_PER_CORE = 4;
+const CPU_WORKGROUPS_PER_CORE = 8;
+/**
+ * Every workgroupBarrier costs a switch through all the coroutines of the
+ * workgroup on SwiftShader, so there the slots get one SIMD group of 4 lanes
+ * each (a 2-level tree) instead of up to 64: channelsFirst passes with many
+ * rows ran 2.5x faster.
+ */
+const CPU_MAX_MEMBERS = 1;
 
 /**
  * tfjs flag overriding the workgroup target of the reduction (0: choose by
@@ -69,14 +81,14 @@ env().registerFlag(TARGET_WORKGROUPS_FLAG, () => 0);
 /** The workgroup budget of the backend's adapter. */
 export function workgroupBudget(backend: WebGPUBackend): WorkgroupBudget {
   const forced = env().getNumber(TARGET_WORKGROUPS_FLAG);
-  if (forced > 0) return {target: forced, max: forced};
+  if (forced > 0) return {target: forced, max: forced, maxMembers: WORKGROUP_SIZE};
   // GPUDevice.adapterInfo (Chrome 132+); a fallback adapter is a software one.
   const info = (backend.device as Partial<GPUDevice>).adapterInfo;
   const cpuEmulated = info != null && (info.isFallbackAdapter || info.architecture === 'swiftshader');
   if (!cpuEmulated) return GPU_BUDGET;
   const cores = typeof navigator !== 'undefined' && navigator.hardwareConcurrency || 2;
   const workgroups = CPU_WORKGROUPS_PER_CORE * cores;
-  return {target: workgroups, max: workgroups};
+  return {target: workgroups, max: workgroups, maxMembers: CPU_MAX_MEMBERS};
 }
 
 /** A lane visits at least this many elements (vectors) per chunk. */
@@ -113,7 +125,7 @@ export interface Tiling {
 export function planTiling(
     layout: InstanceNormLayout, budget: WorkgroupBudget = GPU_BUDGET): Tiling {
   const {batch, spatial, channels, dataFormat: format} = layout;
-  const workgroupSize = WORKGROUP_SIZE;
+  let workgroupSize = WORKGROUP_SIZE;
   let vec: 1 | 4;
   let slots: number;
   let members: number;
@@ -124,7 +136,8 @@ export function planTiling(
     vec = channels % 4 === 0 ? 4 : 1;
     const vecChannels = channels / vec;
     slots = Math.min(vecChannels, workgroupSize);
-    members = Math.floor(workgroupSize / slots);
+    members = Math.min(Math.floor(workgroupSize / slots), budget.maxMembers);
+    workgroupSize = slots * members;
     tiles = Math.ceil(vecChannels / slots);
     outer = batch;
     units = spatial;
@@ -133,7 +146,11 @@ export function planTiling(
     units = spatial / vec;
     // Short rows share a workgroup so that every lane still has work.
     members = workgroupSize;
-    while (members > 4 && members * MIN_VISITS_PER_LANE > units) members /= 2;
+    const minMembers = Math.min(4, budget.maxMembers);
+    while (members > minMembers &&
+           (members * MIN_VISITS_PER_LANE > units || members > budget.maxMembers)) {
+      members /= 2;
+    }
     slots = workgroupSize / members;
     tiles = Math.ceil(batch * channels / slots);
     outer = 1;
@@ -378,6 +395,13 @@ export function gradSumsSnippet(type: string): string {
  */
 export function treeReduceSnippet(
     t: Tiling, name: string, type: string, combine: string): string {
+  if (t.members === 1) {
+    return `
+      fn ${name}(lane : i32, slot : i32, memberIdx : i32, value : ${type}) -> ${type} {
+        return value;
+      }
+    `;
+  }
   const steps: string[] = [];
   for (let size = t.members; size > 1;) {
     const upper = Math.ceil(size / 2);
