@@ -11,7 +11,7 @@ import '@tensorflow/tfjs-backend-webgpu';
 import {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 import {MathBackendWebGL, setWebGLContext} from '@tensorflow/tfjs-backend-webgl';
 
-import {InstanceNorm, InstanceNormGrad} from '../src/index';
+import {InstanceNorm, InstanceNormGrad, registerKernelsFor} from '../src/index';
 
 export {tf};
 export type Format = 'channelsLast' | 'channelsFirst';
@@ -204,6 +204,10 @@ export function registerWebglF16Backend(): void {
     if (webgl != null) setWebGLContext(2, webgl.gpgpu.gl);
     return backend;
   }, 0);
+  // A spec that imports the package before '@tensorflow/tfjs-backend-webgl'
+  // leaves this package's webgl kernels held (src/register.ts) until the
+  // first op: release them now, or 'webgl-f16' silently gets the fallback.
+  registerKernelsFor('webgl');
   for (const kernel of tf.getKernelsForBackend('webgl')) {
     tf.registerKernel({...kernel, backendName: WEBGL_F16});
   }

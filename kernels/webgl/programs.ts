@@ -12,7 +12,7 @@
 import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
 
 import type {InstanceNormLayout} from '../../src/layout';
-import {channelGroups, channelSums, chunkAccessSnippet, chunkHeader, chunkLoop, chunkPixelsSnippet, Chunking, firstPixelsSnippet, Geometry, masked, mergeGradSumsSnippet, mergeMomentsSnippet, packedChunkLoop, PICK_SNIPPET, SELECT_SNIPPET, spreadPair, texelChannelSnippet, unitReaderSnippet, viewShape} from './shader_snippets';
+import {channelGroups, channelSums, chunkAccessSnippet, chunkHeader, chunkLoop, chunkPixelsSnippet, Chunking, firstPixelsSnippet, Geometry, masked, mergeGradSumsSnippet, mergeMomentsSnippet, packedChunkLoop, PICK_SNIPPET, SELECT_SNIPPET, spreadPair, squaresScale, texelChannelSnippet, unitReaderSnippet, viewShape} from './shader_snippets';
 
 type UniformType = NonNullable<GPGPUProgram['customUniforms']>[number]['type'];
 
@@ -48,7 +48,9 @@ function viewCoords(layout: InstanceNormLayout): string {
  * the pivot being the first pixel of the (instance, channel). Sums run
  * relative to the chunk's first pixel, so an offset of 1e4 or a constant
  * channel loses nothing; storing the deviation rather than the variance keeps
- * it in float16 range for any x that is.
+ * it in float16 range for any x that is. The squares are of deviations scaled
+ * by a power of two (squaresScale), so that x of magnitude 1e18 does not
+ * overflow their float32 sum; the variance stays scaled until its root.
  */
 export class ChunkMomentsProgram extends Program {
   variableNames = ['x'];
@@ -61,6 +63,7 @@ export class ChunkMomentsProgram extends Program {
     super();
     this.outputShape = partialsShape(g, chunking);
     this.packedInputs = g.packed;
+    const {scale, inverse} = squaresScale(g, chunking);
     if (!g.packed) {
       this.userCode = `
         ${chunkPixelsSnippet(g, chunking)}
@@ -73,11 +76,13 @@ export class ChunkMomentsProgram extends Program {
           float sumSquares = 0.0;
           ${chunkLoop(g, chunking, `
             float d = xUnit(n, c, u, j) - local;
+            float scaled = d * ${scale};
             sum += d;
-            sumSquares += d * d;`)}
+            sumSquares += scaled * scaled;`)}
           float mean = sum / count;
-          float variance = max(sumSquares / count - mean * mean, 0.0);
-          setOutput(vec4((local - pivot) + mean, sqrt(variance), pivot, 0.0));
+          float scaledMean = mean * ${scale};
+          float scaledVariance = max(sumSquares / count - scaledMean * scaledMean, 0.0);
+          setOutput(vec4((local - pivot) + mean, sqrt(scaledVariance) * ${inverse}, pivot, 0.0));
         }`;
       return;
     }
@@ -100,11 +105,13 @@ export class ChunkMomentsProgram extends Program {
         vec4 squares1 = vec4(0.0);
         ${packedChunkLoop(g, chunking, ['x'], t => `
           vec4 d${t} = ${masked(g, `x${t} - local${t}`)};
+          vec4 scaled${t} = d${t} * ${scale};
           sum${t} += d${t};
-          squares${t} += d${t} * d${t};`)}
+          squares${t} += scaled${t} * scaled${t};`)}
         vec2 mean = ${channelSums(g, 'sum0', 'sum1')} / count;
-        vec2 deviation =
-            sqrt(max(${channelSums(g, 'squares0', 'squares1')} / count - mean * mean, 0.0));
+        vec2 scaledMean = mean * ${scale};
+        vec2 deviation = sqrt(max(${channelSums(g, 'squares0', 'squares1')} / count -
+                                  scaledMean * scaledMean, 0.0)) * ${inverse};
         vec2 shifted = (local - pivot) + mean;
         setOutput(vec4(shifted.x, deviation.x, shifted.y, deviation.y));
       }`;

@@ -122,6 +122,23 @@ export function channelGroups(g: Geometry): number {
   return g.packed ? Math.ceil(g.layout.channels / 2) : g.layout.channels;
 }
 
+/**
+ * GLSL literals of a power of two p, and of 1/p, for the squares of a chunk
+ * pass: each fragment adds up (p * d)^2 over its at most `maxPixels` pixels,
+ * with p^2 <= 1 / maxPixels, so the sum never exceeds the largest d^2 and a
+ * chunk of deviations around 1e18 (squares 1e36; float32 holds 3.4e38) does
+ * not overflow. A power of two scales without rounding, so small values lose
+ * nothing either (short of float32's subnormal range).
+ */
+export function squaresScale(g: Geometry, chunking: Chunking): {scale: string, inverse: string} {
+  const maxPixels = chunking.unitsPerChunk * g.unitPixels;
+  const halvings = Math.ceil(Math.log2(maxPixels) / 2);
+  // 2^-k prints exactly in decimal (JS uses an exponent form GLSL also reads).
+  const scale = 2 ** -halvings;
+  const literal = (v: number) => Number.isInteger(v) ? `${v}.0` : `${v}`;
+  return {scale: literal(scale), inverse: literal(1 / scale)};
+}
+
 // --------------------------------------------------------------- snippets
 
 const capitalized = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
@@ -232,7 +249,10 @@ export function chunkAccessSnippet(g: Geometry, which: 'moments'|'grad'): string
 /**
  * `void mergeMoments(int n, int c, out float shiftedMean, out float variance,
  * out float pivot)` over the forward chunks (chunkMoments), by Chan et al.: the
- * variance is the mean chunk variance plus the spread of the chunk means.
+ * variance is the mean chunk variance plus the spread of the chunk means,
+ * each chunk's term weighted by its share of the pixels as it is added, never
+ * by its pixel count: count * variance overflows float32 when the standard
+ * deviation is ~1e18.
  */
 export function mergeMomentsSnippet(layout: InstanceNormLayout, chunking: Chunking): string {
   return `
@@ -242,14 +262,13 @@ export function mergeMomentsSnippet(layout: InstanceNormLayout, chunking: Chunki
         mean += chunkPixels(k) * chunkMoments(n, c, k).x;
       }
       mean /= ${layout.spatial}.0;
-      float spread = 0.0;
+      variance = 0.0;
       for (int k = 0; k < ${chunking.count}; k++) {
         vec2 chunk = chunkMoments(n, c, k);
         float d = chunk.x - mean;
-        spread += chunkPixels(k) * (chunk.y * chunk.y + d * d);
+        variance += (chunkPixels(k) / ${layout.spatial}.0) * (chunk.y * chunk.y + d * d);
       }
       shiftedMean = mean;
-      variance = spread / ${layout.spatial}.0;
       pivot = pivotOf(n, c);
     }`;
 }
