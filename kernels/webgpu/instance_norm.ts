@@ -3,7 +3,7 @@ import type {WebGPUBackend, WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu
 
 import {InstanceNorm, InstanceNormAttrs, InstanceNormInputs} from '../../src/kernel_names';
 import {instanceNormLayout} from '../../src/layout';
-import {collapseSnippet, flatDispatch, loadType, momentsSnippet, partialsShape, pivotSnippet, mainOverItems, planTiling, run, workgroupBudget, statComponents, statType, Tiling, TILING_UNIFORMS, tilingKey, tilingUniforms, tiledDispatch, tileSnippet, treeReduceSnippet, UniformValue} from './shader_snippets';
+import {collapseSnippet, flatDispatch, runPasses, loadType, momentsSnippet, partialsShape, pivotSnippet, mainOverItems, planTiling, run, workgroupBudget, statComponents, statType, Tiling, TILING_UNIFORMS, tilingKey, tilingUniforms, tiledDispatch, tileSnippet, treeReduceSnippet, UniformValue} from './shader_snippets';
 
 /** The partials hold (mean, M2) of the pivot-shifted values per chunk. */
 const MOMENT_FIELDS = 2;
@@ -173,18 +173,13 @@ function instanceNormWebGPU(args: {
   }
   const t = planTiling(layout, workgroupBudget(backend));
   const uniforms: UniformValue[] = [...tilingUniforms(t), {type: 'float32', data: [epsilon]}];
-  const partials = run(backend, momentsProgram(t), [x], tilingUniforms(t));
-  try {
-    const params = [gamma, beta].filter((p): p is TensorInfo => p != null);
-    const y = run(
-        backend, normalizeProgram(t, x.shape, gamma != null, beta != null),
-        [x, partials, ...params], uniforms);
-    const mean = run(backend, statsProgram(t, 'mean'), [x, partials], uniforms);
-    const invStd = run(backend, statsProgram(t, 'invStd'), [partials], uniforms);
-    return [y, mean, invStd];
-  } finally {
-    backend.disposeData(partials.dataId);
-  }
+  const params = [gamma, beta].filter((p): p is TensorInfo => p != null);
+  return runPasses(backend, run(backend, momentsProgram(t), [x], tilingUniforms(t)), partials => [
+    () => run(backend, normalizeProgram(t, x.shape, gamma != null, beta != null),
+              [x, partials, ...params], uniforms),
+    () => run(backend, statsProgram(t, 'mean'), [x, partials], uniforms),
+    () => run(backend, statsProgram(t, 'invStd'), [partials], uniforms),
+  ]);
 }
 
 /**

@@ -3,7 +3,7 @@ import type {WebGPUBackend, WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu
 
 import {InstanceNormGrad, InstanceNormGradAttrs, InstanceNormGradInputs} from '../../src/kernel_names';
 import {instanceNormLayout} from '../../src/layout';
-import {collapseSnippet, flatDispatch, gradSumsSnippet, loadType, partialsShape, mainOverItems, planTiling, run, workgroupBudget, statComponents, statType, Tiling, TILING_UNIFORMS, tilingKey, tilingUniforms, tiledDispatch, tileSnippet, treeReduceSnippet} from './shader_snippets';
+import {collapseSnippet, flatDispatch, runPasses, gradSumsSnippet, loadType, partialsShape, mainOverItems, planTiling, run, workgroupBudget, statComponents, statType, Tiling, TILING_UNIFORMS, tilingKey, tilingUniforms, tiledDispatch, tileSnippet, treeReduceSnippet} from './shader_snippets';
 
 /** The partials hold sum(dy), sum(dy * xhat) and sum(xhat) per chunk. */
 const SUM_FIELDS = 3;
@@ -174,17 +174,13 @@ function instanceNormGradWebGPU(args: {
   }
   const t = planTiling(layout, workgroupBudget(backend));
   const uniforms = tilingUniforms(t);
-  const partials = run(backend, sumsProgram(t), [dy, x, mean, invStd], uniforms);
-  try {
-    const dx = run(
-        backend, inputGradProgram(t, x.shape, gamma != null),
-        [dy, x, mean, invStd, partials, ...(gamma ? [gamma] : [])], uniforms);
-    const dgamma = run(backend, paramGradProgram(t, 'dgamma'), [partials], uniforms);
-    const dbeta = run(backend, paramGradProgram(t, 'dbeta'), [partials], uniforms);
-    return [dx, dgamma, dbeta];
-  } finally {
-    backend.disposeData(partials.dataId);
-  }
+  return runPasses(backend, run(backend, sumsProgram(t), [dy, x, mean, invStd], uniforms),
+                   partials => [
+    () => run(backend, inputGradProgram(t, x.shape, gamma != null),
+              [dy, x, mean, invStd, partials, ...(gamma ? [gamma] : [])], uniforms),
+    () => run(backend, paramGradProgram(t, 'dgamma'), [partials], uniforms),
+    () => run(backend, paramGradProgram(t, 'dbeta'), [partials], uniforms),
+  ]);
 }
 
 export const instanceNormGradWebGPUConfig: KernelConfig = {

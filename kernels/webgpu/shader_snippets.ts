@@ -19,12 +19,14 @@
  * on a CPU-emulated adapter, where a slot also gets a single lane so the
  * shaders have no barrier at all (see WorkgroupBudget).
  *
- * Subgroups: the webgpu backend of tfjs 4.22 creates its GPUDevice with
+ * Subgroups: not available to a tfjs program, so there is no subgroup path.
+ * The webgpu backend of tfjs 4.22 requests its GPUDevice with
  * `requiredFeatures` limited to 'timestamp-query' and 'bgra8unorm-storage'
- * (tfjs-backend-webgpu/dist/base.js), never 'subgroups', and a program cannot
- * request a device feature. A WGSL module with `enable subgroups;` fails to
- * compile on that device even when the adapter has the feature, so every
- * reduction here is a workgroup shared-memory tree; there is no subgroup path.
+ * (tfjs-backend-webgpu/dist/base.js): Chromium's SwiftShader adapter reports
+ * 'subgroups', the device tfjs gets does not. Even on a device that had it,
+ * the `enable subgroups;` directive must precede every declaration, and
+ * makeShader (webgpu_program.js) puts its own header first with no hook
+ * before it. Every cross-lane reduction here is a workgroup-memory tree.
  */
 import {env} from '@tensorflow/tfjs-core';
 import type {TensorInfo} from '@tensorflow/tfjs-core';
@@ -53,21 +55,16 @@ export interface WorkgroupBudget {
 export const GPU_BUDGET: WorkgroupBudget = {target: 256, max: Infinity, maxMembers: WORKGROUP_SIZE};
 
 /**
- * Workgroups per CPU core on a CPU-emulated adapter (SwiftShader, Chrome's
- * fallback adapter when there is no usable GPU). There a workgroup that uses
- * workgroupBarrier runs its invocations as coroutines, whose setup costs far
- * more per workgroup than on a GPU: measured on SwiftShader, 256 workgroups
- * made a reduction pass 4-6x slower than 8 workgroups doing the same work. A
- * few workgroups per core, each looping over many items, keep every core busy
- * without that overhead.
+ * The budget of a CPU-emulated adapter (SwiftShader, Chrome's fallback
+ * adapter when there is no usable GPU), where a workgroup runs on one CPU
+ * thread and a shader with workgroupBarrier runs its lanes as coroutines.
+ * Measured there (2 cores): the same reduction pass took 4-6x longer with 256
+ * workgroups than with 8, and barrier trees made channelsFirst passes with
+ * many short rows 2.5x slower than with 4-lane trees; with one lane per slot
+ * (no barrier at all) every pass got faster again. So: a few workgroups per
+ * core, each looping over many items, and no tree.
  */
 const CPU_WORKGROUPS_PER_CORE = 8;
-/**
- * Every workgroupBarrier costs a switch through all the coroutines of the
- * workgroup on SwiftShader, so there the slots get one SIMD group of 4 lanes
- * each (a 2-level tree) instead of up to 64: channelsFirst passes with many
- * rows ran 2.5x faster.
- */
 const CPU_MAX_MEMBERS = 1;
 
 /**
@@ -478,4 +475,23 @@ export function run(
     backend: WebGPUBackend, program: WebGPUProgram, inputs: TensorInfo[],
     uniforms: UniformValue[]): TensorInfo {
   return backend.runWebGPUProgram(program, inputs, 'float32', uniforms);
+}
+
+/**
+ * Runs the output passes of a kernel on its partials, then frees the
+ * partials; if a pass throws, the outputs made so far are freed too.
+ */
+export function runPasses(
+    backend: WebGPUBackend, partials: TensorInfo,
+    passes: (partials: TensorInfo) => Array<() => TensorInfo>): TensorInfo[] {
+  const outputs: TensorInfo[] = [];
+  try {
+    for (const pass of passes(partials)) outputs.push(pass());
+    return outputs;
+  } catch (e) {
+    outputs.forEach(o => backend.disposeData(o.dataId));
+    throw e;
+  } finally {
+    backend.disposeData(partials.dataId);
+  }
 }
