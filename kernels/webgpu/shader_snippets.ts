@@ -64,7 +64,7 @@ export const GPU_BUDGET: WorkgroupBudget = {target: 256, max: Infinity, maxMembe
  * (no barrier at all) every pass got faster again. So: a few workgroups per
  * core, each looping over many items, and no tree.
  */
-const CPU_WORKGROUPS_PER_CORE = 8;
+const CPU_WORKGROUPS_PER_CORE = 4;
 const CPU_MAX_MEMBERS = 1;
 
 /**
