@@ -49,10 +49,17 @@ export interface WorkgroupBudget {
   max: number;
   /** Cap on the lanes that share a slot (the depth of the barrier tree). */
   maxMembers: number;
+  /**
+   * Split S only into chunks that give each lane MIN_VISITS_PER_LANE loads
+   * and keep the re-read of partials cheap; false splits as far as the
+   * target asks, down to one load per lane (the tests' stress mode).
+   */
+  economicSplits: boolean;
 }
 
 /** A GPU: enough workgroups to fill it, one item each. */
-export const GPU_BUDGET: WorkgroupBudget = {target: 256, max: Infinity, maxMembers: WORKGROUP_SIZE};
+export const GPU_BUDGET: WorkgroupBudget =
+    {target: 256, max: Infinity, maxMembers: WORKGROUP_SIZE, economicSplits: true};
 
 /**
  * The budget of a CPU-emulated adapter (SwiftShader, Chrome's fallback
@@ -68,9 +75,10 @@ const CPU_WORKGROUPS_PER_CORE = 4;
 const CPU_MAX_MEMBERS = 1;
 
 /**
- * tfjs flag overriding the workgroup target of the reduction (0: choose by
- * adapter; a value sets target = max). The tests use it to run the split
- * path and the item loop on any adapter.
+ * tfjs flag overriding the workgroup budget of the reduction (0: choose by
+ * adapter). A value sets target = max and splits S as far as that target
+ * asks: the tests use it to stress the split path and the item loop on any
+ * adapter.
  */
 export const TARGET_WORKGROUPS_FLAG = 'INSTANCE_NORM_WEBGPU_TARGET_WORKGROUPS';
 env().registerFlag(TARGET_WORKGROUPS_FLAG, () => 0);
@@ -78,14 +86,16 @@ env().registerFlag(TARGET_WORKGROUPS_FLAG, () => 0);
 /** The workgroup budget of the backend's adapter. */
 export function workgroupBudget(backend: WebGPUBackend): WorkgroupBudget {
   const forced = env().getNumber(TARGET_WORKGROUPS_FLAG);
-  if (forced > 0) return {target: forced, max: forced, maxMembers: WORKGROUP_SIZE};
+  if (forced > 0) {
+    return {target: forced, max: forced, maxMembers: WORKGROUP_SIZE, economicSplits: false};
+  }
   // GPUDevice.adapterInfo (Chrome 132+); a fallback adapter is a software one.
   const info = (backend.device as Partial<GPUDevice>).adapterInfo;
   const cpuEmulated = info != null && (info.isFallbackAdapter || info.architecture === 'swiftshader');
   if (!cpuEmulated) return GPU_BUDGET;
   const cores = typeof navigator !== 'undefined' && navigator.hardwareConcurrency || 2;
   const workgroups = CPU_WORKGROUPS_PER_CORE * cores;
-  return {target: workgroups, max: workgroups, maxMembers: CPU_MAX_MEMBERS};
+  return {target: workgroups, max: workgroups, maxMembers: CPU_MAX_MEMBERS, economicSplits: true};
 }
 
 /** A lane visits at least this many elements (vectors) per chunk. */
@@ -152,7 +162,11 @@ export function planTiling(
     tiles = Math.ceil(batch * channels / slots);
     outer = 1;
   }
-  const maxSplits = Math.max(1, Math.floor(units / (members * MIN_VISITS_PER_LANE)));
+  // Each workgroup of the second pass re-reads the partials of all `splits`
+  // chunks of its slots (2-3 loads per chunk) besides its own chunk of
+  // units / splits loads: splits <= sqrt(units / 16) keeps that under ~1/8.
+  const maxSplits = !budget.economicSplits ? Math.ceil(units / members) : Math.max(1, Math.min(
+      Math.floor(units / (members * MIN_VISITS_PER_LANE)), Math.floor(Math.sqrt(units / 16))));
   const wanted = Math.ceil(budget.target / (tiles * outer));
   const chunkUnits = Math.ceil(units / Math.min(Math.max(wanted, 1), maxSplits));
   const splits = Math.ceil(units / chunkUnits);
