@@ -174,6 +174,7 @@ if (activeBackends(false).includes(BACKEND)) {
       ['few instances, large image', [1, 16, 256, 256], 'channelsFirst', 0],
       ['many instances, small image', [16, 16, 16, 128], 'channelsLast', 0],
       ['many instances, small image, offset 1e4', [16, 128, 16, 16], 'channelsFirst', 1e4],
+      ['long chunks per lane, offset 1e4', [1, 512, 512, 4], 'channelsLast', 1e4],
       ['uneven chunks of S', [1, 37, 41, 4], 'channelsLast', 0],
       ['uneven chunks of S', [1, 3, 37, 41], 'channelsFirst', 0],
     ];

@@ -30,20 +30,27 @@ function momentsProgram(t: Tiling): WebGPUProgram {
       ${treeReduceSnippet(t, 'reduceMoments', 'Moments', 'mergeMoments')}
 
       ${mainOverItems(`
-        var sum = ${loadType(t)}(0.0);
-        var squares = ${loadType(t)}(0.0);
+        // Plain float32 sums over blocks of BLOCK_VISITS loads, merged with
+        // Chan's formula: a lane may visit a whole chunk (tens of thousands
+        // of pixels on a CPU adapter), and block sums keep rounding bounded.
+        var own = Moments(0.0, ${st}(0.0), ${st}(0.0));
         if (t.valid) {
           let pivot = pivotOf(t);
           var i = t.first;
-          for (var k = 0; k < t.visits; k++) {
-            let d = x[i] - pivot;
-            sum += d;
-            squares += d * d;
-            i += t.stride;
+          for (var block = 0; block < t.visits; block += BLOCK_VISITS) {
+            let visits = min(BLOCK_VISITS, t.visits - block);
+            var sum = ${loadType(t)}(0.0);
+            var squares = ${loadType(t)}(0.0);
+            for (var k = 0; k < visits; k++) {
+              let d = x[i] - pivot;
+              sum += d;
+              squares += d * d;
+              i += t.stride;
+            }
+            own = mergeMoments(own, momentsOfSums(
+                f32(visits * ${t.format === 'channelsLast' ? 1 : t.vec}), collapse(sum), collapse(squares)));
           }
         }
-        let own = momentsOfSums(f32(t.visits * ${t.format === 'channelsLast' ? 1 : t.vec}),
-                                collapse(sum), collapse(squares));
         let total = reduceMoments(lane, t.slot, t.memberIdx, own);
         if (t.valid && t.memberIdx == 0) {
           result[partialIndex(t, t.split, 0, ${MOMENT_FIELDS})] = total.mean;

@@ -16,6 +16,7 @@ const SUM_FIELDS = 3;
  */
 function sumsProgram(t: Tiling): WebGPUProgram {
   const lt = loadType(t);
+  const st = statType(t);
   return {
     shaderKey: `instanceNormGradSums_${tilingKey(t)}`,
     outputShape: partialsShape(t, SUM_FIELDS),
@@ -27,28 +28,34 @@ function sumsProgram(t: Tiling): WebGPUProgram {
     getUserCode: () => `
       ${tileSnippet(t)}
       ${collapseSnippet(t)}
-      ${gradSumsSnippet(statType(t))}
+      ${gradSumsSnippet(st)}
       ${treeReduceSnippet(t, 'reduceSums', 'GradSums', 'addGradSums')}
 
       ${mainOverItems(`
-        var sumDy = ${lt}(0.0);
-        var sumDyXhat = ${lt}(0.0);
-        var sumXhat = ${lt}(0.0);
+        // Block sums (see the moments pass) keep float32 rounding bounded
+        // when a lane visits a whole chunk.
+        var own = GradSums(${st}(0.0), ${st}(0.0), ${st}(0.0));
         if (t.valid) {
           let m = mean[t.row];
           let r = invStd[t.row];
           var i = t.first;
-          for (var k = 0; k < t.visits; k++) {
-            let xhat = (x[i] - m) * r;
-            let g = dy[i];
-            sumDy += g;
-            sumDyXhat += g * xhat;
-            sumXhat += xhat;
-            i += t.stride;
+          for (var block = 0; block < t.visits; block += BLOCK_VISITS) {
+            let visits = min(BLOCK_VISITS, t.visits - block);
+            var sumDy = ${lt}(0.0);
+            var sumDyXhat = ${lt}(0.0);
+            var sumXhat = ${lt}(0.0);
+            for (var k = 0; k < visits; k++) {
+              let xhat = (x[i] - m) * r;
+              let g = dy[i];
+              sumDy += g;
+              sumDyXhat += g * xhat;
+              sumXhat += xhat;
+              i += t.stride;
+            }
+            own = addGradSums(own, GradSums(collapse(sumDy), collapse(sumDyXhat), collapse(sumXhat)));
           }
         }
-        let total = reduceSums(lane, t.slot, t.memberIdx,
-            GradSums(collapse(sumDy), collapse(sumDyXhat), collapse(sumXhat)));
+        let total = reduceSums(lane, t.slot, t.memberIdx, own);
         if (t.valid && t.memberIdx == 0) {
           result[partialIndex(t, t.split, 0, ${SUM_FIELDS})] = total.dy;
           result[partialIndex(t, t.split, 1, ${SUM_FIELDS})] = total.dyXhat;

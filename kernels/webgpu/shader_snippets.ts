@@ -242,6 +242,8 @@ export function tileSnippet(t: Tiling): string {
     const SLOTS = ${t.slots};
     const MEMBERS = ${t.members};
     const VEC = ${t.vec};
+    // Loads a lane sums in plain float32 before folding them into its total.
+    const BLOCK_VISITS = 256;
     // Lane of (slot, member): consecutive lanes read consecutive addresses.
     const SLOT_STRIDE = ${channelsLast ? 1 : t.members};
     const MEMBER_STRIDE = ${channelsLast ? t.slots : 1};
