@@ -1,22 +1,124 @@
-// `npm run build`: dist/esm/index.js (ES module) and dist/cjs/index.cjs
-// (CommonJS), each one file with every @tensorflow package left external (a
-// second copy of tfjs-core would mean a second kernel registry), plus the
-// .d.ts types from tsc.
+// `npm run build` writes three builds of src/index.ts and the types:
+//
+//   dist/esm/index.js               ES module (dist/esm/package.json says so)
+//   dist/cjs/index.cjs              CommonJS
+//   dist/tfjs-instance-norm.min.js  minified IIFE for a <script> tag after
+//                                   tf.min.js: every @tensorflow/* import reads
+//                                   the global `tf`; exposes `tfInstanceNorm`
+//   dist/types/                     .d.ts from tsc
+//
+// No build contains any tfjs code: a second copy of tfjs-core would be a second
+// kernel registry (our kernels registered where the app's backends never look).
+// The build fails if one does, or if the ESM/CJS builds would load a backend
+// package at runtime (they are optional peers: only `import type` is allowed).
 import {execSync} from 'node:child_process';
 import fs from 'node:fs';
+import zlib from 'node:zlib';
 import * as esbuild from 'esbuild';
 
-fs.rmSync('dist', {recursive: true, force: true});
+/** The peers a runtime import may name; the backend packages are optional. */
+const REQUIRED_PEERS = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers'];
+export const UMD_FILE = 'dist/tfjs-instance-norm.min.js';
+export const UMD_GLOBAL = 'tfInstanceNorm';
+
+/**
+ * Maps every `@tensorflow/<package>` import to the global `tf` of tf.min.js,
+ * which re-exports tfjs-core, -layers, -backend-cpu and -backend-webgl (and
+ * which tf-backend-webgpu.min.js extends). A deep import (a path inside a
+ * package) has no counterpart on the global, so it is a build error.
+ */
+const tfGlobalPlugin = {
+  name: 'tf-global',
+  setup(build) {
+    build.onResolve({filter: /^@tensorflow\//}, args => {
+      if (!/^@tensorflow\/tfjs(-[a-z0-9-]+)?$/.test(args.path)) {
+        return {errors: [{text: `${args.path}: a deep import cannot be mapped to the global tf`}]};
+      }
+      return {path: args.path, namespace: 'tf-global'};
+    });
+    build.onLoad({filter: /.*/, namespace: 'tf-global'}, () => ({
+      contents: `if (typeof globalThis.tf !== 'object' || globalThis.tf === null) {
+  throw new Error('tfjs-instance-norm.min.js uses the global tf: load @tensorflow/tfjs ' +
+      '(tf.min.js) with a script tag before it.');
+}
+module.exports = globalThis.tf;`,
+      loader: 'js',
+    }));
+  },
+};
+
 const common = {
   entryPoints: ['src/index.ts'],
   bundle: true,
-  external: ['@tensorflow/*'],
   target: 'es2020',
   sourcemap: true,
   logLevel: 'warning',
+  metafile: true,
 };
-await esbuild.build({...common, format: 'esm', outfile: 'dist/esm/index.js'});
-await esbuild.build({...common, format: 'cjs', platform: 'node', outfile: 'dist/cjs/index.cjs'});
-execSync('npx tsc -p tsconfig.json --emitDeclarationOnly --declaration --outDir dist/types',
-         {stdio: 'inherit'});
-console.log('built dist/esm/index.js, dist/cjs/index.cjs, dist/types/');
+
+/** Fails the build when an output pulls in tfjs code or a backend package. */
+function checkImports(result, label, {allowExternal}) {
+  for (const [file, output] of Object.entries(result.metafile.outputs)) {
+    if (file.endsWith('.map')) continue;
+    const bundled = Object.keys(output.inputs).filter(p => p.includes('node_modules'));
+    if (bundled.length) {
+      throw new Error(`${label} (${file}) bundles package code: ${bundled.join(', ')}`);
+    }
+    const external = output.imports.filter(i => i.external).map(i => i.path);
+    const disallowed = external.filter(p => !allowExternal.includes(p));
+    if (disallowed.length) {
+      throw new Error(
+        `${label} (${file}) imports ${[...new Set(disallowed)].join(', ')} at runtime; ` +
+          `only ${allowExternal.join(', ') || 'nothing'} may be (the backend packages are ` +
+          `optional peers: use \`import type\` for their types).`,
+      );
+    }
+  }
+}
+
+fs.rmSync('dist', {recursive: true, force: true});
+
+const esm = await esbuild.build({
+  ...common,
+  format: 'esm',
+  external: ['@tensorflow/*'],
+  outfile: 'dist/esm/index.js',
+});
+checkImports(esm, 'ESM build', {allowExternal: REQUIRED_PEERS});
+// The package has no "type" field (its own .js files are CommonJS), so the
+// ESM folder declares its format for Node.
+fs.writeFileSync('dist/esm/package.json', '{"type": "module"}\n');
+
+const cjs = await esbuild.build({
+  ...common,
+  format: 'cjs',
+  platform: 'node',
+  external: ['@tensorflow/*'],
+  outfile: 'dist/cjs/index.cjs',
+});
+checkImports(cjs, 'CommonJS build', {allowExternal: REQUIRED_PEERS});
+
+const umd = await esbuild.build({
+  ...common,
+  format: 'iife',
+  globalName: UMD_GLOBAL,
+  minify: true,
+  legalComments: 'none',
+  banner: {
+    js: '/* tfjs-instance-norm (Apache-2.0). Load after tf.min.js; exposes tfInstanceNorm. */',
+  },
+  plugins: [tfGlobalPlugin],
+  outfile: UMD_FILE,
+});
+checkImports(umd, 'script-tag bundle', {allowExternal: []});
+
+execSync('npx tsc -p tsconfig.json --emitDeclarationOnly --declaration --outDir dist/types', {
+  stdio: 'inherit',
+});
+
+const min = fs.readFileSync(UMD_FILE);
+const gzip = zlib.gzipSync(min, {level: 9}).length;
+console.log(
+  'built dist/esm/index.js, dist/cjs/index.cjs, dist/types/, ' +
+    `${UMD_FILE} (${min.length} bytes min, ${gzip} bytes min+gzip)`,
+);

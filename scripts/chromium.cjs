@@ -4,17 +4,26 @@
 const fs = require('fs');
 
 const CHROMIUM_FLAGS = [
-  '--headless', '--no-sandbox', '--enable-unsafe-webgpu',
-  '--use-webgpu-adapter=swiftshader', '--enable-unsafe-swiftshader',
-  '--disable-gpu-sandbox', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-quic',
+  '--headless',
+  '--no-sandbox',
+  '--enable-unsafe-webgpu',
+  '--use-webgpu-adapter=swiftshader',
+  '--enable-unsafe-swiftshader',
+  '--disable-gpu-sandbox',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
 ];
 
 function chromiumPath() {
   const candidates = [process.env.CHROME_BIN, '/usr/bin/chromium', '/usr/bin/chromium-browser'];
   const found = candidates.find(p => p && fs.existsSync(p));
   if (!found) {
-    throw new Error('Chromium not found: install it (apt-get install -y chromium) or set CHROME_BIN.');
+    throw new Error(
+      'Chromium not found: install it (apt-get install -y chromium) or set CHROME_BIN.',
+    );
   }
   return found;
 }

@@ -1,14 +1,37 @@
 // `npm test`: builds the package, runs the Karma suite in headless Chromium
-// (every backend), then the Node smoke test, and prints one closing line
-// `N passed, N failed, N skipped` summed over all of them.
+// (every backend), the Node smoke test, the consumer tests (the packed
+// tarball installed in temp folders: Node, a bundled app, a script tag) and
+// the demo's end-to-end test (the served page in headless Chromium), and
+// prints one closing line `N passed, N failed, N skipped` summed over all.
 import {spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 
 const steps = [
   {name: 'build', cmd: 'npm', args: ['run', 'build'], counts: null},
-  {name: 'karma', cmd: 'npx', args: ['karma', 'start', 'karma.conf.js', '--single-run'],
-   counts: '.tmp/results/karma.json'},
-  {name: 'node smoke', cmd: 'node', args: ['test/node/smoke.mjs'], counts: '.tmp/results/node.json'},
+  {
+    name: 'karma',
+    cmd: 'npx',
+    args: ['karma', 'start', 'karma.conf.js', '--single-run'],
+    counts: '.tmp/results/karma.json',
+  },
+  {
+    name: 'node smoke',
+    cmd: 'node',
+    args: ['test/node/smoke.mjs'],
+    counts: '.tmp/results/node.json',
+  },
+  {
+    name: 'consumers',
+    cmd: 'node',
+    args: ['scripts/consumer_tests.mjs'],
+    counts: '.tmp/results/consumer.json',
+  },
+  {
+    name: 'demo end-to-end',
+    cmd: 'node',
+    args: ['test/e2e/demo.e2e.mjs'],
+    counts: '.tmp/results/e2e.json',
+  },
 ];
 
 fs.rmSync('.tmp/results', {recursive: true, force: true});

@@ -2,14 +2,20 @@
  * tfjs-instance-norm: instance normalization with its gradient for
  * TensorFlow.js, as fused kernels of the cpu, webgl and webgpu backends.
  *
- * Importing this module registers the kernels (a side effect). It loads no
- * backend package at runtime: kernels are registered by backend name and only
- * run on a backend the app installed.
+ * Importing this module registers the kernels and the InstanceNormalization
+ * layer classes (side effects). It loads no backend package at runtime:
+ * kernels are registered by backend name and only run on a backend the app
+ * installed; kernels for a backend that does not exist yet wait for it (see
+ * register.ts, `registerKernelsFor`).
  */
 import '../kernels/cpu/index';
+import '../kernels/webgl/index';
 import '../kernels/webgpu/index';
 
 export {instanceNorm} from './instance_norm';
 export {instanceNormComposite} from './composite';
+export {AddonsInstanceNormalization, InstanceNormalization, instanceNormalization} from './layer';
+export type {InstanceNormalizationLayerArgs} from './layer';
 export {InstanceNorm, InstanceNormGrad} from './kernel_names';
+export {registerKernelsFor} from './register';
 export type {DataFormat, InstanceNormAttrs, InstanceNormGradAttrs, InstanceNormGradInputs, InstanceNormInputs} from './kernel_names';

@@ -3,6 +3,7 @@ import type {Tensor, TensorLike} from '@tensorflow/tfjs-core';
 
 import {instanceNormCompositeKernel, instanceNormGradCompositeKernel} from './composite';
 import {DataFormat, InstanceNorm, InstanceNormGrad} from './kernel_names';
+import {registerKernelsFor} from './register';
 
 const OP = 'instanceNorm';
 
@@ -91,6 +92,8 @@ function checkParameter(
 
 function hasFusedKernels(): boolean {
   const backend = tf.getBackend();
+  // Kernels held until their backend existed (see register.ts) register now.
+  registerKernelsFor(backend);
   return tf.getKernel(InstanceNorm, backend) != null &&
       tf.getKernel(InstanceNormGrad, backend) != null;
 }
@@ -114,7 +117,7 @@ function fusedInstanceNorm(
         useKernels ?
         tf.engine().runKernel(
             InstanceNorm, definedOnly({x: $x, gamma: $gamma, beta: $beta}),
-            {epsilon, dataFormat} as {}) as Tensor[] :
+            {epsilon, dataFormat} as unknown as tf.NamedAttrMap) as Tensor[] :
         instanceNormCompositeKernel($x, $gamma, $beta, epsilon, dataFormat);
     save([$x, mean, invStd, ...($gamma ? [$gamma] : [])]);
     const gradFunc = (dy: Tensor, saved: Tensor[]): Tensor[] => {
@@ -126,7 +129,7 @@ function fusedInstanceNorm(
           tf.engine().runKernel(
               InstanceNormGrad,
               definedOnly({dy, x: sx, gamma: sGamma, mean: sMean, invStd: sInvStd}),
-              {dataFormat} as {}) as Tensor[] :
+              {dataFormat} as unknown as tf.NamedAttrMap) as Tensor[] :
           instanceNormGradCompositeKernel(dy, sx, sGamma, sMean, sInvStd, dataFormat);
       const [dx, dgamma, dbeta] = grads;
       return [dx, ...(gamma ? [dgamma] : []), ...(beta ? [dbeta] : [])];

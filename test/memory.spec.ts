@@ -1,6 +1,6 @@
 import {instanceNorm} from '../src/index';
 
-import {backendDataIds, describeEachBackend, randomValues, tf, withoutKernelLeakCheck} from './setup';
+import {backendDataIds, describeEachBackend, randomValues, tf} from './setup';
 
 describeEachBackend('memory', () => {
   // Tape-recording code runs without the engine's per-kernel check (see

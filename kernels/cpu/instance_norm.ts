@@ -3,7 +3,7 @@ import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
 import {InstanceNorm, InstanceNormAttrs, InstanceNormInputs} from '../../src/kernel_names';
 import {instanceNormLayout} from '../../src/layout';
-import {float32Values, forEachElement} from './util';
+import {float32Values, forEachRow, perInstanceChannel} from './util';
 
 /**
  * Two-pass statistics in float64: the mean first, then the squared
@@ -24,17 +24,21 @@ function instanceNormCpu(args: {
 
   const stats = batch * channels;
   const sum = new Float64Array(stats);
-  forEachElement(layout, (i, nc) => {
-    sum[nc] += x[i];
+  forEachRow(layout, (offset, length, nc0, ncStep) => {
+    for (let j = 0, nc = nc0; j < length; j++, nc += ncStep) {
+      sum[nc] += x[offset + j];
+    }
   });
   const mean = new Float64Array(stats);
   for (let nc = 0; nc < stats; nc++) {
     mean[nc] = spatial > 0 ? sum[nc] / spatial : 0;
   }
   const squaredDeviations = new Float64Array(stats);
-  forEachElement(layout, (i, nc) => {
-    const d = x[i] - mean[nc];
-    squaredDeviations[nc] += d * d;
+  forEachRow(layout, (offset, length, nc0, ncStep) => {
+    for (let j = 0, nc = nc0; j < length; j++, nc += ncStep) {
+      const d = x[offset + j] - mean[nc];
+      squaredDeviations[nc] += d * d;
+    }
   });
   const invStd = new Float64Array(stats);
   for (let nc = 0; nc < stats; nc++) {
@@ -42,11 +46,17 @@ function instanceNormCpu(args: {
     invStd[nc] = 1 / Math.sqrt(variance + epsilon);
   }
 
+  // y = (x - mean) * (invStd * gamma) + beta, with both factors per (n, c).
+  const scale = perInstanceChannel(layout, gamma, 1);
+  const shift = perInstanceChannel(layout, beta, 0);
+  for (let nc = 0; nc < stats; nc++) {
+    scale[nc] *= invStd[nc];
+  }
   const y = new Float32Array(x.length);
-  forEachElement(layout, (i, nc, c) => {
-    const scale = gamma ? gamma[c] : 1;
-    const shift = beta ? beta[c] : 0;
-    y[i] = (x[i] - mean[nc]) * invStd[nc] * scale + shift;
+  forEachRow(layout, (offset, length, nc0, ncStep) => {
+    for (let j = 0, nc = nc0; j < length; j++, nc += ncStep) {
+      y[offset + j] = (x[offset + j] - mean[nc]) * scale[nc] + shift[nc];
+    }
   });
   return [
     backend.makeTensorInfo(inputs.x.shape, 'float32', y),

@@ -3,7 +3,7 @@ import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
 import {InstanceNormGrad, InstanceNormGradAttrs, InstanceNormGradInputs} from '../../src/kernel_names';
 import {instanceNormLayout} from '../../src/layout';
-import {float32Values, forEachElement} from './util';
+import {float32Values, forEachRow, perInstanceChannel} from './util';
 
 /**
  * With xhat = (x - mean) * invStd and S pixels per (instance, channel):
@@ -34,11 +34,14 @@ function instanceNormGradCpu(args: {
   const sumDy = new Float64Array(stats);
   const sumDyXhat = new Float64Array(stats);
   const sumXhat = new Float64Array(stats);
-  forEachElement(layout, (i, nc) => {
-    const xhat = (x[i] - mean[nc]) * invStd[nc];
-    sumDy[nc] += dy[i];
-    sumDyXhat[nc] += dy[i] * xhat;
-    sumXhat[nc] += xhat;
+  forEachRow(layout, (offset, length, nc0, ncStep) => {
+    for (let j = 0, nc = nc0; j < length; j++, nc += ncStep) {
+      const i = offset + j;
+      const xhat = (x[i] - mean[nc]) * invStd[nc];
+      sumDy[nc] += dy[i];
+      sumDyXhat[nc] += dy[i] * xhat;
+      sumXhat[nc] += xhat;
+    }
   });
   const xhatShift = new Float64Array(stats);
   for (let nc = 0; nc < stats; nc++) {
@@ -46,11 +49,17 @@ function instanceNormGradCpu(args: {
     sumDyXhat[nc] -= xhatShift[nc] * sumDy[nc];
   }
 
+  const scale = perInstanceChannel(layout, gamma, 1);
+  for (let nc = 0; nc < stats; nc++) {
+    scale[nc] *= invStd[nc];
+  }
   const dx = new Float32Array(x.length);
-  forEachElement(layout, (i, nc, c) => {
-    const xhat = (x[i] - mean[nc]) * invStd[nc] - xhatShift[nc];
-    const scale = (gamma ? gamma[c] : 1) * invStd[nc];
-    dx[i] = scale * (dy[i] - (sumDy[nc] + xhat * sumDyXhat[nc]) / spatial);
+  forEachRow(layout, (offset, length, nc0, ncStep) => {
+    for (let j = 0, nc = nc0; j < length; j++, nc += ncStep) {
+      const i = offset + j;
+      const xhat = (x[i] - mean[nc]) * invStd[nc] - xhatShift[nc];
+      dx[i] = scale[nc] * (dy[i] - (sumDy[nc] + xhat * sumDyXhat[nc]) / spatial);
+    }
   });
   const dgamma = new Float32Array(channels);
   const dbeta = new Float32Array(channels);

@@ -8,29 +8,40 @@ export function float32Values(backend: MathBackendCPU, info: TensorInfo): Float3
 }
 
 /**
- * Visits every element of x in memory order with its flat index, its
- * (instance, channel) statistics index `n * C + c` and its channel c.
+ * A contiguous run of x: elements `x[offset + j]` for `j < length`, element j
+ * belonging to the statistics index (`n * C + c`) `nc0 + j * ncStep`.
  */
-export function forEachElement(
-    layout: InstanceNormLayout, visit: (i: number, nc: number, c: number) => void): void {
+export type RowVisitor = (offset: number, length: number, nc0: number, ncStep: number) => void;
+
+/**
+ * Visits x in memory order, one contiguous row at a time: channelsLast has a
+ * row per (instance, pixel) holding every channel (ncStep 1), channelsFirst a
+ * row per (instance, channel) holding its pixels (ncStep 0). The kernels run
+ * their own tight loop over a row, so the layout is decided once per row, not
+ * once per element, and memory is read in order in both layouts.
+ */
+export function forEachRow(layout: InstanceNormLayout, visit: RowVisitor): void {
   const {batch, spatial, channels} = layout;
-  let i = 0;
-  if (layout.dataFormat === 'channelsLast') {
-    for (let n = 0; n < batch; n++) {
-      for (let s = 0; s < spatial; s++) {
-        for (let c = 0; c < channels; c++) {
-          visit(i++, n * channels + c, c);
-        }
-      }
-    }
-  } else {
-    for (let n = 0; n < batch; n++) {
-      for (let c = 0; c < channels; c++) {
-        const nc = n * channels + c;
-        for (let s = 0; s < spatial; s++) {
-          visit(i++, nc, c);
-        }
-      }
+  const channelsLast = layout.dataFormat === 'channelsLast';
+  const rows = channelsLast ? spatial : channels;
+  const length = channelsLast ? channels : spatial;
+  let offset = 0;
+  for (let n = 0; n < batch; n++) {
+    for (let r = 0; r < rows; r++, offset += length) {
+      visit(offset, length, channelsLast ? n * channels : n * channels + r, channelsLast ? 1 : 0);
     }
   }
+}
+
+/** A per-(instance, channel) array of a per-channel vector (absent: fill). */
+export function perInstanceChannel(
+    layout: InstanceNormLayout, values: Float32Array|null, fill: number): Float64Array {
+  const {batch, channels} = layout;
+  const out = new Float64Array(batch * channels);
+  for (let n = 0; n < batch; n++) {
+    for (let c = 0; c < channels; c++) {
+      out[n * channels + c] = values ? values[c] : fill;
+    }
+  }
+  return out;
 }

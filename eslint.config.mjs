@@ -1,0 +1,87 @@
+// `npm run lint`: ESLint (flat config) with typescript-eslint over the whole
+// tree, then `npm run format:check` (Prettier). Formatting itself is left to
+// Prettier: no stylistic rules here.
+import js from '@eslint/js';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  {
+    ignores: [
+      'dist/',
+      'docs/api/',
+      'node_modules/',
+      '.tmp/',
+      'bench/out/',
+      'test/artifacts/',
+      '**/*.min.js',
+    ],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      // `_name` marks an argument a signature needs but the body does not.
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        {argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none'},
+      ],
+    },
+  },
+  {
+    // The package itself: browser and Node alike, so no environment globals.
+    files: ['src/**/*.ts', 'kernels/**/*.ts'],
+    rules: {
+      // The backend packages are optional peers: the package may name their
+      // types but must not load them (the build checks its output too).
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@tensorflow/tfjs-backend-*', '@tensorflow/tfjs'],
+              allowTypeImports: true,
+              message:
+                'Backend packages are optional peers: use `import type`, or get the backend ' +
+                'from the kernel function arguments.',
+            },
+            {
+              group: ['@tensorflow/*/dist/*', '@tensorflow/*/src/*'],
+              // Types vanish at build time; only value imports would bundle code.
+              allowTypeImports: true,
+              message:
+                'Deep imports of tfjs files bundle a second copy of tfjs code and cannot map ' +
+                'to the global tf of the script-tag build.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['test/**/*.ts'],
+    languageOptions: {globals: {...globals.browser, ...globals.jasmine}},
+    rules: {
+      // Test code asserts presence after checking it with expect().
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+  {
+    files: ['test/consumer/**', 'test/e2e/**', 'bench/**', 'demo/**'],
+    languageOptions: {globals: {...globals.browser, ...globals.node, GPUDevice: 'readonly'}},
+  },
+  {
+    files: ['scripts/**', '*.js', '*.cjs', '*.mjs', 'test/node/**'],
+    languageOptions: {globals: {...globals.node}},
+  },
+  {
+    // `import x = require(...)` is how a CommonJS TypeScript consumer imports.
+    files: ['test/consumer/*.cts'],
+    rules: {'@typescript-eslint/no-require-imports': 'off'},
+  },
+  {
+    files: ['**/*.cjs', 'karma.conf.js'],
+    languageOptions: {sourceType: 'commonjs'},
+    rules: {'@typescript-eslint/no-require-imports': 'off'},
+  },
+);
