@@ -39,8 +39,8 @@ function sumsProgram(t: Tiling): WebGPUProgram {
           let m = mean[t.row];
           let r = invStd[t.row];
           var i = t.first;
-          for (var block = 0; block < t.visits; block += BLOCK_VISITS) {
-            let visits = min(BLOCK_VISITS, t.visits - block);
+          for (var block = 0; block < t.visits; block += SUM_BLOCK) {
+            let visits = min(SUM_BLOCK, t.visits - block);
             var sumDy = ${lt}(0.0);
             var sumDyXhat = ${lt}(0.0);
             var sumXhat = ${lt}(0.0);

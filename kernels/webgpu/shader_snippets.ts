@@ -242,8 +242,10 @@ export function tileSnippet(t: Tiling): string {
     const SLOTS = ${t.slots};
     const MEMBERS = ${t.members};
     const VEC = ${t.vec};
-    // Loads a lane sums in plain float32 before folding them into its total.
-    const BLOCK_VISITS = 256;
+    // Loads a lane sums in plain float32 before folding them into its total:
+    // short for moments (squares of large values), longer for the gradient.
+    const MOMENT_BLOCK = 16;
+    const SUM_BLOCK = 256;
     // Lane of (slot, member): consecutive lanes read consecutive addresses.
     const SLOT_STRIDE = ${channelsLast ? 1 : t.members};
     const MEMBER_STRIDE = ${channelsLast ? t.slots : 1};
@@ -351,15 +353,19 @@ export function pivotSnippet(t: Tiling): string {
 }
 
 /**
- * (count, mean, M2) of pivot-shifted values and Chan's merge of two of them:
- * exact for a constant channel (M2 stays 0) and stable for any split of S.
+ * (count, mean, variance) of pivot-shifted values and Chan's merge of two of
+ * them: exact for a constant channel (the variance stays 0) and stable for
+ * any split of S. The variance, not M2 = count * variance, is what is kept
+ * and merged (with weights count / total), so nothing grows with the pixel
+ * count: values of magnitude 1e18, whose squares sum past the float32 range
+ * over a few hundred pixels, stay finite.
  */
 export function momentsSnippet(type: string): string {
   return `
     struct Moments {
       count : f32,
       mean : ${type},
-      m2 : ${type},
+      variance : ${type},
     };
 
     fn mergeMoments(a : Moments, b : Moments) -> Moments {
@@ -367,19 +373,43 @@ export function momentsSnippet(type: string): string {
       if (b.count == 0.0) {
         return a;
       }
-      let weight = b.count / count;
+      let wb = b.count / count;
+      let wa = a.count / count;
       let delta = b.mean - a.mean;
-      return Moments(count, a.mean + delta * weight, a.m2 + b.m2 + delta * delta * (a.count * weight));
+      return Moments(count, a.mean + delta * wb,
+                     wa * a.variance + wb * b.variance + (delta * wa) * (delta * wb));
     }
+  `;
+}
 
-    // From the sum and the sum of squares of \`count\` shifted values: the
-    // pivot keeps them small, so the cancellation in M2 stays harmless.
-    fn momentsOfSums(count : f32, sum : ${type}, squares : ${type}) -> Moments {
-      if (count == 0.0) {
-        return Moments(0.0, ${type}(0.0), ${type}(0.0));
-      }
+/**
+ * `fn blockMoments(count, sum, squares) -> Moments`: the moments of a block
+ * of \`count\` loads from their plain float32 sum and sum of squares. Blocks
+ * are short (MOMENT_BLOCK loads, so squares of up to ~4e18 cannot overflow),
+ * and the pivot keeps the cancellation in squares - sum * mean harmless. In
+ * channelsFirst with vec4 loads the four components (pixels of one row) are
+ * merged too.
+ */
+export function blockMomentsSnippet(t: Tiling): string {
+  const lt = loadType(t);
+  const perComponent = `
       let mean = sum / count;
-      return Moments(count, mean, max(squares - sum * mean, ${type}(0.0)));
+      let variance = max((squares - sum * mean) / count, ${lt}(0.0));`;
+  if (t.format === 'channelsFirst' && t.vec === 4) {
+    return `
+    fn blockMoments(count : f32, sum : ${lt}, squares : ${lt}) -> Moments {
+      ${perComponent}
+      let quarter = vec4<f32>(0.25);
+      let rowMean = dot(mean, quarter);
+      let spread = mean - rowMean;
+      return Moments(4.0 * count, rowMean, dot(variance, quarter) + dot(spread * spread, quarter));
+    }
+    `;
+  }
+  return `
+    fn blockMoments(count : f32, sum : ${lt}, squares : ${lt}) -> Moments {
+      ${perComponent}
+      return Moments(count, mean, variance);
     }
   `;
 }
