@@ -12,7 +12,11 @@ const {CHROMIUM_FLAGS, chromiumPath} = require('./chromium.cjs');
 const entry = process.argv[2];
 if (!entry) throw new Error('usage: node scripts/run_in_chromium.mjs <entry.ts>');
 const built = await esbuild.build({
-  entryPoints: [entry], bundle: true, write: false, format: 'esm', target: 'es2020',
+  entryPoints: [entry],
+  bundle: true,
+  write: false,
+  format: 'esm',
+  target: 'es2020',
   logLevel: 'warning',
 });
 const script = built.outputFiles[0].text;
@@ -25,14 +29,16 @@ const server = http.createServer((req, res) => {
 await new Promise(resolve => server.listen(0, 'localhost', resolve));
 const {port} = server.address();
 const browser = await puppeteer.launch({
-  executablePath: chromiumPath(), args: CHROMIUM_FLAGS.filter(f => f !== '--headless'),
-  headless: true, protocolTimeout: 1800000,
+  executablePath: chromiumPath(),
+  args: CHROMIUM_FLAGS.filter(f => f !== '--headless'),
+  headless: true,
+  protocolTimeout: 1800000,
 });
 try {
   const tab = await browser.newPage();
   tab.on('console', m => console.log(m.text()));
   tab.on('pageerror', e => console.log('pageerror:', e.message));
-  await tab.goto(`http://localhost:${port}/${process.argv[3] ?? ""}`);
+  await tab.goto(`http://localhost:${port}/${process.argv[3] ?? ''}`);
   await tab.waitForFunction('window.__done || window.__error', {timeout: 1800000, polling: 500});
   const error = await tab.evaluate('window.__error');
   if (error) {

@@ -15,9 +15,14 @@ import type {WebGPUBackend, WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu
 
 import {instanceNorm, instanceNormComposite} from '../src/index';
 
-const SHAPES = [[8, 64, 64, 32], [1, 256, 256, 16], [16, 16, 16, 128]];
-const FORMATS = (new URLSearchParams(location.search).get('formats') ?? 'channelsLast')
-                    .split(',') as Array<'channelsLast'|'channelsFirst'>;
+const SHAPES = [
+  [8, 64, 64, 32],
+  [1, 256, 256, 16],
+  [16, 16, 16, 128],
+];
+const FORMATS = (new URLSearchParams(location.search).get('formats') ?? 'channelsLast').split(
+  ',',
+) as Array<'channelsLast' | 'channelsFirst'>;
 const ROUNDS = 5;
 const MIN_MS = 300;
 
@@ -36,8 +41,9 @@ async function idle(): Promise<void> {
  * drain, so the time is throughput (as in a training loop), not the latency
  * of a sync after every call.
  */
-async function timeVariants(variants: Record<string, () => tf.TensorContainer>):
-    Promise<Record<string, number>> {
+async function timeVariants(
+  variants: Record<string, () => tf.TensorContainer>,
+): Promise<Record<string, number>> {
   const samples: Record<string, number[]> = {};
   const callsPerRound: Record<string, number> = {};
   for (const [name, fn] of Object.entries(variants)) {
@@ -66,7 +72,7 @@ function countDispatches(fn: () => tf.TensorContainer): number {
   const backend = tf.backend() as WebGPUBackend;
   const original = backend.runWebGPUProgram;
   let count = 0;
-  backend.runWebGPUProgram = function(this: WebGPUBackend, program: WebGPUProgram, ...rest) {
+  backend.runWebGPUProgram = function (this: WebGPUBackend, program: WebGPUProgram, ...rest) {
     count++;
     return original.call(this, program, ...rest);
   } as typeof original;
@@ -92,9 +98,11 @@ async function main(): Promise<void> {
       const beta = tf.randomUniform([channels], -1, 1);
       const zero = tf.scalar(0);
       const fusedGrad = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
-          instanceNorm(a, g, b, 1e-5, format));
+        instanceNorm(a, g, b, 1e-5, format),
+      );
       const compositeGrad = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
-          instanceNormComposite(a, g, b, 1e-5, format));
+        instanceNormComposite(a, g, b, 1e-5, format),
+      );
       const variants = {
         copy: () => tf.add(x, zero),
         fusedForward: () => instanceNorm(x, gamma, beta, 1e-5, format),
@@ -103,17 +111,21 @@ async function main(): Promise<void> {
         compositeForwardBackward: () => compositeGrad([x, gamma, beta], dy),
       };
       const dispatches = Object.fromEntries(
-          Object.entries(variants).map(([k, fn]) => [k, countDispatches(fn)]));
+        Object.entries(variants).map(([k, fn]) => [k, countDispatches(fn)]),
+      );
       const ms = await timeVariants(variants);
       const r = (a: number, b: number) => (a / b).toFixed(2);
-      console.log(JSON.stringify({
-        shape, format,
-        ms: Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, +v.toFixed(3)])),
-        dispatches,
-        compositeOverFusedFwdBwd: r(ms.compositeForwardBackward, ms.fusedForwardBackward),
-        fusedFwdBwdOverCopy: r(ms.fusedForwardBackward, ms.copy),
-        fusedFwdOverCopy: r(ms.fusedForward, ms.copy),
-      }));
+      console.log(
+        JSON.stringify({
+          shape,
+          format,
+          ms: Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, +v.toFixed(3)])),
+          dispatches,
+          compositeOverFusedFwdBwd: r(ms.compositeForwardBackward, ms.fusedForwardBackward),
+          fusedFwdBwdOverCopy: r(ms.fusedForwardBackward, ms.copy),
+          fusedFwdOverCopy: r(ms.fusedForward, ms.copy),
+        }),
+      );
       tf.dispose([x, dy, gamma, beta, zero]);
     }
   }

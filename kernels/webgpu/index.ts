@@ -1,8 +1,7 @@
-import {registerKernel} from '@tensorflow/tfjs-core';
+import {registerKernelsWhenBackendExists} from '../../src/register';
 
 import {instanceNormWebGPUConfig} from './instance_norm';
 import {instanceNormGradWebGPUConfig} from './instance_norm_grad';
 
-for (const config of [instanceNormWebGPUConfig, instanceNormGradWebGPUConfig]) {
-  registerKernel(config);
-}
+// Registered once a 'webgpu' backend exists (see src/register.ts).
+registerKernelsWhenBackendExists([instanceNormWebGPUConfig, instanceNormGradWebGPUConfig]);

@@ -3,13 +3,13 @@ import type {WebGPUBackend, WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu
 
 import {InstanceNorm, InstanceNormAttrs, InstanceNormInputs} from '../../src/kernel_names';
 import {instanceNormLayout} from '../../src/layout';
-import {collapseSnippet, flatDispatch, loadType, momentsSnippet, partialsShape, pivotSnippet, mainOverItems, planTiling, run, workgroupBudget, statComponents, statType, Tiling, TILING_UNIFORMS, tilingKey, tilingUniforms, tiledDispatch, tileSnippet, treeReduceSnippet, UniformValue} from './shader_snippets';
+import {blockMomentsSnippet, flatDispatch, runPasses, loadType, momentsSnippet, partialsShape, pivotSnippet, mainOverItems, planTiling, run, workgroupBudget, statComponents, statType, Tiling, TILING_UNIFORMS, tilingKey, tilingUniforms, tiledDispatch, tileSnippet, treeReduceSnippet, UniformValue} from './shader_snippets';
 
-/** The partials hold (mean, M2) of the pivot-shifted values per chunk. */
+/** The partials hold (mean, variance) of the pivot-shifted values per chunk. */
 const MOMENT_FIELDS = 2;
 
 /**
- * Pass 1: (mean, M2) of x - pivot for every (n, chunk of S, c), written to
+ * Pass 1: (mean, variance) of x - pivot for every (n, chunk of S, c), written to
  * the partials `[N, splits, 2, C]`.
  */
 function momentsProgram(t: Tiling): WebGPUProgram {
@@ -24,30 +24,36 @@ function momentsProgram(t: Tiling): WebGPUProgram {
     uniforms: TILING_UNIFORMS,
     getUserCode: () => `
       ${tileSnippet(t)}
-      ${collapseSnippet(t)}
       ${pivotSnippet(t)}
       ${momentsSnippet(st)}
+      ${blockMomentsSnippet(t)}
       ${treeReduceSnippet(t, 'reduceMoments', 'Moments', 'mergeMoments')}
 
       ${mainOverItems(`
-        var sum = ${loadType(t)}(0.0);
-        var squares = ${loadType(t)}(0.0);
+        // Plain float32 sums over blocks of MOMENT_BLOCK loads, folded in
+        // with Chan's formula: a lane may visit a whole chunk (thousands of
+        // pixels on a CPU adapter) without its rounding or range growing.
+        var own = Moments(0.0, ${st}(0.0), ${st}(0.0));
         if (t.valid) {
           let pivot = pivotOf(t);
           var i = t.first;
-          for (var k = 0; k < t.visits; k++) {
-            let d = x[i] - pivot;
-            sum += d;
-            squares += d * d;
-            i += t.stride;
+          for (var block = 0; block < t.visits; block += MOMENT_BLOCK) {
+            let visits = min(MOMENT_BLOCK, t.visits - block);
+            var sum = ${loadType(t)}(0.0);
+            var squares = ${loadType(t)}(0.0);
+            for (var k = 0; k < visits; k++) {
+              let d = x[i] - pivot;
+              sum += d;
+              squares += d * d;
+              i += t.stride;
+            }
+            own = mergeMoments(own, blockMoments(f32(visits), sum, squares));
           }
         }
-        let own = momentsOfSums(f32(t.visits * ${t.format === 'channelsLast' ? 1 : t.vec}),
-                                collapse(sum), collapse(squares));
         let total = reduceMoments(lane, t.slot, t.memberIdx, own);
         if (t.valid && t.memberIdx == 0) {
           result[partialIndex(t, t.split, 0, ${MOMENT_FIELDS})] = total.mean;
-          result[partialIndex(t, t.split, 1, ${MOMENT_FIELDS})] = total.m2;
+          result[partialIndex(t, t.split, 1, ${MOMENT_FIELDS})] = total.variance;
         }
       `)}
     `,
@@ -92,7 +98,7 @@ function normalizeProgram(t: Tiling, shape: number[], hasGamma: boolean, hasBeta
         }
         let total = reduceMoments(lane, t.slot, t.memberIdx, own);
         if (t.valid) {
-          let invStd = inverseSqrt(total.m2 / f32(uniforms.spatial) + uniforms.epsilon);
+          let invStd = inverseSqrt(total.variance + uniforms.epsilon);
           let scale = invStd${hasGamma ? ' * gamma[t.channel]' : ''};
           let shift = ${hasBeta ? 'beta[t.channel]' : `${st}(0.0)`};
           let shiftedMean = total.mean;
@@ -117,7 +123,7 @@ function statsProgram(t: Tiling, which: 'mean'|'invStd'): WebGPUProgram {
                                               'nc * uniforms.spatial';
   const value = which === 'mean' ?
       `x[${pivot}] + total.mean` :
-      'inverseSqrt(total.m2 / f32(uniforms.spatial) + uniforms.epsilon)';
+      'inverseSqrt(total.variance + uniforms.epsilon)';
   // 'auto' bind group layouts drop unused bindings: bind x only when read.
   const variableNames = which === 'mean' ? ['x', 'partials'] : ['partials'];
   return {
@@ -173,18 +179,13 @@ function instanceNormWebGPU(args: {
   }
   const t = planTiling(layout, workgroupBudget(backend));
   const uniforms: UniformValue[] = [...tilingUniforms(t), {type: 'float32', data: [epsilon]}];
-  const partials = run(backend, momentsProgram(t), [x], tilingUniforms(t));
-  try {
-    const params = [gamma, beta].filter((p): p is TensorInfo => p != null);
-    const y = run(
-        backend, normalizeProgram(t, x.shape, gamma != null, beta != null),
-        [x, partials, ...params], uniforms);
-    const mean = run(backend, statsProgram(t, 'mean'), [x, partials], uniforms);
-    const invStd = run(backend, statsProgram(t, 'invStd'), [partials], uniforms);
-    return [y, mean, invStd];
-  } finally {
-    backend.disposeData(partials.dataId);
-  }
+  const params = [gamma, beta].filter((p): p is TensorInfo => p != null);
+  return runPasses(backend, run(backend, momentsProgram(t), [x], tilingUniforms(t)), partials => [
+    () => run(backend, normalizeProgram(t, x.shape, gamma != null, beta != null),
+              [x, partials, ...params], uniforms),
+    () => run(backend, statsProgram(t, 'mean'), [x, partials], uniforms),
+    () => run(backend, statsProgram(t, 'invStd'), [partials], uniforms),
+  ]);
 }
 
 /**

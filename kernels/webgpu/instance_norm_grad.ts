@@ -3,7 +3,7 @@ import type {WebGPUBackend, WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu
 
 import {InstanceNormGrad, InstanceNormGradAttrs, InstanceNormGradInputs} from '../../src/kernel_names';
 import {instanceNormLayout} from '../../src/layout';
-import {collapseSnippet, flatDispatch, gradSumsSnippet, loadType, partialsShape, mainOverItems, planTiling, run, workgroupBudget, statComponents, statType, Tiling, TILING_UNIFORMS, tilingKey, tilingUniforms, tiledDispatch, tileSnippet, treeReduceSnippet} from './shader_snippets';
+import {collapseSnippet, flatDispatch, runPasses, gradSumsSnippet, loadType, partialsShape, mainOverItems, planTiling, run, workgroupBudget, statComponents, statType, Tiling, TILING_UNIFORMS, tilingKey, tilingUniforms, tiledDispatch, tileSnippet, treeReduceSnippet} from './shader_snippets';
 
 /** The partials hold sum(dy), sum(dy * xhat) and sum(xhat) per chunk. */
 const SUM_FIELDS = 3;
@@ -16,6 +16,7 @@ const SUM_FIELDS = 3;
  */
 function sumsProgram(t: Tiling): WebGPUProgram {
   const lt = loadType(t);
+  const st = statType(t);
   return {
     shaderKey: `instanceNormGradSums_${tilingKey(t)}`,
     outputShape: partialsShape(t, SUM_FIELDS),
@@ -27,28 +28,34 @@ function sumsProgram(t: Tiling): WebGPUProgram {
     getUserCode: () => `
       ${tileSnippet(t)}
       ${collapseSnippet(t)}
-      ${gradSumsSnippet(statType(t))}
+      ${gradSumsSnippet(st)}
       ${treeReduceSnippet(t, 'reduceSums', 'GradSums', 'addGradSums')}
 
       ${mainOverItems(`
-        var sumDy = ${lt}(0.0);
-        var sumDyXhat = ${lt}(0.0);
-        var sumXhat = ${lt}(0.0);
+        // Block sums (see the moments pass) keep float32 rounding bounded
+        // when a lane visits a whole chunk.
+        var own = GradSums(${st}(0.0), ${st}(0.0), ${st}(0.0));
         if (t.valid) {
           let m = mean[t.row];
           let r = invStd[t.row];
           var i = t.first;
-          for (var k = 0; k < t.visits; k++) {
-            let xhat = (x[i] - m) * r;
-            let g = dy[i];
-            sumDy += g;
-            sumDyXhat += g * xhat;
-            sumXhat += xhat;
-            i += t.stride;
+          for (var block = 0; block < t.visits; block += SUM_BLOCK) {
+            let visits = min(SUM_BLOCK, t.visits - block);
+            var sumDy = ${lt}(0.0);
+            var sumDyXhat = ${lt}(0.0);
+            var sumXhat = ${lt}(0.0);
+            for (var k = 0; k < visits; k++) {
+              let xhat = (x[i] - m) * r;
+              let g = dy[i];
+              sumDy += g;
+              sumDyXhat += g * xhat;
+              sumXhat += xhat;
+              i += t.stride;
+            }
+            own = addGradSums(own, GradSums(collapse(sumDy), collapse(sumDyXhat), collapse(sumXhat)));
           }
         }
-        let total = reduceSums(lane, t.slot, t.memberIdx,
-            GradSums(collapse(sumDy), collapse(sumDyXhat), collapse(sumXhat)));
+        let total = reduceSums(lane, t.slot, t.memberIdx, own);
         if (t.valid && t.memberIdx == 0) {
           result[partialIndex(t, t.split, 0, ${SUM_FIELDS})] = total.dy;
           result[partialIndex(t, t.split, 1, ${SUM_FIELDS})] = total.dyXhat;
@@ -174,17 +181,13 @@ function instanceNormGradWebGPU(args: {
   }
   const t = planTiling(layout, workgroupBudget(backend));
   const uniforms = tilingUniforms(t);
-  const partials = run(backend, sumsProgram(t), [dy, x, mean, invStd], uniforms);
-  try {
-    const dx = run(
-        backend, inputGradProgram(t, x.shape, gamma != null),
-        [dy, x, mean, invStd, partials, ...(gamma ? [gamma] : [])], uniforms);
-    const dgamma = run(backend, paramGradProgram(t, 'dgamma'), [partials], uniforms);
-    const dbeta = run(backend, paramGradProgram(t, 'dbeta'), [partials], uniforms);
-    return [dx, dgamma, dbeta];
-  } finally {
-    backend.disposeData(partials.dataId);
-  }
+  return runPasses(backend, run(backend, sumsProgram(t), [dy, x, mean, invStd], uniforms),
+                   partials => [
+    () => run(backend, inputGradProgram(t, x.shape, gamma != null),
+              [dy, x, mean, invStd, partials, ...(gamma ? [gamma] : [])], uniforms),
+    () => run(backend, paramGradProgram(t, 'dgamma'), [partials], uniforms),
+    () => run(backend, paramGradProgram(t, 'dbeta'), [partials], uniforms),
+  ]);
 }
 
 export const instanceNormGradWebGPUConfig: KernelConfig = {

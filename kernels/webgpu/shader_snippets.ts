@@ -19,12 +19,14 @@
  * on a CPU-emulated adapter, where a slot also gets a single lane so the
  * shaders have no barrier at all (see WorkgroupBudget).
  *
- * Subgroups: the webgpu backend of tfjs 4.22 creates its GPUDevice with
+ * Subgroups: not available to a tfjs program, so there is no subgroup path.
+ * The webgpu backend of tfjs 4.22 requests its GPUDevice with
  * `requiredFeatures` limited to 'timestamp-query' and 'bgra8unorm-storage'
- * (tfjs-backend-webgpu/dist/base.js), never 'subgroups', and a program cannot
- * request a device feature. A WGSL module with `enable subgroups;` fails to
- * compile on that device even when the adapter has the feature, so every
- * reduction here is a workgroup shared-memory tree; there is no subgroup path.
+ * (tfjs-backend-webgpu/dist/base.js): Chromium's SwiftShader adapter reports
+ * 'subgroups', the device tfjs gets does not. Even on a device that had it,
+ * the `enable subgroups;` directive must precede every declaration, and
+ * makeShader (webgpu_program.js) puts its own header first with no hook
+ * before it. Every cross-lane reduction here is a workgroup-memory tree.
  */
 import {env} from '@tensorflow/tfjs-core';
 import type {TensorInfo} from '@tensorflow/tfjs-core';
@@ -47,33 +49,36 @@ export interface WorkgroupBudget {
   max: number;
   /** Cap on the lanes that share a slot (the depth of the barrier tree). */
   maxMembers: number;
+  /**
+   * Split S only into chunks that give each lane MIN_VISITS_PER_LANE loads
+   * and keep the re-read of partials cheap; false splits as far as the
+   * target asks, down to one load per lane (the tests' stress mode).
+   */
+  economicSplits: boolean;
 }
 
 /** A GPU: enough workgroups to fill it, one item each. */
-export const GPU_BUDGET: WorkgroupBudget = {target: 256, max: Infinity, maxMembers: WORKGROUP_SIZE};
+export const GPU_BUDGET: WorkgroupBudget =
+    {target: 256, max: Infinity, maxMembers: WORKGROUP_SIZE, economicSplits: true};
 
 /**
- * Workgroups per CPU core on a CPU-emulated adapter (SwiftShader, Chrome's
- * fallback adapter when there is no usable GPU). There a workgroup that uses
- * workgroupBarrier runs its invocations as coroutines, whose setup costs far
- * more per workgroup than on a GPU: measured on SwiftShader, 256 workgroups
- * made a reduction pass 4-6x slower than 8 workgroups doing the same work. A
- * few workgroups per core, each looping over many items, keep every core busy
- * without that overhead.
+ * The budget of a CPU-emulated adapter (SwiftShader, Chrome's fallback
+ * adapter when there is no usable GPU), where a workgroup runs on one CPU
+ * thread and a shader with workgroupBarrier runs its lanes as coroutines.
+ * Measured there (2 cores): the same reduction pass took 4-6x longer with 256
+ * workgroups than with 8, and barrier trees made channelsFirst passes with
+ * many short rows 2.5x slower than with 4-lane trees; with one lane per slot
+ * (no barrier at all) every pass got faster again. So: a few workgroups per
+ * core, each looping over many items, and no tree.
  */
-const CPU_WORKGROUPS_PER_CORE = 8;
-/**
- * Every workgroupBarrier costs a switch through all the coroutines of the
- * workgroup on SwiftShader, so there the slots get one SIMD group of 4 lanes
- * each (a 2-level tree) instead of up to 64: channelsFirst passes with many
- * rows ran 2.5x faster.
- */
+const CPU_WORKGROUPS_PER_CORE = 4;
 const CPU_MAX_MEMBERS = 1;
 
 /**
- * tfjs flag overriding the workgroup target of the reduction (0: choose by
- * adapter; a value sets target = max). The tests use it to run the split
- * path and the item loop on any adapter.
+ * tfjs flag overriding the workgroup budget of the reduction (0: choose by
+ * adapter). A value sets target = max and splits S as far as that target
+ * asks: the tests use it to stress the split path and the item loop on any
+ * adapter.
  */
 export const TARGET_WORKGROUPS_FLAG = 'INSTANCE_NORM_WEBGPU_TARGET_WORKGROUPS';
 env().registerFlag(TARGET_WORKGROUPS_FLAG, () => 0);
@@ -81,14 +86,16 @@ env().registerFlag(TARGET_WORKGROUPS_FLAG, () => 0);
 /** The workgroup budget of the backend's adapter. */
 export function workgroupBudget(backend: WebGPUBackend): WorkgroupBudget {
   const forced = env().getNumber(TARGET_WORKGROUPS_FLAG);
-  if (forced > 0) return {target: forced, max: forced, maxMembers: WORKGROUP_SIZE};
+  if (forced > 0) {
+    return {target: forced, max: forced, maxMembers: WORKGROUP_SIZE, economicSplits: false};
+  }
   // GPUDevice.adapterInfo (Chrome 132+); a fallback adapter is a software one.
   const info = (backend.device as Partial<GPUDevice>).adapterInfo;
   const cpuEmulated = info != null && (info.isFallbackAdapter || info.architecture === 'swiftshader');
   if (!cpuEmulated) return GPU_BUDGET;
   const cores = typeof navigator !== 'undefined' && navigator.hardwareConcurrency || 2;
   const workgroups = CPU_WORKGROUPS_PER_CORE * cores;
-  return {target: workgroups, max: workgroups, maxMembers: CPU_MAX_MEMBERS};
+  return {target: workgroups, max: workgroups, maxMembers: CPU_MAX_MEMBERS, economicSplits: true};
 }
 
 /** A lane visits at least this many elements (vectors) per chunk. */
@@ -155,7 +162,11 @@ export function planTiling(
     tiles = Math.ceil(batch * channels / slots);
     outer = 1;
   }
-  const maxSplits = Math.max(1, Math.floor(units / (members * MIN_VISITS_PER_LANE)));
+  // Each workgroup of the second pass re-reads the partials of all `splits`
+  // chunks of its slots (2-3 loads per chunk) besides its own chunk of
+  // units / splits loads: splits <= sqrt(units / 16) keeps that under ~1/8.
+  const maxSplits = !budget.economicSplits ? Math.ceil(units / members) : Math.max(1, Math.min(
+      Math.floor(units / (members * MIN_VISITS_PER_LANE)), Math.floor(Math.sqrt(units / 16))));
   const wanted = Math.ceil(budget.target / (tiles * outer));
   const chunkUnits = Math.ceil(units / Math.min(Math.max(wanted, 1), maxSplits));
   const splits = Math.ceil(units / chunkUnits);
@@ -231,6 +242,10 @@ export function tileSnippet(t: Tiling): string {
     const SLOTS = ${t.slots};
     const MEMBERS = ${t.members};
     const VEC = ${t.vec};
+    // Loads a lane sums in plain float32 before folding them into its total:
+    // short for moments (squares of large values), longer for the gradient.
+    const MOMENT_BLOCK = 16;
+    const SUM_BLOCK = 256;
     // Lane of (slot, member): consecutive lanes read consecutive addresses.
     const SLOT_STRIDE = ${channelsLast ? 1 : t.members};
     const MEMBER_STRIDE = ${channelsLast ? t.slots : 1};
@@ -338,15 +353,19 @@ export function pivotSnippet(t: Tiling): string {
 }
 
 /**
- * (count, mean, M2) of pivot-shifted values and Chan's merge of two of them:
- * exact for a constant channel (M2 stays 0) and stable for any split of S.
+ * (count, mean, variance) of pivot-shifted values and Chan's merge of two of
+ * them: exact for a constant channel (the variance stays 0) and stable for
+ * any split of S. The variance, not M2 = count * variance, is what is kept
+ * and merged (with weights count / total), so nothing grows with the pixel
+ * count: values of magnitude 1e18, whose squares sum past the float32 range
+ * over a few hundred pixels, stay finite.
  */
 export function momentsSnippet(type: string): string {
   return `
     struct Moments {
       count : f32,
       mean : ${type},
-      m2 : ${type},
+      variance : ${type},
     };
 
     fn mergeMoments(a : Moments, b : Moments) -> Moments {
@@ -354,19 +373,43 @@ export function momentsSnippet(type: string): string {
       if (b.count == 0.0) {
         return a;
       }
-      let weight = b.count / count;
+      let wb = b.count / count;
+      let wa = a.count / count;
       let delta = b.mean - a.mean;
-      return Moments(count, a.mean + delta * weight, a.m2 + b.m2 + delta * delta * (a.count * weight));
+      return Moments(count, a.mean + delta * wb,
+                     wa * a.variance + wb * b.variance + (delta * wa) * (delta * wb));
     }
+  `;
+}
 
-    // From the sum and the sum of squares of \`count\` shifted values: the
-    // pivot keeps them small, so the cancellation in M2 stays harmless.
-    fn momentsOfSums(count : f32, sum : ${type}, squares : ${type}) -> Moments {
-      if (count == 0.0) {
-        return Moments(0.0, ${type}(0.0), ${type}(0.0));
-      }
+/**
+ * `fn blockMoments(count, sum, squares) -> Moments`: the moments of a block
+ * of \`count\` loads from their plain float32 sum and sum of squares. Blocks
+ * are short (MOMENT_BLOCK loads, so squares of up to ~4e18 cannot overflow),
+ * and the pivot keeps the cancellation in squares - sum * mean harmless. In
+ * channelsFirst with vec4 loads the four components (pixels of one row) are
+ * merged too.
+ */
+export function blockMomentsSnippet(t: Tiling): string {
+  const lt = loadType(t);
+  const perComponent = `
       let mean = sum / count;
-      return Moments(count, mean, max(squares - sum * mean, ${type}(0.0)));
+      let variance = max((squares - sum * mean) / count, ${lt}(0.0));`;
+  if (t.format === 'channelsFirst' && t.vec === 4) {
+    return `
+    fn blockMoments(count : f32, sum : ${lt}, squares : ${lt}) -> Moments {
+      ${perComponent}
+      let quarter = vec4<f32>(0.25);
+      let rowMean = dot(mean, quarter);
+      let spread = mean - rowMean;
+      return Moments(4.0 * count, rowMean, dot(variance, quarter) + dot(spread * spread, quarter));
+    }
+    `;
+  }
+  return `
+    fn blockMoments(count : f32, sum : ${lt}, squares : ${lt}) -> Moments {
+      ${perComponent}
+      return Moments(count, mean, variance);
     }
   `;
 }
@@ -478,4 +521,23 @@ export function run(
     backend: WebGPUBackend, program: WebGPUProgram, inputs: TensorInfo[],
     uniforms: UniformValue[]): TensorInfo {
   return backend.runWebGPUProgram(program, inputs, 'float32', uniforms);
+}
+
+/**
+ * Runs the output passes of a kernel on its partials, then frees the
+ * partials; if a pass throws, the outputs made so far are freed too.
+ */
+export function runPasses(
+    backend: WebGPUBackend, partials: TensorInfo,
+    passes: (partials: TensorInfo) => Array<() => TensorInfo>): TensorInfo[] {
+  const outputs: TensorInfo[] = [];
+  try {
+    for (const pass of passes(partials)) outputs.push(pass());
+    return outputs;
+  } catch (e) {
+    outputs.forEach(o => backend.disposeData(o.dataId));
+    throw e;
+  } finally {
+    backend.disposeData(partials.dataId);
+  }
 }
