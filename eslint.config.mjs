@@ -13,6 +13,7 @@ export default tseslint.config(
       'node_modules/',
       '.tmp/',
       'bench/out/',
+      'demo/out/',
       'test/artifacts/',
       '**/*.min.js',
     ],

@@ -170,12 +170,13 @@ async function benchShape(
   };
 
   // Warm-up: shader compilation and texture/buffer pools. A second call,
-  // timed, chooses K so that a batch lasts about batchMs; a first call that
-  // already took longer than that means K = 1 (compilation only adds time).
+  // timed, chooses K so that a batch lasts about batchMs. Never the first:
+  // compilation can take seconds on SwiftShader even for tf.neg, and K = 1
+  // would then time a one-call batch dominated by the sync.
   const count = {} as Record<Variant, number>;
   for (const v of VARIANTS) {
-    let once = await timeCalls(calls[v], 1);
-    if (once < config.batchMs) once = await timeCalls(calls[v], 1);
+    await timeCalls(calls[v], 1);
+    const once = await timeCalls(calls[v], 1);
     count[v] = Math.max(1, Math.min(config.maxCalls, Math.round(config.batchMs / once)));
   }
   const rounds = Object.fromEntries(VARIANTS.map(v => [v, [] as number[]])) as

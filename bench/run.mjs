@@ -43,8 +43,8 @@ const config = {
   // per call here (SwiftShader's WebGPU, tfjs' cpu transposes).
   maxSize: quick ? {webgl: 1 << 20, webgpu: 1 << 19, cpu: 1 << 19} : {},
   rounds: quick ? 3 : 5,
-  batchMs: quick ? 40 : 200,
-  maxCalls: quick ? 8 : 30,
+  batchMs: quick ? 60 : 200,
+  maxCalls: quick ? 50 : 200,
   kernelTimeSamples: quick ? 0 : 3,
   training: {
     backends: noTraining ? [] : backends.filter(b => GPU_BACKENDS.includes(b)),
