@@ -22,8 +22,9 @@ function CountingReporter(baseReporterDecorator) {
   this.onSpecComplete = (browser, result) => {
     const tag = result.suite.join(' ').match(/\[([\w-]+)\]/);
     const backend = tag ? tag[1] : 'other';
-    const bucket = counts.perBackend[backend] ||= {passed: 0, failed: 0, skipped: 0};
-    const kind = result.skipped || result.pending ? 'skipped' : result.success ? 'passed' : 'failed';
+    const bucket = (counts.perBackend[backend] ||= {passed: 0, failed: 0, skipped: 0});
+    const kind =
+      result.skipped || result.pending ? 'skipped' : result.success ? 'passed' : 'failed';
     counts[kind]++;
     bucket[kind]++;
   };
@@ -32,12 +33,14 @@ function CountingReporter(baseReporterDecorator) {
     fs.mkdirSync('.tmp/results', {recursive: true});
     fs.writeFileSync('.tmp/results/karma.json', JSON.stringify(counts, null, 2));
     this.write('\nspecs per backend: ' + JSON.stringify(counts.perBackend) + '\n');
-    this.write(`karma: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`);
+    this.write(
+      `karma: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`,
+    );
   };
 }
 CountingReporter.$inject = ['baseReporterDecorator'];
 
-module.exports = function(config) {
+module.exports = function (config) {
   process.env.CHROME_BIN = chromiumPath();
   // karma-esbuild writes its entry file to os.tmpdir() and imports the specs
   // by a path relative to it, which breaks when the checkout itself lies
@@ -51,7 +54,9 @@ module.exports = function(config) {
     preprocessors: {[specs]: ['esbuild']},
     esbuild: {target: 'es2020', sourcemap: true, singleBundle: true},
     plugins: [
-      'karma-jasmine', 'karma-chrome-launcher', 'karma-esbuild',
+      'karma-jasmine',
+      'karma-chrome-launcher',
+      'karma-esbuild',
       {'reporter:counting': ['type', CountingReporter]},
     ],
     reporters: ['dots', 'counting'],

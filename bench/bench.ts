@@ -27,7 +27,7 @@ import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
 
 type Format = 'channelsLast' | 'channelsFirst';
 export const VARIANTS = ['copy', 'fusedFwd', 'compFwd', 'fusedGrad', 'compGrad'] as const;
-type Variant = typeof VARIANTS[number];
+type Variant = (typeof VARIANTS)[number];
 
 export interface ShapeCase {
   shape: number[];
@@ -45,7 +45,7 @@ export interface BenchConfig {
   maxCalls: number;
   /** tf.time samples per variant (0: no kernel-time column). */
   kernelTimeSamples: number;
-  training: {backends: string[], batch: number, warmupSteps: number, rounds: number, steps: number};
+  training: {backends: string[]; batch: number; warmupSteps: number; rounds: number; steps: number};
 }
 
 export interface CaseResult {
@@ -68,7 +68,7 @@ export interface TrainingResult {
   backend: string;
   fusedKernels: boolean;
   layer: string;
-  msPerStep: {fused: number, composite: number};
+  msPerStep: {fused: number; composite: number};
 }
 
 export interface BenchOutput {
@@ -129,8 +129,9 @@ async function kernelTime(call: Call, samples: number): Promise<number | undefin
 }
 
 function hasFusedKernels(backend: string): boolean {
-  return tf.getKernel(InstanceNorm, backend) != null &&
-      tf.getKernel(InstanceNormGrad, backend) != null;
+  return (
+    tf.getKernel(InstanceNorm, backend) != null && tf.getKernel(InstanceNormGrad, backend) != null
+  );
 }
 
 /** Seeded uniform values, so every run and backend sees the same data. */
@@ -147,7 +148,10 @@ function seeded(size: number, seed: number, scale: number, offset: number): Floa
 }
 
 async function benchShape(
-    backend: string, {shape, dataFormat}: ShapeCase, config: BenchConfig): Promise<CaseResult> {
+  backend: string,
+  {shape, dataFormat}: ShapeCase,
+  config: BenchConfig,
+): Promise<CaseResult> {
   const size = shape.reduce((a, b) => a * b, 1);
   const channels = dataFormat === 'channelsLast' ? shape[shape.length - 1] : shape[1];
   const x = tf.tensor(seeded(size, 1, 2, 0.5), shape);
@@ -156,11 +160,12 @@ async function benchShape(
   const beta = tf.tensor1d(seeded(channels, 4, 0.5, 0));
   const eps = 1e-5;
 
-  const fusedGrads = tf.grads(
-      (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => pkg.instanceNorm(a, g, b, eps, dataFormat));
-  const compGrads = tf.grads(
-      (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
-          instanceNormComposite(a, g, b, eps, dataFormat));
+  const fusedGrads = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+    pkg.instanceNorm(a, g, b, eps, dataFormat),
+  );
+  const compGrads = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+    instanceNormComposite(a, g, b, eps, dataFormat),
+  );
   const calls: Record<Variant, Call> = {
     copy: () => [tf.neg(x)],
     fusedFwd: () => [pkg.instanceNorm(x, gamma, beta, eps, dataFormat)],
@@ -179,8 +184,10 @@ async function benchShape(
     const once = await timeCalls(calls[v], 1);
     count[v] = Math.max(1, Math.min(config.maxCalls, Math.round(config.batchMs / once)));
   }
-  const rounds = Object.fromEntries(VARIANTS.map(v => [v, [] as number[]])) as
-      Record<Variant, number[]>;
+  const rounds = Object.fromEntries(VARIANTS.map(v => [v, [] as number[]])) as Record<
+    Variant,
+    number[]
+  >;
   for (let r = 0; r < config.rounds; r++) {
     for (const v of VARIANTS) {
       rounds[v].push(await timeCalls(calls[v], count[v]));
@@ -225,7 +232,9 @@ async function backendInfo(backend: string): Promise<Record<string, unknown>> {
     const a = adapter?.info;
     if (a) {
       info.adapter = {
-        vendor: a.vendor, architecture: a.architecture, device: a.device,
+        vendor: a.vendor,
+        architecture: a.architecture,
+        device: a.device,
         description: a.description,
       };
     }
@@ -263,8 +272,9 @@ class CompositeInstanceNorm extends tfl.layers.Layer {
  */
 function convNet(norm: () => tfl.layers.Layer): tfl.LayersModel {
   const model = tfl.sequential();
-  model.add(tfl.layers.conv2d(
-      {inputShape: [64, 64, 3], filters: 16, kernelSize: 3, padding: 'same'}));
+  model.add(
+    tfl.layers.conv2d({inputShape: [64, 64, 3], filters: 16, kernelSize: 3, padding: 'same'}),
+  );
   model.add(norm());
   model.add(tfl.layers.activation({activation: 'relu'}));
   model.add(tfl.layers.conv2d({filters: 16, kernelSize: 3, padding: 'same'}));
@@ -282,7 +292,9 @@ function disposeNet(model: tfl.LayersModel): void {
 }
 
 async function benchTraining(
-    backend: string, config: BenchConfig['training']): Promise<TrainingResult> {
+  backend: string,
+  config: BenchConfig['training'],
+): Promise<TrainingResult> {
   const nets = {
     fused: convNet(() => pkg.instanceNormalization({axis: -1})),
     composite: convNet(() => new CompositeInstanceNorm({})),
@@ -307,14 +319,21 @@ async function benchTraining(
   disposeNet(nets.composite);
   tf.dispose([xs, ys]);
   return {
-    backend, fusedKernels: hasFusedKernels(backend), layer: 'instanceNormalization({axis: -1})',
+    backend,
+    fusedKernels: hasFusedKernels(backend),
+    layer: 'instanceNormalization({axis: -1})',
     msPerStep: {fused: median(samples.fused), composite: median(samples.composite)},
   };
 }
 
 async function runBenchmark(config: BenchConfig): Promise<BenchOutput> {
-  const output: BenchOutput =
-      {userAgent: navigator.userAgent, backends: {}, cases: [], training: [], skipped: []};
+  const output: BenchOutput = {
+    userAgent: navigator.userAgent,
+    backends: {},
+    cases: [],
+    training: [],
+    skipped: [],
+  };
   for (const backend of config.backends) {
     if (!(await tf.setBackend(backend)) || tf.getBackend() !== backend) {
       throw new Error(`backend '${backend}' did not initialize in this browser`);

@@ -70,9 +70,11 @@ await esbuild.build({
   outfile: path.join(outDir, 'bench.js'),
   logLevel: 'error',
 });
-fs.writeFileSync(path.join(outDir, 'index.html'),
-                 '<!doctype html><meta charset="utf-8"><title>tfjs-instance-norm bench</title>' +
-                 '<script type="module" src="bench.js"></script>\n');
+fs.writeFileSync(
+  path.join(outDir, 'index.html'),
+  '<!doctype html><meta charset="utf-8"><title>tfjs-instance-norm bench</title>' +
+    '<script type="module" src="bench.js"></script>\n',
+);
 
 const server = http.createServer((req, res) => {
   const name = new URL(req.url, 'http://localhost').pathname.slice(1) || 'index.html';
@@ -136,50 +138,72 @@ const targets = TARGETS.filter(t => backends.includes(t.backend)).map(t => {
   const measured = cases.filter(c => c.backend === t.backend);
   const values = measured.map(c => c.ratios[t.key]);
   const worst = t.atLeast !== undefined ? Math.min(...values) : Math.max(...values);
-  const met = measured.length > 0 &&
-      values.every(v => (t.atLeast !== undefined ? v >= t.atLeast : v <= t.atMost));
+  const met =
+    measured.length > 0 &&
+    values.every(v => (t.atLeast !== undefined ? v >= t.atLeast : v <= t.atMost));
   const fusedKernels = output.backends[t.backend]?.fusedKernels ?? false;
   return {
     ...t,
     target: t.atLeast !== undefined ? `>= ${t.atLeast}x` : `<= ${t.atMost}x`,
-    worst, met, fusedKernels,
-    perShape: measured.map(c => ({shape: c.shape, dataFormat: c.dataFormat, value: c.ratios[t.key]})),
+    worst,
+    met,
+    fusedKernels,
+    perShape: measured.map(c => ({
+      shape: c.shape,
+      dataFormat: c.dataFormat,
+      value: c.ratios[t.key],
+    })),
   };
 });
 
-const fmt = v => (v === undefined ? '–' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+const fmt = v =>
+  v === undefined ? '–' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
 const shapeLabel = c => `${c.shape.join('x')}${c.dataFormat === 'channelsFirst' ? ' (NCHW)' : ''}`;
 const lines = [];
-lines.push('| backend | shape | copy | fused fwd | composite fwd | fused fwd+grad | composite fwd+grad |' +
-           ' composite/fused fwd | composite/fused fwd+grad | fused fwd/copy | fused fwd+grad/copy |');
+lines.push(
+  '| backend | shape | copy | fused fwd | composite fwd | fused fwd+grad | composite fwd+grad |' +
+    ' composite/fused fwd | composite/fused fwd+grad | fused fwd/copy | fused fwd+grad/copy |',
+);
 lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
 for (const c of cases) {
   const kernels = c.fusedKernels ? '' : ' (no fused kernels: fallback)';
-  lines.push(`| ${c.backend}${kernels} | ${shapeLabel(c)} | ${fmt(c.ms.copy)} | ${fmt(c.ms.fusedFwd)} |` +
-             ` ${fmt(c.ms.compFwd)} | ${fmt(c.ms.fusedGrad)} | ${fmt(c.ms.compGrad)} |` +
-             ` ${fmt(c.ratios.compositeOverFusedFwd)}x | ${fmt(c.ratios.compositeOverFusedGrad)}x |` +
-             ` ${fmt(c.ratios.fusedFwdOverCopy)}x | ${fmt(c.ratios.fusedGradOverCopy)}x |`);
+  lines.push(
+    `| ${c.backend}${kernels} | ${shapeLabel(c)} | ${fmt(c.ms.copy)} | ${fmt(c.ms.fusedFwd)} |` +
+      ` ${fmt(c.ms.compFwd)} | ${fmt(c.ms.fusedGrad)} | ${fmt(c.ms.compGrad)} |` +
+      ` ${fmt(c.ratios.compositeOverFusedFwd)}x | ${fmt(c.ratios.compositeOverFusedGrad)}x |` +
+      ` ${fmt(c.ratios.fusedFwdOverCopy)}x | ${fmt(c.ratios.fusedGradOverCopy)}x |`,
+  );
 }
 const withKernelMs = cases.filter(c => Object.keys(c.kernelMs).length > 0 && c.backend !== 'cpu');
 if (withKernelMs.length) {
   lines.push('', 'tf.time kernel ms per call (GPU timestamps; one sample per call, median):', '');
-  lines.push('| backend | shape | copy | fused fwd | composite fwd | fused fwd+grad | composite fwd+grad |' +
-             ' composite/fused fwd+grad | fused fwd+grad/copy |');
+  lines.push(
+    '| backend | shape | copy | fused fwd | composite fwd | fused fwd+grad | composite fwd+grad |' +
+      ' composite/fused fwd+grad | fused fwd+grad/copy |',
+  );
   lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|');
   for (const c of withKernelMs) {
     const k = c.kernelMs;
-    lines.push(`| ${c.backend} | ${shapeLabel(c)} | ${fmt(k.copy)} | ${fmt(k.fusedFwd)} | ${fmt(k.compFwd)} |` +
-               ` ${fmt(k.fusedGrad)} | ${fmt(k.compGrad)} | ${fmt(k.compGrad / k.fusedGrad)}x |` +
-               ` ${fmt(k.fusedGrad / k.copy)}x |`);
+    lines.push(
+      `| ${c.backend} | ${shapeLabel(c)} | ${fmt(k.copy)} | ${fmt(k.fusedFwd)} | ${fmt(k.compFwd)} |` +
+        ` ${fmt(k.fusedGrad)} | ${fmt(k.compGrad)} | ${fmt(k.compGrad / k.fusedGrad)}x |` +
+        ` ${fmt(k.fusedGrad / k.copy)}x |`,
+    );
   }
 }
 if (output.training.length) {
-  lines.push('', `Training step (conv net on ${config.training.batch}x64x64x3, ms per model.trainOnBatch):`, '');
+  lines.push(
+    '',
+    `Training step (conv net on ${config.training.batch}x64x64x3, ms per model.trainOnBatch):`,
+    '',
+  );
   lines.push('| backend | with the layer | with the composite norm | composite/layer |');
   lines.push('|---|--:|--:|--:|');
   for (const t of output.training) {
     const m = t.msPerStep;
-    lines.push(`| ${t.backend} | ${fmt(m.fused)} | ${fmt(m.composite)} | ${fmt(m.composite / m.fused)}x |`);
+    lines.push(
+      `| ${t.backend} | ${fmt(m.fused)} | ${fmt(m.composite)} | ${fmt(m.composite / m.fused)}x |`,
+    );
   }
 }
 lines.push('', 'Targets (worst shape):', '');
@@ -187,7 +211,9 @@ lines.push('| backend | ratio | target | worst measured | met |');
 lines.push('|---|---|--:|--:|---|');
 for (const t of targets) {
   const note = t.fusedKernels ? '' : ' (no fused kernels in this run)';
-  lines.push(`| ${t.backend} | ${t.what} | ${t.target} | ${fmt(t.worst)}x | ${t.met ? 'yes' : 'NO'}${note} |`);
+  lines.push(
+    `| ${t.backend} | ${t.what} | ${t.target} | ${fmt(t.worst)}x | ${t.met ? 'yes' : 'NO'}${note} |`,
+  );
 }
 if (output.skipped.length) lines.push('', `Skipped: ${output.skipped.join('; ')}`);
 
@@ -199,10 +225,15 @@ const results = {
   // Other processes on the machine slow every variant; the ratios of one run
   // are what count. Load averages at the start and the end, for the record.
   loadAverage: {start: loadAtStart, end: os.loadavg()},
-  machine: {cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, platform: `${os.platform()} ${os.release()}`},
-  method: 'per backend and shape, warm-up, then per round every variant in turn: K calls back to back, ' +
-          'one sync (read back one element computed from the last result), wall ms / K; median of the rounds. ' +
-          'kernelMs: tf.time kernel ms where the backend reports it. copy = tf.neg(x), one elementwise pass.',
+  machine: {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    platform: `${os.platform()} ${os.release()}`,
+  },
+  method:
+    'per backend and shape, warm-up, then per round every variant in turn: K calls back to back, ' +
+    'one sync (read back one element computed from the last result), wall ms / K; median of the rounds. ' +
+    'kernelMs: tf.time kernel ms where the backend reports it. copy = tf.neg(x), one elementwise pass.',
   config,
   backends: output.backends,
   cases,
@@ -213,5 +244,7 @@ const results = {
 };
 fs.writeFileSync(path.join(here, 'results.json'), JSON.stringify(results, null, 2) + '\n');
 console.log(lines.join('\n'));
-console.log(`\nms per call (median of ${config.rounds} rounds); ${results.browser}; ` +
-            `wrote bench/results.json in ${elapsed()}`);
+console.log(
+  `\nms per call (median of ${config.rounds} rounds); ${results.browser}; ` +
+    `wrote bench/results.json in ${elapsed()}`,
+);

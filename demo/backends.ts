@@ -8,7 +8,7 @@ import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 
 export const BACKEND_ORDER = ['webgpu', 'webgl', 'cpu'] as const;
-export type BackendName = typeof BACKEND_ORDER[number];
+export type BackendName = (typeof BACKEND_ORDER)[number];
 
 export const BACKEND_LABELS: Record<BackendName, string> = {
   webgpu: 'WebGPU',
@@ -17,7 +17,7 @@ export const BACKEND_LABELS: Record<BackendName, string> = {
 };
 
 /** Why a backend cannot run here, in words; null when nothing is known against it. */
-async function precheck(name: BackendName): Promise<string|null> {
+async function precheck(name: BackendName): Promise<string | null> {
   if (name === 'webgpu') {
     if (!window.isSecureContext) {
       return 'WebGPU needs a secure origin: open the demo at http://localhost (as npm start prints).';
@@ -27,8 +27,10 @@ async function precheck(name: BackendName): Promise<string|null> {
     }
     const adapter = await navigator.gpu.requestAdapter().catch(() => null);
     if (!adapter) {
-      return 'WebGPU found no usable GPU adapter (the GPU or driver may be blocklisted, ' +
-          'or WebGPU is disabled).';
+      return (
+        'WebGPU found no usable GPU adapter (the GPU or driver may be blocklisted, ' +
+        'or WebGPU is disabled).'
+      );
     }
   }
   if (name === 'webgl') {
@@ -69,8 +71,9 @@ export async function activateBackend(name: BackendName): Promise<void> {
   try {
     ok = await tf.setBackend(name);
   } catch (e) {
-    throw new Error(`tfjs could not start the ${BACKEND_LABELS[name]} backend: ${message(e)}`,
-                    {cause: e});
+    throw new Error(`tfjs could not start the ${BACKEND_LABELS[name]} backend: ${message(e)}`, {
+      cause: e,
+    });
   }
   if (!ok || tf.getBackend() !== name) {
     throw new Error(`tfjs could not start the ${BACKEND_LABELS[name]} backend (see the console).`);

@@ -11,9 +11,9 @@ import type {BenchConfig, BenchOutput, CaseResult} from '../bench/bench';
 
 export interface BenchHooks {
   /** Stops training; resolves with the backend to return to. */
-  pauseTraining(): Promise<string|null>;
-  resumeTraining(backend: string|null): Promise<void>;
-  say(kind: 'error'|'info', text: string): void;
+  pauseTraining(): Promise<string | null>;
+  resumeTraining(backend: string | null): Promise<void>;
+  say(kind: 'error' | 'info', text: string): void;
 }
 
 /**
@@ -60,9 +60,10 @@ function table(output: BenchOutput, backend: string): HTMLElement {
   const caption = document.createElement('p');
   caption.className = 'note';
   const fused = output.cases.some(c => c.fusedKernels);
-  caption.textContent = `${backend}: wall ms per call, median of ${quickConfig(backend).rounds} rounds` +
-      (fused ? '.' : ' (no fused kernels in this build: both columns run built-in ops).') +
-      (output.skipped.length ? ` Skipped as too slow here: ${output.skipped.length} shape(s).` : '');
+  caption.textContent =
+    `${backend}: wall ms per call, median of ${quickConfig(backend).rounds} rounds` +
+    (fused ? '.' : ' (no fused kernels in this build: both columns run built-in ops).') +
+    (output.skipped.length ? ` Skipped as too slow here: ${output.skipped.length} shape(s).` : '');
   const t = document.createElement('table');
   const head = t.createTHead().insertRow();
   for (const [name] of COLUMNS) {
@@ -79,10 +80,15 @@ function table(output: BenchOutput, backend: string): HTMLElement {
   return wrap;
 }
 
-export function setUpBenchPanel(button: HTMLButtonElement, body: HTMLElement, hooks: BenchHooks): void {
-  body.innerHTML = '<p class="note">Times instance norm alone (forward, and forward + gradient) ' +
-      'on the current backend, for the shapes of <code>npm run bench -- --quick</code>. ' +
-      'Takes a minute or more on a software GPU; training pauses meanwhile.</p>';
+export function setUpBenchPanel(
+  button: HTMLButtonElement,
+  body: HTMLElement,
+  hooks: BenchHooks,
+): void {
+  body.innerHTML =
+    '<p class="note">Times instance norm alone (forward, and forward + gradient) ' +
+    'on the current backend, for the shapes of <code>npm run bench -- --quick</code>. ' +
+    'Takes a minute or more on a software GPU; training pauses meanwhile.</p>';
   button.addEventListener('click', async () => {
     const runBenchmark = (window as unknown as {runBenchmark?: RunBenchmark}).runBenchmark;
     if (!runBenchmark) {
@@ -100,11 +106,18 @@ export function setUpBenchPanel(button: HTMLButtonElement, body: HTMLElement, ho
     try {
       const output = await runBenchmark(quickConfig(backend));
       body.replaceChildren(table(output, backend));
-      hooks.say('info', `Quick benchmark on ${backend} done in ${
-          ((performance.now() - started) / 1000).toFixed(0)} s.`);
+      hooks.say(
+        'info',
+        `Quick benchmark on ${backend} done in ${((performance.now() - started) / 1000).toFixed(
+          0,
+        )} s.`,
+      );
     } catch (e) {
       body.innerHTML = '';
-      hooks.say('error', `The benchmark failed on ${backend}: ${e instanceof Error ? e.message : e}`);
+      hooks.say(
+        'error',
+        `The benchmark failed on ${backend}: ${e instanceof Error ? e.message : e}`,
+      );
     } finally {
       button.disabled = false;
       await hooks.resumeTraining(backend);

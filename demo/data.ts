@@ -41,7 +41,7 @@ function scene(random: () => number): Float32Array {
   const [gx, gy] = [Math.cos(angle), Math.sin(angle)];
   for (let y = 0; y < n; y++) {
     for (let x = 0; x < n; x++) {
-      img[y * n + x] = 0.15 + 0.25 * (((x / n - 0.5) * gx + (y / n - 0.5) * gy) + 0.5);
+      img[y * n + x] = 0.15 + 0.25 * ((x / n - 0.5) * gx + (y / n - 0.5) * gy + 0.5);
     }
   }
   const shapes = 3 + Math.floor(random() * 3);
@@ -63,7 +63,7 @@ function scene(random: () => number): Float32Array {
           inside = smoothstep(size + 1, size - 1, Math.max(Math.abs(dx), Math.abs(dy) * 1.4));
         } else {
           const along = dx * Math.cos(stripeAngle) + dy * Math.sin(stripeAngle);
-          const band = Math.sin(along * 14 / n) > 0.2 ? 1 : 0;
+          const band = Math.sin((along * 14) / n) > 0.2 ? 1 : 0;
           inside = band * smoothstep(size * 1.6 + 1, size * 1.6 - 1, Math.hypot(dx, dy));
         }
         const i = y * n + x;
@@ -75,8 +75,12 @@ function scene(random: () => number): Float32Array {
 }
 
 /** Brightness to color: deep blue, violet, orange, pale yellow. */
-const PALETTE: Array<[number, number, number]> =
-    [[0.05, 0.1, 0.35], [0.45, 0.15, 0.55], [0.95, 0.45, 0.2], [1.0, 0.95, 0.6]];
+const PALETTE: Array<[number, number, number]> = [
+  [0.05, 0.1, 0.35],
+  [0.45, 0.15, 0.55],
+  [0.95, 0.45, 0.2],
+  [1.0, 0.95, 0.6],
+];
 
 function paint(v: number): [number, number, number] {
   const t = Math.min(0.9999, Math.max(0, v)) * (PALETTE.length - 1);
@@ -90,7 +94,7 @@ function paint(v: number): [number, number, number] {
 function painted(gray: Float32Array, out: Float32Array, offset: number): void {
   const n = IMAGE_SIZE;
   const at = (x: number, y: number) =>
-      gray[Math.min(n - 1, Math.max(0, y)) * n + Math.min(n - 1, Math.max(0, x))];
+    gray[Math.min(n - 1, Math.max(0, y)) * n + Math.min(n - 1, Math.max(0, x))];
   for (let y = 0; y < n; y++) {
     for (let x = 0; x < n; x++) {
       const gxv = at(x + 1, y) - at(x - 1, y);

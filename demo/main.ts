@@ -6,7 +6,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import {InstanceNorm} from '../src/index';
-import {activateBackend, BACKEND_LABELS, BACKEND_ORDER, BackendName, message, setGpuErrorHandler} from './backends';
+import {
+  activateBackend,
+  BACKEND_LABELS,
+  BACKEND_ORDER,
+  BackendName,
+  message,
+  setGpuErrorHandler,
+} from './backends';
 import {setUpBenchPanel} from './bench_panel';
 import {BATCH, DATASET_SIZE, IMAGE_SIZE, makeDataset} from './data';
 import {makeRuns, NormKind, TrainingRun} from './model';
@@ -32,7 +39,7 @@ const trainButton = $<HTMLButtonElement>('#train');
 /** Everything tied to one backend: the data tensors and both runs. */
 interface Session {
   backend: BackendName;
-  batches: Array<{input: tf.Tensor4D, target: tf.Tensor4D}>;
+  batches: Array<{input: tf.Tensor4D; target: tf.Tensor4D}>;
   preview: tf.Tensor4D;
   runs: Record<NormKind, TrainingRun>;
 }
@@ -42,7 +49,7 @@ const PIXELS = IMAGE_SIZE * IMAGE_SIZE;
 /** The last batch is held out: the page shows how the network does on scenes it never trained on. */
 const TRAIN_BATCHES = DATASET_SIZE / BATCH - 1;
 
-let session: Session|null = null;
+let session: Session | null = null;
 let norm: NormKind = 'fused';
 let running = true;
 /** True while the benchmark panel runs: training and backend switches wait. */
@@ -50,7 +57,7 @@ let benchBusy = false;
 /** Steps left of a "Measure both" sequence, which alternates composite and fused. */
 let compareLeft = 0;
 /** The first WebGPU validation error since the last step (a shader that did not compile, ...). */
-let gpuError: string|null = null;
+let gpuError: string | null = null;
 /** tf.memory().numTensors after the last step: steady once Adam has its slots (the e2e test checks). */
 let tensorsAfterStep = 0;
 setGpuErrorHandler(text => {
@@ -64,9 +71,9 @@ let generation = 0;
 const unavailable = new Map<BackendName, string>();
 /** Median ms per step, per backend and norm, kept across backend switches. */
 const timings = new Map<BackendName, Partial<Record<NormKind, number>>>();
-const messages: Array<{kind: 'error'|'info', text: string}> = [];
+const messages: Array<{kind: 'error' | 'info'; text: string}> = [];
 
-function say(kind: 'error'|'info', text: string): void {
+function say(kind: 'error' | 'info', text: string): void {
   messages.push({kind, text});
   const box = $('#messages');
   const p = document.createElement('p');
@@ -83,13 +90,35 @@ function slice(data: Float32Array, first: number, count: number, channels: numbe
 
 function makeSession(backend: BackendName): Session {
   const batches = Array.from({length: TRAIN_BATCHES}, (_, b) => ({
-    input: tf.tensor4d(slice(dataset.gray, b * BATCH, BATCH, 1), [BATCH, IMAGE_SIZE, IMAGE_SIZE, 1]),
-    target: tf.tensor4d(slice(dataset.color, b * BATCH, BATCH, 3), [BATCH, IMAGE_SIZE, IMAGE_SIZE, 3]),
+    input: tf.tensor4d(slice(dataset.gray, b * BATCH, BATCH, 1), [
+      BATCH,
+      IMAGE_SIZE,
+      IMAGE_SIZE,
+      1,
+    ]),
+    target: tf.tensor4d(slice(dataset.color, b * BATCH, BATCH, 3), [
+      BATCH,
+      IMAGE_SIZE,
+      IMAGE_SIZE,
+      3,
+    ]),
   }));
   const first = TRAIN_BATCHES * BATCH;
-  const preview = tf.tensor4d(slice(dataset.gray, first, BATCH, 1), [BATCH, IMAGE_SIZE, IMAGE_SIZE, 1]);
+  const preview = tf.tensor4d(slice(dataset.gray, first, BATCH, 1), [
+    BATCH,
+    IMAGE_SIZE,
+    IMAGE_SIZE,
+    1,
+  ]);
   drawImageRow($('#input'), slice(dataset.gray, first, BATCH, 1), BATCH, IMAGE_SIZE, 1, IMAGE_GAP);
-  drawImageRow($('#target'), slice(dataset.color, first, BATCH, 3), BATCH, IMAGE_SIZE, 3, IMAGE_GAP);
+  drawImageRow(
+    $('#target'),
+    slice(dataset.color, first, BATCH, 3),
+    BATCH,
+    IMAGE_SIZE,
+    3,
+    IMAGE_GAP,
+  );
   return {backend, batches, preview, runs: makeRuns()};
 }
 
@@ -106,9 +135,10 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-function msPerStep(run: TrainingRun): number|undefined {
-  return run.stepMs.length > WARMUP ?
-      median(run.stepMs.slice(Math.max(WARMUP, run.stepMs.length - WINDOW))) : undefined;
+function msPerStep(run: TrainingRun): number | undefined {
+  return run.stepMs.length > WARMUP
+    ? median(run.stepMs.slice(Math.max(WARMUP, run.stepMs.length - WINDOW)))
+    : undefined;
 }
 
 // ---- drawing ----
@@ -126,25 +156,33 @@ function renderControls(): void {
 
 function renderTiming(): void {
   const body = $('#timing tbody');
-  body.replaceChildren(...BACKEND_ORDER.map(name => {
-    const t = timings.get(name) ?? {};
-    const cells = [
-      BACKEND_LABELS[name],
-      t.fused !== undefined ? `${t.fused.toFixed(1)} ms` : unavailable.has(name) ? 'unavailable' : '—',
-      t.composite !== undefined ? `${t.composite.toFixed(1)} ms` : '—',
-      t.fused !== undefined && t.composite !== undefined ? `${(t.composite / t.fused).toFixed(2)}×` : '—',
-    ];
-    const tr = document.createElement('tr');
-    tr.className = session?.backend === name ? 'active' : '';
-    tr.dataset.backend = name;
-    cells.forEach((text, i) => {
-      const td = document.createElement('td');
-      td.textContent = text;
-      td.className = ['', 'fused', 'composite', 'speedup'][i];
-      tr.appendChild(td);
-    });
-    return tr;
-  }));
+  body.replaceChildren(
+    ...BACKEND_ORDER.map(name => {
+      const t = timings.get(name) ?? {};
+      const cells = [
+        BACKEND_LABELS[name],
+        t.fused !== undefined
+          ? `${t.fused.toFixed(1)} ms`
+          : unavailable.has(name)
+            ? 'unavailable'
+            : '—',
+        t.composite !== undefined ? `${t.composite.toFixed(1)} ms` : '—',
+        t.fused !== undefined && t.composite !== undefined
+          ? `${(t.composite / t.fused).toFixed(2)}×`
+          : '—',
+      ];
+      const tr = document.createElement('tr');
+      tr.className = session?.backend === name ? 'active' : '';
+      tr.dataset.backend = name;
+      cells.forEach((text, i) => {
+        const td = document.createElement('td');
+        td.textContent = text;
+        td.className = ['', 'fused', 'composite', 'speedup'][i];
+        tr.appendChild(td);
+      });
+      return tr;
+    }),
+  );
 }
 
 function renderStatus(): void {
@@ -158,32 +196,37 @@ function renderStatus(): void {
     ms !== undefined ? `${ms.toFixed(ms < 100 ? 1 : 0)} ms/step` : '',
     compareLeft > 0 ? `measuring both, ${compareLeft} steps left` : '',
     running ? '' : 'paused',
-  ].filter(Boolean).join(' · ');
+  ]
+    .filter(Boolean)
+    .join(' · ');
 }
 
 function renderPlot(): void {
   const runs = session?.runs;
-  drawLossPlot($('#loss-plot'), (['fused', 'composite'] as NormKind[]).map(kind => ({
-    label: kind === 'fused' ? 'fused kernels' : 'composite (tf.moments)',
-    color: NORM_COLORS[kind],
-    // The fused curve is drawn wide and pale underneath: where the two coincide, both show.
-    width: kind === 'fused' ? 6 : 2,
-    alpha: kind === 'fused' ? 0.45 : 1,
-    values: runs ? runs[kind].losses : [],
-  })));
+  drawLossPlot(
+    $('#loss-plot'),
+    (['fused', 'composite'] as NormKind[]).map(kind => ({
+      label: kind === 'fused' ? 'fused kernels' : 'composite (tf.moments)',
+      color: NORM_COLORS[kind],
+      // The fused curve is drawn wide and pale underneath: where the two coincide, both show.
+      width: kind === 'fused' ? 6 : 2,
+      alpha: kind === 'fused' ? 0.45 : 1,
+      values: runs ? runs[kind].losses : [],
+    })),
+  );
 }
 
 function renderKernelNote(): void {
   if (!session) return;
   const label = BACKEND_LABELS[session.backend];
-  $('#kernels').textContent = tf.getKernel(InstanceNorm, session.backend) ?
-      `${label} runs the fused InstanceNorm and InstanceNormGrad kernels.` :
-      `${label} has no fused kernels in this build; "fused" runs built-in ops.`;
+  $('#kernels').textContent = tf.getKernel(InstanceNorm, session.backend)
+    ? `${label} runs the fused InstanceNorm and InstanceNormGrad kernels.`
+    : `${label} has no fused kernels in this build; "fused" runs built-in ops.`;
 }
 
 async function renderOutput(s: Session): Promise<void> {
   const output = tf.tidy(() => s.runs[norm].predict(s.preview));
-  const data = await output.data() as Float32Array;
+  const data = (await output.data()) as Float32Array;
   output.dispose();
   drawImageRow($('#output'), data, BATCH, IMAGE_SIZE, 3, IMAGE_GAP);
 }
@@ -222,7 +265,10 @@ async function trainLoop(token: number): Promise<void> {
     })();
     await stepping;
     if (failed !== null) {
-      await fallBack(s.backend, `Training on ${BACKEND_LABELS[s.backend]} failed: ${message(failed)}`);
+      await fallBack(
+        s.backend,
+        `Training on ${BACKEND_LABELS[s.backend]} failed: ${message(failed)}`,
+      );
       return;
     }
     // Let the page paint and handle clicks between steps.
@@ -258,7 +304,9 @@ async function useBackend(name: BackendName): Promise<void> {
 /** Marks `failed` unusable with `reason` and moves to the next backend that works. */
 async function fallBack(failed: BackendName, reason: string): Promise<void> {
   unavailable.set(failed, reason);
-  const next = BACKEND_ORDER.slice(BACKEND_ORDER.indexOf(failed) + 1).find(b => !unavailable.has(b));
+  const next = BACKEND_ORDER.slice(BACKEND_ORDER.indexOf(failed) + 1).find(
+    b => !unavailable.has(b),
+  );
   say('error', next ? `${reason} Falling back to ${BACKEND_LABELS[next]}.` : reason);
   renderTiming();
   if (next) await pickFrom(next);
@@ -274,9 +322,14 @@ async function pickFrom(first: BackendName): Promise<void> {
       return;
     } catch (e) {
       unavailable.set(name, message(e));
-      const next = BACKEND_ORDER.slice(BACKEND_ORDER.indexOf(name) + 1).find(b => !unavailable.has(b));
-      say('error', `${BACKEND_LABELS[name]} is unavailable: ${message(e)}` +
-          (next ? ` Falling back to ${BACKEND_LABELS[next]}.` : ''));
+      const next = BACKEND_ORDER.slice(BACKEND_ORDER.indexOf(name) + 1).find(
+        b => !unavailable.has(b),
+      );
+      say(
+        'error',
+        `${BACKEND_LABELS[name]} is unavailable: ${message(e)}` +
+          (next ? ` Falling back to ${BACKEND_LABELS[next]}.` : ''),
+      );
       renderControls();
     }
   }
@@ -325,7 +378,7 @@ setUpBenchPanel($('#bench-run'), $('#bench'), {
     await stepping;
     return session?.backend ?? null;
   },
-  resumeTraining: async (backend: string|null) => {
+  resumeTraining: async (backend: string | null) => {
     // The benchmark leaves tfjs on its last backend; the demo's tensors live on this one.
     if (backend) await activateBackend(backend as BackendName);
     benchBusy = false;
@@ -335,7 +388,9 @@ setUpBenchPanel($('#bench-run'), $('#bench'), {
 });
 
 window.addEventListener('error', e => say('error', `Unexpected error: ${e.message}`));
-window.addEventListener('unhandledrejection', e => say('error', `Unexpected error: ${message(e.reason)}`));
+window.addEventListener('unhandledrejection', e =>
+  say('error', `Unexpected error: ${message(e.reason)}`),
+);
 
 /** Read by the end-to-end test (test/e2e/demo.e2e.mjs). */
 (window as unknown as {demo: unknown}).demo = {
@@ -345,8 +400,10 @@ window.addEventListener('unhandledrejection', e => say('error', `Unexpected erro
     running,
     compareLeft,
     tensorsAfterStep,
-    losses: {fused: [...(session?.runs.fused.losses ?? [])],
-             composite: [...(session?.runs.composite.losses ?? [])]},
+    losses: {
+      fused: [...(session?.runs.fused.losses ?? [])],
+      composite: [...(session?.runs.composite.losses ?? [])],
+    },
     timings: Object.fromEntries(timings),
     unavailable: Object.fromEntries(unavailable),
     messages: [...messages],
@@ -354,15 +411,20 @@ window.addEventListener('unhandledrejection', e => say('error', `Unexpected erro
 };
 
 $('#loss-caption').textContent =
-    `batches of ${BATCH}, ${IMAGE_SIZE}×${IMAGE_SIZE}, Adam; same initial weights and batches for both`;
+  `batches of ${BATCH}, ${IMAGE_SIZE}×${IMAGE_SIZE}, Adam; same initial weights and batches for both`;
 renderControls();
 renderTiming();
 renderPlot();
-const requested = new URLSearchParams(location.search).get('backend') as BackendName|null;
-void pickFrom(requested && BACKEND_ORDER.includes(requested) ? requested : BACKEND_ORDER[0]).then(() => {
-  if (session) {
-    const best = session.backend === BACKEND_ORDER.find(b => !unavailable.has(b));
-    say('info', `Training on ${BACKEND_LABELS[session.backend]}` +
-        (best ? ', the best backend this browser offers.' : '.'));
-  }
-});
+const requested = new URLSearchParams(location.search).get('backend') as BackendName | null;
+void pickFrom(requested && BACKEND_ORDER.includes(requested) ? requested : BACKEND_ORDER[0]).then(
+  () => {
+    if (session) {
+      const best = session.backend === BACKEND_ORDER.find(b => !unavailable.has(b));
+      say(
+        'info',
+        `Training on ${BACKEND_LABELS[session.backend]}` +
+          (best ? ', the best backend this browser offers.' : '.'),
+      );
+    }
+  },
+);

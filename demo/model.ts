@@ -32,7 +32,7 @@ class CompositeInstanceNormalization extends tfl.layers.Layer {
     super({name});
   }
 
-  override build(inputShape: tfl.Shape|tfl.Shape[]): void {
+  override build(inputShape: tfl.Shape | tfl.Shape[]): void {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
     const channels = shape[shape.length - 1] as number;
     this.gamma = this.addWeight('gamma', [channels], 'float32', tfl.initializers.ones());
@@ -40,26 +40,28 @@ class CompositeInstanceNormalization extends tfl.layers.Layer {
     this.built = true;
   }
 
-  override call(inputs: tf.Tensor|tf.Tensor[]): tf.Tensor {
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     return instanceNormComposite(x, this.gamma.read(), this.beta.read(), EPSILON);
   }
 }
 
 function normLayer(kind: NormKind, name: string): tfl.layers.Layer {
-  return kind === 'fused' ? instanceNormalization({axis: -1, epsilon: EPSILON, name}) :
-                            new CompositeInstanceNormalization(name);
+  return kind === 'fused'
+    ? instanceNormalization({axis: -1, epsilon: EPSILON, name})
+    : new CompositeInstanceNormalization(name);
 }
 
 /** conv 3x3 → norm → relu → conv 3x3 → norm → relu → conv 3x3 → sigmoid (3 channels). */
 export function buildModel(kind: NormKind): tfl.LayersModel {
-  const conv = (filters: number, seed: number, activation?: 'sigmoid') => tfl.layers.conv2d({
-    filters,
-    kernelSize: 3,
-    padding: 'same',
-    activation,
-    kernelInitializer: tfl.initializers.glorotUniform({seed}),
-  });
+  const conv = (filters: number, seed: number, activation?: 'sigmoid') =>
+    tfl.layers.conv2d({
+      filters,
+      kernelSize: 3,
+      padding: 'same',
+      activation,
+      kernelInitializer: tfl.initializers.glorotUniform({seed}),
+    });
   return tfl.sequential({
     name: `painter_${kind}`,
     layers: [
@@ -82,7 +84,10 @@ export class TrainingRun {
   private readonly optimizer = tf.train.adam(LEARNING_RATE);
   private readonly variables: tf.Variable[];
 
-  constructor(readonly kind: NormKind, readonly model: tfl.LayersModel) {
+  constructor(
+    readonly kind: NormKind,
+    readonly model: tfl.LayersModel,
+  ) {
     this.variables = model.trainableWeights.map(w => w.read() as tf.Variable);
   }
 
@@ -93,8 +98,10 @@ export class TrainingRun {
   async step(input: tf.Tensor4D, target: tf.Tensor4D): Promise<number> {
     const start = performance.now();
     const loss = this.optimizer.minimize(
-        () => tf.losses.meanSquaredError(target, this.model.apply(input) as tf.Tensor4D) as tf.Scalar,
-        true, this.variables);
+      () => tf.losses.meanSquaredError(target, this.model.apply(input) as tf.Tensor4D) as tf.Scalar,
+      true,
+      this.variables,
+    );
     const value = (await loss!.data())[0];
     loss!.dispose();
     this.stepMs.push(performance.now() - start);
@@ -118,9 +125,15 @@ export function makeRuns(): Record<NormKind, TrainingRun> {
   const composite = buildModel('composite');
   const from = fused.getWeights();
   const to = composite.getWeights();
-  if (from.length !== to.length || from.some((w, i) => !tf.util.arraysEqual(w.shape, to[i].shape))) {
+  if (
+    from.length !== to.length ||
+    from.some((w, i) => !tf.util.arraysEqual(w.shape, to[i].shape))
+  ) {
     throw new Error('the fused and composite models do not have the same weights');
   }
   composite.setWeights(from);
-  return {fused: new TrainingRun('fused', fused), composite: new TrainingRun('composite', composite)};
+  return {
+    fused: new TrainingRun('fused', fused),
+    composite: new TrainingRun('composite', composite),
+  };
 }

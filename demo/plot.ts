@@ -56,7 +56,12 @@ export function drawLossPlot(canvas: HTMLCanvasElement, series: Series[]): void 
   const snaps = [1, 2, 5];
   const snapDown = (v: number) => {
     const p = 10 ** Math.floor(Math.log10(v));
-    return [...snaps].reverse().map(m => m * p).find(c => c <= v) ?? p;
+    return (
+      [...snaps]
+        .reverse()
+        .map(m => m * p)
+        .find(c => c <= v) ?? p
+    );
   };
   const snapUp = (v: number) => {
     const p = 10 ** Math.floor(Math.log10(v));
@@ -129,7 +134,8 @@ export function drawLossPlot(canvas: HTMLCanvasElement, series: Series[]): void 
     ctx.beginPath();
     s.values.forEach((v, i) => {
       const [x, y] = [xOf(i + 1), yOf(Math.max(v, lo))];
-      if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
+      if (i === 0) ctx.moveTo(x, y);
+      else ctx.lineTo(x, y);
     });
     ctx.stroke();
   }
@@ -155,8 +161,13 @@ export function drawLossPlot(canvas: HTMLCanvasElement, series: Series[]): void 
  * height, from float data in [0, 1] laid out [count, size, size, channels].
  */
 export function drawImageRow(
-    canvas: HTMLCanvasElement, data: Float32Array, count: number, size: number,
-    channels: 1|3, gap: number): void {
+  canvas: HTMLCanvasElement,
+  data: Float32Array,
+  count: number,
+  size: number,
+  channels: 1 | 3,
+  gap: number,
+): void {
   const [ctx, , height] = context2d(canvas);
   const tile = document.createElement('canvas');
   tile.width = size;

@@ -36,8 +36,10 @@ function handle(req, res) {
   const url = new URL(req.url, 'http://localhost');
   const name = url.pathname === '/' ? 'index.html' : url.pathname.slice(1);
   const file = path.normalize(path.join(demoDir, name));
-  const allowed = file === path.join(demoDir, 'index.html') ||
-      file === path.join(demoDir, 'style.css') || file.startsWith(outDir + path.sep);
+  const allowed =
+    file === path.join(demoDir, 'index.html') ||
+    file === path.join(demoDir, 'style.css') ||
+    file.startsWith(outDir + path.sep);
   if (!allowed || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
     res.writeHead(404, {'content-type': 'text/plain'});
     res.end('not found');

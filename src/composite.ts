@@ -11,15 +11,21 @@ import {instanceNormLayout, threeDShape} from './layout';
  * registered gradients of built-in ops.
  */
 export function instanceNormCompositeKernel(
-    x: Tensor, gamma: Tensor|undefined, beta: Tensor|undefined, epsilon: number,
-    dataFormat: DataFormat): [Tensor, Tensor, Tensor] {
+  x: Tensor,
+  gamma: Tensor | undefined,
+  beta: Tensor | undefined,
+  epsilon: number,
+  dataFormat: DataFormat,
+): [Tensor, Tensor, Tensor] {
   return tf.tidy(() => {
     const layout = instanceNormLayout(x.shape, dataFormat);
     const [spatialAxis, x3] = view3d(x, dataFormat);
     // Shifting each (instance, channel) by its first value keeps float32
     // sums small: an offset of 1e4 or a constant channel stays exact.
-    const shift = spatialAxis === 1 ? tf.slice(x3, [0, 0, 0], [-1, 1, -1]) :
-                                      tf.slice(x3, [0, 0, 0], [-1, -1, 1]);
+    const shift =
+      spatialAxis === 1
+        ? tf.slice(x3, [0, 0, 0], [-1, 1, -1])
+        : tf.slice(x3, [0, 0, 0], [-1, -1, 1]);
     const shifted = tf.sub(x3, shift);
     const shiftedMean = tf.mean(shifted, spatialAxis, true);
     const mean = tf.add(shift, shiftedMean);
@@ -39,14 +45,19 @@ export function instanceNormCompositeKernel(
 }
 
 export function instanceNormGradCompositeKernel(
-    dy: Tensor, x: Tensor, gamma: Tensor|undefined, mean: Tensor, invStd: Tensor,
-    dataFormat: DataFormat): [Tensor, Tensor, Tensor] {
+  dy: Tensor,
+  x: Tensor,
+  gamma: Tensor | undefined,
+  mean: Tensor,
+  invStd: Tensor,
+  dataFormat: DataFormat,
+): [Tensor, Tensor, Tensor] {
   return tf.tidy(() => {
     const layout = instanceNormLayout(x.shape, dataFormat);
     const [spatialAxis, x3] = view3d(x, dataFormat);
     const dy3 = tf.reshape(dy, x3.shape);
-    const statsShape = spatialAxis === 1 ? [layout.batch, 1, layout.channels] :
-                                           [layout.batch, layout.channels, 1];
+    const statsShape =
+      spatialAxis === 1 ? [layout.batch, 1, layout.channels] : [layout.batch, layout.channels, 1];
     const mean3 = tf.reshape(mean, statsShape);
     const invStd3 = tf.reshape(invStd, statsShape);
     // Re-centering xhat removes the rounding of the float32 saved mean (see
@@ -74,17 +85,22 @@ export function instanceNormGradCompositeKernel(
  * benchmark and the demo, and the norm of the composite reference models.
  */
 export function instanceNormComposite<T extends Tensor>(
-    x: T, gamma?: Tensor|null, beta?: Tensor|null, epsilon = 1e-5,
-    dataFormat: DataFormat = 'channelsLast'): T {
+  x: T,
+  gamma?: Tensor | null,
+  beta?: Tensor | null,
+  epsilon = 1e-5,
+  dataFormat: DataFormat = 'channelsLast',
+): T {
   return tf.tidy(() => {
     const rank = x.rank;
-    const axes = dataFormat === 'channelsLast' ?
-        Array.from({length: rank - 2}, (_, i) => i + 1) :
-        Array.from({length: rank - 2}, (_, i) => i + 2);
+    const axes =
+      dataFormat === 'channelsLast'
+        ? Array.from({length: rank - 2}, (_, i) => i + 1)
+        : Array.from({length: rank - 2}, (_, i) => i + 2);
     const {mean, variance} = tf.moments(x, axes, true);
     let y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, epsilon)));
-    const paramShape = dataFormat === 'channelsLast' ?
-        [-1] : [-1, ...Array.from({length: rank - 2}, () => 1)];
+    const paramShape =
+      dataFormat === 'channelsLast' ? [-1] : [-1, ...Array.from({length: rank - 2}, () => 1)];
     if (gamma) {
       y = tf.mul(y, tf.reshape(gamma, paramShape));
     }

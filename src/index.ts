@@ -18,4 +18,10 @@ export {AddonsInstanceNormalization, InstanceNormalization, instanceNormalizatio
 export type {InstanceNormalizationLayerArgs} from './layer';
 export {InstanceNorm, InstanceNormGrad} from './kernel_names';
 export {registerKernelsFor} from './register';
-export type {DataFormat, InstanceNormAttrs, InstanceNormGradAttrs, InstanceNormGradInputs, InstanceNormInputs} from './kernel_names';
+export type {
+  DataFormat,
+  InstanceNormAttrs,
+  InstanceNormGradAttrs,
+  InstanceNormGradInputs,
+  InstanceNormInputs,
+} from './kernel_names';

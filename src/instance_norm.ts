@@ -27,8 +27,12 @@ const OP = 'instanceNorm';
  * @returns y, of the shape of x.
  */
 export function instanceNorm<T extends Tensor>(
-    x: T|TensorLike, gamma?: Tensor|TensorLike|null, beta?: Tensor|TensorLike|null,
-    epsilon = 1e-5, dataFormat: DataFormat = 'channelsLast'): T {
+  x: T | TensorLike,
+  gamma?: Tensor | TensorLike | null,
+  beta?: Tensor | TensorLike | null,
+  epsilon = 1e-5,
+  dataFormat: DataFormat = 'channelsLast',
+): T {
   checkAttrs(epsilon, dataFormat);
   // Converted TensorLikes are the only tensors created before the kernel
   // runs; tidy disposes them if a check throws, and keeps only y.
@@ -36,10 +40,13 @@ export function instanceNorm<T extends Tensor>(
     const $x = toFloatTensor(x, 'x');
     if ($x.rank < 3 || $x.rank > 5) {
       throw new Error(
-          `${OP}: argument 'x' must be of rank 3, 4 or 5 ([N, ...spatial, C] or ` +
-          `[N, C, ...spatial]), but got rank ${$x.rank} with shape [${$x.shape}].`);
+        `${OP}: argument 'x' must be of rank 3, 4 or 5 ([N, ...spatial, C] or ` +
+          `[N, C, ...spatial]), but got rank ${$x.rank} with shape [${$x.shape}].`,
+      );
     }
-    const channels = (dataFormat === 'channelsLast' ? $x.shape[$x.rank - 1] : $x.shape[1]) as number;
+    const channels = (
+      dataFormat === 'channelsLast' ? $x.shape[$x.rank - 1] : $x.shape[1]
+    ) as number;
     const $gamma = gamma == null ? null : toFloatTensor(gamma, 'gamma');
     const $beta = beta == null ? null : toFloatTensor(beta, 'beta');
     checkParameter($gamma, 'gamma', channels, dataFormat);
@@ -51,42 +58,47 @@ export function instanceNorm<T extends Tensor>(
 function checkAttrs(epsilon: unknown, dataFormat: unknown): void {
   if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon <= 0) {
     throw new Error(
-        `${OP}: argument 'epsilon' must be a positive finite number, but got ${
-            String(epsilon)}.`);
+      `${OP}: argument 'epsilon' must be a positive finite number, but got ${String(epsilon)}.`,
+    );
   }
   if (dataFormat !== 'channelsLast' && dataFormat !== 'channelsFirst') {
     throw new Error(
-        `${OP}: argument 'dataFormat' must be 'channelsLast' or 'channelsFirst', ` +
-        `but got ${JSON.stringify(dataFormat)}.`);
+      `${OP}: argument 'dataFormat' must be 'channelsLast' or 'channelsFirst', ` +
+        `but got ${JSON.stringify(dataFormat)}.`,
+    );
   }
 }
 
-function toFloatTensor(value: Tensor|TensorLike, name: string): Tensor {
+function toFloatTensor(value: Tensor | TensorLike, name: string): Tensor {
   if (value instanceof tf.Tensor) {
     if (value.isDisposed) {
       throw new Error(`${OP}: argument '${name}' is a disposed tensor.`);
     }
     if (value.dtype !== 'float32') {
       throw new Error(
-          `${OP}: argument '${name}' must be a float32 tensor, but got dtype ${
-              value.dtype}.`);
+        `${OP}: argument '${name}' must be a float32 tensor, but got dtype ${value.dtype}.`,
+      );
     }
     return value;
   }
   const flat = Array.isArray(value) ? (value as unknown[]).flat(Infinity) : [value];
   if (!flat.every(v => typeof v === 'number') && !ArrayBuffer.isView(value)) {
-    throw new Error(
-        `${OP}: argument '${name}' must be a float32 Tensor or a numeric TensorLike.`);
+    throw new Error(`${OP}: argument '${name}' must be a float32 Tensor or a numeric TensorLike.`);
   }
   return tf.tensor(value as TensorLike, undefined, 'float32');
 }
 
 function checkParameter(
-    value: Tensor|null, name: string, channels: number, dataFormat: DataFormat): void {
+  value: Tensor | null,
+  name: string,
+  channels: number,
+  dataFormat: DataFormat,
+): void {
   if (value != null && (value.rank !== 1 || value.shape[0] !== channels)) {
     throw new Error(
-        `${OP}: argument '${name}' must be 1-D of length C = ${channels} (the ` +
-        `channel axis of x in ${dataFormat}), but got shape [${value.shape}].`);
+      `${OP}: argument '${name}' must be 1-D of length C = ${channels} (the ` +
+        `channel axis of x in ${dataFormat}), but got shape [${value.shape}].`,
+    );
   }
 }
 
@@ -94,8 +106,9 @@ function hasFusedKernels(): boolean {
   const backend = tf.getBackend();
   // Kernels held until their backend existed (see register.ts) register now.
   registerKernelsFor(backend);
-  return tf.getKernel(InstanceNorm, backend) != null &&
-      tf.getKernel(InstanceNormGrad, backend) != null;
+  return (
+    tf.getKernel(InstanceNorm, backend) != null && tf.getKernel(InstanceNormGrad, backend) != null
+  );
 }
 
 /**
@@ -103,34 +116,44 @@ function hasFusedKernels(): boolean {
  * neither passed to the kernels nor given a gradient.
  */
 function fusedInstanceNorm(
-    x: Tensor, gamma: Tensor|null, beta: Tensor|null, epsilon: number,
-    dataFormat: DataFormat): Tensor {
+  x: Tensor,
+  gamma: Tensor | null,
+  beta: Tensor | null,
+  epsilon: number,
+  dataFormat: DataFormat,
+): Tensor {
   const args = [x, gamma, beta].filter((t): t is Tensor => t != null);
   const run = tf.customGrad((...fArgs: unknown[]) => {
     const save = fArgs[args.length] as tf.GradSaveFunc;
-    const [$gamma, $beta] = [gamma, beta].map(
-        t => t == null ? undefined : fArgs[args.indexOf(t)] as Tensor);
+    const [$gamma, $beta] = [gamma, beta].map(t =>
+      t == null ? undefined : (fArgs[args.indexOf(t)] as Tensor),
+    );
     const $x = fArgs[0] as Tensor;
     const useKernels = hasFusedKernels();
-    const [y, mean, invStd] = $x.size === 0 ?
-        [tf.zerosLike($x), tf.zeros([0]), tf.zeros([0])] :
-        useKernels ?
-        tf.engine().runKernel(
-            InstanceNorm, definedOnly({x: $x, gamma: $gamma, beta: $beta}),
-            {epsilon, dataFormat} as unknown as tf.NamedAttrMap) as Tensor[] :
-        instanceNormCompositeKernel($x, $gamma, $beta, epsilon, dataFormat);
+    const [y, mean, invStd] =
+      $x.size === 0
+        ? [tf.zerosLike($x), tf.zeros([0]), tf.zeros([0])]
+        : useKernels
+          ? (tf.engine().runKernel(InstanceNorm, definedOnly({x: $x, gamma: $gamma, beta: $beta}), {
+              epsilon,
+              dataFormat,
+            } as unknown as tf.NamedAttrMap) as Tensor[])
+          : instanceNormCompositeKernel($x, $gamma, $beta, epsilon, dataFormat);
     save([$x, mean, invStd, ...($gamma ? [$gamma] : [])]);
     const gradFunc = (dy: Tensor, saved: Tensor[]): Tensor[] => {
       const [sx, sMean, sInvStd, sGamma] = saved;
       if (sx.size === 0) {
         return args.map(t => tf.zerosLike(t));
       }
-      const grads = hasFusedKernels() ?
-          tf.engine().runKernel(
+      const grads = hasFusedKernels()
+        ? (tf
+            .engine()
+            .runKernel(
               InstanceNormGrad,
               definedOnly({dy, x: sx, gamma: sGamma, mean: sMean, invStd: sInvStd}),
-              {dataFormat} as unknown as tf.NamedAttrMap) as Tensor[] :
-          instanceNormGradCompositeKernel(dy, sx, sGamma, sMean, sInvStd, dataFormat);
+              {dataFormat} as unknown as tf.NamedAttrMap,
+            ) as Tensor[])
+        : instanceNormGradCompositeKernel(dy, sx, sGamma, sMean, sInvStd, dataFormat);
       const [dx, dgamma, dbeta] = grads;
       return [dx, ...(gamma ? [dgamma] : []), ...(beta ? [dbeta] : [])];
     };
@@ -140,7 +163,7 @@ function fusedInstanceNorm(
 }
 
 /** Kernel inputs without the optional ones that are absent. */
-function definedOnly(inputs: Record<string, Tensor|undefined>): tf.NamedTensorMap {
+function definedOnly(inputs: Record<string, Tensor | undefined>): tf.NamedTensorMap {
   const defined: tf.NamedTensorMap = {};
   for (const [name, tensor] of Object.entries(inputs)) {
     if (tensor != null) {

@@ -29,13 +29,16 @@ const CLASS_NAME_OF_IDENTIFIER: Record<string, string> = {l1l2: 'L1L2'};
  * `regularizers.l1(0.01)` / `l2(0.01)` as classes `L1` / `L2` (tf.keras >= 2.3),
  * which tfjs does not register: they are L1L2 with the other rate zero.
  */
-function kerasConfig(identifier: string | tf.serialization.ConfigDict):
-    {className: string, config: tf.serialization.ConfigDict} {
+function kerasConfig(identifier: string | tf.serialization.ConfigDict): {
+  className: string;
+  config: tf.serialization.ConfigDict;
+} {
   let className: string;
   let config: tf.serialization.ConfigDict;
   if (typeof identifier === 'string') {
-    className = CLASS_NAME_OF_IDENTIFIER[identifier] ??
-        identifier.charAt(0).toUpperCase() + identifier.slice(1);
+    className =
+      CLASS_NAME_OF_IDENTIFIER[identifier] ??
+      identifier.charAt(0).toUpperCase() + identifier.slice(1);
     config = {};
   } else {
     className = identifier['className'] as string;
@@ -58,19 +61,26 @@ function kerasConfig(identifier: string | tf.serialization.ConfigDict):
  * "InstanceNormalization layer 'norm1': gammaConstraint".
  */
 export function resolveKerasObject<T>(
-    kind: Kind, identifier: KerasObjectIdentifier<T> | null | undefined, owner: string): T | null {
+  kind: Kind,
+  identifier: KerasObjectIdentifier<T> | null | undefined,
+  owner: string,
+): T | null {
   if (identifier == null) {
     return null;
   }
-  if (typeof identifier === 'object' &&
-      typeof (identifier as {apply?: unknown}).apply === 'function') {
+  if (
+    typeof identifier === 'object' &&
+    typeof (identifier as {apply?: unknown}).apply === 'function'
+  ) {
     return identifier as T;
   }
   if (typeof identifier !== 'string' && typeof identifier !== 'object') {
-    throw new Error(`${owner} must be a ${kind}, an identifier string or a ` +
-                    `{className, config} object, but got ${String(identifier)}.`);
+    throw new Error(
+      `${owner} must be a ${kind}, an identifier string or a ` +
+        `{className, config} object, but got ${String(identifier)}.`,
+    );
   }
-  let resolved: {className: string, config: tf.serialization.ConfigDict};
+  let resolved: {className: string; config: tf.serialization.ConfigDict};
   try {
     resolved = kerasConfig(identifier as string | tf.serialization.ConfigDict);
   } catch (e) {
@@ -79,9 +89,10 @@ export function resolveKerasObject<T>(
   const entry = tf.serialization.SerializationMap.getMap().classNameMap[resolved.className];
   if (entry == null) {
     throw new Error(
-        `${owner}: unknown ${kind} '${resolved.className}' (from ${
-            JSON.stringify(identifier)}); register custom ones with ` +
-        `tf.serialization.registerClass.`);
+      `${owner}: unknown ${kind} '${resolved.className}' (from ${JSON.stringify(
+        identifier,
+      )}); register custom ones with ` + `tf.serialization.registerClass.`,
+    );
   }
   const [cls, fromConfig] = entry;
   const instance = fromConfig(cls, resolved.config) as unknown as T;
@@ -93,7 +104,9 @@ export function resolveKerasObject<T>(
 
 /** The Keras config `{className, config}` of an instance, or null. */
 export function serializeKerasObject(
-    instance: tf.serialization.Serializable | null): tf.serialization.ConfigDict | null {
-  return instance == null ? null :
-                            {className: instance.getClassName(), config: instance.getConfig()};
+  instance: tf.serialization.Serializable | null,
+): tf.serialization.ConfigDict | null {
+  return instance == null
+    ? null
+    : {className: instance.getClassName(), config: instance.getConfig()};
 }

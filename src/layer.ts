@@ -5,7 +5,14 @@ import type {LayerArgs} from '@tensorflow/tfjs-layers/dist/engine/topology';
 import type {Kwargs} from '@tensorflow/tfjs-layers/dist/types';
 
 import {instanceNorm} from './instance_norm';
-import {Constraint, Initializer, KerasObjectIdentifier, Regularizer, resolveKerasObject, serializeKerasObject} from './keras_objects';
+import {
+  Constraint,
+  Initializer,
+  KerasObjectIdentifier,
+  Regularizer,
+  resolveKerasObject,
+  serializeKerasObject,
+} from './keras_objects';
 import type {DataFormat} from './kernel_names';
 
 /**
@@ -41,16 +48,32 @@ export interface InstanceNormalizationLayerArgs extends LayerArgs {
 }
 
 const OWN_KEYS: ReadonlySet<string> = new Set([
-  'axis', 'epsilon', 'center', 'scale', 'betaInitializer', 'gammaInitializer',
-  'betaRegularizer', 'gammaRegularizer', 'betaConstraint', 'gammaConstraint', 'groups',
+  'axis',
+  'epsilon',
+  'center',
+  'scale',
+  'betaInitializer',
+  'gammaInitializer',
+  'betaRegularizer',
+  'gammaRegularizer',
+  'betaConstraint',
+  'gammaConstraint',
+  'groups',
 ]);
 /**
  * Base-layer keys (tfjs' LayerArgs), and `customObjects`, which tfjs-layers'
  * deserializer adds to every config it passes to fromConfig.
  */
 const BASE_KEYS: ReadonlySet<string> = new Set([
-  'inputShape', 'batchInputShape', 'batchSize', 'dtype', 'name', 'trainable', 'weights',
-  'inputDType', 'customObjects',
+  'inputShape',
+  'batchInputShape',
+  'batchSize',
+  'dtype',
+  'name',
+  'trainable',
+  'weights',
+  'inputDType',
+  'customObjects',
 ]);
 
 /**
@@ -88,49 +111,74 @@ export class InstanceNormalization extends tfl.layers.Layer {
     for (const key of Object.keys(args)) {
       if (!OWN_KEYS.has(key) && !BASE_KEYS.has(key)) {
         throw new Error(
-            `${owner}: unknown config key '${key}'. Known keys: ${
-                [...OWN_KEYS].join(', ')} and the base layer's (${
-                [...BASE_KEYS].filter(k => k !== 'customObjects').join(', ')}).`);
+          `${owner}: unknown config key '${key}'. Known keys: ${[...OWN_KEYS].join(
+            ', ',
+          )} and the base layer's (${[...BASE_KEYS]
+            .filter(k => k !== 'customObjects')
+            .join(', ')}).`,
+        );
       }
     }
     if (args.groups != null && args.groups !== -1) {
       throw new Error(
-          `${owner}: groups must be -1 (one group per channel: instance ` +
+        `${owner}: groups must be -1 (one group per channel: instance ` +
           `normalization), but got ${JSON.stringify(args.groups)}; groups > 1 is ` +
-          `group normalization, which this layer does not compute.`);
+          `group normalization, which this layer does not compute.`,
+      );
     }
     const axis = args.axis === undefined ? -1 : args.axis;
     if (axis !== null && !Number.isInteger(axis)) {
       throw new Error(
-          `${owner}: axis must be an integer or null, but got ${JSON.stringify(axis)}.`);
+        `${owner}: axis must be an integer or null, but got ${JSON.stringify(axis)}.`,
+      );
     }
     if (axis === 0) {
       throw new Error(
-          `${owner}: axis 0 is the batch axis; instance normalization needs a ` +
-          `channel axis (-1, 1, ...) or null.`);
+        `${owner}: axis 0 is the batch axis; instance normalization needs a ` +
+          `channel axis (-1, 1, ...) or null.`,
+      );
     }
     this.axis = axis;
     this.epsilon = args.epsilon == null ? 1e-3 : args.epsilon;
-    if (typeof this.epsilon !== 'number' || !Number.isFinite(this.epsilon) ||
-        this.epsilon <= 0) {
+    if (typeof this.epsilon !== 'number' || !Number.isFinite(this.epsilon) || this.epsilon <= 0) {
       throw new Error(
-          `${owner}: epsilon must be a positive finite number, but got ${
-              JSON.stringify(args.epsilon)}.`);
+        `${owner}: epsilon must be a positive finite number, but got ${JSON.stringify(
+          args.epsilon,
+        )}.`,
+      );
     }
     this.center = checkBoolean(args.center, true, owner, 'center');
     this.scale = checkBoolean(args.scale, true, owner, 'scale');
     this.betaInitializer = resolveKerasObject<Initializer>(
-        'initializer', args.betaInitializer ?? 'zeros', `${owner}: betaInitializer`)!;
+      'initializer',
+      args.betaInitializer ?? 'zeros',
+      `${owner}: betaInitializer`,
+    )!;
     this.gammaInitializer = resolveKerasObject<Initializer>(
-        'initializer', args.gammaInitializer ?? 'ones', `${owner}: gammaInitializer`)!;
-    this.betaRegularizer =
-        resolveKerasObject('regularizer', args.betaRegularizer, `${owner}: betaRegularizer`);
-    this.gammaRegularizer =
-        resolveKerasObject('regularizer', args.gammaRegularizer, `${owner}: gammaRegularizer`);
-    this.betaConstraint =
-        resolveKerasObject('constraint', args.betaConstraint, `${owner}: betaConstraint`);
-    this.gammaConstraint =
-        resolveKerasObject('constraint', args.gammaConstraint, `${owner}: gammaConstraint`);
+      'initializer',
+      args.gammaInitializer ?? 'ones',
+      `${owner}: gammaInitializer`,
+    )!;
+    this.betaRegularizer = resolveKerasObject(
+      'regularizer',
+      args.betaRegularizer,
+      `${owner}: betaRegularizer`,
+    );
+    this.gammaRegularizer = resolveKerasObject(
+      'regularizer',
+      args.gammaRegularizer,
+      `${owner}: gammaRegularizer`,
+    );
+    this.betaConstraint = resolveKerasObject(
+      'constraint',
+      args.betaConstraint,
+      `${owner}: betaConstraint`,
+    );
+    this.gammaConstraint = resolveKerasObject(
+      'constraint',
+      args.gammaConstraint,
+      `${owner}: gammaConstraint`,
+    );
     this.supportsMasking = true;
   }
 
@@ -142,8 +190,9 @@ export class InstanceNormalization extends tfl.layers.Layer {
     if (this.axis === null) {
       if (rank < 2) {
         throw new Error(
-            `${this.describe()}: expects inputs of rank >= 2 ([batch, ...features]), ` +
-            `but got shape ${JSON.stringify(shape)}.`);
+          `${this.describe()}: expects inputs of rank >= 2 ([batch, ...features]), ` +
+            `but got shape ${JSON.stringify(shape)}.`,
+        );
       }
       paramShape = [1];
     } else {
@@ -151,8 +200,9 @@ export class InstanceNormalization extends tfl.layers.Layer {
       const channels = shape[axis];
       if (channels == null) {
         throw new Error(
-            `${this.describe()}: axis ${this.axis} of the input must have a defined ` +
-            `size, but the input shape is ${JSON.stringify(shape)}.`);
+          `${this.describe()}: axis ${this.axis} of the input must have a defined ` +
+            `size, but the input shape is ${JSON.stringify(shape)}.`,
+        );
       }
       paramShape = [channels];
       axes = {[axis]: channels};
@@ -161,14 +211,26 @@ export class InstanceNormalization extends tfl.layers.Layer {
     // Keras creates gamma before beta: the order of getWeights().
     if (this.scale) {
       this.gamma = this.addWeight(
-          'gamma', paramShape, 'float32', this.gammaInitializer, this.gammaRegularizer ?? undefined, true,
-          this.gammaConstraint ?? undefined);
+        'gamma',
+        paramShape,
+        'float32',
+        this.gammaInitializer,
+        this.gammaRegularizer ?? undefined,
+        true,
+        this.gammaConstraint ?? undefined,
+      );
       projectAfterEveryAssign(this.gamma, this.gammaConstraint);
     }
     if (this.center) {
       this.beta = this.addWeight(
-          'beta', paramShape, 'float32', this.betaInitializer, this.betaRegularizer ?? undefined, true,
-          this.betaConstraint ?? undefined);
+        'beta',
+        paramShape,
+        'float32',
+        this.betaInitializer,
+        this.betaRegularizer ?? undefined,
+        true,
+        this.betaConstraint ?? undefined,
+      );
       projectAfterEveryAssign(this.beta, this.betaConstraint);
     }
     this.built = true;
@@ -186,13 +248,17 @@ export class InstanceNormalization extends tfl.layers.Layer {
         // One scalar gamma/beta per layer, statistics over all features of an
         // instance: a [N, features, 1] view with a single channel.
         const view = tf.reshape(x, [shape[0], product(shape.slice(1)), 1]);
-        return tf.reshape(
-            instanceNorm(view, gamma, beta, this.epsilon, 'channelsLast'), shape);
+        return tf.reshape(instanceNorm(view, gamma, beta, this.epsilon, 'channelsLast'), shape);
       }
       const axis = this.channelAxis(rank);
       if (axis === rank - 1 || axis === 1) {
-        return normalize(x, gamma, beta, this.epsilon,
-                         axis === rank - 1 ? 'channelsLast' : 'channelsFirst');
+        return normalize(
+          x,
+          gamma,
+          beta,
+          this.epsilon,
+          axis === rank - 1 ? 'channelsLast' : 'channelsFirst',
+        );
       }
       // A channel axis in the middle: move it last, normalize, move it back.
       const toLast = [...Array.from({length: rank}, (_, i) => i).filter(i => i !== axis), axis];
@@ -228,14 +294,16 @@ export class InstanceNormalization extends tfl.layers.Layer {
     const resolved = axis < 0 ? axis + rank : axis;
     if (rank < 3) {
       throw new Error(
-          `${this.describe()}: with axis ${axis} the input needs rank >= 3 ` +
+        `${this.describe()}: with axis ${axis} the input needs rank >= 3 ` +
           `([batch, ...spatial, channels] or [batch, channels, ...spatial]), but ` +
-          `got rank ${rank}; use axis null to normalize [batch, features] inputs.`);
+          `got rank ${rank}; use axis null to normalize [batch, features] inputs.`,
+      );
     }
     if (resolved <= 0 || resolved >= rank) {
       throw new Error(
-          `${this.describe()}: axis ${axis} is out of range for inputs of rank ${rank} ` +
-          `(valid: 1 ... ${rank - 1} or -1 ... -${rank - 1}).`);
+        `${this.describe()}: axis ${axis} is out of range for inputs of rank ${rank} ` +
+          `(valid: 1 ... ${rank - 1} or -1 ... -${rank - 1}).`,
+      );
     }
     return resolved;
   }
@@ -274,21 +342,28 @@ tf.serialization.registerClass(AddonsInstanceNormalization);
  * Creates an InstanceNormalization layer (the tf.layers factory style):
  * `model.add(instanceNormalization({axis: -1}))`.
  */
-export function instanceNormalization(args?: InstanceNormalizationLayerArgs): InstanceNormalization {
+export function instanceNormalization(
+  args?: InstanceNormalizationLayerArgs,
+): InstanceNormalization {
   return new InstanceNormalization(args);
 }
 
 function normalize(
-    x: Tensor, gamma: Tensor | null, beta: Tensor | null, epsilon: number,
-    dataFormat: DataFormat): Tensor {
+  x: Tensor,
+  gamma: Tensor | null,
+  beta: Tensor | null,
+  epsilon: number,
+  dataFormat: DataFormat,
+): Tensor {
   if (x.rank <= 5) {
     return instanceNorm(x, gamma, beta, epsilon, dataFormat);
   }
   // The op takes rank 3 to 5; higher ranks are seen as [N, S, C] / [N, C, S].
   const shape = x.shape as number[];
-  const view: [number, number, number] = dataFormat === 'channelsLast' ?
-      [shape[0], product(shape.slice(1, -1)), shape[shape.length - 1]] :
-      [shape[0], shape[1], product(shape.slice(2))];
+  const view: [number, number, number] =
+    dataFormat === 'channelsLast'
+      ? [shape[0], product(shape.slice(1, -1)), shape[shape.length - 1]]
+      : [shape[0], shape[1], product(shape.slice(2))];
   return tf.reshape(instanceNorm(tf.reshape(x, view), gamma, beta, epsilon, dataFormat), shape);
 }
 

@@ -13,7 +13,9 @@ export interface InstanceNormLayout {
 }
 
 export function instanceNormLayout(
-    shape: readonly number[], dataFormat: DataFormat): InstanceNormLayout {
+  shape: readonly number[],
+  dataFormat: DataFormat,
+): InstanceNormLayout {
   const batch = shape[0];
   const channelsLast = dataFormat === 'channelsLast';
   const channels = channelsLast ? shape[shape.length - 1] : shape[1];
@@ -25,6 +27,7 @@ export function instanceNormLayout(
 /** The shape `[N, S, C]` or `[N, C, S]` in which x is seen. */
 export function threeDShape(layout: InstanceNormLayout): [number, number, number] {
   const {batch, spatial, channels} = layout;
-  return layout.dataFormat === 'channelsLast' ? [batch, spatial, channels] :
-                                                [batch, channels, spatial];
+  return layout.dataFormat === 'channelsLast'
+    ? [batch, spatial, channels]
+    : [batch, channels, spatial];
 }

@@ -16,7 +16,14 @@ export interface Case {
 
 function base(name: string, shape: number[], format: Format, more: Partial<Case> = {}): Case {
   return {
-    name, shape, format, withGamma: true, withBeta: true, epsilon: 1e-5, scale: 1, offset: 0,
+    name,
+    shape,
+    format,
+    withGamma: true,
+    withBeta: true,
+    epsilon: 1e-5,
+    scale: 1,
+    offset: 0,
     ...more,
   };
 }
@@ -55,8 +62,8 @@ export function describeCase(c: Case): string {
 
 export interface CaseData {
   x: Float32Array;
-  gamma: Float32Array|null;
-  beta: Float32Array|null;
+  gamma: Float32Array | null;
+  beta: Float32Array | null;
   dy: Float32Array;
   channels: number;
 }

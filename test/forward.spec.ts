@@ -25,9 +25,13 @@ describeEachBackend('forward', backend => {
 
       if (backend !== FALLBACK) {
         // The saved state of the forward pass, straight from the kernel.
-        const outputs = tf.engine().runKernel(
-            InstanceNorm, {x, ...(gamma ? {gamma} : {}), ...(beta ? {beta} : {})},
-            {epsilon: c.epsilon, dataFormat: c.format}) as tf.Tensor[];
+        const outputs = tf
+          .engine()
+          .runKernel(
+            InstanceNorm,
+            {x, ...(gamma ? {gamma} : {}), ...(beta ? {beta} : {})},
+            {epsilon: c.epsilon, dataFormat: c.format},
+          ) as tf.Tensor[];
         expect(outputs.length).toBe(3);
         expect(outputs[1].shape).toEqual([c.shape[0], d.channels]);
         expect(outputs[2].shape).toEqual([c.shape[0], d.channels]);
@@ -51,14 +55,25 @@ describeEachBackend('forward', backend => {
   });
 
   it('accepts TensorLike inputs', async () => {
-    const y = instanceNorm([[[1], [2]], [[3], [5]]], [2], [1]);
+    const y = instanceNorm(
+      [
+        [[1], [2]],
+        [[3], [5]],
+      ],
+      [2],
+      [1],
+    );
     const expected = referenceForward([1, 2, 3, 5], [2, 2, 1], [2], [1], 1e-5, 'channelsLast');
     expectClose(await y.data(), expected.y, atol, rtol, 'y');
     y.dispose();
   });
 
   it('returns a zero-size y for a zero-size x', async () => {
-    for (const shape of [[0, 4, 4, 3], [2, 0, 4, 3], [2, 4, 4, 0]]) {
+    for (const shape of [
+      [0, 4, 4, 3],
+      [2, 0, 4, 3],
+      [2, 4, 4, 0],
+    ]) {
       const x = tf.zeros(shape);
       const before = tf.memory().numTensors;
       const y = instanceNorm(x, null, null);

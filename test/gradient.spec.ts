@@ -3,10 +3,22 @@ import {InstanceNormGrad} from '../src/kernel_names';
 
 import {CASES, caseData, describeCase} from './cases';
 import {referenceGradient} from './reference';
-import {backendDataIds, describeEachBackend, expectClose, FALLBACK, randomValues, tf, tolerance, withoutKernelLeakCheck} from './setup';
+import {
+  backendDataIds,
+  describeEachBackend,
+  expectClose,
+  FALLBACK,
+  randomValues,
+  tf,
+  tolerance,
+  withoutKernelLeakCheck,
+} from './setup';
 import {referenceForward} from './reference';
 
-function referenceStats(x: Float32Array, c: {shape: number[], epsilon: number, format: 'channelsLast'|'channelsFirst'}) {
+function referenceStats(
+  x: Float32Array,
+  c: {shape: number[]; epsilon: number; format: 'channelsLast' | 'channelsFirst'},
+) {
   const {mean, invStd} = referenceForward(x, c.shape, null, null, c.epsilon, c.format);
   return {mean: Float32Array.from(mean), invStd: Float32Array.from(invStd)};
 }
@@ -26,11 +38,13 @@ describeEachBackend('gradient', backend => {
       const before = tf.memory().numTensors;
       const dataBefore = backendDataIds();
 
-      const grads = await withoutKernelLeakCheck(() => tf.grads((...args: tf.Tensor[]) => {
-        const g = gamma ? args[1] : null;
-        const b = beta ? args[args.length - 1] : null;
-        return tf.sum(tf.mul(instanceNorm(args[0], g, b, c.epsilon, c.format), dy));
-      })(inputs));
+      const grads = await withoutKernelLeakCheck(() =>
+        tf.grads((...args: tf.Tensor[]) => {
+          const g = gamma ? args[1] : null;
+          const b = beta ? args[args.length - 1] : null;
+          return tf.sum(tf.mul(instanceNorm(args[0], g, b, c.epsilon, c.format), dy));
+        })(inputs),
+      );
       expect(grads.length).toBe(inputs.length);
       // dx is a difference of terms of the size of dy * invStd: scale the
       // absolute tolerance by the largest invStd (a constant channel has 316).
@@ -51,11 +65,21 @@ describeEachBackend('gradient', backend => {
         const stats = referenceStats(d.x, c);
         const mean = tf.tensor2d(stats.mean, [c.shape[0], d.channels]);
         const invStd = tf.tensor2d(stats.invStd, [c.shape[0], d.channels]);
-        const outputs = tf.engine().runKernel(
-            InstanceNormGrad, {dy, x, mean, invStd, ...(gamma ? {gamma} : {})},
-            {dataFormat: c.format}) as tf.Tensor[];
+        const outputs = tf
+          .engine()
+          .runKernel(
+            InstanceNormGrad,
+            {dy, x, mean, invStd, ...(gamma ? {gamma} : {})},
+            {dataFormat: c.format},
+          ) as tf.Tensor[];
         expect(outputs.map(t => t.shape)).toEqual([c.shape, [d.channels], [d.channels]]);
-        expectClose(await outputs[0].data(), expected.dx, atol * Math.max(1, dxScale), rtol, 'dx (kernel)');
+        expectClose(
+          await outputs[0].data(),
+          expected.dx,
+          atol * Math.max(1, dxScale),
+          rtol,
+          'dx (kernel)',
+        );
         expectClose(await outputs[1].data(), expected.dgamma, atol * 10, rtol, 'dgamma (kernel)');
         expectClose(await outputs[2].data(), expected.dbeta, atol * 10, rtol, 'dbeta (kernel)');
         tf.dispose([...outputs, mean, invStd]);
@@ -66,8 +90,9 @@ describeEachBackend('gradient', backend => {
 
   it('runs the fused gradient kernel on backends that have it', async () => {
     const x = tf.randomNormal([1, 4, 4, 2]);
-    const profile = await withoutKernelLeakCheck(
-        () => tf.profile(() => tf.grad(v => tf.sum(instanceNorm(v)))(x)));
+    const profile = await withoutKernelLeakCheck(() =>
+      tf.profile(() => tf.grad(v => tf.sum(instanceNorm(v)))(x)),
+    );
     const names = profile.kernels.map(k => k.name);
     expect(names.includes(InstanceNormGrad)).toBe(backend !== FALLBACK);
     tf.dispose(profile.result as tf.Tensor);
@@ -83,17 +108,18 @@ describeEachBackend('gradient', backend => {
       const bs = randomValues(2, 13, 1);
       const weights = tf.tensor(randomValues(24, 14, 1), shape);
       const loss = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
-          tf.sum(tf.mul(instanceNorm(x, g, b, 1e-3, format), weights));
+        tf.sum(tf.mul(instanceNorm(x, g, b, 1e-3, format), weights));
       const x = tf.tensor(xs, shape);
       const g = tf.tensor1d(gs);
       const b = tf.tensor1d(bs);
       const analyticGrads = await withoutKernelLeakCheck(() => tf.grads(loss)([x, g, b]));
       const analytic = await Promise.all(
-          analyticGrads.map(async t => {
-            const v = await t.data();
-            t.dispose();
-            return v;
-          }));
+        analyticGrads.map(async t => {
+          const v = await t.data();
+          t.dispose();
+          return v;
+        }),
+      );
       const h = 1e-2;
       const numeric = [new Float32Array(24), new Float32Array(2), new Float32Array(2)];
       const values = [xs, gs, bs];
@@ -102,12 +128,14 @@ describeEachBackend('gradient', backend => {
           const at = async (delta: number) => {
             const v = values.map(a => a.slice());
             v[k][i] += delta;
-            const l = tf.tidy(() => loss(tf.tensor(v[0], shape), tf.tensor1d(v[1]), tf.tensor1d(v[2])));
+            const l = tf.tidy(() =>
+              loss(tf.tensor(v[0], shape), tf.tensor1d(v[1]), tf.tensor1d(v[2])),
+            );
             const value = (await l.data())[0];
             l.dispose();
             return value;
           };
-          numeric[k][i] = (await at(h) - await at(-h)) / (2 * h);
+          numeric[k][i] = ((await at(h)) - (await at(-h))) / (2 * h);
         }
       }
       expectClose(analytic[0], numeric[0], 2e-2, 2e-2, 'dx');

@@ -6,11 +6,25 @@
  */
 import * as tfl from '@tensorflow/tfjs-layers';
 
-import {AddonsInstanceNormalization, instanceNormalization, InstanceNormalization, instanceNormComposite} from '../src/index';
+import {
+  AddonsInstanceNormalization,
+  instanceNormalization,
+  InstanceNormalization,
+  instanceNormComposite,
+} from '../src/index';
 import type {InstanceNormalizationLayerArgs} from '../src/index';
 
 import {referenceForward} from './reference';
-import {backendDataIds, describeEachBackend, expectClose, Format, randomValues, tf, tolerance, withoutKernelLeakCheck} from './setup';
+import {
+  backendDataIds,
+  describeEachBackend,
+  expectClose,
+  Format,
+  randomValues,
+  tf,
+  tolerance,
+  withoutKernelLeakCheck,
+} from './setup';
 
 const EPSILON = 1e-3;
 
@@ -29,7 +43,9 @@ class CompositeInstanceNorm extends tfl.layers.Layer {
 
   override build(inputShape: tfl.Shape | tfl.Shape[]): void {
     const shape = inputShape as tfl.Shape;
-    const channels = (this.format === 'channelsLast' ? shape[shape.length - 1] : shape[1]) as number;
+    const channels = (
+      this.format === 'channelsLast' ? shape[shape.length - 1] : shape[1]
+    ) as number;
     this.gamma = this.addWeight('gamma', [channels], 'float32', tfl.initializers.ones());
     this.beta = this.addWeight('beta', [channels], 'float32', tfl.initializers.zeros());
     this.built = true;
@@ -44,33 +60,51 @@ class CompositeInstanceNorm extends tfl.layers.Layer {
 /** conv -> norm -> relu -> dense, on [N, 6, 6, 2] or [N, 2, 6, 6] images. */
 function convNet(format: Format, norm: tfl.layers.Layer): tfl.Sequential {
   const model = tfl.sequential();
-  model.add(tfl.layers.conv2d({
-    inputShape: format === 'channelsLast' ? [6, 6, 2] : [2, 6, 6],
-    // No conv bias: a per-channel constant is what instance norm removes, so
-    // its gradient is rounding noise that Adam would amplify.
-    filters: 4, kernelSize: 3, padding: 'same', dataFormat: format, useBias: false,
-    kernelInitializer: tfl.initializers.glorotUniform({seed: 1}),
-  }));
+  model.add(
+    tfl.layers.conv2d({
+      inputShape: format === 'channelsLast' ? [6, 6, 2] : [2, 6, 6],
+      // No conv bias: a per-channel constant is what instance norm removes, so
+      // its gradient is rounding noise that Adam would amplify.
+      filters: 4,
+      kernelSize: 3,
+      padding: 'same',
+      dataFormat: format,
+      useBias: false,
+      kernelInitializer: tfl.initializers.glorotUniform({seed: 1}),
+    }),
+  );
   model.add(norm);
   model.add(tfl.layers.activation({activation: 'relu'}));
   model.add(tfl.layers.flatten());
-  model.add(tfl.layers.dense({units: 2, kernelInitializer: tfl.initializers.glorotUniform({seed: 2})}));
+  model.add(
+    tfl.layers.dense({units: 2, kernelInitializer: tfl.initializers.glorotUniform({seed: 2})}),
+  );
   return model;
 }
 
 function images(format: Format, seed: number): tf.Tensor4D {
-  const shape: [number, number, number, number] = format === 'channelsLast' ? [4, 6, 6, 2] : [4, 2, 6, 6];
+  const shape: [number, number, number, number] =
+    format === 'channelsLast' ? [4, 6, 6, 2] : [4, 2, 6, 6];
   return tf.tensor4d(randomValues(4 * 6 * 6 * 2, seed, 2, 0.5), shape);
 }
 
 /** Fits with one batch per epoch: history.loss[e] is the loss of step e. */
 async function fitSteps(
-    model: tfl.LayersModel, x: tf.Tensor, y: tf.Tensor, epochs: number,
-    onEpochEnd?: () => void): Promise<number[]> {
-  const history = await withoutKernelLeakCheck(() => model.fit(x, y, {
-    epochs, batchSize: x.shape[0], shuffle: false, verbose: 0,
-    callbacks: onEpochEnd ? {onEpochEnd: async () => onEpochEnd()} : undefined,
-  }));
+  model: tfl.LayersModel,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  epochs: number,
+  onEpochEnd?: () => void,
+): Promise<number[]> {
+  const history = await withoutKernelLeakCheck(() =>
+    model.fit(x, y, {
+      epochs,
+      batchSize: x.shape[0],
+      shuffle: false,
+      verbose: 0,
+      callbacks: onEpochEnd ? {onEpochEnd: async () => onEpochEnd()} : undefined,
+    }),
+  );
   return history.history['loss'] as number[];
 }
 
@@ -88,14 +122,20 @@ async function weightValues(model: tfl.LayersModel): Promise<Float32Array[]> {
 /** Saves to memory, as tf.io.withSaveHandler hands them over. */
 async function saveToMemory(model: tfl.LayersModel): Promise<tf.io.ModelArtifacts> {
   let saved: tf.io.ModelArtifacts | undefined;
-  await model.save(tf.io.withSaveHandler(async artifacts => {
-    saved = artifacts;
-    return {modelArtifactsInfo: {dateSaved: new Date(), modelTopologyType: 'JSON'}};
-  }));
+  await model.save(
+    tf.io.withSaveHandler(async artifacts => {
+      saved = artifacts;
+      return {modelArtifactsInfo: {dateSaved: new Date(), modelTopologyType: 'JSON'}};
+    }),
+  );
   return saved!;
 }
 
-async function expectSameModel(a: tfl.LayersModel, b: tfl.LayersModel, x: tf.Tensor): Promise<void> {
+async function expectSameModel(
+  a: tfl.LayersModel,
+  b: tfl.LayersModel,
+  x: tf.Tensor,
+): Promise<void> {
   const [wa, wb] = [await weightValues(a), await weightValues(b)];
   expect(b.weights.map(w => w.originalName)).toEqual(a.weights.map(w => w.originalName));
   expect(wb).toEqual(wa);
@@ -110,8 +150,14 @@ async function expectSameModel(a: tfl.LayersModel, b: tfl.LayersModel, x: tf.Ten
  * manifest, here in memory.
  */
 function convertedKerasModel(
-    topology: object, weights: Array<{name: string, values: number[]}>): tf.io.IOHandler {
-  const weightSpecs = weights.map(w => ({name: w.name, shape: [w.values.length], dtype: 'float32' as const}));
+  topology: object,
+  weights: Array<{name: string; values: number[]}>,
+): tf.io.IOHandler {
+  const weightSpecs = weights.map(w => ({
+    name: w.name,
+    shape: [w.values.length],
+    dtype: 'float32' as const,
+  }));
   const weightData = new Float32Array(weights.flatMap(w => w.values)).buffer;
   return tf.io.fromMemory({modelTopology: topology, weightSpecs, weightData});
 }
@@ -121,12 +167,20 @@ function kerasContribLayer(name: string, axis: number | null, batchInputShape?: 
   return {
     class_name: 'InstanceNormalization',
     config: {
-      name, trainable: true,
+      name,
+      trainable: true,
       ...(batchInputShape ? {batch_input_shape: [null, ...batchInputShape.slice(1)]} : {}),
-      dtype: 'float32', axis, epsilon: EPSILON, center: true, scale: true,
+      dtype: 'float32',
+      axis,
+      epsilon: EPSILON,
+      center: true,
+      scale: true,
       beta_initializer: {class_name: 'Zeros', config: {}},
       gamma_initializer: {class_name: 'Ones', config: {}},
-      beta_regularizer: null, gamma_regularizer: null, beta_constraint: null, gamma_constraint: null,
+      beta_regularizer: null,
+      gamma_regularizer: null,
+      beta_constraint: null,
+      gamma_constraint: null,
     },
   };
 }
@@ -136,30 +190,44 @@ function addonsModel(axis: number, groups: number, batchInputShape: number[]): o
   return {
     // tensorflowjs_converter keeps the full Keras save format: the topology
     // sits in model_config.
-    keras_version: '2.8.0', backend: 'tensorflow',
+    keras_version: '2.8.0',
+    backend: 'tensorflow',
     model_config: {
       class_name: 'Functional',
       config: {
         name: 'model',
         layers: [
           {
-            class_name: 'InputLayer', name: 'input_1', inbound_nodes: [],
+            class_name: 'InputLayer',
+            name: 'input_1',
+            inbound_nodes: [],
             config: {
-              batch_input_shape: [null, ...batchInputShape.slice(1)], dtype: 'float32',
-              sparse: false, ragged: false, name: 'input_1',
+              batch_input_shape: [null, ...batchInputShape.slice(1)],
+              dtype: 'float32',
+              sparse: false,
+              ragged: false,
+              name: 'input_1',
             },
           },
           {
-            class_name: 'Addons>InstanceNormalization', name: 'instance_normalization',
+            class_name: 'Addons>InstanceNormalization',
+            name: 'instance_normalization',
             inbound_nodes: [[['input_1', 0, 0, {}]]],
             config: {
-              name: 'instance_normalization', trainable: true, dtype: 'float32', groups, axis,
-              epsilon: EPSILON, center: true, scale: true,
+              name: 'instance_normalization',
+              trainable: true,
+              dtype: 'float32',
+              groups,
+              axis,
+              epsilon: EPSILON,
+              center: true,
+              scale: true,
               beta_initializer: {class_name: 'Zeros', config: {}},
               gamma_initializer: {class_name: 'Ones', config: {}},
               beta_regularizer: null,
               gamma_regularizer: {class_name: 'L2', config: {l2: 0.01}},
-              beta_constraint: null, gamma_constraint: null,
+              beta_constraint: null,
+              gamma_constraint: null,
             },
           },
         ],
@@ -182,30 +250,51 @@ describeEachBackend('layer', backend => {
       expect(config['scale']).toBe(true);
       expect(config['betaInitializer']).toEqual({className: 'Zeros', config: {}});
       expect(config['gammaInitializer']).toEqual({className: 'Ones', config: {}});
-      for (const key of ['betaRegularizer', 'gammaRegularizer', 'betaConstraint', 'gammaConstraint']) {
+      for (const key of [
+        'betaRegularizer',
+        'gammaRegularizer',
+        'betaConstraint',
+        'gammaConstraint',
+      ]) {
         expect(config[key]).withContext(key).toBeNull();
       }
     });
 
     it('round-trips every option through getConfig and fromConfig', () => {
       const layer = instanceNormalization({
-        name: 'norm', axis: 1, epsilon: 1e-4, center: false, scale: true, trainable: false,
-        inputShape: [3, 5, 5], dtype: 'float32',
-        betaInitializer: 'randomNormal', gammaInitializer: tfl.initializers.constant({value: 2}),
-        betaRegularizer: tfl.regularizers.l1({l1: 0.1}), gammaRegularizer: 'l1l2',
+        name: 'norm',
+        axis: 1,
+        epsilon: 1e-4,
+        center: false,
+        scale: true,
+        trainable: false,
+        inputShape: [3, 5, 5],
+        dtype: 'float32',
+        betaInitializer: 'randomNormal',
+        gammaInitializer: tfl.initializers.constant({value: 2}),
+        betaRegularizer: tfl.regularizers.l1({l1: 0.1}),
+        gammaRegularizer: 'l1l2',
         betaConstraint: {className: 'MaxNorm', config: {maxValue: 3, axis: 0}},
         gammaConstraint: tfl.constraints.nonNeg(),
       });
       const config = layer.getConfig();
-      expect(config).toEqual(jasmine.objectContaining({
-        name: 'norm', axis: 1, epsilon: 1e-4, center: false, scale: true, trainable: false,
-        batchInputShape: [null, 3, 5, 5], dtype: 'float32',
-        gammaInitializer: {className: 'Constant', config: {value: 2}},
-        betaRegularizer: {className: 'L1L2', config: {l1: 0.1, l2: 0}},
-        gammaRegularizer: {className: 'L1L2', config: {l1: 0.01, l2: 0.01}},
-        betaConstraint: {className: 'MaxNorm', config: {maxValue: 3, axis: 0}},
-        gammaConstraint: {className: 'NonNeg', config: {}},
-      }));
+      expect(config).toEqual(
+        jasmine.objectContaining({
+          name: 'norm',
+          axis: 1,
+          epsilon: 1e-4,
+          center: false,
+          scale: true,
+          trainable: false,
+          batchInputShape: [null, 3, 5, 5],
+          dtype: 'float32',
+          gammaInitializer: {className: 'Constant', config: {value: 2}},
+          betaRegularizer: {className: 'L1L2', config: {l1: 0.1, l2: 0}},
+          gammaRegularizer: {className: 'L1L2', config: {l1: 0.01, l2: 0.01}},
+          betaConstraint: {className: 'MaxNorm', config: {maxValue: 3, axis: 0}},
+          gammaConstraint: {className: 'NonNeg', config: {}},
+        }),
+      );
       expect((config['betaInitializer'] as {className: string}).className).toBe('RandomNormal');
       const copy = tf.serialization.SerializationMap.getMap().classNameMap['InstanceNormalization'];
       const restored = copy[1](copy[0], config) as InstanceNormalization;
@@ -222,13 +311,27 @@ describeEachBackend('layer', backend => {
     });
 
     it('writes snake_case keys and the class name in the model JSON', () => {
-      const model = tfl.sequential({layers: [instanceNormalization({inputShape: [4, 4, 2], axis: null})]});
-      const json = model.toJSON(null, false) as {config: {layers: Array<{class_name: string, config: object}>}};
+      const model = tfl.sequential({
+        layers: [instanceNormalization({inputShape: [4, 4, 2], axis: null})],
+      });
+      const json = model.toJSON(null, false) as {
+        config: {layers: Array<{class_name: string; config: object}>};
+      };
       const layer = json.config.layers[0];
       expect(layer.class_name).toBe('InstanceNormalization');
-      expect(Object.keys(layer.config)).toEqual(jasmine.arrayContaining(
-          ['axis', 'epsilon', 'beta_initializer', 'gamma_initializer', 'beta_regularizer',
-           'gamma_regularizer', 'beta_constraint', 'gamma_constraint', 'batch_input_shape']));
+      expect(Object.keys(layer.config)).toEqual(
+        jasmine.arrayContaining([
+          'axis',
+          'epsilon',
+          'beta_initializer',
+          'gamma_initializer',
+          'beta_regularizer',
+          'gamma_regularizer',
+          'beta_constraint',
+          'gamma_constraint',
+          'batch_input_shape',
+        ]),
+      );
       expect((layer.config as {axis: unknown}).axis).toBeNull();
       model.dispose();
     });
@@ -251,7 +354,7 @@ describeEachBackend('layer', backend => {
       it(`matches the float64 reference: ${what} ${JSON.stringify(shape)}, axis ${axis}`, async () => {
         const size = shape.reduce((a, b) => a * b, 1);
         const rank = shape.length;
-        const channelAxis = axis === null ? null : (axis < 0 ? axis + rank : axis);
+        const channelAxis = axis === null ? null : axis < 0 ? axis + rank : axis;
         const channels = channelAxis === null ? 1 : shape[channelAxis];
         const xValues = randomValues(size, 10 + rank, 3, 1);
         const gamma = Array.from(randomValues(channels, 20, 1, 1));
@@ -279,7 +382,13 @@ describeEachBackend('layer', backend => {
           expectedShape = xLast.shape;
         }
         const expected = referenceForward(
-            await xLast.data(), expectedShape, gamma, beta, EPSILON, 'channelsLast');
+          await xLast.data(),
+          expectedShape,
+          gamma,
+          beta,
+          EPSILON,
+          'channelsLast',
+        );
         expectClose(await yLast.data(), expected.y, atol, rtol, 'y');
         tf.dispose([y, xLast, yLast]);
         expect(tf.memory().numTensors).toBe(before);
@@ -288,13 +397,20 @@ describeEachBackend('layer', backend => {
       });
     }
 
-    it('predicts with each instance\'s own statistics, in training and inference alike', async () => {
+    it("predicts with each instance's own statistics, in training and inference alike", async () => {
       const model = tfl.sequential({layers: [instanceNormalization({inputShape: [4, 4, 3]})]});
       const x = tf.tensor4d(randomValues(3 * 4 * 4 * 3, 30, 2, 5), [3, 4, 4, 3]);
       const batch = model.predict(x) as tf.Tensor;
       const alone = model.predict(tf.slice(x, [1], [1])) as tf.Tensor;
       const training = model.layers[0].apply(x, {training: true}) as tf.Tensor;
-      const expected = referenceForward(await x.data(), x.shape, null, null, EPSILON, 'channelsLast');
+      const expected = referenceForward(
+        await x.data(),
+        x.shape,
+        null,
+        null,
+        EPSILON,
+        'channelsLast',
+      );
       expectClose(await batch.data(), expected.y, atol, rtol, 'predict');
       expectClose(await alone.data(), expected.y.slice(48, 96), atol, rtol, 'one instance');
       expect(await training.data()).toEqual(await batch.data());
@@ -305,45 +421,49 @@ describeEachBackend('layer', backend => {
 
   describe('training', () => {
     for (const format of ['channelsLast', 'channelsFirst'] as Format[]) {
-      it(`fits a conv net (${format}) step for step like the composite reference, without leaks`,
-         async () => {
-           const start = tf.memory().numTensors;
-           const startData = backendDataIds();
-           const axis = format === 'channelsLast' ? -1 : 1;
-           const model = convNet(format, instanceNormalization({axis}));
-           const reference = convNet(format, new CompositeInstanceNorm(format));
-           reference.setWeights(model.getWeights());
-           const x = images(format, 40);
-           const y = tf.tensor2d(randomValues(8, 41), [4, 2]);
-           const optimizers = [tf.train.adam(0.01), tf.train.adam(0.01)];
-           model.compile({optimizer: optimizers[0], loss: 'meanSquaredError'});
-           reference.compile({optimizer: optimizers[1], loss: 'meanSquaredError'});
+      it(`fits a conv net (${format}) step for step like the composite reference, without leaks`, async () => {
+        const start = tf.memory().numTensors;
+        const startData = backendDataIds();
+        const axis = format === 'channelsLast' ? -1 : 1;
+        const model = convNet(format, instanceNormalization({axis}));
+        const reference = convNet(format, new CompositeInstanceNorm(format));
+        reference.setWeights(model.getWeights());
+        const x = images(format, 40);
+        const y = tf.tensor2d(randomValues(8, 41), [4, 2]);
+        const optimizers = [tf.train.adam(0.01), tf.train.adam(0.01)];
+        model.compile({optimizer: optimizers[0], loss: 'meanSquaredError'});
+        reference.compile({optimizer: optimizers[1], loss: 'meanSquaredError'});
 
-           const counts: number[] = [];
-           const epochs = 12;
-           const losses = await fitSteps(
-               model, x, y, epochs, () => counts.push(tf.memory().numTensors, backendDataIds()));
-           // Adam creates its slots in the first step; every epoch ends with
-           // the same tensors and backend data.
-           expect(counts.length).toBe(2 * epochs);
-           for (let e = 1; e < epochs; e++) {
-             expect(counts.slice(2 * e, 2 * e + 2)).withContext(`epoch ${e} [tensors, data]`)
-                 .toEqual(counts.slice(0, 2));
-           }
+        const counts: number[] = [];
+        const epochs = 12;
+        const losses = await fitSteps(model, x, y, epochs, () =>
+          counts.push(tf.memory().numTensors, backendDataIds()),
+        );
+        // Adam creates its slots in the first step; every epoch ends with
+        // the same tensors and backend data.
+        expect(counts.length).toBe(2 * epochs);
+        for (let e = 1; e < epochs; e++) {
+          expect(counts.slice(2 * e, 2 * e + 2))
+            .withContext(`epoch ${e} [tensors, data]`)
+            .toEqual(counts.slice(0, 2));
+        }
 
-           const referenceLosses = await fitSteps(reference, x, y, epochs);
-           expectClose(losses, referenceLosses, atol, rtol, 'loss per step');
-           expect(losses[epochs - 1]).toBeLessThan(0.5 * losses[0]);
-           // The trained weights agree too (gamma and beta included).
-           const [trained, trainedReference] = [await weightValues(model), await weightValues(reference)];
-           trained.forEach((w, i) => expectClose(w, trainedReference[i], atol, rtol, `weight ${i}`));
-           tf.dispose([x, y]);
-           model.dispose();
-           reference.dispose();
-           optimizers.forEach(o => o.dispose());
-           expect(tf.memory().numTensors).toBe(start);
-           expect(backendDataIds()).toBe(startData);
-         });
+        const referenceLosses = await fitSteps(reference, x, y, epochs);
+        expectClose(losses, referenceLosses, atol, rtol, 'loss per step');
+        expect(losses[epochs - 1]).toBeLessThan(0.5 * losses[0]);
+        // The trained weights agree too (gamma and beta included).
+        const [trained, trainedReference] = [
+          await weightValues(model),
+          await weightValues(reference),
+        ];
+        trained.forEach((w, i) => expectClose(w, trainedReference[i], atol, rtol, `weight ${i}`));
+        tf.dispose([x, y]);
+        model.dispose();
+        reference.dispose();
+        optimizers.forEach(o => o.dispose());
+        expect(tf.memory().numTensors).toBe(start);
+        expect(backendDataIds()).toBe(startData);
+      });
     }
 
     it('adds its regularizers to the loss', async () => {
@@ -351,10 +471,14 @@ describeEachBackend('layer', backend => {
       const beta = [0.3, -0.1, 0.2, 0];
       const losses: number[] = [];
       for (const regularized of [false, true]) {
-        const norm = instanceNormalization(regularized ? {
-          gammaRegularizer: tfl.regularizers.l2({l2: 0.1}),
-          betaRegularizer: tfl.regularizers.l1({l1: 0.2}),
-        } : {});
+        const norm = instanceNormalization(
+          regularized
+            ? {
+                gammaRegularizer: tfl.regularizers.l2({l2: 0.1}),
+                betaRegularizer: tfl.regularizers.l1({l1: 0.2}),
+              }
+            : {},
+        );
         const model = convNet('channelsLast', norm);
         setWeights(norm, [gamma, beta]);
         model.compile({optimizer: tf.train.sgd(0), loss: 'meanSquaredError'});
@@ -364,7 +488,9 @@ describeEachBackend('layer', backend => {
         tf.dispose([x, y]);
         model.dispose();
       }
-      const penalty = 0.1 * gamma.reduce((a, g) => a + g * g, 0) + 0.2 * beta.reduce((a, b) => a + Math.abs(b), 0);
+      const penalty =
+        0.1 * gamma.reduce((a, g) => a + g * g, 0) +
+        0.2 * beta.reduce((a, b) => a + Math.abs(b), 0);
       expectClose([losses[1] - losses[0]], [penalty], 1e-4, rtol, 'regularization loss');
     });
 
@@ -372,13 +498,21 @@ describeEachBackend('layer', backend => {
       // The target -xhat + 1 pulls gamma to -1 and beta to 1.
       const x = tf.tensor4d(randomValues(4 * 4 * 4 * 2, 60, 2, 1), [4, 4, 4, 2]);
       const xhat = referenceForward(await x.data(), x.shape, null, null, EPSILON, 'channelsLast').y;
-      const target = tf.tensor4d(Float32Array.from(xhat, v => 1 - v), x.shape as [number, number, number, number]);
-      const trained: Array<{gamma: Float32Array, beta: Float32Array}> = [];
+      const target = tf.tensor4d(
+        Float32Array.from(xhat, v => 1 - v),
+        x.shape as [number, number, number, number],
+      );
+      const trained: Array<{gamma: Float32Array; beta: Float32Array}> = [];
       for (const constrained of [false, true]) {
-        const norm = instanceNormalization(constrained ? {
-          inputShape: [4, 4, 2], gammaConstraint: 'nonNeg',
-          betaConstraint: tfl.constraints.maxNorm({maxValue: 0.1, axis: 0}),
-        } : {inputShape: [4, 4, 2]});
+        const norm = instanceNormalization(
+          constrained
+            ? {
+                inputShape: [4, 4, 2],
+                gammaConstraint: 'nonNeg',
+                betaConstraint: tfl.constraints.maxNorm({maxValue: 0.1, axis: 0}),
+              }
+            : {inputShape: [4, 4, 2]},
+        );
         const model = tfl.sequential({layers: [norm]});
         model.compile({optimizer: tf.train.sgd(0.5), loss: 'meanSquaredError'});
         const losses = await fitSteps(model, x, target, 6);
@@ -400,11 +534,18 @@ describeEachBackend('layer', backend => {
     it('keeps gamma and beta frozen with trainable: false', async () => {
       const norm = instanceNormalization({trainable: false});
       const model = convNet('channelsLast', norm);
-      setWeights(norm, [[1.5, 0.5, 2, 1], [0.1, 0.2, -0.3, 0]]);
+      setWeights(norm, [
+        [1.5, 0.5, 2, 1],
+        [0.1, 0.2, -0.3, 0],
+      ]);
       expect(norm.trainableWeights.length).toBe(0);
-      expect(norm.nonTrainableWeights.map(w => w.originalName.split('/').pop())).toEqual(['gamma', 'beta']);
+      expect(norm.nonTrainableWeights.map(w => w.originalName.split('/').pop())).toEqual([
+        'gamma',
+        'beta',
+      ]);
       model.compile({optimizer: tf.train.sgd(0.1), loss: 'meanSquaredError'});
-      const values = (layer: tfl.layers.Layer) => Promise.all(layer.getWeights().map(w => w.data()));
+      const values = (layer: tfl.layers.Layer) =>
+        Promise.all(layer.getWeights().map(w => w.data()));
       const [normBefore, convBefore] = [await values(norm), await values(model.layers[0])];
       const x = images('channelsLast', 70);
       const y = tf.tensor2d(randomValues(8, 71), [4, 2]);
@@ -459,7 +600,9 @@ describeEachBackend('layer', backend => {
     it('loads keras-contrib InstanceNormalization (axis -1 and axis null) and predicts', async () => {
       const shape = [2, 4, 5, 3];
       const topology = {
-        class_name: 'Sequential', keras_version: '2.2.4', backend: 'tensorflow',
+        class_name: 'Sequential',
+        keras_version: '2.2.4',
+        backend: 'tensorflow',
         config: {
           name: 'sequential_1',
           layers: [
@@ -470,16 +613,31 @@ describeEachBackend('layer', backend => {
       };
       const gamma1 = [0.5, 2, -1];
       const beta1 = [0.1, -0.2, 0.3];
-      const model = await tfl.loadLayersModel(convertedKerasModel(topology, [
-        {name: 'instance_normalization_1/gamma', values: gamma1},
-        {name: 'instance_normalization_1/beta', values: beta1},
-        {name: 'instance_normalization_2/gamma', values: [3]},
-        {name: 'instance_normalization_2/beta', values: [-1]},
-      ]));
-      expect(model.layers.map(l => l.constructor)).toEqual([InstanceNormalization, InstanceNormalization]);
-      const x = tf.tensor4d(randomValues(120, 100, 4, 2), shape as [number, number, number, number]);
+      const model = await tfl.loadLayersModel(
+        convertedKerasModel(topology, [
+          {name: 'instance_normalization_1/gamma', values: gamma1},
+          {name: 'instance_normalization_1/beta', values: beta1},
+          {name: 'instance_normalization_2/gamma', values: [3]},
+          {name: 'instance_normalization_2/beta', values: [-1]},
+        ]),
+      );
+      expect(model.layers.map(l => l.constructor)).toEqual([
+        InstanceNormalization,
+        InstanceNormalization,
+      ]);
+      const x = tf.tensor4d(
+        randomValues(120, 100, 4, 2),
+        shape as [number, number, number, number],
+      );
       const y = model.predict(x) as tf.Tensor;
-      const first = referenceForward(await x.data(), shape, gamma1, beta1, EPSILON, 'channelsLast').y;
+      const first = referenceForward(
+        await x.data(),
+        shape,
+        gamma1,
+        beta1,
+        EPSILON,
+        'channelsLast',
+      ).y;
       const expected = referenceForward(first, [2, 60, 1], [3], [-1], EPSILON, 'channelsLast').y;
       expectClose(await y.data(), expected, atol, rtol, 'y');
       tf.dispose([x, y]);
@@ -490,17 +648,32 @@ describeEachBackend('layer', backend => {
       const shape = [2, 3, 4, 5];
       const gamma = [1.5, -0.5, 2];
       const beta = [0, 1, -1];
-      const model = await tfl.loadLayersModel(convertedKerasModel(addonsModel(1, -1, shape), [
-        {name: 'instance_normalization/gamma', values: gamma},
-        {name: 'instance_normalization/beta', values: beta},
-      ]));
+      const model = await tfl.loadLayersModel(
+        convertedKerasModel(addonsModel(1, -1, shape), [
+          {name: 'instance_normalization/gamma', values: gamma},
+          {name: 'instance_normalization/beta', values: beta},
+        ]),
+      );
       const layer = model.getLayer('instance_normalization');
       expect(layer).toBeInstanceOf(AddonsInstanceNormalization);
       // Keras' L2 regularizer class loads as tfjs' L1L2.
-      expect(layer.getConfig()['gammaRegularizer']).toEqual({className: 'L1L2', config: {l1: 0, l2: 0.01}});
-      const x = tf.tensor4d(randomValues(120, 110, 4, -3), shape as [number, number, number, number]);
+      expect(layer.getConfig()['gammaRegularizer']).toEqual({
+        className: 'L1L2',
+        config: {l1: 0, l2: 0.01},
+      });
+      const x = tf.tensor4d(
+        randomValues(120, 110, 4, -3),
+        shape as [number, number, number, number],
+      );
       const y = model.predict(x) as tf.Tensor;
-      const expected = referenceForward(await x.data(), shape, gamma, beta, EPSILON, 'channelsFirst').y;
+      const expected = referenceForward(
+        await x.data(),
+        shape,
+        gamma,
+        beta,
+        EPSILON,
+        'channelsFirst',
+      ).y;
       expectClose(await y.data(), expected, atol, rtol, 'y');
       tf.dispose([x, y]);
       model.dispose();
@@ -512,36 +685,87 @@ describeEachBackend('layer', backend => {
         {name: 'instance_normalization/beta', values: [0, 0, 0]},
       ];
       const before = tf.memory().numTensors;
-      await expectAsync(tfl.loadLayersModel(convertedKerasModel(addonsModel(-1, 3, [1, 4, 4, 3]), weights)))
-          .toBeRejectedWithError(/'instance_normalization'.*groups must be -1.*got 3/);
-      await expectAsync(tfl.loadLayersModel(convertedKerasModel(addonsModel(4, -1, [1, 4, 4, 3]), weights)))
-          .toBeRejectedWithError(/'instance_normalization'.*axis 4 is out of range for inputs of rank 4/);
+      await expectAsync(
+        tfl.loadLayersModel(convertedKerasModel(addonsModel(-1, 3, [1, 4, 4, 3]), weights)),
+      ).toBeRejectedWithError(/'instance_normalization'.*groups must be -1.*got 3/);
+      await expectAsync(
+        tfl.loadLayersModel(convertedKerasModel(addonsModel(4, -1, [1, 4, 4, 3]), weights)),
+      ).toBeRejectedWithError(
+        /'instance_normalization'.*axis 4 is out of range for inputs of rank 4/,
+      );
       expect(tf.memory().numTensors).toBe(before);
     });
   });
 
   describe('errors', () => {
     const cases: Array<[string, () => unknown, RegExp]> = [
-      ['groups other than -1', () => instanceNormalization({name: 'n', groups: 2}), /layer 'n': groups must be -1/],
-      ['axis 0', () => instanceNormalization({name: 'n', axis: 0}), /layer 'n': axis 0 is the batch axis/],
-      ['a fractional axis', () => instanceNormalization({name: 'n', axis: 1.5}), /layer 'n': axis must be an integer or null/],
-      ['epsilon 0', () => instanceNormalization({name: 'n', epsilon: 0}), /layer 'n': epsilon must be a positive/],
-      ['an unknown key', () => instanceNormalization({name: 'n', momentum: 0.9} as InstanceNormalizationLayerArgs),
-       /layer 'n': unknown config key 'momentum'/],
-      ['a non-boolean center', () => instanceNormalization({name: 'n', center: 'yes'} as unknown as InstanceNormalizationLayerArgs),
-       /layer 'n': center must be true or false/],
-      ['an unknown initializer', () => instanceNormalization({name: 'n', gammaInitializer: 'noSuch'}),
-       /layer 'n': gammaInitializer: unknown initializer 'NoSuch'/],
-      ['an unknown constraint class', () => instanceNormalization({name: 'n', betaConstraint: {className: 'Nope', config: {}}}),
-       /layer 'n': betaConstraint: unknown constraint 'Nope'/],
-      ['an axis beyond the rank', () => instanceNormalization({name: 'n', axis: 4}).apply(tf.zeros([1, 2, 2, 2])),
-       /layer 'n': axis 4 is out of range for inputs of rank 4/],
-      ['a negative axis beyond the rank', () => instanceNormalization({name: 'n', axis: -4}).apply(tf.zeros([1, 2, 2])),
-       /layer 'n': axis -4 is out of range for inputs of rank 3/],
-      ['rank 2 with a channel axis', () => instanceNormalization({name: 'n'}).apply(tf.zeros([2, 3])),
-       /layer 'n': with axis -1 the input needs rank >= 3/],
-      ['a channel axis of unknown size', () => instanceNormalization({name: 'n'}).apply(tfl.input({shape: [4, null as unknown as number]})),
-       /layer 'n': axis -1 of the input must have a defined size/],
+      [
+        'groups other than -1',
+        () => instanceNormalization({name: 'n', groups: 2}),
+        /layer 'n': groups must be -1/,
+      ],
+      [
+        'axis 0',
+        () => instanceNormalization({name: 'n', axis: 0}),
+        /layer 'n': axis 0 is the batch axis/,
+      ],
+      [
+        'a fractional axis',
+        () => instanceNormalization({name: 'n', axis: 1.5}),
+        /layer 'n': axis must be an integer or null/,
+      ],
+      [
+        'epsilon 0',
+        () => instanceNormalization({name: 'n', epsilon: 0}),
+        /layer 'n': epsilon must be a positive/,
+      ],
+      [
+        'an unknown key',
+        () => instanceNormalization({name: 'n', momentum: 0.9} as InstanceNormalizationLayerArgs),
+        /layer 'n': unknown config key 'momentum'/,
+      ],
+      [
+        'a non-boolean center',
+        () =>
+          instanceNormalization({
+            name: 'n',
+            center: 'yes',
+          } as unknown as InstanceNormalizationLayerArgs),
+        /layer 'n': center must be true or false/,
+      ],
+      [
+        'an unknown initializer',
+        () => instanceNormalization({name: 'n', gammaInitializer: 'noSuch'}),
+        /layer 'n': gammaInitializer: unknown initializer 'NoSuch'/,
+      ],
+      [
+        'an unknown constraint class',
+        () => instanceNormalization({name: 'n', betaConstraint: {className: 'Nope', config: {}}}),
+        /layer 'n': betaConstraint: unknown constraint 'Nope'/,
+      ],
+      [
+        'an axis beyond the rank',
+        () => instanceNormalization({name: 'n', axis: 4}).apply(tf.zeros([1, 2, 2, 2])),
+        /layer 'n': axis 4 is out of range for inputs of rank 4/,
+      ],
+      [
+        'a negative axis beyond the rank',
+        () => instanceNormalization({name: 'n', axis: -4}).apply(tf.zeros([1, 2, 2])),
+        /layer 'n': axis -4 is out of range for inputs of rank 3/,
+      ],
+      [
+        'rank 2 with a channel axis',
+        () => instanceNormalization({name: 'n'}).apply(tf.zeros([2, 3])),
+        /layer 'n': with axis -1 the input needs rank >= 3/,
+      ],
+      [
+        'a channel axis of unknown size',
+        () =>
+          instanceNormalization({name: 'n'}).apply(
+            tfl.input({shape: [4, null as unknown as number]}),
+          ),
+        /layer 'n': axis -1 of the input must have a defined size/,
+      ],
     ];
     for (const [what, make, message] of cases) {
       it(`names the layer for ${what}`, () => {

@@ -19,7 +19,8 @@ describeEachBackend('memory', () => {
       await y.data();
       y.dispose();
       const grads = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
-          tf.sum(instanceNorm(a, g, b)))([x, gamma, beta]);
+        tf.sum(instanceNorm(a, g, b)),
+      )([x, gamma, beta]);
       await Promise.all(grads.map(t => t.data()));
       tf.dispose(grads);
       // Gradient with respect to x only: the unused dgamma/dbeta are freed.
@@ -38,7 +39,8 @@ describeEachBackend('memory', () => {
     const gamma = tf.variable(tf.ones([3]));
     const beta = tf.variable(tf.zeros([3]));
     const optimizer = tf.train.sgd(0.1);
-    const loss = () => tf.losses.meanSquaredError(target, instanceNorm(x, gamma, beta)) as tf.Scalar;
+    const loss = () =>
+      tf.losses.meanSquaredError(target, instanceNorm(x, gamma, beta)) as tf.Scalar;
     const first = optimizer.minimize(loss, true)!;
     const firstLoss = (await first.data())[0];
     first.dispose();

@@ -7,7 +7,7 @@ export type Format = 'channelsLast' | 'channelsFirst';
 
 export interface ReferenceForward {
   y: Float64Array;
-  mean: Float64Array;   // [N, C]
+  mean: Float64Array; // [N, C]
   invStd: Float64Array; // [N, C]
 }
 
@@ -40,8 +40,13 @@ function geometry(shape: number[], format: Format): Geometry {
 }
 
 export function referenceForward(
-    x: ArrayLike<number>, shape: number[], gamma: ArrayLike<number>|null,
-    beta: ArrayLike<number>|null, epsilon: number, format: Format): ReferenceForward {
+  x: ArrayLike<number>,
+  shape: number[],
+  gamma: ArrayLike<number> | null,
+  beta: ArrayLike<number> | null,
+  epsilon: number,
+  format: Format,
+): ReferenceForward {
   const g = geometry(shape, format);
   const y = new Float64Array(x.length);
   const mean = new Float64Array(g.n * g.c);
@@ -72,8 +77,13 @@ export function referenceForward(
 
 /** Gradients of sum(dy * instanceNorm(x, gamma, beta)). */
 export function referenceGradient(
-    dy: ArrayLike<number>, x: ArrayLike<number>, shape: number[],
-    gamma: ArrayLike<number>|null, epsilon: number, format: Format): ReferenceGradient {
+  dy: ArrayLike<number>,
+  x: ArrayLike<number>,
+  shape: number[],
+  gamma: ArrayLike<number> | null,
+  epsilon: number,
+  format: Format,
+): ReferenceGradient {
   const g = geometry(shape, format);
   const {mean, invStd} = referenceForward(x, shape, null, null, epsilon, format);
   const dx = new Float64Array(x.length);
@@ -97,7 +107,7 @@ export function referenceGradient(
       for (let p = 0; p < g.pixels; p++) {
         const at = g.offset(i, ch, p);
         const xhat = (x[at] - mu) * r;
-        dx[at] = scale * r / g.pixels * (g.pixels * dy[at] - sumG - xhat * sumGXhat);
+        dx[at] = ((scale * r) / g.pixels) * (g.pixels * dy[at] - sumG - xhat * sumGXhat);
       }
     }
   }

@@ -19,9 +19,10 @@ import {describeEachBackendAndF16, tf} from './setup';
  * shape [3, 3, 3, 3] (shaped like an NHWC input with C = 3) and a bias [3]
  * (shaped like gamma).
  */
-function disposedModelWeights(): {kernel: tf.Tensor, bias: tf.Tensor} {
-  const model = tfl.sequential(
-      {layers: [tfl.layers.conv2d({filters: 3, kernelSize: 3, inputShape: [4, 4, 3]})]});
+function disposedModelWeights(): {kernel: tf.Tensor; bias: tf.Tensor} {
+  const model = tfl.sequential({
+    layers: [tfl.layers.conv2d({filters: 3, kernelSize: 3, inputShape: [4, 4, 3]})],
+  });
   const [kernel, bias] = model.getWeights();
   model.dispose();
   return {kernel, bias};
@@ -39,7 +40,9 @@ function expectCleanThrow(call: () => unknown, message: RegExp): void {
   } catch (e) {
     thrown = e;
   }
-  expect(thrown instanceof Error).withContext(`an Error is thrown (got ${String(thrown)})`).toBe(true);
+  expect(thrown instanceof Error)
+    .withContext(`an Error is thrown (got ${String(thrown)})`)
+    .toBe(true);
   if (thrown instanceof Error) expect(thrown.message).toMatch(message);
   expect(tf.memory().numTensors).withContext('tensors after the throw').toBe(before);
 }
@@ -47,24 +50,52 @@ function expectCleanThrow(call: () => unknown, message: RegExp): void {
 describeEachBackendAndF16('reliability: bad input to the op', () => {
   beforeAll(() => tf.env().set('IS_TEST', false));
   let x4Kept: tf.Tensor;
-  beforeEach(() => x4Kept = tf.zeros([1, 2, 2, 3]));
+  beforeEach(() => (x4Kept = tf.zeros([1, 2, 2, 3])));
   afterEach(() => x4Kept.dispose());
   const x4 = () => tf.zeros([1, 2, 2, 3]);
   type Args = Parameters<typeof instanceNorm>;
   const cases: Array<[string, () => Args, RegExp]> = [
     ['bool gamma', () => [x4(), tf.ones([3], 'bool')], /'gamma' must be a float32 tensor.*bool/],
-    ['int32 beta', () => [x4(), null, tf.ones([3], 'int32')], /'beta' must be a float32 tensor.*int32/],
-    ['string gamma', () => [x4(), tf.tensor(['a', 'b', 'c'])], /'gamma' must be a float32 tensor.*string/],
-    ['complex64 gamma', () => [x4(), tf.complex([1, 1, 1], [0, 0, 0])], /'gamma' must be a float32 tensor.*complex64/],
-    ['a string TensorLike gamma', () => [x4(), ['a', 'b', 'c'] as unknown as number[]], /'gamma' must be/],
-    ['an epsilon that is a tensor', () => [x4(), null, null, tf.scalar(1e-5) as unknown as number],
-     /'epsilon' must be a positive finite number/],
-    ['gamma from a disposed model (its bias)', () => [x4(), disposedModelWeights().bias],
-     /'gamma' is a disposed tensor/],
-    ['beta from a disposed model (its bias)', () => [x4(), null, disposedModelWeights().bias],
-     /'beta' is a disposed tensor/],
-    ['x from a disposed model (its conv kernel)', () => [disposedModelWeights().kernel],
-     /'x' is a disposed tensor/],
+    [
+      'int32 beta',
+      () => [x4(), null, tf.ones([3], 'int32')],
+      /'beta' must be a float32 tensor.*int32/,
+    ],
+    [
+      'string gamma',
+      () => [x4(), tf.tensor(['a', 'b', 'c'])],
+      /'gamma' must be a float32 tensor.*string/,
+    ],
+    [
+      'complex64 gamma',
+      () => [x4(), tf.complex([1, 1, 1], [0, 0, 0])],
+      /'gamma' must be a float32 tensor.*complex64/,
+    ],
+    [
+      'a string TensorLike gamma',
+      () => [x4(), ['a', 'b', 'c'] as unknown as number[]],
+      /'gamma' must be/,
+    ],
+    [
+      'an epsilon that is a tensor',
+      () => [x4(), null, null, tf.scalar(1e-5) as unknown as number],
+      /'epsilon' must be a positive finite number/,
+    ],
+    [
+      'gamma from a disposed model (its bias)',
+      () => [x4(), disposedModelWeights().bias],
+      /'gamma' is a disposed tensor/,
+    ],
+    [
+      'beta from a disposed model (its bias)',
+      () => [x4(), null, disposedModelWeights().bias],
+      /'beta' is a disposed tensor/,
+    ],
+    [
+      'x from a disposed model (its conv kernel)',
+      () => [disposedModelWeights().kernel],
+      /'x' is a disposed tensor/,
+    ],
   ];
 
   for (const [name, makeArgs, message] of cases) {
@@ -84,13 +115,16 @@ describeEachBackendAndF16('reliability: bad input to the op', () => {
   it('bad input under tf.grads: a clear Error, the tape left clean', () => {
     const gamma = tf.ones([4]);
     expectCleanThrow(
-        () => tf.grads((x: tf.Tensor, g: tf.Tensor) => instanceNorm(x, g))([x4Kept, gamma]),
-        /'gamma' must be 1-D of length C = 3/);
+      () => tf.grads((x: tf.Tensor, g: tf.Tensor) => instanceNorm(x, g))([x4Kept, gamma]),
+      /'gamma' must be 1-D of length C = 3/,
+    );
     const disposed = tf.ones([3]);
     disposed.dispose();
     expectCleanThrow(
-        () => tf.valueAndGrads((x: tf.Tensor, g: tf.Tensor) => instanceNorm(x, g))([x4Kept, disposed]),
-        /disposed/);
+      () =>
+        tf.valueAndGrads((x: tf.Tensor, g: tf.Tensor) => instanceNorm(x, g))([x4Kept, disposed]),
+      /disposed/,
+    );
     gamma.dispose();
     // The op still works afterwards.
     const y = instanceNorm(x4Kept);
@@ -102,7 +136,7 @@ describeEachBackendAndF16('reliability: bad input to the op', () => {
 describeEachBackendAndF16('reliability: bad input to the layer', () => {
   beforeAll(() => tf.env().set('IS_TEST', false));
   let x: tf.Tensor;
-  beforeEach(() => x = tf.randomNormal([2, 4, 4, 3], 0, 1, 'float32', 3));
+  beforeEach(() => (x = tf.randomNormal([2, 4, 4, 3], 0, 1, 'float32', 3)));
   afterEach(() => x.dispose());
 
   const configCases: Array<[string, Record<string, unknown>, RegExp]> = [
@@ -122,21 +156,38 @@ describeEachBackendAndF16('reliability: bad input to the layer', () => {
   for (const [name, config, message] of configCases) {
     it(`config: ${name} throws a clear Error and leaks nothing`, () => {
       expectCleanThrow(
-          () => instanceNormalization(config as Parameters<typeof instanceNormalization>[0]), message);
+        () => instanceNormalization(config as Parameters<typeof instanceNormalization>[0]),
+        message,
+      );
     });
   }
 
   const applyCases: Array<[string, () => [Record<string, unknown>, tf.Tensor], RegExp]> = [
-    ['axis 4 on rank 4 (out of range)', () => [{axis: 4}, x], /axis 4 is out of range for inputs of rank 4/],
-    ['axis -5 on rank 4 (out of range)', () => [{axis: -5}, x], /axis -5 is out of range for inputs of rank 4/],
+    [
+      'axis 4 on rank 4 (out of range)',
+      () => [{axis: 4}, x],
+      /axis 4 is out of range for inputs of rank 4/,
+    ],
+    [
+      'axis -5 on rank 4 (out of range)',
+      () => [{axis: -5}, x],
+      /axis -5 is out of range for inputs of rank 4/,
+    ],
     ['a rank 2 input with axis -1', () => [{}, tf.zeros([2, 3])], /input needs rank >= 3/],
-    ['a disposed input', () => {
-      const t = tf.zeros([1, 2, 2, 3]);
-      t.dispose();
-      return [{}, t];
-    }, /disposed/],
-    ['an input from a disposed model (its conv kernel)', () => [{}, disposedModelWeights().kernel],
-     /disposed/],
+    [
+      'a disposed input',
+      () => {
+        const t = tf.zeros([1, 2, 2, 3]);
+        t.dispose();
+        return [{}, t];
+      },
+      /disposed/,
+    ],
+    [
+      'an input from a disposed model (its conv kernel)',
+      () => [{}, disposedModelWeights().kernel],
+      /disposed/,
+    ],
   ];
   for (const [name, make, message] of applyCases) {
     it(`apply: ${name} throws a clear Error and leaks nothing`, () => {

@@ -25,8 +25,8 @@ interface Snapshot {
   numBytes: number;
   dataIds: number;
   /** GPU bytes held by live tensors (webgl / webgpu), else null. */
-  numBytesInGPU: number|null;
-  gpu: {used: number, free: number}|null;
+  numBytesInGPU: number | null;
+  gpu: {used: number; free: number} | null;
 }
 
 function snapshot(): Snapshot {
@@ -62,13 +62,15 @@ describeEachBackendAndF16('reliability: memory', backend => {
     // step 2 with no instance norm in the model at all. Give it float16's
     // epsilon there.
     const optimizer = tf.train.adam(0.01, 0.9, 0.999, backend === WEBGL_F16 ? 1e-4 : undefined);
-    const loss = () => tf.tidy(
-        () => tf.losses.meanSquaredError(target, instanceNorm(image, gamma, beta)) as tf.Scalar);
+    const loss = () =>
+      tf.tidy(
+        () => tf.losses.meanSquaredError(target, instanceNorm(image, gamma, beta)) as tf.Scalar,
+      );
 
     const started = performance.now();
     let firstLoss = NaN;
     let lastLoss = NaN;
-    let atCheckpoint: Snapshot|null = null;
+    let atCheckpoint: Snapshot | null = null;
     let settledPool = 0;
     const trajectory: string[] = [];
     for (let step = 1; step <= STEPS; step++) {
@@ -101,14 +103,20 @@ describeEachBackendAndF16('reliability: memory', backend => {
       // Free textures/buffers are tfjs' reuse pool: it may take one more
       // while it warms up (webgpu's staging and uniform buffers do in the
       // first 100 steps), then must stay flat: a leak would grow it every step.
-      expect(atEnd.gpu.used + atEnd.gpu.free).withContext(`GPU textures/buffers held, step ${
-          POOL_SETTLED} to ${STEPS}`).toBe(settledPool);
+      expect(atEnd.gpu.used + atEnd.gpu.free)
+        .withContext(`GPU textures/buffers held, step ${POOL_SETTLED} to ${STEPS}`)
+        .toBe(settledPool);
     }
-    expect(lastLoss).withContext('the model trains').toBeLessThan(firstLoss * 0.5);
+    expect(lastLoss)
+      .withContext('the model trains')
+      .toBeLessThan(firstLoss * 0.5);
     printFigure('memory', backend, {
-      steps: STEPS, seconds: Number(seconds.toFixed(1)),
-      firstLoss: Number(firstLoss.toPrecision(3)), lastLoss: Number(lastLoss.toPrecision(3)),
-      [`after step ${CHECKPOINT}`]: first, [`after step ${STEPS}`]: atEnd,
+      steps: STEPS,
+      seconds: Number(seconds.toFixed(1)),
+      firstLoss: Number(firstLoss.toPrecision(3)),
+      lastLoss: Number(lastLoss.toPrecision(3)),
+      [`after step ${CHECKPOINT}`]: first,
+      [`after step ${STEPS}`]: atEnd,
       'step:GPU used+free@seconds': trajectory.join(' '),
     });
 

@@ -5,7 +5,14 @@
  * float16 WebGL mode. Each case prints its worst errors (RELIABILITY lines).
  */
 import {describeEachBackendAndF16, F16_MAX, Format, seededRandom, WEBGL_F16} from './setup';
-import {CheckInput, computeOnBackend, expectNear, printReport, referenceFor, reliabilityTolerance} from './reliability_util';
+import {
+  CheckInput,
+  computeOnBackend,
+  expectNear,
+  printReport,
+  referenceFor,
+  reliabilityTolerance,
+} from './reliability_util';
 
 const SUITE = 'numerics';
 
@@ -22,7 +29,7 @@ interface NumericsCase {
    * On 'webgl-f16', when the case cannot be stored in float16 (beyond 65504 or
    * below its resolution), the closest case that can, and why.
    */
-  f16?: {replacement: NumericsCase, why: string};
+  f16?: {replacement: NumericsCase; why: string};
 }
 
 const uniform = (rand: () => number) => 2 * rand() - 1;
@@ -37,7 +44,10 @@ const CASES: NumericsCase[] = [
     f16: {
       why: 'invStd = 1e6 exceeds float16 (max 65504)',
       replacement: {
-        name: 'constant input, epsilon 1e-8', shape: [2, 6, 6, 3], epsilon: 1e-8, value: () => 3.3,
+        name: 'constant input, epsilon 1e-8',
+        shape: [2, 6, 6, 3],
+        epsilon: 1e-8,
+        value: () => 3.3,
       },
     },
   },
@@ -86,8 +96,9 @@ const CASES: NumericsCase[] = [
     epsilon: 1e-12,
     value: r => 1 + 1e-4 * uniform(r),
     f16: {
-      why: 'in float16 the spread rounds away (its spacing at 1 is 1e-3): a constant channel ' +
-          'with epsilon 1e-12 has invStd = 1e6, beyond float16 (max 65504)',
+      why:
+        'in float16 the spread rounds away (its spacing at 1 is 1e-3): a constant channel ' +
+        'with epsilon 1e-12 has invStd = 1e6, beyond float16 (max 65504)',
       replacement: {
         name: 'tiny variance: spread 1e-2 at 1, epsilon 1e-12',
         shape: [2, 8, 8, 3],
@@ -115,7 +126,7 @@ const CASES: NumericsCase[] = [
     name: 'a NaN in one instance-channel',
     shape: [2, 5, 5, 3],
     epsilon: 1e-5,
-    value: (r, n, p, c) => n === 1 && p === 7 && c === 2 ? NaN : uniform(r),
+    value: (r, n, p, c) => (n === 1 && p === 7 && c === 2 ? NaN : uniform(r)),
   },
 ];
 
@@ -129,7 +140,8 @@ function makeInput(c: NumericsCase, format: Format): CheckInput {
   for (let i = 0; i < n; i++) {
     for (let p = 0; p < pixels; p++) {
       for (let k = 0; k < ch; k++) {
-        const at = format === 'channelsLast' ? (i * pixels + p) * ch + k : (i * ch + k) * pixels + p;
+        const at =
+          format === 'channelsLast' ? (i * pixels + p) * ch + k : (i * ch + k) * pixels + p;
         x[at] = c.value(rand, i, p, k);
       }
     }
@@ -164,9 +176,11 @@ describeEachBackendAndF16('reliability: numerics', backend => {
           // The reference is of the float16-rounded values: they, and the
           // saved statistics, must fit float16.
           expect(input.x.every(v => Number.isNaN(v) || Math.abs(v) < F16_MAX))
-              .withContext('x fits float16').toBe(true);
+            .withContext('x fits float16')
+            .toBe(true);
           expect(want.invStd.every(v => Number.isNaN(v) || v < F16_MAX))
-              .withContext('invStd fits float16').toBe(true);
+            .withContext('invStd fits float16')
+            .toBe(true);
         }
         const floor = c.floor ?? 1;
         const tol = reliabilityTolerance(backend);
@@ -181,7 +195,8 @@ describeEachBackendAndF16('reliability: numerics', backend => {
           // float64), so the y check above is the y = beta check.
           for (const [what, values] of Object.entries(got)) {
             expect(count(values as Float32Array, v => !Number.isFinite(v)))
-                .withContext(`${what} is finite`).toBe(0);
+              .withContext(`${what} is finite`)
+              .toBe(0);
           }
         }
         if (c.name.startsWith('a NaN')) {

@@ -25,7 +25,8 @@ function problem(shape: number[], seed: number, format: Format = 'channelsLast')
   const size = shape.reduce((a, b) => a * b, 1);
   const channels = format === 'channelsLast' ? shape[shape.length - 1] : shape[1];
   return {
-    shape, format,
+    shape,
+    format,
     x: randomValues(size, seed, 2, seed % 5),
     gamma: randomValues(channels, seed + 100, 0.5, 1),
     beta: randomValues(channels, seed + 200, 1),
@@ -35,16 +36,25 @@ function problem(shape: number[], seed: number, format: Format = 'channelsLast')
 function expectedY(backend: string, p: Problem, xScale = 1): Float64Array {
   const x = asStored(backend, p.x).map(v => v * xScale);
   return referenceForward(
-             x, p.shape, asStored(backend, p.gamma), asStored(backend, p.beta), 1e-5, p.format)
-      .y;
+    x,
+    p.shape,
+    asStored(backend, p.gamma),
+    asStored(backend, p.beta),
+    1e-5,
+    p.format,
+  ).y;
 }
 
 /** The gradient of sum(dy * instanceNorm(x)) with respect to x. */
 function expectedDx(backend: string, p: Problem, dy: Float32Array): Float64Array {
   return referenceGradient(
-             asStored(backend, dy), asStored(backend, p.x), p.shape, asStored(backend, p.gamma),
-             1e-5, p.format)
-      .dx;
+    asStored(backend, dy),
+    asStored(backend, p.x),
+    p.shape,
+    asStored(backend, p.gamma),
+    1e-5,
+    p.format,
+  ).dx;
 }
 
 function tensors(p: Problem) {
@@ -60,12 +70,16 @@ function tensors(p: Problem) {
  * an Error whose message says what is wrong (matches clearError).
  */
 async function rightAnswerOrClearError(
-    fn: () => Promise<void>, clearError: RegExp): Promise<'answer'|'error'> {
+  fn: () => Promise<void>,
+  clearError: RegExp,
+): Promise<'answer' | 'error'> {
   try {
     await fn();
     return 'answer';
   } catch (e) {
-    expect(e instanceof Error).withContext('an Error').toBe(true);
+    expect(e instanceof Error)
+      .withContext('an Error')
+      .toBe(true);
     expect((e as Error).message).toMatch(clearError);
     return 'error';
   }
@@ -77,13 +91,16 @@ describeEachBackendAndF16('reliability: concurrency and scopes', backend => {
   beforeAll(() => tf.env().set('IS_TEST', false));
   afterAll(() => printReport(SUITE, backend));
   let before = 0;
-  beforeEach(() => before = tf.memory().numTensors);
+  beforeEach(() => (before = tf.memory().numTensors));
   afterEach(() => expect(tf.memory().numTensors).withContext('tensors left').toBe(before));
 
   it('interleaved async calls each read their own result', async () => {
     const problems = [
-      problem([2, 5, 5, 3], 1), problem([2, 5, 5, 3], 2), problem([2, 5, 5, 3], 3),
-      problem([1, 7, 7, 2], 4), problem([3, 4, 6, 6], 5, 'channelsFirst'),
+      problem([2, 5, 5, 3], 1),
+      problem([2, 5, 5, 3], 2),
+      problem([2, 5, 5, 3], 3),
+      problem([1, 7, 7, 2], 4),
+      problem([3, 4, 6, 6], 5, 'channelsFirst'),
       problem([2, 5, 5, 3], 6),
     ];
     // Workers that interleave at every await: upload, run, dispose the input
@@ -104,35 +121,64 @@ describeEachBackendAndF16('reliability: concurrency and scopes', backend => {
     // All forwards issued first, inputs disposed at once, results read in
     // reverse order while new work of the same shape reuses the buffers.
     const inputs = problems.map(tensors);
-    const outputs = problems.map(
-        (p, k) => instanceNorm(inputs[k].x, inputs[k].gamma, inputs[k].beta, 1e-5, p.format));
+    const outputs = problems.map((p, k) =>
+      instanceNorm(inputs[k].x, inputs[k].gamma, inputs[k].beta, 1e-5, p.format),
+    );
     const reads = outputs.map(y => y.data());
     inputs.forEach(t => tf.dispose([t.x, t.gamma, t.beta]));
     const extra = tensors(problems[0]);
     const extraY = instanceNorm(extra.x, extra.gamma, extra.beta);
     for (let k = problems.length - 1; k >= 0; k--) {
-      expectNear(SUITE, backend, `issued together, read ${k}`, 'y', await reads[k],
-                 expectedY(backend, problems[k]));
+      expectNear(
+        SUITE,
+        backend,
+        `issued together, read ${k}`,
+        'y',
+        await reads[k],
+        expectedY(backend, problems[k]),
+      );
     }
-    expectNear(SUITE, backend, 'reusing the freed buffers', 'y', await extraY.data(),
-               expectedY(backend, problems[0]));
+    expectNear(
+      SUITE,
+      backend,
+      'reusing the freed buffers',
+      'y',
+      await extraY.data(),
+      expectedY(backend, problems[0]),
+    );
     tf.dispose([extra.x, extra.gamma, extra.beta, extraY, ...outputs]);
   });
 
   it('interleaved async gradient calls each read their own gradient', async () => {
-    const problems = [problem([2, 4, 4, 3], 11), problem([2, 4, 4, 3], 12), problem([1, 3, 5, 5], 13, 'channelsFirst')];
-    await Promise.all(problems.map(async (p, k) => {
-      const {x, gamma, beta} = tensors(p);
-      const dyValues = randomValues(p.x.length, 50 + k);
-      const dy = tf.tensor(dyValues, p.shape);
-      await new Promise(resolve => setTimeout(resolve, k));
-      const [dx] = tf.grads((a: tf.Tensor) => instanceNorm(a, gamma, beta, 1e-5, p.format))([x], dy);
-      tf.dispose([x, gamma, beta, dy]);
-      await new Promise(resolve => setTimeout(resolve, 3 - k));
-      const values = await dx.data();
-      dx.dispose();
-      expectNear(SUITE, backend, `interleaved gradient ${k}`, 'dx', values, expectedDx(backend, p, dyValues));
-    }));
+    const problems = [
+      problem([2, 4, 4, 3], 11),
+      problem([2, 4, 4, 3], 12),
+      problem([1, 3, 5, 5], 13, 'channelsFirst'),
+    ];
+    await Promise.all(
+      problems.map(async (p, k) => {
+        const {x, gamma, beta} = tensors(p);
+        const dyValues = randomValues(p.x.length, 50 + k);
+        const dy = tf.tensor(dyValues, p.shape);
+        await new Promise(resolve => setTimeout(resolve, k));
+        const [dx] = tf.grads((a: tf.Tensor) => instanceNorm(a, gamma, beta, 1e-5, p.format))(
+          [x],
+          dy,
+        );
+        tf.dispose([x, gamma, beta, dy]);
+        await new Promise(resolve => setTimeout(resolve, 3 - k));
+        const values = await dx.data();
+        dx.dispose();
+        expectNear(
+          SUITE,
+          backend,
+          `interleaved gradient ${k}`,
+          'dx',
+          values,
+          expectedDx(backend, p, dyValues),
+        );
+      }),
+    );
   });
 
   it('inside tf.tidy: keeps only the returned tensors, values right', async () => {
@@ -143,9 +189,18 @@ describeEachBackendAndF16('reliability: concurrency and scopes', backend => {
     const countIn = tf.memory().numTensors;
     const y = tf.tidy(() => instanceNorm(tf.mul(x, 2), gamma, beta));
     const grads = tf.tidy(() => tf.grads((a: tf.Tensor) => instanceNorm(a, gamma, beta))([x], dy));
-    expect(tf.memory().numTensors).withContext('tidy keeps only its results').toBe(countIn + 2);
+    expect(tf.memory().numTensors)
+      .withContext('tidy keeps only its results')
+      .toBe(countIn + 2);
     expectNear(SUITE, backend, 'in tf.tidy', 'y', await y.data(), expectedY(backend, p, 2));
-    expectNear(SUITE, backend, 'in tf.tidy', 'dx', await grads[0].data(), expectedDx(backend, p, dyValues));
+    expectNear(
+      SUITE,
+      backend,
+      'in tf.tidy',
+      'dx',
+      await grads[0].data(),
+      expectedDx(backend, p, dyValues),
+    );
     tf.dispose([x, gamma, beta, dy, y, ...grads]);
   });
 
@@ -162,9 +217,18 @@ describeEachBackendAndF16('reliability: concurrency and scopes', backend => {
     tf.engine().endScope();
     expect(dropped.isDisposed).withContext('unkept result freed').toBe(true);
     expect(kept.isDisposed).toBe(false);
-    expect(returned.isDisposed).withContext('returned from the inner scope, freed by the outer').toBe(true);
+    expect(returned.isDisposed)
+      .withContext('returned from the inner scope, freed by the outer')
+      .toBe(true);
     expect(tf.memory().numTensors).toBe(countIn + 1);
-    expectNear(SUITE, backend, 'in engine scopes', 'y', await kept.data(), expectedY(backend, p, 2));
+    expectNear(
+      SUITE,
+      backend,
+      'in engine scopes',
+      'y',
+      await kept.data(),
+      expectedY(backend, p, 2),
+    );
     tf.dispose([x, gamma, beta, kept]);
   });
 
@@ -183,8 +247,22 @@ describeEachBackendAndF16('reliability: concurrency and scopes', backend => {
     // Same shape: the new upload takes the freed buffer.
     const x2 = tf.tensor(p2.x, p2.shape);
     const [dx2] = gradient([x2], dy);
-    expectNear(SUITE, backend, 'reused gradient function', 'dx (first input)', first, expectedDx(backend, p1, dyValues));
-    expectNear(SUITE, backend, 'reused gradient function', 'dx (second input)', await dx2.data(), expectedDx(backend, p2, dyValues));
+    expectNear(
+      SUITE,
+      backend,
+      'reused gradient function',
+      'dx (first input)',
+      first,
+      expectedDx(backend, p1, dyValues),
+    );
+    expectNear(
+      SUITE,
+      backend,
+      'reused gradient function',
+      'dx (second input)',
+      await dx2.data(),
+      expectedDx(backend, p2, dyValues),
+    );
     tf.dispose([x2, dx2, dy, gamma, beta]);
   });
 
@@ -206,8 +284,22 @@ describeEachBackendAndF16('reliability: concurrency and scopes', backend => {
     v.assign(next);
     next.dispose();
     const g2 = tf.variableGrads(loss, [v]);
-    expectNear(SUITE, backend, 'assigned variable', 'dx (before assign)', first, expectedDx(backend, p1, dyValues));
-    expectNear(SUITE, backend, 'assigned variable', 'dx (after assign)', await g2.grads[v.name].data(), expectedDx(backend, p2, dyValues));
+    expectNear(
+      SUITE,
+      backend,
+      'assigned variable',
+      'dx (before assign)',
+      first,
+      expectedDx(backend, p1, dyValues),
+    );
+    expectNear(
+      SUITE,
+      backend,
+      'assigned variable',
+      'dx (after assign)',
+      await g2.grads[v.name].data(),
+      expectedDx(backend, p2, dyValues),
+    );
     tf.dispose([g2.value, ...Object.values(g2.grads), v, dy, gamma, beta]);
   });
 
@@ -243,18 +335,30 @@ describeEachBackendAndF16('reliability: concurrency and scopes', backend => {
       })([x, gammaCopy], dy);
       const values = await grads[0].data();
       tf.dispose(grads);
-      expectNear(SUITE, backend, 'gamma disposed before backward', 'dx', values, expectedDx(backend, p, dyValues));
+      expectNear(
+        SUITE,
+        backend,
+        'gamma disposed before backward',
+        'dx',
+        values,
+        expectedDx(backend, p, dyValues),
+      );
     }, /disposed/);
     if (!gammaCopy.isDisposed) gammaCopy.dispose();
     // A disposed gamma passed to a gradient call fails clearly.
     const disposedGamma = tf.clone(gamma);
     disposedGamma.dispose();
     const countBefore = tf.memory().numTensors;
-    expect(() => tf.grads((v: tf.Tensor, g: tf.Tensor) => instanceNorm(v, g, beta))([x, disposedGamma], dy))
-        .toThrowError(/disposed/);
-    expect(tf.memory().numTensors).withContext('nothing leaked by the failed call').toBe(countBefore);
-    console.log(`RELIABILITY scopes [${backend}] input disposed before backward: ${outcome}; ` +
-                `gamma disposed before backward: ${outcomeGamma}`);
+    expect(() =>
+      tf.grads((v: tf.Tensor, g: tf.Tensor) => instanceNorm(v, g, beta))([x, disposedGamma], dy),
+    ).toThrowError(/disposed/);
+    expect(tf.memory().numTensors)
+      .withContext('nothing leaked by the failed call')
+      .toBe(countBefore);
+    console.log(
+      `RELIABILITY scopes [${backend}] input disposed before backward: ${outcome}; ` +
+        `gamma disposed before backward: ${outcomeGamma}`,
+    );
     tf.dispose([x, gamma, beta, dy]);
   });
 });

@@ -7,7 +7,13 @@
  * SwiftShader); each case prints its worst errors and its time.
  */
 import {describeEachBackendAndF16, FALLBACK, Format, randomValues} from './setup';
-import {computeOnBackend, expectNear, printFigure, printReport, referenceFor} from './reliability_util';
+import {
+  computeOnBackend,
+  expectNear,
+  printFigure,
+  printReport,
+  referenceFor,
+} from './reliability_util';
 
 const SUITE = 'sizes';
 
@@ -46,7 +52,10 @@ describeEachBackendAndF16('reliability: sizes', backend => {
         x[i] += format === 'channelsLast' ? i % channels : Math.floor(i / spatial) % channels;
       }
       const input = {
-        shape, format, epsilon: 1e-5, x,
+        shape,
+        format,
+        epsilon: 1e-5,
+        x,
         gamma: randomValues(channels, 32, 0.5, 1),
         beta: randomValues(channels, 33, 1),
         dy: randomValues(size, 34, 1),

@@ -21,7 +21,10 @@ export interface ErrorFigure {
  * figure (results of magnitude 1e-18).
  */
 export function errorFigure(
-    actual: ArrayLike<number>, expected: ArrayLike<number>, floor = 1): ErrorFigure {
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  floor = 1,
+): ErrorFigure {
   let maxAbs = 0;
   let scale = floor;
   for (let i = 0; i < expected.length; i++) {
@@ -40,7 +43,7 @@ export function errorFigure(
 /** float16 textures: 11 significant bits (2^-11 = 4.9e-4) for every stored value. */
 export const F16_TOLERANCE = {atol: 1e-2, rtol: 1e-2};
 
-export function reliabilityTolerance(backend: string): {atol: number, rtol: number} {
+export function reliabilityTolerance(backend: string): {atol: number; rtol: number} {
   return backend === WEBGL_F16 ? F16_TOLERANCE : tolerance(backend);
 }
 
@@ -61,7 +64,12 @@ const rows: Row[] = [];
 
 /** Records a figure for the summary, without checking it. */
 export function record(
-    suite: string, backend: string, name: string, what: string, figure: ErrorFigure): void {
+  suite: string,
+  backend: string,
+  name: string,
+  what: string,
+  figure: ErrorFigure,
+): void {
   rows.push({suite, backend, name, what, ...figure});
 }
 
@@ -71,8 +79,15 @@ export function record(
  * magnitude of the result), and records the worst error.
  */
 export function expectNear(
-    suite: string, backend: string, name: string, what: string, actual: ArrayLike<number>,
-    expected: ArrayLike<number>, tol = reliabilityTolerance(backend), floor = 1): ErrorFigure {
+  suite: string,
+  backend: string,
+  name: string,
+  what: string,
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol = reliabilityTolerance(backend),
+  floor = 1,
+): ErrorFigure {
   const figure = errorFigure(actual, expected, floor);
   let scale = floor;
   for (let i = 0; i < expected.length; i++) {
@@ -97,12 +112,18 @@ export function printReport(suite: string, backend: string): void {
   for (const [key, caseRows] of cases) {
     const figures = caseRows.map(r => `${r.what} ${r.scaled.toPrecision(2)}`).join(', ');
     const worstAbs = Math.max(...caseRows.map(r => r.maxAbs));
-    console.log(`RELIABILITY ${suite} ${key}: ${figures} (largest |error| ${worstAbs.toPrecision(2)})`);
+    console.log(
+      `RELIABILITY ${suite} ${key}: ${figures} (largest |error| ${worstAbs.toPrecision(2)})`,
+    );
   }
 }
 
 /** Records a plain figure (counts, steps, seconds) for the summary. */
-export function printFigure(suite: string, backend: string, figures: Record<string, unknown>): void {
+export function printFigure(
+  suite: string,
+  backend: string,
+  figures: Record<string, unknown>,
+): void {
   console.log(`RELIABILITY ${suite} [${backend}] ${JSON.stringify(figures)}`);
 }
 
@@ -110,10 +131,10 @@ export function printFigure(suite: string, backend: string, figures: Record<stri
  * Textures (webgl) or buffers (webgpu) the backend holds, in use and pooled;
  * null on the cpu backends.
  */
-export function gpuResources(): {used: number, free: number}|null {
+export function gpuResources(): {used: number; free: number} | null {
   const backend = tf.engine().backend as unknown as {
-    getTextureManager?: () => {numUsedTextures: number, numFreeTextures: number},
-    bufferManager?: {numUsedBuffers: number, numFreeBuffers: number},
+    getTextureManager?: () => {numUsedTextures: number; numFreeTextures: number};
+    bufferManager?: {numUsedBuffers: number; numFreeBuffers: number};
   };
   if (backend.getTextureManager) {
     const m = backend.getTextureManager();
@@ -128,18 +149,18 @@ export function gpuResources(): {used: number, free: number}|null {
 export interface CheckInput {
   shape: number[];
   x: Float32Array;
-  gamma: Float32Array|null;
-  beta: Float32Array|null;
+  gamma: Float32Array | null;
+  beta: Float32Array | null;
   dy: Float32Array;
   epsilon: number;
-  format?: 'channelsLast'|'channelsFirst';
+  format?: 'channelsLast' | 'channelsFirst';
 }
 
 export interface Computed {
   y: Float32Array;
   dx: Float32Array;
-  dgamma: Float32Array|null;
-  dbeta: Float32Array|null;
+  dgamma: Float32Array | null;
+  dbeta: Float32Array | null;
 }
 
 /**
@@ -160,11 +181,13 @@ export async function computeOnBackend(input: CheckInput): Promise<Computed> {
     return instanceNorm(a[0], g, b, epsilon, format);
   };
   const previous = tf.env().getBool('IS_TEST');
-  tf.env().set('IS_TEST', false);  // see withoutKernelLeakCheck in setup.ts
+  tf.env().set('IS_TEST', false); // see withoutKernelLeakCheck in setup.ts
   try {
     const y = f(...args);
     const grads = tf.grads(f)(args, dy);
-    const [yv, ...gv] = await Promise.all([y, ...grads].map(t => t.data() as Promise<Float32Array>));
+    const [yv, ...gv] = await Promise.all(
+      [y, ...grads].map(t => t.data() as Promise<Float32Array>),
+    );
     tf.dispose([y, ...grads, ...args, dy]);
     return {
       y: yv,

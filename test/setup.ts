@@ -41,7 +41,7 @@ export const KERNEL_BACKENDS = ['cpu', 'webgl', 'webgl-unpacked', 'webgpu'];
  * Suites that run a backend under other env flags: 'webgl-unpacked' is the
  * webgl backend with WEBGL_PACK=false (the kernels' unpacked programs).
  */
-const FLAG_VARIANTS: Record<string, {backend: string, flags: Record<string, boolean>}> = {
+const FLAG_VARIANTS: Record<string, {backend: string; flags: Record<string, boolean>}> = {
   'webgl-unpacked': {backend: 'webgl', flags: {WEBGL_PACK: false}},
 };
 
@@ -51,12 +51,17 @@ const FLAG_VARIANTS: Record<string, {backend: string, flags: Record<string, bool
  */
 export function activeBackends(withFallback = true): string[] {
   const all = [...KERNEL_BACKENDS, ...(withFallback ? [FALLBACK] : [])];
-  const wanted = (globalThis as {__karma__?: {config?: {args?: string[]}}})
-                     .__karma__?.config?.args?.find(a => a.startsWith('backends='));
+  const wanted = (
+    globalThis as {__karma__?: {config?: {args?: string[]}}}
+  ).__karma__?.config?.args?.find(a => a.startsWith('backends='));
   if (!wanted) return all;
   const names = wanted.slice('backends='.length).split(',');
-  return all.filter(b => names.includes(b) || names.includes(FLAG_VARIANTS[b]?.backend) ||
-                        (b === FALLBACK && names.includes('fallback')));
+  return all.filter(
+    b =>
+      names.includes(b) ||
+      names.includes(FLAG_VARIANTS[b]?.backend) ||
+      (b === FALLBACK && names.includes('fallback')),
+  );
 }
 
 /**
@@ -65,8 +70,10 @@ export function activeBackends(withFallback = true): string[] {
  * but fails to initialize fails the suite: it is never silently skipped.
  */
 export function describeEachBackend(
-    name: string, body: (backend: string) => void,
-    options: {fallback?: boolean} = {}): void {
+  name: string,
+  body: (backend: string) => void,
+  options: {fallback?: boolean} = {},
+): void {
   registerFallbackBackend();
   for (const backend of activeBackends(options.fallback ?? true)) {
     const variant = FLAG_VARIANTS[backend];
@@ -83,7 +90,9 @@ export function describeEachBackend(
         }
         const ok = await tf.setBackend(engineBackend);
         if (!ok || tf.getBackend() !== engineBackend) {
-          throw new Error(`backend '${backend}' is expected in this browser but did not initialize`);
+          throw new Error(
+            `backend '${backend}' is expected in this browser but did not initialize`,
+          );
         }
         tf.env().set('IS_TEST', true);
       });
@@ -120,8 +129,12 @@ export function randomValues(size: number, seed: number, scale = 1, offset = 0):
  * reports the worst element. Non-finite values fail unless both sides agree.
  */
 export function expectClose(
-    actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, rtol = 0,
-    what = 'values'): void {
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  atol: number,
+  rtol = 0,
+  what = 'values',
+): void {
   expect(actual.length).withContext(`${what}: length`).toBe(expected.length);
   let worst = -1;
   let worstExcess = 0;
@@ -139,16 +152,19 @@ export function expectClose(
       worstExcess = excess;
     }
   }
-  const detail = worst < 0 ? '' :
-      `${what}: element ${worst} is ${actual[worst]}, expected ${expected[worst]} ` +
-      `(atol ${atol}, rtol ${rtol})`;
+  const detail =
+    worst < 0
+      ? ''
+      : `${what}: element ${worst} is ${actual[worst]}, expected ${expected[worst]} ` +
+        `(atol ${atol}, rtol ${rtol})`;
   expect(worst).withContext(detail).toBe(-1);
 }
 
 /** Float tolerances per backend: GPU float32 math is less exact than the cpu's. */
-export function tolerance(backend: string): {atol: number, rtol: number} {
-  return backend.startsWith('webgl') || backend.startsWith('webgpu') ? {atol: 1e-3, rtol: 1e-3} :
-                                                        {atol: 1e-4, rtol: 1e-4};
+export function tolerance(backend: string): {atol: number; rtol: number} {
+  return backend.startsWith('webgl') || backend.startsWith('webgpu')
+    ? {atol: 1e-3, rtol: 1e-3}
+    : {atol: 1e-4, rtol: 1e-4};
 }
 
 /**
@@ -195,15 +211,19 @@ let f16Registered = false;
 export function registerWebglF16Backend(): void {
   if (f16Registered || tf.findBackendFactory(WEBGL_F16) != null) return;
   f16Registered = true;
-  tf.registerBackend(WEBGL_F16, () => {
-    // Its own canvas gives it its own GL context and shader cache, so its
-    // textures never mix with the float32 backend's. The constructor makes the
-    // new context tfjs's shared one: hand that role back to 'webgl''s context.
-    const webgl = tf.findBackend('webgl') as MathBackendWebGL | null;
-    const backend = new MathBackendWebGL(new OffscreenCanvas(1, 1));
-    if (webgl != null) setWebGLContext(2, webgl.gpgpu.gl);
-    return backend;
-  }, 0);
+  tf.registerBackend(
+    WEBGL_F16,
+    () => {
+      // Its own canvas gives it its own GL context and shader cache, so its
+      // textures never mix with the float32 backend's. The constructor makes the
+      // new context tfjs's shared one: hand that role back to 'webgl''s context.
+      const webgl = tf.findBackend('webgl') as MathBackendWebGL | null;
+      const backend = new MathBackendWebGL(new OffscreenCanvas(1, 1));
+      if (webgl != null) setWebGLContext(2, webgl.gpgpu.gl);
+      return backend;
+    },
+    0,
+  );
   // A spec that imports the package before '@tensorflow/tfjs-backend-webgl'
   // leaves this package's webgl kernels held (src/register.ts) until the
   // first op: release them now, or 'webgl-f16' silently gets the fallback.
@@ -222,11 +242,11 @@ const F16_FLAGS = {
   WEBGL_RENDER_FLOAT32_ENABLED: false,
   WEBGL_SIZE_UPLOAD_UNIFORM: 0,
 };
-let savedFlags: Record<string, number|boolean> = {};
+let savedFlags: Record<string, number | boolean> = {};
 function enterF16Mode(): void {
   savedFlags = {};
   for (const [flag, value] of Object.entries(F16_FLAGS)) {
-    savedFlags[flag] = tf.env().get(flag) as number|boolean;
+    savedFlags[flag] = tf.env().get(flag) as number | boolean;
     tf.env().set(flag, value);
   }
 }
@@ -236,8 +256,9 @@ function leaveF16Mode(): void {
 
 function f16Active(): boolean {
   if (!KERNEL_BACKENDS.includes('webgl')) return false;
-  const wanted = (globalThis as {__karma__?: {config?: {args?: string[]}}})
-                     .__karma__?.config?.args?.find(a => a.startsWith('backends='));
+  const wanted = (
+    globalThis as {__karma__?: {config?: {args?: string[]}}}
+  ).__karma__?.config?.args?.find(a => a.startsWith('backends='));
   return !wanted || wanted.slice('backends='.length).split(',').includes(WEBGL_F16);
 }
 
@@ -247,7 +268,10 @@ function f16Active(): boolean {
  * for the reference (toFloat16) and uses f16 tolerances.
  */
 export function describeEachBackendAndF16(
-    name: string, body: (backend: string) => void, options: {fallback?: boolean} = {}): void {
+  name: string,
+  body: (backend: string) => void,
+  options: {fallback?: boolean} = {},
+): void {
   describeEachBackend(name, body, options);
   if (!f16Active()) return;
   registerWebglF16Backend();

@@ -10,7 +10,17 @@ import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
 
 import {Case, caseData} from './cases';
 import {referenceForward, referenceGradient} from './reference';
-import {activeBackends, expectClose, randomValues, registerWebglF16Backend, tf, toFloat16, tolerance, WEBGL_F16, withoutKernelLeakCheck} from './setup';
+import {
+  activeBackends,
+  expectClose,
+  randomValues,
+  registerWebglF16Backend,
+  tf,
+  toFloat16,
+  tolerance,
+  WEBGL_F16,
+  withoutKernelLeakCheck,
+} from './setup';
 
 /**
  * Runs the specs in `body` on `backend` with some env flags changed. Flags
@@ -18,8 +28,11 @@ import {activeBackends, expectClose, randomValues, registerWebglF16Backend, tf, 
  * so the flags are reset and the given ones set; all are restored after.
  */
 function describeWithFlags(
-    name: string, backend: string, flags: Record<string, boolean|number>,
-    body: () => void): void {
+  name: string,
+  backend: string,
+  flags: Record<string, boolean | number>,
+  body: () => void,
+): void {
   if (!activeBackends(false).includes('webgl')) return;
   describe(`${name} [webgl]`, () => {
     let saved: ReturnType<ReturnType<typeof tf.env>['getFlags']>;
@@ -51,17 +64,22 @@ async function runForwardAndGradient(c: Case, d: ReturnType<typeof caseData>): P
   const dy = tf.tensor(d.dy, c.shape);
   const gamma = tf.tensor1d(d.gamma!);
   const beta = tf.tensor1d(d.beta!);
-  const profile = await withoutKernelLeakCheck(() => tf.profile(() => {
-    const y = instanceNorm(x, gamma, beta, c.epsilon, c.format);
-    const grads = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
-        tf.sum(tf.mul(instanceNorm(a, g, b, c.epsilon, c.format), dy)))([x, gamma, beta]);
-    return [y, ...grads];
-  }));
+  const profile = await withoutKernelLeakCheck(() =>
+    tf.profile(() => {
+      const y = instanceNorm(x, gamma, beta, c.epsilon, c.format);
+      const grads = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.mul(instanceNorm(a, g, b, c.epsilon, c.format), dy)),
+      )([x, gamma, beta]);
+      return [y, ...grads];
+    }),
+  );
   const names = profile.kernels.map(k => k.name);
   expect(names).toContain(InstanceNorm);
   expect(names).toContain(InstanceNormGrad);
   const outputs = profile.result as tf.Tensor[];
-  const [y, dx, dgamma, dbeta] = await Promise.all(outputs.map(t => t.data() as Promise<Float32Array>));
+  const [y, dx, dgamma, dbeta] = await Promise.all(
+    outputs.map(t => t.data() as Promise<Float32Array>),
+  );
   tf.dispose([...outputs, x, dy, gamma, beta]);
   return {y, dx, dgamma, dbeta};
 }
@@ -72,55 +90,89 @@ function expectAllFinite(values: Float32Array, what: string): void {
 }
 
 const VARIANT_CASES: Case[] = [
-  {name: 'f16 range', shape: [2, 12, 10, 3], format: 'channelsLast', withGamma: true,
-   withBeta: true, epsilon: 1e-5, scale: 50, offset: 100},
-  {name: 'f16 range', shape: [2, 3, 12, 10], format: 'channelsFirst', withGamma: true,
-   withBeta: true, epsilon: 1e-5, scale: 50, offset: 100},
-  {name: 'a larger image', shape: [1, 48, 48, 4], format: 'channelsLast', withGamma: true,
-   withBeta: true, epsilon: 1e-5, scale: 50, offset: 100},
+  {
+    name: 'f16 range',
+    shape: [2, 12, 10, 3],
+    format: 'channelsLast',
+    withGamma: true,
+    withBeta: true,
+    epsilon: 1e-5,
+    scale: 50,
+    offset: 100,
+  },
+  {
+    name: 'f16 range',
+    shape: [2, 3, 12, 10],
+    format: 'channelsFirst',
+    withGamma: true,
+    withBeta: true,
+    epsilon: 1e-5,
+    scale: 50,
+    offset: 100,
+  },
+  {
+    name: 'a larger image',
+    shape: [1, 48, 48, 4],
+    format: 'channelsLast',
+    withGamma: true,
+    withBeta: true,
+    epsilon: 1e-5,
+    scale: 50,
+    offset: 100,
+  },
 ];
 
-describeWithFlags('float16 textures', WEBGL_F16, {
-  WEBGL_FORCE_F16_TEXTURES: true,
-  WEBGL_RENDER_FLOAT32_ENABLED: false,
-}, () => {
-  registerWebglF16Backend();
+describeWithFlags(
+  'float16 textures',
+  WEBGL_F16,
+  {
+    WEBGL_FORCE_F16_TEXTURES: true,
+    WEBGL_RENDER_FLOAT32_ENABLED: false,
+  },
+  () => {
+    registerWebglF16Backend();
 
-  it('really stores float16: a value above 65504 overflows', async () => {
-    const big = tf.fill([4, 4], 70000);
-    const viaOp = tf.add(big, tf.zerosLike(big));
-    // Read back as Infinity or NaN depending on the download path; float32
-    // textures would give 70000 back.
-    const overflowed = (v: number) => !Number.isFinite(v);
-    expect(overflowed((await viaOp.data())[0])).withContext('add(70000, 0)').toBe(true);
-    // And the kernel's own outputs are float16 textures.
-    const x = tf.tensor(randomValues(16, 1), [1, 4, 4, 1]);
-    const y = instanceNorm(x, null, [70000]);
-    expect(overflowed((await y.data())[0])).withContext('y with beta 70000').toBe(true);
-    tf.dispose([big, viaOp, x, y]);
-  });
-
-  for (const c of VARIANT_CASES) {
-    it(`forward and gradient within float16 tolerance, no NaN or Inf — ${c.name}: [${c.shape}] ${
-           c.format}`, async () => {
-      // Offset 100, scale 50: sums of squares over the pixels overflow
-      // float16 (and so would raw sums of a larger image).
-      const d = caseData(c, 21);
-      const got = await runForwardAndGradient(c, d);
-      for (const [name, values] of Object.entries(got)) expectAllFinite(values, name);
-      // The reference sees the inputs as the float16 textures hold them.
-      const [x, dy, gamma, beta] = [d.x, d.dy, d.gamma!, d.beta!].map(toFloat16);
-      const fwd = referenceForward(x, c.shape, gamma, beta, c.epsilon, c.format);
-      const grad = referenceGradient(dy, x, c.shape, gamma, c.epsilon, c.format);
-      const f16 = 3e-3;
-      expectClose(got.y, fwd.y, f16, f16, 'y');
-      const invStd = Math.max(...fwd.invStd);
-      expectClose(got.dx, grad.dx, f16 * invStd, f16, 'dx');
-      expectClose(got.dgamma, grad.dgamma, f16 * 10, f16, 'dgamma');
-      expectClose(got.dbeta, grad.dbeta, f16 * 10, f16, 'dbeta');
+    it('really stores float16: a value above 65504 overflows', async () => {
+      const big = tf.fill([4, 4], 70000);
+      const viaOp = tf.add(big, tf.zerosLike(big));
+      // Read back as Infinity or NaN depending on the download path; float32
+      // textures would give 70000 back.
+      const overflowed = (v: number) => !Number.isFinite(v);
+      expect(overflowed((await viaOp.data())[0]))
+        .withContext('add(70000, 0)')
+        .toBe(true);
+      // And the kernel's own outputs are float16 textures.
+      const x = tf.tensor(randomValues(16, 1), [1, 4, 4, 1]);
+      const y = instanceNorm(x, null, [70000]);
+      expect(overflowed((await y.data())[0]))
+        .withContext('y with beta 70000')
+        .toBe(true);
+      tf.dispose([big, viaOp, x, y]);
     });
-  }
-});
+
+    for (const c of VARIANT_CASES) {
+      it(`forward and gradient within float16 tolerance, no NaN or Inf — ${c.name}: [${c.shape}] ${
+        c.format
+      }`, async () => {
+        // Offset 100, scale 50: sums of squares over the pixels overflow
+        // float16 (and so would raw sums of a larger image).
+        const d = caseData(c, 21);
+        const got = await runForwardAndGradient(c, d);
+        for (const [name, values] of Object.entries(got)) expectAllFinite(values, name);
+        // The reference sees the inputs as the float16 textures hold them.
+        const [x, dy, gamma, beta] = [d.x, d.dy, d.gamma!, d.beta!].map(toFloat16);
+        const fwd = referenceForward(x, c.shape, gamma, beta, c.epsilon, c.format);
+        const grad = referenceGradient(dy, x, c.shape, gamma, c.epsilon, c.format);
+        const f16 = 3e-3;
+        expectClose(got.y, fwd.y, f16, f16, 'y');
+        const invStd = Math.max(...fwd.invStd);
+        expectClose(got.dx, grad.dx, f16 * invStd, f16, 'dx');
+        expectClose(got.dgamma, grad.dgamma, f16 * 10, f16, 'dgamma');
+        expectClose(got.dbeta, grad.dbeta, f16 * 10, f16, 'dbeta');
+      });
+    }
+  },
+);
 
 describeWithFlags('WEBGL_PACK=false', 'webgl', {WEBGL_PACK: false}, () => {
   it('stores float32 when float16 is not forced: 70000 survives (control of the float16 check)', async () => {
@@ -140,18 +192,17 @@ describeWithFlags('WEBGL_PACK=false', 'webgl', {WEBGL_PACK: false}, () => {
   });
 
   for (const c of VARIANT_CASES) {
-    it(`forward and gradient match the float64 reference — ${c.name}: [${c.shape}] ${c.format}`,
-       async () => {
-         const d = caseData(c, 22);
-         const got = await runForwardAndGradient(c, d);
-         const {atol, rtol} = tolerance('webgl');
-         const fwd = referenceForward(d.x, c.shape, d.gamma, d.beta, c.epsilon, c.format);
-         const grad = referenceGradient(d.dy, d.x, c.shape, d.gamma, c.epsilon, c.format);
-         expectClose(got.y, fwd.y, atol, rtol, 'y');
-         expectClose(got.dx, grad.dx, atol / c.scale, rtol, 'dx');
-         expectClose(got.dgamma, grad.dgamma, atol * 10, rtol, 'dgamma');
-         expectClose(got.dbeta, grad.dbeta, atol * 10, rtol, 'dbeta');
-       });
+    it(`forward and gradient match the float64 reference — ${c.name}: [${c.shape}] ${c.format}`, async () => {
+      const d = caseData(c, 22);
+      const got = await runForwardAndGradient(c, d);
+      const {atol, rtol} = tolerance('webgl');
+      const fwd = referenceForward(d.x, c.shape, d.gamma, d.beta, c.epsilon, c.format);
+      const grad = referenceGradient(d.dy, d.x, c.shape, d.gamma, c.epsilon, c.format);
+      expectClose(got.y, fwd.y, atol, rtol, 'y');
+      expectClose(got.dx, grad.dx, atol / c.scale, rtol, 'dx');
+      expectClose(got.dgamma, grad.dgamma, atol * 10, rtol, 'dgamma');
+      expectClose(got.dbeta, grad.dbeta, atol * 10, rtol, 'dbeta');
+    });
   }
 });
 
@@ -159,42 +210,43 @@ describeWithFlags('textures', 'webgl', {}, () => {
   const {atol, rtol} = tolerance('webgl');
   type WithTextureManager = {textureManager: {getNumUsedTextures(): number}};
   const usedTextures = () =>
-      (tf.backend() as unknown as WithTextureManager).textureManager.getNumUsedTextures();
+    (tf.backend() as unknown as WithTextureManager).textureManager.getNumUsedTextures();
 
-  it('leaves tensors, data ids, GPU bytes and textures in use unchanged after forward + gradient',
-     async () => {
-       const c = VARIANT_CASES[2];
-       const d = caseData(c, 23);
-       const x = tf.tensor(d.x, c.shape);
-       const gamma = tf.tensor1d(d.gamma!);
-       const beta = tf.tensor1d(d.beta!);
-       const dy = tf.tensor(d.dy, c.shape);
-       const run = async () => {
-         const y = instanceNorm(x, gamma, beta);
-         await y.data();
-         y.dispose();
-         const grads = await withoutKernelLeakCheck(() => tf.grads(
-             (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
-                 tf.sum(tf.mul(instanceNorm(a, g, b), dy)))([x, gamma, beta]));
-         await Promise.all(grads.map(t => t.data()));
-         tf.dispose(grads);
-       };
-       await run();  // uploads x, dy, gamma, beta
-       const before = {
-         tensors: tf.memory().numTensors,
-         dataIds: tf.engine().backend.numDataIds(),
-         bytes: (tf.memory() as {numBytesInGPU?: number}).numBytesInGPU,
-         textures: usedTextures(),
-       };
-       for (let i = 0; i < 2; i++) await run();
-       expect({
-         tensors: tf.memory().numTensors,
-         dataIds: tf.engine().backend.numDataIds(),
-         bytes: (tf.memory() as {numBytesInGPU?: number}).numBytesInGPU,
-         textures: usedTextures(),
-       }).toEqual(before);
-       tf.dispose([x, gamma, beta, dy]);
-     });
+  it('leaves tensors, data ids, GPU bytes and textures in use unchanged after forward + gradient', async () => {
+    const c = VARIANT_CASES[2];
+    const d = caseData(c, 23);
+    const x = tf.tensor(d.x, c.shape);
+    const gamma = tf.tensor1d(d.gamma!);
+    const beta = tf.tensor1d(d.beta!);
+    const dy = tf.tensor(d.dy, c.shape);
+    const run = async () => {
+      const y = instanceNorm(x, gamma, beta);
+      await y.data();
+      y.dispose();
+      const grads = await withoutKernelLeakCheck(() =>
+        tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.mul(instanceNorm(a, g, b), dy)),
+        )([x, gamma, beta]),
+      );
+      await Promise.all(grads.map(t => t.data()));
+      tf.dispose(grads);
+    };
+    await run(); // uploads x, dy, gamma, beta
+    const before = {
+      tensors: tf.memory().numTensors,
+      dataIds: tf.engine().backend.numDataIds(),
+      bytes: (tf.memory() as {numBytesInGPU?: number}).numBytesInGPU,
+      textures: usedTextures(),
+    };
+    for (let i = 0; i < 2; i++) await run();
+    expect({
+      tensors: tf.memory().numTensors,
+      dataIds: tf.engine().backend.numDataIds(),
+      bytes: (tf.memory() as {numBytesInGPU?: number}).numBytesInGPU,
+      textures: usedTextures(),
+    }).toEqual(before);
+    tf.dispose([x, gamma, beta, dy]);
+  });
 
   it('runs the packed programs by default: y comes out packed', () => {
     const backend = tf.backend() as MathBackendWebGL;
@@ -205,82 +257,121 @@ describeWithFlags('textures', 'webgl', {}, () => {
     tf.dispose([x, y]);
   });
 
-  it('takes x and dy from packed ops (odd width: the packed layout is not the 3-D view\'s)',
-     async () => {
-       const c: Case = {name: 'packed', shape: [2, 5, 7, 3], format: 'channelsLast', withGamma: true,
-                        withBeta: true, epsilon: 1e-5, scale: 1, offset: 0};
-       const d = caseData(c, 24);
-       const backend = tf.backend() as MathBackendWebGL;
-       const xRaw = tf.tensor(d.x, c.shape);
-       const dyRaw = tf.tensor(d.dy, c.shape);
-       // Packed binary ops (the default) leave packed textures.
-       const x = tf.add(xRaw, tf.zeros(c.shape));
-       const dy = tf.add(dyRaw, tf.zeros(c.shape));
-       expect(backend.texData.get(x.dataId).isPacked).toBe(true);
-       const gamma = tf.tensor1d(d.gamma!);
-       const outputs = tf.engine().runKernel(
-           InstanceNorm, {x, gamma}, {epsilon: c.epsilon, dataFormat: c.format}) as tf.Tensor[];
-       const grads = tf.engine().runKernel(
-           InstanceNormGrad, {dy, x, gamma, mean: outputs[1], invStd: outputs[2]},
-           {dataFormat: c.format}) as tf.Tensor[];
-       const fwd = referenceForward(d.x, c.shape, d.gamma, null, c.epsilon, c.format);
-       const grad = referenceGradient(d.dy, d.x, c.shape, d.gamma, c.epsilon, c.format);
-       expectClose(await outputs[0].data(), fwd.y, atol, rtol, 'y');
-       expectClose(await grads[0].data(), grad.dx, atol, rtol, 'dx');
-       expectClose(await grads[1].data(), grad.dgamma, atol * 10, rtol, 'dgamma');
-       tf.dispose([...outputs, ...grads, x, dy, xRaw, dyRaw, gamma]);
-     });
+  it("takes x and dy from packed ops (odd width: the packed layout is not the 3-D view's)", async () => {
+    const c: Case = {
+      name: 'packed',
+      shape: [2, 5, 7, 3],
+      format: 'channelsLast',
+      withGamma: true,
+      withBeta: true,
+      epsilon: 1e-5,
+      scale: 1,
+      offset: 0,
+    };
+    const d = caseData(c, 24);
+    const backend = tf.backend() as MathBackendWebGL;
+    const xRaw = tf.tensor(d.x, c.shape);
+    const dyRaw = tf.tensor(d.dy, c.shape);
+    // Packed binary ops (the default) leave packed textures.
+    const x = tf.add(xRaw, tf.zeros(c.shape));
+    const dy = tf.add(dyRaw, tf.zeros(c.shape));
+    expect(backend.texData.get(x.dataId).isPacked).toBe(true);
+    const gamma = tf.tensor1d(d.gamma!);
+    const outputs = tf
+      .engine()
+      .runKernel(
+        InstanceNorm,
+        {x, gamma},
+        {epsilon: c.epsilon, dataFormat: c.format},
+      ) as tf.Tensor[];
+    const grads = tf
+      .engine()
+      .runKernel(
+        InstanceNormGrad,
+        {dy, x, gamma, mean: outputs[1], invStd: outputs[2]},
+        {dataFormat: c.format},
+      ) as tf.Tensor[];
+    const fwd = referenceForward(d.x, c.shape, d.gamma, null, c.epsilon, c.format);
+    const grad = referenceGradient(d.dy, d.x, c.shape, d.gamma, c.epsilon, c.format);
+    expectClose(await outputs[0].data(), fwd.y, atol, rtol, 'y');
+    expectClose(await grads[0].data(), grad.dx, atol, rtol, 'dx');
+    expectClose(await grads[1].data(), grad.dgamma, atol * 10, rtol, 'dgamma');
+    tf.dispose([...outputs, ...grads, x, dy, xRaw, dyRaw, gamma]);
+  });
 
   // The gradient follows x's storage; dy stored the other way is converted
   // (a packed dy for the unpacked programs must be unpacked with its own
   // shape: width 7 is odd, so its packed layout is not the 3-D view's).
   for (const xPacked of [true, false]) {
-    it(`takes dy stored ${xPacked ? 'unpacked with a packed x' : 'packed with an unpacked x'}`,
-       async () => {
-         const c: Case = {name: 'mixed', shape: [2, 5, 7, 3], format: 'channelsLast',
-                          withGamma: true, withBeta: false, epsilon: 1e-5, scale: 1, offset: 0};
-         const d = caseData(c, 26);
-         const backend = tf.backend() as MathBackendWebGL;
-         const stored = (values: Float32Array, packed: boolean) => {
-           const packedTensor = tf.add(tf.tensor(values, c.shape), tf.zeros(c.shape));
-           if (packed) return packedTensor;
-           const info = backend.unpackTensor(
-               {dataId: packedTensor.dataId, shape: c.shape, dtype: 'float32'});
-           packedTensor.dispose();
-           return tf.engine().makeTensorFromTensorInfo(info);
-         };
-         const x = stored(d.x, xPacked);
-         const dy = stored(d.dy, !xPacked);
-         expect(!!backend.texData.get(x.dataId).isPacked).toBe(xPacked);
-         expect(!!backend.texData.get(dy.dataId).isPacked).toBe(!xPacked);
-         const gamma = tf.tensor1d(d.gamma!);
-         const fwd = referenceForward(d.x, c.shape, null, null, c.epsilon, c.format);
-         const mean = tf.tensor2d(Float32Array.from(fwd.mean), [2, 3]);
-         const invStd = tf.tensor2d(Float32Array.from(fwd.invStd), [2, 3]);
-         const grads = tf.engine().runKernel(
-             InstanceNormGrad, {dy, x, gamma, mean, invStd}, {dataFormat: c.format}) as tf.Tensor[];
-         expect(!!backend.texData.get(grads[0].dataId).isPacked).toBe(xPacked);
-         const grad = referenceGradient(d.dy, d.x, c.shape, d.gamma, c.epsilon, c.format);
-         expectClose(await grads[0].data(), grad.dx, atol, rtol, 'dx');
-         expectClose(await grads[1].data(), grad.dgamma, atol * 10, rtol, 'dgamma');
-         expectClose(await grads[2].data(), grad.dbeta, atol * 10, rtol, 'dbeta');
-         tf.dispose([...grads, x, dy, gamma, mean, invStd]);
-       });
+    it(`takes dy stored ${xPacked ? 'unpacked with a packed x' : 'packed with an unpacked x'}`, async () => {
+      const c: Case = {
+        name: 'mixed',
+        shape: [2, 5, 7, 3],
+        format: 'channelsLast',
+        withGamma: true,
+        withBeta: false,
+        epsilon: 1e-5,
+        scale: 1,
+        offset: 0,
+      };
+      const d = caseData(c, 26);
+      const backend = tf.backend() as MathBackendWebGL;
+      const stored = (values: Float32Array, packed: boolean) => {
+        const packedTensor = tf.add(tf.tensor(values, c.shape), tf.zeros(c.shape));
+        if (packed) return packedTensor;
+        const info = backend.unpackTensor({
+          dataId: packedTensor.dataId,
+          shape: c.shape,
+          dtype: 'float32',
+        });
+        packedTensor.dispose();
+        return tf.engine().makeTensorFromTensorInfo(info);
+      };
+      const x = stored(d.x, xPacked);
+      const dy = stored(d.dy, !xPacked);
+      expect(!!backend.texData.get(x.dataId).isPacked).toBe(xPacked);
+      expect(!!backend.texData.get(dy.dataId).isPacked).toBe(!xPacked);
+      const gamma = tf.tensor1d(d.gamma!);
+      const fwd = referenceForward(d.x, c.shape, null, null, c.epsilon, c.format);
+      const mean = tf.tensor2d(Float32Array.from(fwd.mean), [2, 3]);
+      const invStd = tf.tensor2d(Float32Array.from(fwd.invStd), [2, 3]);
+      const grads = tf
+        .engine()
+        .runKernel(
+          InstanceNormGrad,
+          {dy, x, gamma, mean, invStd},
+          {dataFormat: c.format},
+        ) as tf.Tensor[];
+      expect(!!backend.texData.get(grads[0].dataId).isPacked).toBe(xPacked);
+      const grad = referenceGradient(d.dy, d.x, c.shape, d.gamma, c.epsilon, c.format);
+      expectClose(await grads[0].data(), grad.dx, atol, rtol, 'dx');
+      expectClose(await grads[1].data(), grad.dgamma, atol * 10, rtol, 'dgamma');
+      expectClose(await grads[2].data(), grad.dbeta, atol * 10, rtol, 'dbeta');
+      tf.dispose([...grads, x, dy, gamma, mean, invStd]);
+    });
   }
 
   // Chunks that straddle line ends of odd length, where a packed texel is
   // half padding: the chunk counts must be exact.
-  const oddLines: Array<[number[], 'channelsLast'|'channelsFirst']> = [
-    [[1, 23, 41, 3], 'channelsLast'],   // texel columns = channels, odd rows of 41
-    [[2, 301, 5], 'channelsLast'],      // rank 3, one odd line per (n, c)
-    [[1, 3, 41, 23], 'channelsFirst'],  // 2x2 pixels a texel, odd H and W
+  const oddLines: Array<[number[], 'channelsLast' | 'channelsFirst']> = [
+    [[1, 23, 41, 3], 'channelsLast'], // texel columns = channels, odd rows of 41
+    [[2, 301, 5], 'channelsLast'], // rank 3, one odd line per (n, c)
+    [[1, 3, 41, 23], 'channelsFirst'], // 2x2 pixels a texel, odd H and W
     [[1, 2, 3, 9, 7], 'channelsFirst'], // three slabs of odd H, chunks across them
-    [[2, 3, 301], 'channelsFirst'],     // rank 3, texel rows = channels
+    [[2, 3, 301], 'channelsFirst'], // rank 3, texel rows = channels
   ];
   for (const [shape, format] of oddLines) {
     it(`splits odd-sized images into chunks exactly — [${shape}] ${format}`, async () => {
-      const c: Case = {name: 'odd', shape, format, withGamma: true, withBeta: true,
-                       epsilon: 1e-5, scale: 3, offset: 5};
+      const c: Case = {
+        name: 'odd',
+        shape,
+        format,
+        withGamma: true,
+        withBeta: true,
+        epsilon: 1e-5,
+        scale: 3,
+        offset: 5,
+      };
       const d = caseData(c, 27);
       const got = await runForwardAndGradient(c, d);
       const fwd = referenceForward(d.x, shape, d.gamma, d.beta, c.epsilon, format);
@@ -318,9 +409,17 @@ describeWithFlags('textures', 'webgl', {}, () => {
     });
   }
 
-  async function checkLargeInput(shape: number[], format: 'channelsLast'|'channelsFirst') {
-    const c: Case = {name: 'large', shape, format, withGamma: true, withBeta: true,
-                     epsilon: 1e-5, scale: 1, offset: 0};
+  async function checkLargeInput(shape: number[], format: 'channelsLast' | 'channelsFirst') {
+    const c: Case = {
+      name: 'large',
+      shape,
+      format,
+      withGamma: true,
+      withBeta: true,
+      epsilon: 1e-5,
+      scale: 1,
+      offset: 0,
+    };
     const d = caseData(c, 25);
     const got = await runForwardAndGradient(c, d);
     const fwd = referenceForward(d.x, shape, d.gamma, d.beta, c.epsilon, format);

@@ -9,20 +9,32 @@ import type {WebGPUBackend, WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu
 import {instanceNorm} from '../src/index';
 import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
 import {instanceNormLayout} from '../src/layout';
-import {planTiling, TARGET_WORKGROUPS_FLAG, workgroupBudget} from '../kernels/webgpu/shader_snippets';
+import {
+  planTiling,
+  TARGET_WORKGROUPS_FLAG,
+  workgroupBudget,
+} from '../kernels/webgpu/shader_snippets';
 
 import {Case, CASES, caseData, describeCase} from './cases';
 import {referenceForward, referenceGradient} from './reference';
-import {activeBackends, backendDataIds, expectClose, Format, tf, tolerance, withoutKernelLeakCheck} from './setup';
+import {
+  activeBackends,
+  backendDataIds,
+  expectClose,
+  Format,
+  tf,
+  tolerance,
+  withoutKernelLeakCheck,
+} from './setup';
 
 const BACKEND = 'webgpu';
 
 /** The shaderKeys of the programs `fn` dispatches, in order. */
-function recordPrograms<T>(fn: () => T): {result: T, programs: string[]} {
+function recordPrograms<T>(fn: () => T): {result: T; programs: string[]} {
   const backend = tf.backend() as WebGPUBackend;
   const original = backend.runWebGPUProgram;
   const programs: string[] = [];
-  backend.runWebGPUProgram = function(this: WebGPUBackend, program: WebGPUProgram, ...rest) {
+  backend.runWebGPUProgram = function (this: WebGPUBackend, program: WebGPUProgram, ...rest) {
     const output = original.call(this, program, ...rest);
     programs.push(program.shaderKey);
     return output;
@@ -46,14 +58,23 @@ async function checkKernelsAgainstReference(c: Case): Promise<void> {
   const beta = d.beta && tf.tensor1d(d.beta);
   const params = {...(gamma ? {gamma} : {}), ...(beta ? {beta} : {})};
 
-  const [y, mean, invStd] = tf.engine().runKernel(
-      InstanceNorm, {x, ...params}, {epsilon: c.epsilon, dataFormat: c.format}) as tf.Tensor[];
+  const [y, mean, invStd] = tf
+    .engine()
+    .runKernel(
+      InstanceNorm,
+      {x, ...params},
+      {epsilon: c.epsilon, dataFormat: c.format},
+    ) as tf.Tensor[];
   expectClose(await y.data(), expected.y, atol, rtol, 'y');
   expectClose(await mean.data(), expected.mean, atol, rtol, 'mean');
   expectClose(await invStd.data(), expected.invStd, atol, rtol, 'invStd');
-  const [dx, dgamma, dbeta] = tf.engine().runKernel(
-      InstanceNormGrad, {dy, x, mean, invStd, ...(gamma ? {gamma} : {})},
-      {dataFormat: c.format}) as tf.Tensor[];
+  const [dx, dgamma, dbeta] = tf
+    .engine()
+    .runKernel(
+      InstanceNormGrad,
+      {dy, x, mean, invStd, ...(gamma ? {gamma} : {})},
+      {dataFormat: c.format},
+    ) as tf.Tensor[];
   // As in gradient.spec: dx scales with invStd; dgamma and dbeta sum N * S
   // terms of size 1.
   const dxScale = c.constantChannel != null ? 1 / Math.sqrt(c.epsilon) : 1 / c.scale;
@@ -66,7 +87,14 @@ async function checkKernelsAgainstReference(c: Case): Promise<void> {
 /** A case of the given shape with gamma and beta, epsilon 1e-5. */
 function shapeCase(shape: number[], format: Format, offset = 0): Case {
   return {
-    name: '', shape, format, withGamma: true, withBeta: true, epsilon: 1e-5, scale: 1, offset,
+    name: '',
+    shape,
+    format,
+    withGamma: true,
+    withBeta: true,
+    epsilon: 1e-5,
+    scale: 1,
+    offset,
   };
 }
 
@@ -110,16 +138,29 @@ if (activeBackends(false).includes(BACKEND)) {
         const beta = tf.zeros([8]);
         const attrs = {epsilon: 1e-5, dataFormat: format};
         const forward = recordPrograms(
-            () => tf.engine().runKernel(InstanceNorm, {x, gamma, beta}, attrs) as tf.Tensor[]);
+          () => tf.engine().runKernel(InstanceNorm, {x, gamma, beta}, attrs) as tf.Tensor[],
+        );
         expect(forward.programs.map(k => k.split('_')[0])).toEqual([
-          'instanceNormMoments', 'instanceNormNormalize', 'instanceNormStats', 'instanceNormStats',
+          'instanceNormMoments',
+          'instanceNormNormalize',
+          'instanceNormStats',
+          'instanceNormStats',
         ]);
         const [y, mean, invStd] = forward.result;
         const backward = recordPrograms(
-            () => tf.engine().runKernel(
-                InstanceNormGrad, {dy, x, gamma, mean, invStd}, {dataFormat: format}) as tf.Tensor[]);
+          () =>
+            tf
+              .engine()
+              .runKernel(
+                InstanceNormGrad,
+                {dy, x, gamma, mean, invStd},
+                {dataFormat: format},
+              ) as tf.Tensor[],
+        );
         expect(backward.programs.map(k => k.split('_')[0])).toEqual([
-          'instanceNormGradSums', 'instanceNormGradInput', 'instanceNormGradParam',
+          'instanceNormGradSums',
+          'instanceNormGradInput',
+          'instanceNormGradParam',
           'instanceNormGradParam',
         ]);
         await Promise.all(backward.result.map(t => t.data()));
@@ -128,12 +169,26 @@ if (activeBackends(false).includes(BACKEND)) {
         // gradient with a given dy is exactly forward + gradient kernels.
         const op = recordPrograms(() => instanceNorm(x, gamma, beta, 1e-5, format));
         expect(op.programs.length).toBe(4);
-        const grads = await withoutKernelLeakCheck(() => recordPrograms(
-            () => tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
-                instanceNorm(a, g, b, 1e-5, format))([x, gamma, beta], dy)));
+        const grads = await withoutKernelLeakCheck(() =>
+          recordPrograms(() =>
+            tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+              instanceNorm(a, g, b, 1e-5, format),
+            )([x, gamma, beta], dy),
+          ),
+        );
         expect(grads.programs.length).toBe(8);
-        tf.dispose([x, dy, gamma, beta, y, mean, invStd, op.result, ...backward.result,
-                    ...grads.result]);
+        tf.dispose([
+          x,
+          dy,
+          gamma,
+          beta,
+          y,
+          mean,
+          invStd,
+          op.result,
+          ...backward.result,
+          ...grads.result,
+        ]);
       });
     }
 
@@ -158,8 +213,12 @@ if (activeBackends(false).includes(BACKEND)) {
       const budget = workgroupBudget(tf.backend() as WebGPUBackend);
       const here = planTiling(instanceNormLayout([1, 256, 256, 16], 'channelsLast'), budget);
       expect(here.splits).toBeGreaterThan(1);
-      const loop = planTiling(
-          instanceNormLayout([16, 128, 16, 16], 'channelsFirst'), {target: 8, max: 8, maxMembers: 1, economicSplits: true});
+      const loop = planTiling(instanceNormLayout([16, 128, 16, 16], 'channelsFirst'), {
+        target: 8,
+        max: 8,
+        maxMembers: 1,
+        economicSplits: true,
+      });
       expect(loop.itemsPerGroup).toBeGreaterThan(1);
       expect(loop.dispatch[0]).toBe(8);
       // One lane per row: no barrier tree at all (the CPU-emulated budget).
@@ -180,11 +239,15 @@ if (activeBackends(false).includes(BACKEND)) {
     ];
     for (const target of [0, 256, 5]) {
       for (const [name, shape, format, offset] of shapes) {
-        it(`forward and gradient match float64 — ${name}: [${shape}] ${format}, ` +
-               `target ${target || 'of the adapter'}`,
-           async () => {
-             await withTarget(target, () => checkKernelsAgainstReference(shapeCase(shape, format, offset)));
-           });
+        it(
+          `forward and gradient match float64 — ${name}: [${shape}] ${format}, ` +
+            `target ${target || 'of the adapter'}`,
+          async () => {
+            await withTarget(target, () =>
+              checkKernelsAgainstReference(shapeCase(shape, format, offset)),
+            );
+          },
+        );
       }
     }
 
@@ -216,49 +279,69 @@ if (activeBackends(false).includes(BACKEND)) {
     for (const [name, shape, format] of layouts) {
       it(`${name}: [${shape}] ${format}`, async () => {
         const tiling = planTiling(instanceNormLayout(shape, format));
-        const contiguous = format === 'channelsLast' ? shape[shape.length - 1] :
-                                                       shape.slice(2).reduce((a, b) => a * b, 1);
+        const contiguous =
+          format === 'channelsLast'
+            ? shape[shape.length - 1]
+            : shape.slice(2).reduce((a, b) => a * b, 1);
         expect(tiling.vec).toBe(contiguous % 4 === 0 ? 4 : 1);
         await checkKernelsAgainstReference(shapeCase(shape, format));
       });
     }
 
-    it('frees its intermediate buffers: same buffers and GPU bytes after forward + gradient',
-       async () => {
-         const backend = tf.backend() as WebGPUBackend;
-         const shape = [1, 64, 64, 8];
-         const x = tf.randomNormal(shape);
-         const dy = tf.randomNormal(shape);
-         const gamma = tf.ones([8]);
-         // Upload the inputs first: they count in the GPU bytes.
-         const warm = tf.engine().runKernel(
-             InstanceNorm, {x, gamma}, {epsilon: 1e-5, dataFormat: 'channelsLast'}) as tf.Tensor[];
-         const warmGrads = tf.engine().runKernel(
-             InstanceNormGrad, {dy, x, gamma, mean: warm[1], invStd: warm[2]},
-             {dataFormat: 'channelsLast'}) as tf.Tensor[];
-         await Promise.all(warmGrads.map(t => t.data()));
-         tf.dispose([...warm, ...warmGrads]);
-         const before = {
-           tensors: tf.memory().numTensors, ids: backendDataIds(),
-           bytes: backend.memory().numBytesInGPU,
-         };
-         for (let i = 0; i < 3; i++) {
-           const outputs = tf.engine().runKernel(
-               InstanceNorm, {x, gamma}, {epsilon: 1e-5, dataFormat: 'channelsLast'}) as tf.Tensor[];
-           // Exactly the three outputs are new; the partials are gone.
-           expect(backendDataIds()).toBe(before.ids + 3);
-           const [y, mean, invStd] = outputs;
-           const grads = tf.engine().runKernel(
-               InstanceNormGrad, {dy, x, gamma, mean, invStd},
-               {dataFormat: 'channelsLast'}) as tf.Tensor[];
-           expect(backendDataIds()).toBe(before.ids + 6);
-           await Promise.all(grads.map(t => t.data()));
-           tf.dispose([y, mean, invStd, ...grads]);
-           expect(tf.memory().numTensors).toBe(before.tensors);
-           expect(backendDataIds()).toBe(before.ids);
-           expect(backend.memory().numBytesInGPU).toBe(before.bytes);
-         }
-         tf.dispose([x, dy, gamma]);
-       });
+    it('frees its intermediate buffers: same buffers and GPU bytes after forward + gradient', async () => {
+      const backend = tf.backend() as WebGPUBackend;
+      const shape = [1, 64, 64, 8];
+      const x = tf.randomNormal(shape);
+      const dy = tf.randomNormal(shape);
+      const gamma = tf.ones([8]);
+      // Upload the inputs first: they count in the GPU bytes.
+      const warm = tf
+        .engine()
+        .runKernel(
+          InstanceNorm,
+          {x, gamma},
+          {epsilon: 1e-5, dataFormat: 'channelsLast'},
+        ) as tf.Tensor[];
+      const warmGrads = tf
+        .engine()
+        .runKernel(
+          InstanceNormGrad,
+          {dy, x, gamma, mean: warm[1], invStd: warm[2]},
+          {dataFormat: 'channelsLast'},
+        ) as tf.Tensor[];
+      await Promise.all(warmGrads.map(t => t.data()));
+      tf.dispose([...warm, ...warmGrads]);
+      const before = {
+        tensors: tf.memory().numTensors,
+        ids: backendDataIds(),
+        bytes: backend.memory().numBytesInGPU,
+      };
+      for (let i = 0; i < 3; i++) {
+        const outputs = tf
+          .engine()
+          .runKernel(
+            InstanceNorm,
+            {x, gamma},
+            {epsilon: 1e-5, dataFormat: 'channelsLast'},
+          ) as tf.Tensor[];
+        // Exactly the three outputs are new; the partials are gone.
+        expect(backendDataIds()).toBe(before.ids + 3);
+        const [y, mean, invStd] = outputs;
+        const grads = tf
+          .engine()
+          .runKernel(
+            InstanceNormGrad,
+            {dy, x, gamma, mean, invStd},
+            {dataFormat: 'channelsLast'},
+          ) as tf.Tensor[];
+        expect(backendDataIds()).toBe(before.ids + 6);
+        await Promise.all(grads.map(t => t.data()));
+        tf.dispose([y, mean, invStd, ...grads]);
+        expect(tf.memory().numTensors).toBe(before.tensors);
+        expect(backendDataIds()).toBe(before.ids);
+        expect(backend.memory().numBytesInGPU).toBe(before.bytes);
+      }
+      tf.dispose([x, dy, gamma]);
+    });
   });
 }

@@ -10,9 +10,9 @@ import {float32Values, forEachRow, perInstanceChannel} from './util';
  * deviations from it, so an offset of 1e4 or a constant channel is exact.
  */
 function instanceNormCpu(args: {
-  inputs: InstanceNormInputs,
-  backend: MathBackendCPU,
-  attrs: InstanceNormAttrs
+  inputs: InstanceNormInputs;
+  backend: MathBackendCPU;
+  attrs: InstanceNormAttrs;
 }): TensorInfo[] {
   const {inputs, backend, attrs} = args;
   const {epsilon, dataFormat} = attrs;

@@ -1,7 +1,11 @@
 import type {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
-import {InstanceNormGrad, InstanceNormGradAttrs, InstanceNormGradInputs} from '../../src/kernel_names';
+import {
+  InstanceNormGrad,
+  InstanceNormGradAttrs,
+  InstanceNormGradInputs,
+} from '../../src/kernel_names';
 import {instanceNormLayout} from '../../src/layout';
 import {float32Values, forEachRow, perInstanceChannel} from './util';
 
@@ -17,9 +21,9 @@ import {float32Values, forEachRow, perInstanceChannel} from './util';
  * removes it, so dx and dgamma keep float32 accuracy at any offset.
  */
 function instanceNormGradCpu(args: {
-  inputs: InstanceNormGradInputs,
-  backend: MathBackendCPU,
-  attrs: InstanceNormGradAttrs
+  inputs: InstanceNormGradInputs;
+  backend: MathBackendCPU;
+  attrs: InstanceNormGradAttrs;
 }): TensorInfo[] {
   const {inputs, backend, attrs} = args;
   const layout = instanceNormLayout(inputs.x.shape, attrs.dataFormat);

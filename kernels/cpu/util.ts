@@ -35,7 +35,10 @@ export function forEachRow(layout: InstanceNormLayout, visit: RowVisitor): void 
 
 /** A per-(instance, channel) array of a per-channel vector (absent: fill). */
 export function perInstanceChannel(
-    layout: InstanceNormLayout, values: Float32Array|null, fill: number): Float64Array {
+  layout: InstanceNormLayout,
+  values: Float32Array | null,
+  fill: number,
+): Float64Array {
   const {batch, channels} = layout;
   const out = new Float64Array(batch * channels);
   for (let n = 0; n < batch; n++) {

@@ -4,7 +4,15 @@ import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
 
 import {InstanceNorm, InstanceNormAttrs, InstanceNormInputs} from '../../src/kernel_names';
 import {instanceNormLayout} from '../../src/layout';
-import {ChunkMomentsProgram, MergeMomentsProgram, NormalizeProgram, PackedMergeMomentsProgram, PackedNormalizeProgram, PackedStatOutputProgram, StatOutputProgram} from './programs';
+import {
+  ChunkMomentsProgram,
+  MergeMomentsProgram,
+  NormalizeProgram,
+  PackedMergeMomentsProgram,
+  PackedNormalizeProgram,
+  PackedStatOutputProgram,
+  StatOutputProgram,
+} from './programs';
 import {chooseChunking, geometry} from './shader_snippets';
 import {disposeAll, prefersPacked, viewOf, withShape} from './util';
 
@@ -15,15 +23,19 @@ import {disposeAll, prefersPacked, viewOf, withShape} from './util';
  * N*C values (times the number of chunks for the merge).
  */
 function instanceNormWebGL(args: {
-  inputs: InstanceNormInputs,
-  backend: MathBackendWebGL,
-  attrs: InstanceNormAttrs
+  inputs: InstanceNormInputs;
+  backend: MathBackendWebGL;
+  attrs: InstanceNormAttrs;
 }): TensorInfo[] {
   const {inputs, backend, attrs} = args;
   const {epsilon, dataFormat} = attrs;
   const layout = instanceNormLayout(inputs.x.shape, dataFormat);
   const g = geometry(
-      inputs.x.shape, layout, prefersPacked(backend, inputs.x), env().getNumber('WEBGL_VERSION'));
+    inputs.x.shape,
+    layout,
+    prefersPacked(backend, inputs.x),
+    env().getNumber('WEBGL_VERSION'),
+  );
   const chunking = chooseChunking(g);
   const intermediates: TensorInfo[] = [];
   const x = viewOf(backend, inputs.x, g, intermediates);
@@ -32,7 +44,12 @@ function instanceNormWebGL(args: {
   // (WEBGL_PACK=false): the next program reads them as RGBA texels.
   const keepPacked = true;
   const partials = backend.runWebGLProgram(
-      new ChunkMomentsProgram(g, chunking), [x], 'float32', undefined, keepPacked);
+    new ChunkMomentsProgram(g, chunking),
+    [x],
+    'float32',
+    undefined,
+    keepPacked,
+  );
   intermediates.push(partials);
   const params = [inputs.gamma, inputs.beta].filter((t): t is TensorInfo => t != null);
   const hasGamma = inputs.gamma != null;
@@ -42,20 +59,35 @@ function instanceNormWebGL(args: {
   let invStd: TensorInfo;
   if (g.packed) {
     const rows = backend.runWebGLProgram(
-        new PackedMergeMomentsProgram(g, chunking, hasGamma, hasBeta), [partials, x, ...params],
-        'float32', [[epsilon]], keepPacked);
+      new PackedMergeMomentsProgram(g, chunking, hasGamma, hasBeta),
+      [partials, x, ...params],
+      'float32',
+      [[epsilon]],
+      keepPacked,
+    );
     intermediates.push(rows);
     mean = backend.runWebGLProgram(new PackedStatOutputProgram(layout, 'mean'), [rows], 'float32');
-    invStd = backend.runWebGLProgram(new PackedStatOutputProgram(layout, 'invStd'), [rows], 'float32');
+    invStd = backend.runWebGLProgram(
+      new PackedStatOutputProgram(layout, 'invStd'),
+      [rows],
+      'float32',
+    );
     y = backend.runWebGLProgram(new PackedNormalizeProgram(g), [x, rows], 'float32');
   } else {
     const stats = backend.runWebGLProgram(
-        new MergeMomentsProgram(g, chunking), [partials], 'float32', [[epsilon]]);
+      new MergeMomentsProgram(g, chunking),
+      [partials],
+      'float32',
+      [[epsilon]],
+    );
     intermediates.push(stats);
     mean = backend.runWebGLProgram(new StatOutputProgram(layout, 'mean'), [stats], 'float32');
     invStd = backend.runWebGLProgram(new StatOutputProgram(layout, 'invStd'), [stats], 'float32');
     y = backend.runWebGLProgram(
-        new NormalizeProgram(layout, hasGamma, hasBeta), [x, stats, ...params], 'float32');
+      new NormalizeProgram(layout, hasGamma, hasBeta),
+      [x, stats, ...params],
+      'float32',
+    );
   }
   disposeAll(backend, intermediates);
   return [withShape(y, inputs.x.shape), mean, invStd];

@@ -2,9 +2,21 @@ import {env} from '@tensorflow/tfjs-core';
 import type {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
 
-import {InstanceNormGrad, InstanceNormGradAttrs, InstanceNormGradInputs} from '../../src/kernel_names';
+import {
+  InstanceNormGrad,
+  InstanceNormGradAttrs,
+  InstanceNormGradInputs,
+} from '../../src/kernel_names';
 import {instanceNormLayout} from '../../src/layout';
-import {ChunkGradSumsProgram, InputGradProgram, MergeGradSumsProgram, PackedInputGradProgram, PackedMergeGradProgram, PackedParamGradProgram, ParamGradProgram} from './programs';
+import {
+  ChunkGradSumsProgram,
+  InputGradProgram,
+  MergeGradSumsProgram,
+  PackedInputGradProgram,
+  PackedMergeGradProgram,
+  PackedParamGradProgram,
+  ParamGradProgram,
+} from './programs';
 import {chooseChunking, geometry} from './shader_snippets';
 import {disposeAll, prefersPacked, viewOf, withShape} from './util';
 
@@ -14,14 +26,18 @@ import {disposeAll, prefersPacked, viewOf, withShape} from './util';
  * dy and x are read twice in full (chunk pass, dx).
  */
 function instanceNormGradWebGL(args: {
-  inputs: InstanceNormGradInputs,
-  backend: MathBackendWebGL,
-  attrs: InstanceNormGradAttrs
+  inputs: InstanceNormGradInputs;
+  backend: MathBackendWebGL;
+  attrs: InstanceNormGradAttrs;
 }): TensorInfo[] {
   const {inputs, backend, attrs} = args;
   const layout = instanceNormLayout(inputs.x.shape, attrs.dataFormat);
   const g = geometry(
-      inputs.x.shape, layout, prefersPacked(backend, inputs.x), env().getNumber('WEBGL_VERSION'));
+    inputs.x.shape,
+    layout,
+    prefersPacked(backend, inputs.x),
+    env().getNumber('WEBGL_VERSION'),
+  );
   const chunking = chooseChunking(g);
   const intermediates: TensorInfo[] = [];
   const dy = viewOf(backend, inputs.dy, g, intermediates);
@@ -31,27 +47,48 @@ function instanceNormGradWebGL(args: {
 
   const keepPacked = true;
   const partials = backend.runWebGLProgram(
-      new ChunkGradSumsProgram(g, chunking), [dy, x, mean, invStd], 'float32', undefined,
-      keepPacked);
+    new ChunkGradSumsProgram(g, chunking),
+    [dy, x, mean, invStd],
+    'float32',
+    undefined,
+    keepPacked,
+  );
   intermediates.push(partials);
   let dx: TensorInfo;
   let dgamma: TensorInfo;
   let dbeta: TensorInfo;
   if (g.packed) {
     const coefs = backend.runWebGLProgram(
-        new PackedMergeGradProgram(g, chunking, gamma.length > 0), [partials, mean, invStd, ...gamma],
-        'float32', undefined, keepPacked);
+      new PackedMergeGradProgram(g, chunking, gamma.length > 0),
+      [partials, mean, invStd, ...gamma],
+      'float32',
+      undefined,
+      keepPacked,
+    );
     intermediates.push(coefs);
     dx = backend.runWebGLProgram(new PackedInputGradProgram(g), [dy, x, coefs], 'float32');
-    dgamma = backend.runWebGLProgram(new PackedParamGradProgram(layout, 'dgamma'), [coefs], 'float32');
-    dbeta = backend.runWebGLProgram(new PackedParamGradProgram(layout, 'dbeta'), [coefs], 'float32');
+    dgamma = backend.runWebGLProgram(
+      new PackedParamGradProgram(layout, 'dgamma'),
+      [coefs],
+      'float32',
+    );
+    dbeta = backend.runWebGLProgram(
+      new PackedParamGradProgram(layout, 'dbeta'),
+      [coefs],
+      'float32',
+    );
   } else {
     const coefs = backend.runWebGLProgram(
-        new MergeGradSumsProgram(g, chunking), [partials], 'float32');
+      new MergeGradSumsProgram(g, chunking),
+      [partials],
+      'float32',
+    );
     intermediates.push(coefs);
     dx = backend.runWebGLProgram(
-        new InputGradProgram(layout, gamma.length > 0), [dy, x, mean, invStd, coefs, ...gamma],
-        'float32');
+      new InputGradProgram(layout, gamma.length > 0),
+      [dy, x, mean, invStd, coefs, ...gamma],
+      'float32',
+    );
     dgamma = backend.runWebGLProgram(new ParamGradProgram(layout, 'dgamma'), [coefs], 'float32');
     dbeta = backend.runWebGLProgram(new ParamGradProgram(layout, 'dbeta'), [coefs], 'float32');
   }

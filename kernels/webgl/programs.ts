@@ -12,7 +12,28 @@
 import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
 
 import type {InstanceNormLayout} from '../../src/layout';
-import {channelGroups, channelSums, chunkAccessSnippet, chunkHeader, chunkLoop, chunkPixelsSnippet, Chunking, firstPixelsSnippet, Geometry, masked, mergeGradSumsSnippet, mergeMomentsSnippet, packedChunkLoop, PICK_SNIPPET, SELECT_SNIPPET, spreadPair, squaresScale, texelChannelSnippet, unitReaderSnippet, viewShape} from './shader_snippets';
+import {
+  channelGroups,
+  channelSums,
+  chunkAccessSnippet,
+  chunkHeader,
+  chunkLoop,
+  chunkPixelsSnippet,
+  Chunking,
+  firstPixelsSnippet,
+  Geometry,
+  masked,
+  mergeGradSumsSnippet,
+  mergeMomentsSnippet,
+  packedChunkLoop,
+  PICK_SNIPPET,
+  SELECT_SNIPPET,
+  spreadPair,
+  squaresScale,
+  texelChannelSnippet,
+  unitReaderSnippet,
+  viewShape,
+} from './shader_snippets';
 
 type UniformType = NonNullable<GPGPUProgram['customUniforms']>[number]['type'];
 
@@ -20,7 +41,7 @@ abstract class Program implements GPGPUProgram {
   abstract variableNames: string[];
   abstract outputShape: number[];
   abstract userCode: string;
-  customUniforms?: Array<{name: string, type: UniformType}>;
+  customUniforms?: Array<{name: string; type: UniformType}>;
   packedInputs?: boolean;
   packedOutput?: boolean;
 }
@@ -36,9 +57,9 @@ function partialsShape(g: Geometry, chunking: Chunking, blocks = 1): number[] {
 
 /** `n, c, s` from the output coordinates of an unpacked program shaped like the 3-D view. */
 function viewCoords(layout: InstanceNormLayout): string {
-  return layout.dataFormat === 'channelsLast' ?
-      'ivec3 coords = getOutputCoords(); int n = coords.x; int s = coords.y; int c = coords.z;' :
-      'ivec3 coords = getOutputCoords(); int n = coords.x; int c = coords.y; int s = coords.z;';
+  return layout.dataFormat === 'channelsLast'
+    ? 'ivec3 coords = getOutputCoords(); int n = coords.x; int s = coords.y; int c = coords.z;'
+    : 'ivec3 coords = getOutputCoords(); int n = coords.x; int c = coords.y; int s = coords.z;';
 }
 
 // ------------------------------------------------------ chunk passes (both)
@@ -74,11 +95,15 @@ export class ChunkMomentsProgram extends Program {
           float local = xUnit(n, c, u0, 0);
           float sum = 0.0;
           float sumSquares = 0.0;
-          ${chunkLoop(g, chunking, `
+          ${chunkLoop(
+            g,
+            chunking,
+            `
             float d = xUnit(n, c, u, j) - local;
             float scaled = d * ${scale};
             sum += d;
-            sumSquares += scaled * scaled;`)}
+            sumSquares += scaled * scaled;`,
+          )}
           float mean = sum / count;
           float scaledMean = mean * ${scale};
           float scaledVariance = max(sumSquares / count - scaledMean * scaledMean, 0.0);
@@ -103,11 +128,16 @@ export class ChunkMomentsProgram extends Program {
         vec4 sum1 = vec4(0.0);
         vec4 squares0 = vec4(0.0);
         vec4 squares1 = vec4(0.0);
-        ${packedChunkLoop(g, chunking, ['x'], t => `
+        ${packedChunkLoop(
+          g,
+          chunking,
+          ['x'],
+          t => `
           vec4 d${t} = ${masked(g, `x${t} - local${t}`)};
           vec4 scaled${t} = d${t} * ${scale};
           sum${t} += d${t};
-          squares${t} += scaled${t} * scaled${t};`)}
+          squares${t} += scaled${t} * scaled${t};`,
+        )}
         vec2 mean = ${channelSums(g, 'sum0', 'sum1')} / count;
         vec2 scaledMean = mean * ${scale};
         vec2 deviation = sqrt(max(${channelSums(g, 'squares0', 'squares1')} / count -
@@ -143,10 +173,14 @@ export class ChunkGradSumsProgram extends Program {
           float mean = getMean(n, c);
           float invStd = getInvStd(n, c);
           vec3 sums = vec3(0.0);
-          ${chunkLoop(g, chunking, `
+          ${chunkLoop(
+            g,
+            chunking,
+            `
             float g = dyUnit(n, c, u, j);
             float xhat = (xUnit(n, c, u, j) - mean) * invStd;
-            sums += vec3(g, g * xhat, xhat);`)}
+            sums += vec3(g, g * xhat, xhat);`,
+          )}
           setOutput(vec4(sums / count, 0.0));
         }`;
       return;
@@ -159,7 +193,7 @@ export class ChunkGradSumsProgram extends Program {
     this.outputShape = partialsShape(g, chunking, 2);
     const block = g.layout.batch * channelGroups(g);
     const stat = (name: string) =>
-        `vec2(pick2d(${name}(n, c), n, c), pick2d(${name}(n, c + 1), n, c + 1))`;
+      `vec2(pick2d(${name}(n, c), n, c), pick2d(${name}(n, c + 1), n, c + 1))`;
     const xhat = (t: string) => masked(g, `(x${t} - mean${t}) * invStd${t}`);
     this.userCode = `
       ${chunkPixelsSnippet(g, chunking)}
@@ -180,14 +214,24 @@ export class ChunkGradSumsProgram extends Program {
         vec4 xhatSum0 = vec4(0.0);
         vec4 xhatSum1 = vec4(0.0);
         if (texel.x >= ${block}) {
-          ${packedChunkLoop(g, chunking, ['x'], t => `
-            xhatSum${t} += ${xhat(t)};`)}
+          ${packedChunkLoop(
+            g,
+            chunking,
+            ['x'],
+            t => `
+            xhatSum${t} += ${xhat(t)};`,
+          )}
           setOutput(vec4(${channelSums(g, 'xhatSum0', 'xhatSum1')} / count, 0.0, 0.0));
         } else {
-          ${packedChunkLoop(g, chunking, ['dy', 'x'], t => `
+          ${packedChunkLoop(
+            g,
+            chunking,
+            ['dy', 'x'],
+            t => `
             vec4 g${t} = ${masked(g, `dy${t}`)};
             dySum${t} += g${t};
-            dyXhatSum${t} += g${t} * ${xhat(t)};`)}
+            dyXhatSum${t} += g${t} * ${xhat(t)};`,
+          )}
           vec2 dyMeans = ${channelSums(g, 'dySum0', 'dySum1')} / count;
           vec2 dyXhatMeans = ${channelSums(g, 'dyXhatSum0', 'dyXhatSum1')} / count;
           setOutput(vec4(dyMeans.x, dyXhatMeans.x, dyMeans.y, dyXhatMeans.y));
@@ -230,7 +274,7 @@ export class StatOutputProgram extends Program {
   outputShape: number[];
   userCode: string;
 
-  constructor(layout: InstanceNormLayout, which: 'mean'|'invStd') {
+  constructor(layout: InstanceNormLayout, which: 'mean' | 'invStd') {
     super();
     this.outputShape = [layout.batch, layout.channels];
     const value = which === 'mean' ? 'getStats(n, 2, c) + getStats(n, 0, c)' : 'getStats(n, 1, c)';
@@ -257,7 +301,12 @@ export class NormalizeProgram extends Program {
   constructor(layout: InstanceNormLayout, hasGamma: boolean, hasBeta: boolean) {
     super();
     this.outputShape = viewShape(layout);
-    this.variableNames = ['x', 'stats', ...(hasGamma ? ['gamma'] : []), ...(hasBeta ? ['beta'] : [])];
+    this.variableNames = [
+      'x',
+      'stats',
+      ...(hasGamma ? ['gamma'] : []),
+      ...(hasBeta ? ['beta'] : []),
+    ];
     this.userCode = `
       void main() {
         ${viewCoords(layout)}
@@ -321,7 +370,7 @@ export class ParamGradProgram extends Program {
   outputShape: number[];
   userCode: string;
 
-  constructor(layout: InstanceNormLayout, which: 'dgamma'|'dbeta') {
+  constructor(layout: InstanceNormLayout, which: 'dgamma' | 'dbeta') {
     super();
     this.outputShape = [layout.channels];
     this.userCode = `
@@ -357,8 +406,12 @@ export class PackedMergeMomentsProgram extends Program {
     super();
     const {batch, channels} = g.layout;
     this.outputShape = [batch * 6, channels];
-    this.variableNames =
-        ['partials', 'x', ...(hasGamma ? ['gamma'] : []), ...(hasBeta ? ['beta'] : [])];
+    this.variableNames = [
+      'partials',
+      'x',
+      ...(hasGamma ? ['gamma'] : []),
+      ...(hasBeta ? ['beta'] : []),
+    ];
     this.userCode = `
       ${chunkPixelsSnippet(g, chunking)}
       ${firstPixelsSnippet(g, 'x')}
@@ -393,7 +446,7 @@ export class PackedStatOutputProgram extends Program {
   packedOutput = true;
   userCode: string;
 
-  constructor(layout: InstanceNormLayout, which: 'mean'|'invStd') {
+  constructor(layout: InstanceNormLayout, which: 'mean' | 'invStd') {
     super();
     this.outputShape = [layout.batch, layout.channels];
     const lanes = which === 'mean' ? 'xy' : 'zw';
@@ -512,7 +565,7 @@ export class PackedParamGradProgram extends Program {
   packedOutput = true;
   userCode: string;
 
-  constructor(layout: InstanceNormLayout, which: 'dgamma'|'dbeta') {
+  constructor(layout: InstanceNormLayout, which: 'dgamma' | 'dbeta') {
     super();
     this.outputShape = [layout.channels];
     this.userCode = `

@@ -27,7 +27,7 @@ import type {InstanceNormLayout} from '../../src/layout';
  * - 'none': channelsFirst of rank >= 4; one channel per texel, R and Cc the
  *   last two spatial axes.
  */
-export type TexelKind = 'columns'|'rows'|'none';
+export type TexelKind = 'columns' | 'rows' | 'none';
 
 export interface Geometry {
   layout: InstanceNormLayout;
@@ -54,15 +54,29 @@ export interface Geometry {
 }
 
 export function geometry(
-    shape: readonly number[], layout: InstanceNormLayout, packed: boolean,
-    webglVersion: number): Geometry {
+  shape: readonly number[],
+  layout: InstanceNormLayout,
+  packed: boolean,
+  webglVersion: number,
+): Geometry {
   const texelFetch = webglVersion === 2;
   const {batch, spatial, channels, dataFormat} = layout;
   if (!packed) {
-    const viewShape: [number, number, number] = dataFormat === 'channelsLast' ?
-        [batch, spatial, channels] : [batch, channels, spatial];
-    return {layout, packed, viewShape, kind: 'columns', units: spatial, unitPixels: 1,
-            unitsPerLine: 1, oddLine: false, texelsPerUnit: 1, outer: 1, texelFetch};
+    const viewShape: [number, number, number] =
+      dataFormat === 'channelsLast' ? [batch, spatial, channels] : [batch, channels, spatial];
+    return {
+      layout,
+      packed,
+      viewShape,
+      kind: 'columns',
+      units: spatial,
+      unitPixels: 1,
+      unitsPerLine: 1,
+      oddLine: false,
+      texelsPerUnit: 1,
+      outer: 1,
+      texelFetch,
+    };
   }
   const rank = shape.length;
   const rows = shape[rank - 2];
@@ -73,19 +87,50 @@ export function geometry(
   if (dataFormat === 'channelsLast') {
     // A line is one row of the last spatial axis (R), two pixels a texel.
     const outer = lead / batch;
-    return {layout, packed, viewShape, kind: 'columns', units: outer * half(rows), unitPixels: 2,
-            unitsPerLine: half(rows), oddLine: rows % 2 === 1, texelsPerUnit: 1, outer, texelFetch};
+    return {
+      layout,
+      packed,
+      viewShape,
+      kind: 'columns',
+      units: outer * half(rows),
+      unitPixels: 2,
+      unitsPerLine: half(rows),
+      oddLine: rows % 2 === 1,
+      texelsPerUnit: 1,
+      outer,
+      texelFetch,
+    };
   }
   if (rank === 3) {
-    return {layout, packed, viewShape, kind: 'rows', units: half(cols), unitPixels: 2,
-            unitsPerLine: half(cols), oddLine: cols % 2 === 1, texelsPerUnit: 1, outer: 1,
-            texelFetch};
+    return {
+      layout,
+      packed,
+      viewShape,
+      kind: 'rows',
+      units: half(cols),
+      unitPixels: 2,
+      unitsPerLine: half(cols),
+      oddLine: cols % 2 === 1,
+      texelsPerUnit: 1,
+      outer: 1,
+      texelFetch,
+    };
   }
   // A unit is a row of texels: two image rows of `cols` pixels.
   const outer = lead / (batch * channels);
-  return {layout, packed, viewShape, kind: 'none', units: outer * half(rows), unitPixels: 2 * cols,
-          unitsPerLine: half(rows), oddLine: rows % 2 === 1, texelsPerUnit: half(cols), outer,
-          texelFetch};
+  return {
+    layout,
+    packed,
+    viewShape,
+    kind: 'none',
+    units: outer * half(rows),
+    unitPixels: 2 * cols,
+    unitsPerLine: half(rows),
+    oddLine: rows % 2 === 1,
+    texelsPerUnit: half(cols),
+    outer,
+    texelFetch,
+  };
 }
 
 /** How the units of each (instance, channel) are split among fragments. */
@@ -130,12 +175,12 @@ export function channelGroups(g: Geometry): number {
  * not overflow. A power of two scales without rounding, so small values lose
  * nothing either (short of float32's subnormal range).
  */
-export function squaresScale(g: Geometry, chunking: Chunking): {scale: string, inverse: string} {
+export function squaresScale(g: Geometry, chunking: Chunking): {scale: string; inverse: string} {
   const maxPixels = chunking.unitsPerChunk * g.unitPixels;
   const halvings = Math.ceil(Math.log2(maxPixels) / 2);
   // 2^-k prints exactly in decimal (JS uses an exponent form GLSL also reads).
   const scale = 2 ** -halvings;
-  const literal = (v: number) => Number.isInteger(v) ? `${v}.0` : `${v}`;
+  const literal = (v: number) => (Number.isInteger(v) ? `${v}.0` : `${v}`);
   return {scale: literal(scale), inverse: literal(1 / scale)};
 }
 
@@ -219,18 +264,21 @@ export function chunkHeader(g: Geometry, chunking: Chunking, rowOffset = '0'): s
  * (the forward's with the pivot in z); packed, a pair, with the xhat means
  * in a second block of rows, and the pivot read from x.
  */
-export function chunkAccessSnippet(g: Geometry, which: 'moments'|'grad'): string {
+export function chunkAccessSnippet(g: Geometry, which: 'moments' | 'grad'): string {
   const {batch, channels} = g.layout;
   if (!g.packed) {
     const texel = `getPartials(n * ${channels} + c, 0, 2 * k)`;
-    return which === 'moments' ? `
+    return which === 'moments'
+      ? `
         vec2 chunkMoments(int n, int c, int k) { return ${texel}.xy; }
-        float pivotOf(int n, int c) { int k = 0; return ${texel}.z; }` : `
+        float pivotOf(int n, int c) { int k = 0; return ${texel}.z; }`
+      : `
         vec3 chunkGradMeans(int n, int c, int k) { return ${texel}.xyz; }`;
   }
   const groups = channelGroups(g);
   const texel = (offset: string) => `getPartials(${offset}n * ${groups} + c / 2, 0, 2 * k)`;
-  return which === 'moments' ? `
+  return which === 'moments'
+    ? `
       vec2 chunkMoments(int n, int c, int k) {
         vec4 t = ${texel('')};
         return imod(c, 2) == 0 ? t.xy : t.zw;
@@ -238,7 +286,8 @@ export function chunkAccessSnippet(g: Geometry, which: 'moments'|'grad'): string
       float pivotOf(int n, int c) {
         vec2 pivots = xFirstPixels(n, c - imod(c, 2), 0);
         return imod(c, 2) == 0 ? pivots.x : pivots.y;
-      }` : `
+      }`
+    : `
       vec3 chunkGradMeans(int n, int c, int k) {
         vec4 t = ${texel('')};
         vec4 xhat = ${texel(`${batch * groups} + `)};
@@ -332,8 +381,10 @@ export const PICK_SNIPPET = `
   }
   float pick1d(vec4 t, int c) { return imod(c, 2) == 1 ? t.y : t.x; }`;
 
-export function viewShape(layout: InstanceNormLayout, format: DataFormat = layout.dataFormat):
-    [number, number, number] {
+export function viewShape(
+  layout: InstanceNormLayout,
+  format: DataFormat = layout.dataFormat,
+): [number, number, number] {
   const {batch, spatial, channels} = layout;
   return format === 'channelsLast' ? [batch, spatial, channels] : [batch, channels, spatial];
 }
@@ -351,7 +402,7 @@ function needsMask(g: Geometry): boolean {
  * lanes of texel t of a unit ('0', or '1' for the second channel's texel of
  * kind 'none'), matching where the channels sit in the texel.
  */
-export function spreadPair(g: Geometry, v: string, t: '0'|'1'): string {
+export function spreadPair(g: Geometry, v: string, t: '0' | '1'): string {
   switch (g.kind) {
     case 'columns':
       return `${v}.xyxy`;
@@ -416,7 +467,11 @@ export function firstPixelsSnippet(g: Geometry, name: string): string {
  * counters rather than a division per texel, which SwiftShader pays for.
  */
 export function packedChunkLoop(
-    g: Geometry, chunking: Chunking, inputs: string[], body: (t: '0'|'1') => string): string {
+  g: Geometry,
+  chunking: Chunking,
+  inputs: string[],
+  body: (t: '0' | '1') => string,
+): string {
   const tpl = g.unitsPerLine;
   const [, rows, cols] = g.viewShape;
   const {channels} = g.layout;
@@ -430,48 +485,79 @@ export function packedChunkLoop(
   // WebGL2: flat texel index of the first texel of the chunk, and the step
   // per unit (packed texels run row-major through [B, ceil(R/2), ceil(Cc/2)]).
   const at = (name: string, index: string) =>
-      `texelFetch(${name}, ivec2(imod(${index}, ${name}Width), ${index} / ${name}Width), 0)`;
+    `texelFetch(${name}, ivec2(imod(${index}, ${name}Width), ${index} / ${name}Width), 0)`;
   const widths = inputs.map(name => `int ${name}Width = textureSize(${name}, 0).x;`).join('\n');
   switch (g.kind) {
     case 'columns':
-      setup = `int line = u0 / ${tpl}; int step = u0 - line * ${tpl};` + (g.texelFetch ? `
+      setup =
+        `int line = u0 / ${tpl}; int step = u0 - line * ${tpl};` +
+        (g.texelFetch
+          ? `
           ${widths}
-          int index = (n * ${g.outer * tpl} + u0) * ${ceilC} + c / 2;` : '');
-      fetch = inputs.map(name => g.texelFetch ?
-          `vec4 ${name}0 = ${at(name, 'index')};` :
-          `vec4 ${name}0 = ${get(name)}(n * ${g.outer} + line, 2 * step, c);`).join('\n') +
-          (mask ? `\nbvec4 valid = bvec4(true, true, step < ${tpl - 1}, step < ${tpl - 1});` : '');
-      advance = `step++; if (step == ${tpl}) { step = 0; line++; }` +
-          (g.texelFetch ? `\nindex += ${ceilC};` : '');
+          int index = (n * ${g.outer * tpl} + u0) * ${ceilC} + c / 2;`
+          : '');
+      fetch =
+        inputs
+          .map(name =>
+            g.texelFetch
+              ? `vec4 ${name}0 = ${at(name, 'index')};`
+              : `vec4 ${name}0 = ${get(name)}(n * ${g.outer} + line, 2 * step, c);`,
+          )
+          .join('\n') +
+        (mask ? `\nbvec4 valid = bvec4(true, true, step < ${tpl - 1}, step < ${tpl - 1});` : '');
+      advance =
+        `step++; if (step == ${tpl}) { step = 0; line++; }` +
+        (g.texelFetch ? `\nindex += ${ceilC};` : '');
       break;
     case 'rows':
-      setup = g.texelFetch ? `
+      setup = g.texelFetch
+        ? `
           ${widths}
-          int index = (n * ${ceilC} + c / 2) * ${tpl} + u0;` : '';
-      fetch = inputs.map(name => g.texelFetch ?
-          `vec4 ${name}0 = ${at(name, 'index')};` :
-          `vec4 ${name}0 = ${get(name)}(n, c, 2 * (u0 + i));`).join('\n') +
-          (mask ? `\nbool full = u0 + i < ${tpl - 1};\nbvec4 valid = bvec4(true, full, true, full);` : '');
+          int index = (n * ${ceilC} + c / 2) * ${tpl} + u0;`
+        : '';
+      fetch =
+        inputs
+          .map(name =>
+            g.texelFetch
+              ? `vec4 ${name}0 = ${at(name, 'index')};`
+              : `vec4 ${name}0 = ${get(name)}(n, c, 2 * (u0 + i));`,
+          )
+          .join('\n') +
+        (mask
+          ? `\nbool full = u0 + i < ${tpl - 1};\nbvec4 valid = bvec4(true, full, true, full);`
+          : '');
       advance = g.texelFetch ? 'index++;' : '';
       break;
     default: {
       innerCount = Math.ceil(cols / 2);
       const channelTexels = g.outer * tpl * innerCount;
-      setup = `int slab = u0 / ${tpl}; int step = u0 - slab * ${tpl};
+      setup =
+        `int slab = u0 / ${tpl}; int step = u0 - slab * ${tpl};
                int first = (n * ${channels} + c) * ${g.outer};
-               bool pair = c + 1 < ${channels};` + (g.texelFetch ? `
+               bool pair = c + 1 < ${channels};` +
+        (g.texelFetch
+          ? `
                ${widths}
-               int index = ((n * ${channels} + c) * ${g.outer * tpl} + u0) * ${innerCount};` : '');
-      fetch = inputs.map(name => g.texelFetch ? `
+               int index = ((n * ${channels} + c) * ${g.outer * tpl} + u0) * ${innerCount};`
+          : '');
+      fetch =
+        inputs
+          .map(name =>
+            g.texelFetch
+              ? `
           vec4 ${name}0 = ${at(name, 'index')};
-          vec4 ${name}1 = pair ? ${at(name, `(index + ${channelTexels})`)} : ${name}0;` : `
+          vec4 ${name}1 = pair ? ${at(name, `(index + ${channelTexels})`)} : ${name}0;`
+              : `
           vec4 ${name}0 = ${get(name)}(first + slab, 2 * step, 2 * j);
-          vec4 ${name}1 = pair ? ${get(name)}(first + ${g.outer} + slab, 2 * step, 2 * j) : ${name}0;`)
+          vec4 ${name}1 = pair ? ${get(name)}(first + ${g.outer} + slab, 2 * step, 2 * j) : ${name}0;`,
+          )
           .join('\n') +
-          (mask ? `
+        (mask
+          ? `
           bool nextRow = 2 * step + 1 < ${rows};
           bool nextCol = 2 * j + 1 < ${cols};
-          bvec4 valid = bvec4(true, nextCol, nextRow, nextRow && nextCol);` : '');
+          bvec4 valid = bvec4(true, nextCol, nextRow, nextRow && nextCol);`
+          : '');
       advance = `step++; if (step == ${tpl}) { step = 0; slab++; }`;
     }
   }

@@ -25,8 +25,11 @@ export function prefersPacked(backend: MathBackendWebGL, x: TensorInfo): boolean
  * the copy is added to `intermediates`.
  */
 export function viewOf(
-    backend: MathBackendWebGL, input: TensorInfo, g: Geometry,
-    intermediates: TensorInfo[]): TensorInfo {
+  backend: MathBackendWebGL,
+  input: TensorInfo,
+  g: Geometry,
+  intermediates: TensorInfo[],
+): TensorInfo {
   let source = input;
   if (!g.packed && backend.texData.get(input.dataId).isPacked) {
     source = backend.unpackTensor(input);

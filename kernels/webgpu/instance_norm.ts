@@ -3,7 +3,29 @@ import type {WebGPUBackend, WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu
 
 import {InstanceNorm, InstanceNormAttrs, InstanceNormInputs} from '../../src/kernel_names';
 import {instanceNormLayout} from '../../src/layout';
-import {blockMomentsSnippet, flatDispatch, runPasses, loadType, momentsSnippet, partialsShape, pivotSnippet, mainOverItems, planTiling, run, workgroupBudget, statComponents, statType, Tiling, TILING_UNIFORMS, tilingKey, tilingUniforms, tiledDispatch, tileSnippet, treeReduceSnippet, UniformValue} from './shader_snippets';
+import {
+  blockMomentsSnippet,
+  flatDispatch,
+  runPasses,
+  loadType,
+  momentsSnippet,
+  partialsShape,
+  pivotSnippet,
+  mainOverItems,
+  planTiling,
+  run,
+  workgroupBudget,
+  statComponents,
+  statType,
+  Tiling,
+  TILING_UNIFORMS,
+  tilingKey,
+  tilingUniforms,
+  tiledDispatch,
+  tileSnippet,
+  treeReduceSnippet,
+  UniformValue,
+} from './shader_snippets';
 
 /** The partials hold (mean, variance) of the pivot-shifted values per chunk. */
 const MOMENT_FIELDS = 2;
@@ -66,8 +88,12 @@ function momentsProgram(t: Tiling): WebGPUProgram {
  * computed from the shifted pieces, (x - pivot) - shiftedMean, which keeps
  * float32 accuracy at any offset (x - mean with a rounded mean would not).
  */
-function normalizeProgram(t: Tiling, shape: number[], hasGamma: boolean, hasBeta: boolean):
-    WebGPUProgram {
+function normalizeProgram(
+  t: Tiling,
+  shape: number[],
+  hasGamma: boolean,
+  hasBeta: boolean,
+): WebGPUProgram {
   const st = statType(t);
   const sc = statComponents(t);
   const variableNames = ['x', 'partials'];
@@ -118,12 +144,15 @@ function normalizeProgram(t: Tiling, shape: number[], hasGamma: boolean, hasBeta
  * Pass 3 or 4: mean or invStd `[N, C]` from the partials, one lane per
  * (n, c). Two tiny programs, since a tfjs WebGPU program has one output.
  */
-function statsProgram(t: Tiling, which: 'mean'|'invStd'): WebGPUProgram {
-  const pivot = t.format === 'channelsLast' ? 'n * uniforms.spatial * uniforms.channels + c' :
-                                              'nc * uniforms.spatial';
-  const value = which === 'mean' ?
-      `x[${pivot}] + total.mean` :
-      'inverseSqrt(total.variance + uniforms.epsilon)';
+function statsProgram(t: Tiling, which: 'mean' | 'invStd'): WebGPUProgram {
+  const pivot =
+    t.format === 'channelsLast'
+      ? 'n * uniforms.spatial * uniforms.channels + c'
+      : 'nc * uniforms.spatial';
+  const value =
+    which === 'mean'
+      ? `x[${pivot}] + total.mean`
+      : 'inverseSqrt(total.variance + uniforms.epsilon)';
   // 'auto' bind group layouts drop unused bindings: bind x only when read.
   const variableNames = which === 'mean' ? ['x', 'partials'] : ['partials'];
   return {
@@ -166,9 +195,9 @@ function statsProgram(t: Tiling, which: 'mean'|'invStd'): WebGPUProgram {
  * folded into them because S is split across workgroups.
  */
 function instanceNormWebGPU(args: {
-  inputs: InstanceNormInputs,
-  backend: WebGPUBackend,
-  attrs: InstanceNormAttrs
+  inputs: InstanceNormInputs;
+  backend: WebGPUBackend;
+  attrs: InstanceNormAttrs;
 }): TensorInfo[] {
   const {inputs, backend, attrs} = args;
   const {x, gamma, beta} = inputs;
@@ -181,8 +210,13 @@ function instanceNormWebGPU(args: {
   const uniforms: UniformValue[] = [...tilingUniforms(t), {type: 'float32', data: [epsilon]}];
   const params = [gamma, beta].filter((p): p is TensorInfo => p != null);
   return runPasses(backend, run(backend, momentsProgram(t), [x], tilingUniforms(t)), partials => [
-    () => run(backend, normalizeProgram(t, x.shape, gamma != null, beta != null),
-              [x, partials, ...params], uniforms),
+    () =>
+      run(
+        backend,
+        normalizeProgram(t, x.shape, gamma != null, beta != null),
+        [x, partials, ...params],
+        uniforms,
+      ),
     () => run(backend, statsProgram(t, 'mean'), [x, partials], uniforms),
     () => run(backend, statsProgram(t, 'invStd'), [partials], uniforms),
   ]);
@@ -194,14 +228,21 @@ function instanceNormWebGPU(args: {
  * few constants are uploaded directly.
  */
 function emptyOutputs(
-    backend: WebGPUBackend, x: TensorInfo, batch: number, channels: number,
-    epsilon: number): TensorInfo[] {
+  backend: WebGPUBackend,
+  x: TensorInfo,
+  batch: number,
+  channels: number,
+  epsilon: number,
+): TensorInfo[] {
   const stats = batch * channels;
   return [
     backend.makeTensorInfo(x.shape, 'float32', new Float32Array(0)),
     backend.makeTensorInfo([batch, channels], 'float32', new Float32Array(stats)),
     backend.makeTensorInfo(
-        [batch, channels], 'float32', new Float32Array(stats).fill(1 / Math.sqrt(epsilon))),
+      [batch, channels],
+      'float32',
+      new Float32Array(stats).fill(1 / Math.sqrt(epsilon)),
+    ),
   ];
 }
 

@@ -1,9 +1,33 @@
 import type {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
 import type {WebGPUBackend, WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
 
-import {InstanceNormGrad, InstanceNormGradAttrs, InstanceNormGradInputs} from '../../src/kernel_names';
+import {
+  InstanceNormGrad,
+  InstanceNormGradAttrs,
+  InstanceNormGradInputs,
+} from '../../src/kernel_names';
 import {instanceNormLayout} from '../../src/layout';
-import {collapseSnippet, flatDispatch, runPasses, gradSumsSnippet, loadType, partialsShape, mainOverItems, planTiling, run, workgroupBudget, statComponents, statType, Tiling, TILING_UNIFORMS, tilingKey, tilingUniforms, tiledDispatch, tileSnippet, treeReduceSnippet} from './shader_snippets';
+import {
+  collapseSnippet,
+  flatDispatch,
+  runPasses,
+  gradSumsSnippet,
+  loadType,
+  partialsShape,
+  mainOverItems,
+  planTiling,
+  run,
+  workgroupBudget,
+  statComponents,
+  statType,
+  Tiling,
+  TILING_UNIFORMS,
+  tilingKey,
+  tilingUniforms,
+  tiledDispatch,
+  tileSnippet,
+  treeReduceSnippet,
+} from './shader_snippets';
 
 /** The partials hold sum(dy), sum(dy * xhat) and sum(xhat) per chunk. */
 const SUM_FIELDS = 3;
@@ -126,7 +150,7 @@ function inputGradProgram(t: Tiling, shape: number[], hasGamma: boolean): WebGPU
  * channel summing over instances and chunks (dgamma with the same
  * re-centering per (n, c) as dx).
  */
-function paramGradProgram(t: Tiling, which: 'dgamma'|'dbeta'): WebGPUProgram {
+function paramGradProgram(t: Tiling, which: 'dgamma' | 'dbeta'): WebGPUProgram {
   const term = which === 'dgamma' ? 'dyXhat - xhat / pixels * dySum' : 'dySum';
   return {
     shaderKey: `instanceNormGradParam_${which}`,
@@ -165,9 +189,9 @@ function paramGradProgram(t: Tiling, which: 'dgamma'|'dbeta'): WebGPUProgram {
  * per tfjs WebGPU program, see the forward kernel).
  */
 function instanceNormGradWebGPU(args: {
-  inputs: InstanceNormGradInputs,
-  backend: WebGPUBackend,
-  attrs: InstanceNormGradAttrs
+  inputs: InstanceNormGradInputs;
+  backend: WebGPUBackend;
+  attrs: InstanceNormGradAttrs;
 }): TensorInfo[] {
   const {inputs, backend, attrs} = args;
   const {dy, x, gamma, mean, invStd} = inputs;
@@ -181,13 +205,21 @@ function instanceNormGradWebGPU(args: {
   }
   const t = planTiling(layout, workgroupBudget(backend));
   const uniforms = tilingUniforms(t);
-  return runPasses(backend, run(backend, sumsProgram(t), [dy, x, mean, invStd], uniforms),
-                   partials => [
-    () => run(backend, inputGradProgram(t, x.shape, gamma != null),
-              [dy, x, mean, invStd, partials, ...(gamma ? [gamma] : [])], uniforms),
-    () => run(backend, paramGradProgram(t, 'dgamma'), [partials], uniforms),
-    () => run(backend, paramGradProgram(t, 'dbeta'), [partials], uniforms),
-  ]);
+  return runPasses(
+    backend,
+    run(backend, sumsProgram(t), [dy, x, mean, invStd], uniforms),
+    partials => [
+      () =>
+        run(
+          backend,
+          inputGradProgram(t, x.shape, gamma != null),
+          [dy, x, mean, invStd, partials, ...(gamma ? [gamma] : [])],
+          uniforms,
+        ),
+      () => run(backend, paramGradProgram(t, 'dgamma'), [partials], uniforms),
+      () => run(backend, paramGradProgram(t, 'dbeta'), [partials], uniforms),
+    ],
+  );
 }
 
 export const instanceNormGradWebGPUConfig: KernelConfig = {

@@ -58,8 +58,12 @@ export interface WorkgroupBudget {
 }
 
 /** A GPU: enough workgroups to fill it, one item each. */
-export const GPU_BUDGET: WorkgroupBudget =
-    {target: 256, max: Infinity, maxMembers: WORKGROUP_SIZE, economicSplits: true};
+export const GPU_BUDGET: WorkgroupBudget = {
+  target: 256,
+  max: Infinity,
+  maxMembers: WORKGROUP_SIZE,
+  economicSplits: true,
+};
 
 /**
  * The budget of a CPU-emulated adapter (SwiftShader, Chrome's fallback
@@ -91,9 +95,10 @@ export function workgroupBudget(backend: WebGPUBackend): WorkgroupBudget {
   }
   // GPUDevice.adapterInfo (Chrome 132+); a fallback adapter is a software one.
   const info = (backend.device as Partial<GPUDevice>).adapterInfo;
-  const cpuEmulated = info != null && (info.isFallbackAdapter || info.architecture === 'swiftshader');
+  const cpuEmulated =
+    info != null && (info.isFallbackAdapter || info.architecture === 'swiftshader');
   if (!cpuEmulated) return GPU_BUDGET;
-  const cores = typeof navigator !== 'undefined' && navigator.hardwareConcurrency || 2;
+  const cores = (typeof navigator !== 'undefined' && navigator.hardwareConcurrency) || 2;
   const workgroups = CPU_WORKGROUPS_PER_CORE * cores;
   return {target: workgroups, max: workgroups, maxMembers: CPU_MAX_MEMBERS, economicSplits: true};
 }
@@ -130,7 +135,9 @@ export interface Tiling {
 }
 
 export function planTiling(
-    layout: InstanceNormLayout, budget: WorkgroupBudget = GPU_BUDGET): Tiling {
+  layout: InstanceNormLayout,
+  budget: WorkgroupBudget = GPU_BUDGET,
+): Tiling {
   const {batch, spatial, channels, dataFormat: format} = layout;
   let workgroupSize = WORKGROUP_SIZE;
   let vec: 1 | 4;
@@ -138,7 +145,7 @@ export function planTiling(
   let members: number;
   let tiles: number;
   let outer: number;
-  let units: number;  // length of S in loads: pixels, or vectors of pixels
+  let units: number; // length of S in loads: pixels, or vectors of pixels
   if (format === 'channelsLast') {
     vec = channels % 4 === 0 ? 4 : 1;
     const vecChannels = channels / vec;
@@ -154,31 +161,52 @@ export function planTiling(
     // Short rows share a workgroup so that every lane still has work.
     members = workgroupSize;
     const minMembers = Math.min(4, budget.maxMembers);
-    while (members > minMembers &&
-           (members * MIN_VISITS_PER_LANE > units || members > budget.maxMembers)) {
+    while (
+      members > minMembers &&
+      (members * MIN_VISITS_PER_LANE > units || members > budget.maxMembers)
+    ) {
       members /= 2;
     }
     slots = workgroupSize / members;
-    tiles = Math.ceil(batch * channels / slots);
+    tiles = Math.ceil((batch * channels) / slots);
     outer = 1;
   }
   // Each workgroup of the second pass re-reads the partials of all `splits`
   // chunks of its slots (2-3 loads per chunk) besides its own chunk of
   // units / splits loads: splits <= sqrt(units / 16) keeps that under ~1/8.
-  const maxSplits = !budget.economicSplits ? Math.ceil(units / members) : Math.max(1, Math.min(
-      Math.floor(units / (members * MIN_VISITS_PER_LANE)), Math.floor(Math.sqrt(units / 16))));
+  const maxSplits = !budget.economicSplits
+    ? Math.ceil(units / members)
+    : Math.max(
+        1,
+        Math.min(
+          Math.floor(units / (members * MIN_VISITS_PER_LANE)),
+          Math.floor(Math.sqrt(units / 16)),
+        ),
+      );
   const wanted = Math.ceil(budget.target / (tiles * outer));
   const chunkUnits = Math.ceil(units / Math.min(Math.max(wanted, 1), maxSplits));
   const splits = Math.ceil(units / chunkUnits);
   const items = tiles * outer * splits;
   const itemsPerGroup = Math.ceil(items / Math.min(items, budget.max));
   const workgroups = Math.ceil(items / itemsPerGroup);
-  const dispatch: [number, number, number] = workgroups <= MAX_DISPATCH ?
-      [workgroups, 1, 1] :
-      [MAX_DISPATCH, Math.ceil(workgroups / MAX_DISPATCH), 1];
+  const dispatch: [number, number, number] =
+    workgroups <= MAX_DISPATCH
+      ? [workgroups, 1, 1]
+      : [MAX_DISPATCH, Math.ceil(workgroups / MAX_DISPATCH), 1];
   return {
-    format, batch, spatial, channels, vec, workgroupSize, slots, members, tiles, splits,
-    chunk: format === 'channelsLast' ? chunkUnits : chunkUnits * vec, items, itemsPerGroup,
+    format,
+    batch,
+    spatial,
+    channels,
+    vec,
+    workgroupSize,
+    slots,
+    members,
+    tiles,
+    splits,
+    chunk: format === 'channelsLast' ? chunkUnits : chunkUnits * vec,
+    items,
+    itemsPerGroup,
     dispatch,
   };
 }
@@ -210,8 +238,9 @@ export function tilingKey(t: Tiling): string {
 }
 
 /** Uniform declarations shared by the tiled programs, in data order. */
-export const TILING_UNIFORMS = 'batch : i32, spatial : i32, channels : i32, chunk : i32, ' +
-    'splits : i32, tiles : i32, items : i32, itemsPerGroup : i32,';
+export const TILING_UNIFORMS =
+  'batch : i32, spatial : i32, channels : i32, chunk : i32, ' +
+  'splits : i32, tiles : i32, items : i32, itemsPerGroup : i32,';
 
 export interface UniformValue {
   type: 'int32' | 'float32';
@@ -220,10 +249,9 @@ export interface UniformValue {
 
 /** Values of TILING_UNIFORMS (each scalar is its own uniform field). */
 export function tilingUniforms(t: Tiling): UniformValue[] {
-  return [
-    t.batch, t.spatial, t.channels, t.chunk, t.splits, t.tiles, t.items, t.itemsPerGroup,
-  ].map(
-      v => ({type: 'int32', data: [v]}));
+  return [t.batch, t.spatial, t.channels, t.chunk, t.splits, t.tiles, t.items, t.itemsPerGroup].map(
+    v => ({type: 'int32', data: [v]}),
+  );
 }
 
 /**
@@ -279,7 +307,9 @@ export function tileSnippet(t: Tiling): string {
     }
   `;
   if (channelsLast) {
-    return common + `
+    return (
+      common +
+      `
     fn tileOf(lane : i32, id : i32) -> Tile {
       var t : Tile;
       let vecChannels = uniforms.channels / VEC;
@@ -304,9 +334,12 @@ export function tileSnippet(t: Tiling): string {
       return ((t.n * uniforms.splits + split) * fields + field) * (uniforms.channels / VEC) +
           t.channel;
     }
-    `;
+    `
+    );
   }
-  return common + `
+  return (
+    common +
+    `
     fn tileOf(lane : i32, id : i32) -> Tile {
       var t : Tile;
       let vecSpatial = uniforms.spatial / VEC;
@@ -331,7 +364,8 @@ export function tileSnippet(t: Tiling): string {
     fn partialIndex(t : Tile, split : i32, field : i32, fields : i32) -> i32 {
       return ((t.n * uniforms.splits + split) * fields + field) * uniforms.channels + t.channel;
     }
-  `;
+  `
+  );
 }
 
 /**
@@ -340,15 +374,15 @@ export function tileSnippet(t: Tiling): string {
  * channelsFirst (they are pixels of the same row).
  */
 export function collapseSnippet(t: Tiling): string {
-  const body = t.format === 'channelsFirst' && t.vec === 4 ?
-      'return dot(v, vec4<f32>(1.0));' : 'return v;';
+  const body =
+    t.format === 'channelsFirst' && t.vec === 4 ? 'return dot(v, vec4<f32>(1.0));' : 'return v;';
   return `fn collapse(v : ${loadType(t)}) -> ${statType(t)} { ${body} }`;
 }
 
 /** The pivot of a lane's (n, c), broadcast to a load of x. */
 export function pivotSnippet(t: Tiling): string {
-  const value = t.format === 'channelsFirst' && t.vec === 4 ?
-      'vec4<f32>(x[t.pivot].x)' : 'x[t.pivot]';
+  const value =
+    t.format === 'channelsFirst' && t.vec === 4 ? 'vec4<f32>(x[t.pivot].x)' : 'x[t.pivot]';
   return `fn pivotOf(t : Tile) -> ${loadType(t)} { return ${value}; }`;
 }
 
@@ -436,8 +470,7 @@ export function gradSumsSnippet(type: string): string {
  * the identity), once per work item. The tree is unrolled here since MEMBERS is
  * fixed per pipeline.
  */
-export function treeReduceSnippet(
-    t: Tiling, name: string, type: string, combine: string): string {
+export function treeReduceSnippet(t: Tiling, name: string, type: string, combine: string): string {
   if (t.members === 1) {
     return `
       fn ${name}(lane : i32, slot : i32, memberIdx : i32, value : ${type}) -> ${type} {
@@ -488,19 +521,23 @@ export function mainOverItems(body: string): string {
 }
 
 /** A flat program over `size` outputs, one lane each. */
-export function flatDispatch(size: number): Pick<WebGPUProgram, 'dispatch'|'dispatchLayout'|'workgroupSize'> {
+export function flatDispatch(
+  size: number,
+): Pick<WebGPUProgram, 'dispatch' | 'dispatchLayout' | 'workgroupSize'> {
   const groups = Math.ceil(size / FLAT_WORKGROUP_SIZE);
   return {
     workgroupSize: [FLAT_WORKGROUP_SIZE, 1, 1],
     dispatchLayout: {x: [0]},
-    dispatch: groups <= MAX_DISPATCH ? [groups, 1, 1] :
-                                       [MAX_DISPATCH, Math.ceil(groups / MAX_DISPATCH), 1],
+    dispatch:
+      groups <= MAX_DISPATCH ? [groups, 1, 1] : [MAX_DISPATCH, Math.ceil(groups / MAX_DISPATCH), 1],
   };
 }
 
 /** The dispatch fields of a tiled program whose output has `outputRank`. */
-export function tiledDispatch(t: Tiling, outputRank: number):
-    Pick<WebGPUProgram, 'dispatch'|'dispatchLayout'|'workgroupSize'> {
+export function tiledDispatch(
+  t: Tiling,
+  outputRank: number,
+): Pick<WebGPUProgram, 'dispatch' | 'dispatchLayout' | 'workgroupSize'> {
   return {
     workgroupSize: [t.workgroupSize, 1, 1],
     dispatchLayout: {x: Array.from({length: outputRank}, (_, i) => i)},
@@ -518,8 +555,11 @@ export function partialsShape(t: Tiling, fields: number): number[] {
  * loads no backend code at runtime, it only uses the backend it is given.
  */
 export function run(
-    backend: WebGPUBackend, program: WebGPUProgram, inputs: TensorInfo[],
-    uniforms: UniformValue[]): TensorInfo {
+  backend: WebGPUBackend,
+  program: WebGPUProgram,
+  inputs: TensorInfo[],
+  uniforms: UniformValue[],
+): TensorInfo {
   return backend.runWebGPUProgram(program, inputs, 'float32', uniforms);
 }
 
@@ -528,8 +568,10 @@ export function run(
  * partials; if a pass throws, the outputs made so far are freed too.
  */
 export function runPasses(
-    backend: WebGPUBackend, partials: TensorInfo,
-    passes: (partials: TensorInfo) => Array<() => TensorInfo>): TensorInfo[] {
+  backend: WebGPUBackend,
+  partials: TensorInfo,
+  passes: (partials: TensorInfo) => Array<() => TensorInfo>,
+): TensorInfo[] {
   const outputs: TensorInfo[] = [];
   try {
     for (const pass of passes(partials)) outputs.push(pass());

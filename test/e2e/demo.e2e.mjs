@@ -33,7 +33,10 @@ function startServer() {
   });
   return new Promise((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`the demo server printed no URL: ${out}`)), 120_000);
+    const timer = setTimeout(
+      () => reject(new Error(`the demo server printed no URL: ${out}`)),
+      120_000,
+    );
     server.stdout.on('data', chunk => {
       out += chunk;
       const match = out.match(/http:\/\/localhost:\d+\//);
@@ -91,10 +94,16 @@ async function checkTraining(page, backend, norm, steps = STEPS) {
   const losses = s?.losses[norm] ?? [];
   const first = mean(losses.slice(0, 3));
   const last = mean(losses.slice(steps - 3, steps));
-  check(`${backend}, ${norm}: ${steps} training steps ran`, losses.length >= steps,
-        `${losses.length} steps`);
-  check(`${backend}, ${norm}: the loss goes down`, losses.length >= steps && last < 0.8 * first,
-        `mean of steps 1-3 ${first.toFixed(4)}, of steps ${steps - 2}-${steps} ${last.toFixed(4)}`);
+  check(
+    `${backend}, ${norm}: ${steps} training steps ran`,
+    losses.length >= steps,
+    `${losses.length} steps`,
+  );
+  check(
+    `${backend}, ${norm}: the loss goes down`,
+    losses.length >= steps && last < 0.8 * first,
+    `mean of steps 1-3 ${first.toFixed(4)}, of steps ${steps - 2}-${steps} ${last.toFixed(4)}`,
+  );
   return s;
 }
 
@@ -106,17 +115,23 @@ async function cell(page, backend, column) {
 async function measureBoth(page, backend) {
   const before = await snapshot(page);
   await page.click('#compare');
-  const s = await waitFor(page, s => s.compareLeft === 0 &&
+  const s = await waitFor(
+    page,
+    s =>
+      s.compareLeft === 0 &&
       s.losses.fused.length >= before.losses.fused.length + 10 &&
-      s.losses.composite.length >= before.losses.composite.length + 10);
+      s.losses.composite.length >= before.losses.composite.length + 10,
+  );
   // The table refreshes every few steps; give it one more step.
   await waitFor(page, t => t.losses[t.norm].length > s.losses[s.norm].length);
   const fused = await cell(page, backend, 'fused');
   const composite = await cell(page, backend, 'composite');
   const speedup = await cell(page, backend, 'speedup');
-  check(`${backend}: "Measure both" shows ms/step for both and the speed-up`,
-        /ms$/.test(fused) && /ms$/.test(composite) && /×$/.test(speedup),
-        `fused ${fused}, composite ${composite}, speed-up ${speedup}`);
+  check(
+    `${backend}: "Measure both" shows ms/step for both and the speed-up`,
+    /ms$/.test(fused) && /ms$/.test(composite) && /×$/.test(speedup),
+    `fused ${fused}, composite ${composite}, speed-up ${speedup}`,
+  );
 }
 
 async function main() {
@@ -128,8 +143,11 @@ async function main() {
     const {page, errors} = await open(browser, url);
 
     const picked = await waitFor(page, s => s.backend !== null, 120_000);
-    check('the page picks WebGPU, the best backend here', picked?.backend === 'webgpu',
-          `picked ${picked?.backend}; unavailable: ${JSON.stringify(picked?.unavailable)}`);
+    check(
+      'the page picks WebGPU, the best backend here',
+      picked?.backend === 'webgpu',
+      `picked ${picked?.backend}; unavailable: ${JSON.stringify(picked?.unavailable)}`,
+    );
     await checkTraining(page, 'webgpu', 'fused');
 
     // The toggle: the composite version trains from the same initial weights.
@@ -137,13 +155,18 @@ async function main() {
     await page.click('[data-norm="composite"]');
     const s = await checkTraining(page, 'webgpu', 'composite');
     const fusedAfter = (await snapshot(page)).losses.fused.length;
-    check('the toggle pauses the fused run', fusedAfter <= before + 1,
-          `fused steps ${before} then ${fusedAfter}`);
+    check(
+      'the toggle pauses the fused run',
+      fusedAfter <= before + 1,
+      `fused steps ${before} then ${fusedAfter}`,
+    );
     const firstFused = s.losses.fused[0];
     const firstComposite = s.losses.composite[0];
-    check('both versions start from the same weights (same first loss)',
-          Math.abs(firstFused - firstComposite) <= 1e-4 * firstFused,
-          `fused ${firstFused}, composite ${firstComposite}`);
+    check(
+      'both versions start from the same weights (same first loss)',
+      Math.abs(firstFused - firstComposite) <= 1e-4 * firstFused,
+      `fused ${firstFused}, composite ${firstComposite}`,
+    );
     await page.click('[data-norm="fused"]');
     await measureBoth(page, 'webgpu');
 
@@ -156,12 +179,18 @@ async function main() {
     // After a step the page holds the same tensors as after the step 5 (a redraw) earlier.
     const t1 = await snapshot(page);
     const t2 = await waitFor(page, s => s.losses.fused.length >= t1.losses.fused.length + 5);
-    check('training leaks no tensors', t1.tensorsAfterStep === t2.tensorsAfterStep,
-          `${t1.tensorsAfterStep} tensors after step ${t1.losses.fused.length}, ${
-              t2.tensorsAfterStep} after step ${t2.losses.fused.length}`);
+    check(
+      'training leaks no tensors',
+      t1.tensorsAfterStep === t2.tensorsAfterStep,
+      `${t1.tensorsAfterStep} tensors after step ${t1.losses.fused.length}, ${
+        t2.tensorsAfterStep
+      } after step ${t2.losses.fused.length}`,
+    );
 
     const benchReady = await page.evaluate(
-        () => typeof window.runBenchmark === 'function' && !document.querySelector('#bench-run').disabled);
+      () =>
+        typeof window.runBenchmark === 'function' && !document.querySelector('#bench-run').disabled,
+    );
     check('the benchmark panel is wired to bench/bench.ts', benchReady);
 
     fs.mkdirSync('test/artifacts', {recursive: true});
@@ -170,8 +199,11 @@ async function main() {
 
     const pageErrors = (await snapshot(page)).messages.filter(m => m.kind === 'error');
     check('no console errors or uncaught exceptions', errors.length === 0, errors.join(' | '));
-    check('no error shown on the page', pageErrors.length === 0,
-          pageErrors.map(m => m.text).join(' | '));
+    check(
+      'no error shown on the page',
+      pageErrors.length === 0,
+      pageErrors.map(m => m.text).join(' | '),
+    );
     await page.close();
 
     // A WebGPU shader that does not compile (every WGSL source gets a bad
@@ -179,31 +211,46 @@ async function main() {
     const broken = await browser.newPage();
     await broken.evaluateOnNewDocument(() => {
       const create = GPUDevice.prototype.createShaderModule;
-      GPUDevice.prototype.createShaderModule = function(descriptor) {
+      GPUDevice.prototype.createShaderModule = function (descriptor) {
         return create.call(this, {...descriptor, code: `${descriptor.code}\nthis is not WGSL;\n`});
       };
     });
     await broken.goto(url, {waitUntil: 'load'});
-    const afterBreak = await waitFor(broken, s => s.backend === 'webgl' && s.losses.fused.length >= 1);
+    const afterBreak = await waitFor(
+      broken,
+      s => s.backend === 'webgl' && s.losses.fused.length >= 1,
+    );
     const brokenWords = afterBreak?.messages.find(m => m.kind === 'error')?.text ?? '';
-    check('a WebGPU shader that fails to compile: the page falls back to WebGL',
-          afterBreak?.backend === 'webgl',
-          `backend ${afterBreak?.backend}; ${afterBreak?.messages.map(m => m.text).join(' | ')}`);
-    check('... and says what failed, in words',
-          /WebGPU failed: the GPU reported an error/.test(brokenWords) && /WebGL/.test(brokenWords),
-          brokenWords.slice(0, 200));
+    check(
+      'a WebGPU shader that fails to compile: the page falls back to WebGL',
+      afterBreak?.backend === 'webgl',
+      `backend ${afterBreak?.backend}; ${afterBreak?.messages.map(m => m.text).join(' | ')}`,
+    );
+    check(
+      '... and says what failed, in words',
+      /WebGPU failed: the GPU reported an error/.test(brokenWords) && /WebGL/.test(brokenWords),
+      brokenWords.slice(0, 200),
+    );
     await browser.close();
 
     // A browser without WebGPU: the page says why and falls back to WebGL.
-    const noGpuFlags = CHROMIUM_FLAGS.filter(f => !/webgpu/.test(f)).concat('--disable-features=WebGPU');
+    const noGpuFlags = CHROMIUM_FLAGS.filter(f => !/webgpu/.test(f)).concat(
+      '--disable-features=WebGPU',
+    );
     browser = await launch(noGpuFlags);
     const second = await open(browser, url);
     const fallback = await waitFor(second.page, s => s.backend !== null, 120_000);
     const words = fallback?.messages.find(m => m.kind === 'error')?.text ?? '';
-    check('without WebGPU the page falls back to WebGL', fallback?.backend === 'webgl',
-          `picked ${fallback?.backend}`);
-    check('without WebGPU the page says why, in words', /WebGPU/.test(words) && /WebGL/.test(words),
-          words);
+    check(
+      'without WebGPU the page falls back to WebGL',
+      fallback?.backend === 'webgl',
+      `picked ${fallback?.backend}`,
+    );
+    check(
+      'without WebGPU the page says why, in words',
+      /WebGPU/.test(words) && /WebGL/.test(words),
+      words,
+    );
     const disabled = await second.page.$eval('[data-backend="webgpu"]', b => b.disabled);
     check('the WebGPU button is disabled', disabled);
   } catch (e) {
@@ -214,7 +261,9 @@ async function main() {
   }
   fs.mkdirSync('.tmp/results', {recursive: true});
   fs.writeFileSync('.tmp/results/e2e.json', JSON.stringify(results));
-  console.log(`e2e: ${results.passed} passed, ${results.failed} failed, ${results.skipped} skipped`);
+  console.log(
+    `e2e: ${results.passed} passed, ${results.failed} failed, ${results.skipped} skipped`,
+  );
   process.exit(results.failed ? 1 : 0);
 }
 
