@@ -1,9 +1,7 @@
-import {env} from '@tensorflow/tfjs-core';
 import type {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
 
 import {InstanceNorm, InstanceNormAttrs, InstanceNormInputs} from '../../src/kernel_names';
-import {instanceNormLayout} from '../../src/layout';
 import {
   ChunkMomentsProgram,
   MergeMomentsProgram,
@@ -13,8 +11,7 @@ import {
   PackedStatOutputProgram,
   StatOutputProgram,
 } from './programs';
-import {chooseChunking, geometry} from './shader_snippets';
-import {disposeAll, prefersPacked, viewOf, withShape} from './util';
+import {disposeAll, planFor, viewOf, withShape} from './util';
 
 /**
  * Five draws: chunk moments, their merge into per-(instance, channel) rows,
@@ -29,14 +26,8 @@ function instanceNormWebGL(args: {
 }): TensorInfo[] {
   const {inputs, backend, attrs} = args;
   const {epsilon, dataFormat} = attrs;
-  const layout = instanceNormLayout(inputs.x.shape, dataFormat);
-  const g = geometry(
-    inputs.x.shape,
-    layout,
-    prefersPacked(backend, inputs.x),
-    env().getNumber('WEBGL_VERSION'),
-  );
-  const chunking = chooseChunking(g);
+  const {g, chunking} = planFor(backend, inputs.x, dataFormat);
+  const {layout} = g;
   const intermediates: TensorInfo[] = [];
   const x = viewOf(backend, inputs.x, g, intermediates);
 

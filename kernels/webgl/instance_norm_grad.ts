@@ -1,4 +1,3 @@
-import {env} from '@tensorflow/tfjs-core';
 import type {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
 
@@ -7,7 +6,6 @@ import {
   InstanceNormGradAttrs,
   InstanceNormGradInputs,
 } from '../../src/kernel_names';
-import {instanceNormLayout} from '../../src/layout';
 import {
   ChunkGradSumsProgram,
   InputGradProgram,
@@ -17,8 +15,7 @@ import {
   PackedParamGradProgram,
   ParamGradProgram,
 } from './programs';
-import {chooseChunking, geometry} from './shader_snippets';
-import {disposeAll, prefersPacked, viewOf, withShape} from './util';
+import {disposeAll, planFor, viewOf, withShape} from './util';
 
 /**
  * Five draws: chunk means of dy, dy * xhat and xhat; their merge into
@@ -31,14 +28,8 @@ function instanceNormGradWebGL(args: {
   attrs: InstanceNormGradAttrs;
 }): TensorInfo[] {
   const {inputs, backend, attrs} = args;
-  const layout = instanceNormLayout(inputs.x.shape, attrs.dataFormat);
-  const g = geometry(
-    inputs.x.shape,
-    layout,
-    prefersPacked(backend, inputs.x),
-    env().getNumber('WEBGL_VERSION'),
-  );
-  const chunking = chooseChunking(g);
+  const {g, chunking} = planFor(backend, inputs.x, attrs.dataFormat);
+  const {layout} = g;
   const intermediates: TensorInfo[] = [];
   const dy = viewOf(backend, inputs.dy, g, intermediates);
   const x = viewOf(backend, inputs.x, g, intermediates);

@@ -2,7 +2,9 @@ import {env} from '@tensorflow/tfjs-core';
 import type {TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
 
-import type {Geometry} from './shader_snippets';
+import type {DataFormat} from '../../src/kernel_names';
+import {instanceNormLayout} from '../../src/layout';
+import {Chunking, chooseChunking, Geometry, geometry} from './shader_snippets';
 
 /**
  * Whether to run the packed programs: x is stored packed, or not yet on the
@@ -50,4 +52,18 @@ export function disposeAll(backend: MathBackendWebGL, infos: TensorInfo[]): void
   for (const info of infos) {
     backend.disposeIntermediateTensorInfo(info);
   }
+}
+
+/**
+ * The geometry (layout, packed or not, WebGL version) and the chunking of x
+ * that the forward and the gradient kernel both plan their programs from.
+ */
+export function planFor(
+  backend: MathBackendWebGL,
+  x: TensorInfo,
+  dataFormat: DataFormat,
+): {g: Geometry; chunking: Chunking} {
+  const layout = instanceNormLayout(x.shape, dataFormat);
+  const g = geometry(x.shape, layout, prefersPacked(backend, x), env().getNumber('WEBGL_VERSION'));
+  return {g, chunking: chooseChunking(g)};
 }
