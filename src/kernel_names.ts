@@ -10,8 +10,13 @@ export type DataFormat = 'channelsLast' | 'channelsFirst';
 
 /**
  * Forward kernel. Outputs `[y, mean, invStd]`; mean and invStd have shape
- * `[N, C]` and are the state the gradient needs (MPS's
- * `MPSCNNInstanceNormalizationGradientState`).
+ * `[N, groups]` (`[N, C]` for instance norm) and are the state the gradient
+ * needs (MPS's `MPSCNNInstanceNormalizationGradientState`).
+ *
+ * Both kernels serve group norm too: the statistics are taken per (instance,
+ * group) over the spatial axes and the C / groups channels of the group
+ * (channel c is in group floor(c / (C / groups))); gamma and beta stay per
+ * channel. `groups` = C (the default) is instance norm.
  */
 export const InstanceNorm = 'InstanceNorm';
 /** Gradient kernel. Outputs `[dx, dgamma, dbeta]`. */
@@ -27,6 +32,8 @@ export interface InstanceNormInputs extends NamedTensorInfoMap {
 export interface InstanceNormAttrs {
   epsilon: number;
   dataFormat: DataFormat;
+  /** Number of channel groups, a divisor of C; absent means C (instance norm). */
+  groups?: number;
 }
 
 /** gamma is optional: absent means 1. */
@@ -40,4 +47,6 @@ export interface InstanceNormGradInputs extends NamedTensorInfoMap {
 
 export interface InstanceNormGradAttrs {
   dataFormat: DataFormat;
+  /** As in {@link InstanceNormAttrs}; mean and invStd are `[N, groups]`. */
+  groups?: number;
 }

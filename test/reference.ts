@@ -1,14 +1,14 @@
 /**
- * An independent float64 reference for instance norm and its gradient:
- * plain loops over Float64Array with explicit per-axis strides, sharing no
- * code with the kernels.
+ * An independent float64 reference for group norm (instance norm is the case
+ * groups = C) and its gradient: plain loops over Float64Array with explicit
+ * per-axis strides, sharing no code with the kernels.
  */
 export type Format = 'channelsLast' | 'channelsFirst';
 
 export interface ReferenceForward {
   y: Float64Array;
-  mean: Float64Array; // [N, C]
-  invStd: Float64Array; // [N, C]
+  mean: Float64Array; // [N, groups]
+  invStd: Float64Array; // [N, groups]
 }
 
 export interface ReferenceGradient {
@@ -39,6 +39,25 @@ function geometry(shape: number[], format: Format): Geometry {
   return {n, c, pixels, offset: (i, ch, p) => i * c * pixels + ch * pixels + p};
 }
 
+/** Flat offsets of every element of group `group` of instance `i`. */
+function groupOffsets(g: Geometry, groups: number, i: number, group: number): number[] {
+  const perGroup = g.c / groups;
+  const offsets: number[] = [];
+  for (let ch = group * perGroup; ch < (group + 1) * perGroup; ch++) {
+    for (let p = 0; p < g.pixels; p++) offsets.push(g.offset(i, ch, p));
+  }
+  return offsets;
+}
+
+function channelOf(g: Geometry, at: number, format: Format): number {
+  return format === 'channelsLast' ? at % g.c : Math.floor(at / g.pixels) % g.c;
+}
+
+/**
+ * y = (x - mean) / sqrt(var + epsilon) * gamma + beta, with the mean and the
+ * biased variance over each (instance, group); `groups` defaults to C
+ * (instance norm).
+ */
 export function referenceForward(
   x: ArrayLike<number>,
   shape: number[],
@@ -46,28 +65,28 @@ export function referenceForward(
   beta: ArrayLike<number> | null,
   epsilon: number,
   format: Format,
+  groups?: number,
 ): ReferenceForward {
   const g = geometry(shape, format);
+  const count = groups ?? g.c;
   const y = new Float64Array(x.length);
-  const mean = new Float64Array(g.n * g.c);
-  const invStd = new Float64Array(g.n * g.c);
+  const mean = new Float64Array(g.n * count);
+  const invStd = new Float64Array(g.n * count);
   for (let i = 0; i < g.n; i++) {
-    for (let ch = 0; ch < g.c; ch++) {
+    for (let group = 0; group < count; group++) {
+      const offsets = groupOffsets(g, count, i, group);
       let total = 0;
-      for (let p = 0; p < g.pixels; p++) total += x[g.offset(i, ch, p)];
-      const mu = total / g.pixels;
+      for (const at of offsets) total += x[at];
+      const mu = total / offsets.length;
       let squares = 0;
-      for (let p = 0; p < g.pixels; p++) {
-        const d = x[g.offset(i, ch, p)] - mu;
-        squares += d * d;
-      }
-      const sigmaInv = 1 / Math.sqrt(squares / g.pixels + epsilon);
-      mean[i * g.c + ch] = mu;
-      invStd[i * g.c + ch] = sigmaInv;
-      const scale = gamma ? gamma[ch] : 1;
-      const shift = beta ? beta[ch] : 0;
-      for (let p = 0; p < g.pixels; p++) {
-        const at = g.offset(i, ch, p);
+      for (const at of offsets) squares += (x[at] - mu) * (x[at] - mu);
+      const sigmaInv = 1 / Math.sqrt(squares / offsets.length + epsilon);
+      mean[i * count + group] = mu;
+      invStd[i * count + group] = sigmaInv;
+      for (const at of offsets) {
+        const ch = channelOf(g, at, format);
+        const scale = gamma ? gamma[ch] : 1;
+        const shift = beta ? beta[ch] : 0;
         y[at] = (x[at] - mu) * sigmaInv * scale + shift;
       }
     }
@@ -75,7 +94,7 @@ export function referenceForward(
   return {y, mean, invStd};
 }
 
-/** Gradients of sum(dy * instanceNorm(x, gamma, beta)). */
+/** Gradients of sum(dy * groupNorm(x, gamma, beta)); `groups` defaults to C. */
 export function referenceGradient(
   dy: ArrayLike<number>,
   x: ArrayLike<number>,
@@ -83,31 +102,38 @@ export function referenceGradient(
   gamma: ArrayLike<number> | null,
   epsilon: number,
   format: Format,
+  groups?: number,
 ): ReferenceGradient {
   const g = geometry(shape, format);
-  const {mean, invStd} = referenceForward(x, shape, null, null, epsilon, format);
+  const count = groups ?? g.c;
+  const {mean, invStd} = referenceForward(x, shape, null, null, epsilon, format, count);
   const dx = new Float64Array(x.length);
   const dgamma = new Float64Array(g.c);
   const dbeta = new Float64Array(g.c);
   for (let i = 0; i < g.n; i++) {
-    for (let ch = 0; ch < g.c; ch++) {
-      const mu = mean[i * g.c + ch];
-      const r = invStd[i * g.c + ch];
-      let sumG = 0;
-      let sumGXhat = 0;
-      for (let p = 0; p < g.pixels; p++) {
-        const at = g.offset(i, ch, p);
-        sumG += dy[at];
-        sumGXhat += dy[at] * (x[at] - mu) * r;
-      }
-      dbeta[ch] += sumG;
-      dgamma[ch] += sumGXhat;
-      const scale = gamma ? gamma[ch] : 1;
-      // d/dx of the normalized value, written as S*dy - sum(dy) - xhat*sum(dy*xhat).
-      for (let p = 0; p < g.pixels; p++) {
-        const at = g.offset(i, ch, p);
+    for (let group = 0; group < count; group++) {
+      const mu = mean[i * count + group];
+      const r = invStd[i * count + group];
+      const offsets = groupOffsets(g, count, i, group);
+      // With u = gamma * dy, the gradient through the normalization is
+      // r / M * (M * u - sum(u) - xhat * sum(u * xhat)) over the M elements.
+      let sumU = 0;
+      let sumUXhat = 0;
+      for (const at of offsets) {
+        const ch = channelOf(g, at, format);
+        const u = (gamma ? gamma[ch] : 1) * dy[at];
         const xhat = (x[at] - mu) * r;
-        dx[at] = ((scale * r) / g.pixels) * (g.pixels * dy[at] - sumG - xhat * sumGXhat);
+        sumU += u;
+        sumUXhat += u * xhat;
+        dbeta[ch] += dy[at];
+        dgamma[ch] += dy[at] * xhat;
+      }
+      const m = offsets.length;
+      for (const at of offsets) {
+        const ch = channelOf(g, at, format);
+        const u = (gamma ? gamma[ch] : 1) * dy[at];
+        const xhat = (x[at] - mu) * r;
+        dx[at] = (r / m) * (m * u - sumU - xhat * sumUXhat);
       }
     }
   }
