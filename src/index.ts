@@ -12,8 +12,8 @@ import '../kernels/cpu/index';
 import '../kernels/webgl/index';
 import '../kernels/webgpu/index';
 
-export {instanceNorm} from './instance_norm';
-export {instanceNormComposite} from './composite';
+export {groupNorm, instanceNorm} from './instance_norm';
+export {groupNormComposite, instanceNormComposite} from './composite';
 export {AddonsInstanceNormalization, InstanceNormalization, instanceNormalization} from './layer';
 export type {InstanceNormalizationLayerArgs} from './layer';
 export {InstanceNorm, InstanceNormGrad} from './kernel_names';
