@@ -1,12 +1,12 @@
 /**
- * tfjs-instance-norm: instance normalization with its gradient for
- * TensorFlow.js, as fused kernels of the cpu, webgl and webgpu backends.
+ * tfjs-instance-norm: instance and group normalization with their gradients
+ * for TensorFlow.js, as fused kernels of the cpu, webgl and webgpu backends.
  *
  * Importing this module registers the kernels and the InstanceNormalization
- * layer classes (side effects). It loads no backend package at runtime:
- * kernels are registered by backend name and only run on a backend the app
- * installed; kernels for a backend that does not exist yet wait for it (see
- * register.ts, `registerKernelsFor`).
+ * and GroupNormalization layer classes (side effects). It loads no backend
+ * package at runtime: kernels are registered by backend name and only run on
+ * a backend the app installed; kernels for a backend that does not exist yet
+ * wait for it (see register.ts, `registerKernelsFor`).
  */
 import '../kernels/cpu/index';
 import '../kernels/webgl/index';
@@ -16,6 +16,8 @@ export {groupNorm, instanceNorm} from './instance_norm';
 export {groupNormComposite, instanceNormComposite} from './composite';
 export {AddonsInstanceNormalization, InstanceNormalization, instanceNormalization} from './layer';
 export type {InstanceNormalizationLayerArgs} from './layer';
+export {AddonsGroupNormalization, GroupNormalization, groupNormalization} from './group_layer';
+export type {GroupNormalizationLayerArgs} from './group_layer';
 export {InstanceNorm, InstanceNormGrad} from './kernel_names';
 export {registerKernelsFor} from './register';
 export type {
