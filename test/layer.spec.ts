@@ -18,17 +18,17 @@ import {
   convNet,
   convertedKerasModel,
   EPSILON,
+  expectFitsLikeReference,
+  expectRoundTrip,
   expectSameModel,
   fitSteps,
   functionalKerasModel,
   images,
-  saveToMemory,
   setWeights,
   weightValues,
 } from './layer_util';
 import {referenceForward} from './reference';
 import {
-  backendDataIds,
   describeEachBackend,
   expectClose,
   Format,
@@ -254,47 +254,13 @@ describeEachBackend('layer', backend => {
   describe('training', () => {
     for (const format of ['channelsLast', 'channelsFirst'] as Format[]) {
       it(`fits a conv net (${format}) step for step like the composite reference, without leaks`, async () => {
-        const start = tf.memory().numTensors;
-        const startData = backendDataIds();
         const axis = format === 'channelsLast' ? -1 : 1;
-        const model = convNet(format, instanceNormalization({axis}));
-        const reference = convNet(format, new CompositeInstanceNorm(format));
-        reference.setWeights(model.getWeights());
-        const x = images(format, 40);
-        const y = tf.tensor2d(randomValues(8, 41), [4, 2]);
-        const optimizers = [tf.train.adam(0.01), tf.train.adam(0.01)];
-        model.compile({optimizer: optimizers[0], loss: 'meanSquaredError'});
-        reference.compile({optimizer: optimizers[1], loss: 'meanSquaredError'});
-
-        const counts: number[] = [];
-        const epochs = 12;
-        const losses = await fitSteps(model, x, y, epochs, () =>
-          counts.push(tf.memory().numTensors, backendDataIds()),
+        await expectFitsLikeReference(
+          format,
+          instanceNormalization({axis}),
+          new CompositeInstanceNorm(format),
+          tolerance(backend),
         );
-        // Adam creates its slots in the first step; every epoch ends with
-        // the same tensors and backend data.
-        expect(counts.length).toBe(2 * epochs);
-        for (let e = 1; e < epochs; e++) {
-          expect(counts.slice(2 * e, 2 * e + 2))
-            .withContext(`epoch ${e} [tensors, data]`)
-            .toEqual(counts.slice(0, 2));
-        }
-
-        const referenceLosses = await fitSteps(reference, x, y, epochs);
-        expectClose(losses, referenceLosses, atol, rtol, 'loss per step');
-        expect(losses[epochs - 1]).toBeLessThan(0.5 * losses[0]);
-        // The trained weights agree too (gamma and beta included).
-        const [trained, trainedReference] = [
-          await weightValues(model),
-          await weightValues(reference),
-        ];
-        trained.forEach((w, i) => expectClose(w, trainedReference[i], atol, rtol, `weight ${i}`));
-        tf.dispose([x, y]);
-        model.dispose();
-        reference.dispose();
-        optimizers.forEach(o => o.dispose());
-        expect(tf.memory().numTensors).toBe(start);
-        expect(backendDataIds()).toBe(startData);
       });
     }
 
@@ -395,21 +361,7 @@ describeEachBackend('layer', backend => {
       ['Addons>InstanceNormalization', (axis: number) => new AddonsInstanceNormalization({axis})],
     ] as Array<[string, (axis: number) => tfl.layers.Layer]>) {
       it(`round-trips a trained model through memory: ${what}`, async () => {
-        const model = convNet('channelsFirst', make(1));
-        model.compile({optimizer: tf.train.sgd(0.1), loss: 'meanSquaredError'});
-        const x = images('channelsFirst', 80);
-        const y = tf.tensor2d(randomValues(8, 81), [4, 2]);
-        await fitSteps(model, x, y, 2);
-        const artifacts = await saveToMemory(model);
-        const topology = JSON.stringify(artifacts.modelTopology);
-        expect(topology).toContain(`"class_name":"${what}"`);
-        const loaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
-        expect(loaded.layers[1].getClassName()).toBe(what);
-        expect(loaded.layers[1].getConfig()).toEqual(model.layers[1].getConfig());
-        await expectSameModel(model, loaded, x);
-        tf.dispose([x, y]);
-        model.dispose();
-        loaded.dispose();
+        await expectRoundTrip(what, make(1));
       });
     }
 

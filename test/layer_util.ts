@@ -7,7 +7,14 @@ import * as tfl from '@tensorflow/tfjs-layers';
 
 import {groupNormComposite, instanceNormComposite} from '../src/index';
 
-import {Format, randomValues, tf, withoutKernelLeakCheck} from './setup';
+import {
+  backendDataIds,
+  expectClose,
+  Format,
+  randomValues,
+  tf,
+  withoutKernelLeakCheck,
+} from './setup';
 
 /** Epsilon of the layers in the layer specs (Keras' default). */
 export const EPSILON = 1e-3;
@@ -213,4 +220,78 @@ export function functionalKerasModel(
       },
     },
   };
+}
+
+/**
+ * Fits convNet(format, layer) and convNet(format, reference) from the same
+ * weights with Adam for 12 steps: the losses and trained weights agree, the
+ * loss falls, and every epoch ends with the same tensors and backend data
+ * (none leaked).
+ */
+export async function expectFitsLikeReference(
+  format: Format,
+  layer: tfl.layers.Layer,
+  referenceLayer: tfl.layers.Layer,
+  {atol, rtol}: {atol: number; rtol: number},
+): Promise<void> {
+  const start = tf.memory().numTensors;
+  const startData = backendDataIds();
+  const model = convNet(format, layer);
+  const reference = convNet(format, referenceLayer);
+  reference.setWeights(model.getWeights());
+  const x = images(format, 40);
+  const y = tf.tensor2d(randomValues(8, 41), [4, 2]);
+  const optimizers = [tf.train.adam(0.01), tf.train.adam(0.01)];
+  model.compile({optimizer: optimizers[0], loss: 'meanSquaredError'});
+  reference.compile({optimizer: optimizers[1], loss: 'meanSquaredError'});
+
+  const counts: number[] = [];
+  const epochs = 12;
+  const losses = await fitSteps(model, x, y, epochs, () =>
+    counts.push(tf.memory().numTensors, backendDataIds()),
+  );
+  // Adam creates its slots in the first step; every epoch ends with the
+  // same tensors and backend data.
+  expect(counts.length).toBe(2 * epochs);
+  for (let e = 1; e < epochs; e++) {
+    expect(counts.slice(2 * e, 2 * e + 2))
+      .withContext(`epoch ${e} [tensors, data]`)
+      .toEqual(counts.slice(0, 2));
+  }
+
+  const referenceLosses = await fitSteps(reference, x, y, epochs);
+  expectClose(losses, referenceLosses, atol, rtol, 'loss per step');
+  expect(losses[epochs - 1]).toBeLessThan(0.5 * losses[0]);
+  // The trained weights agree too (gamma and beta included).
+  const [trained, trainedReference] = [await weightValues(model), await weightValues(reference)];
+  trained.forEach((w, i) => expectClose(w, trainedReference[i], atol, rtol, `weight ${i}`));
+  tf.dispose([x, y]);
+  model.dispose();
+  reference.dispose();
+  optimizers.forEach(o => o.dispose());
+  expect(tf.memory().numTensors).toBe(start);
+  expect(backendDataIds()).toBe(startData);
+}
+
+/**
+ * Fits convNet('channelsFirst', layer) two steps, saves it to memory and loads
+ * it with tf.loadLayersModel: the model JSON holds `className`, and the loaded
+ * model has the same class, config, weights and predictions.
+ */
+export async function expectRoundTrip(className: string, layer: tfl.layers.Layer): Promise<void> {
+  const model = convNet('channelsFirst', layer);
+  model.compile({optimizer: tf.train.sgd(0.1), loss: 'meanSquaredError'});
+  const x = images('channelsFirst', 80);
+  const y = tf.tensor2d(randomValues(8, 81), [4, 2]);
+  await fitSteps(model, x, y, 2);
+  const artifacts = await saveToMemory(model);
+  const topology = JSON.stringify(artifacts.modelTopology);
+  expect(topology).toContain(`"class_name":"${className}"`);
+  const loaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
+  expect(loaded.layers[1].getClassName()).toBe(className);
+  expect(loaded.layers[1].getConfig()).toEqual(model.layers[1].getConfig());
+  await expectSameModel(model, loaded, x);
+  tf.dispose([x, y]);
+  model.dispose();
+  loaded.dispose();
 }
