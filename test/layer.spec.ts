@@ -28,14 +28,7 @@ import {
   weightValues,
 } from './layer_util';
 import {referenceForward} from './reference';
-import {
-  describeEachBackend,
-  expectClose,
-  Format,
-  randomValues,
-  tf,
-  tolerance,
-} from './setup';
+import {describeEachBackend, expectClose, Format, randomValues, tf, tolerance} from './setup';
 
 /** The config keras-contrib (keras 2.2.4) writes for InstanceNormalization. */
 function kerasContribLayer(name: string, axis: number | null, batchInputShape?: number[]): object {
