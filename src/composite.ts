@@ -148,8 +148,8 @@ export function groupNormComposite<T extends Tensor>(
   epsilon = 1e-5,
   dataFormat: DataFormat = 'channelsLast',
 ): T {
+  const view = groupView(instanceNormLayout(x.shape, dataFormat), groups);
   return tf.tidy(() => {
-    const view = groupView(instanceNormLayout(x.shape, dataFormat), groups);
     const x4 = tf.reshape(x, view.shape);
     const {mean, variance} = tf.moments(x4, view.reduceAxes, true);
     const y = tf.mul(tf.sub(x4, mean), tf.rsqrt(tf.add(variance, epsilon)));

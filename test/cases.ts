@@ -14,7 +14,12 @@ export interface Case {
   constantChannel?: number;
 }
 
-function base(name: string, shape: number[], format: Format, more: Partial<Case> = {}): Case {
+export function base(
+  name: string,
+  shape: number[],
+  format: Format,
+  more: Partial<Case> = {},
+): Case {
   return {
     name,
     shape,

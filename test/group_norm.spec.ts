@@ -6,7 +6,7 @@
 import {groupNorm, instanceNorm} from '../src/index';
 import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
 
-import {Case, caseData, CaseData, describeCase} from './cases';
+import {base, Case, caseData, CaseData, describeCase} from './cases';
 import {referenceForward, referenceGradient} from './reference';
 import {
   backendDataIds,
@@ -26,18 +26,7 @@ interface GroupCase extends Case {
 }
 
 function groupCase(shape: number[], format: Format, groups: number, more: Partial<GroupCase> = {}) {
-  const c: GroupCase = {
-    name: `groups ${groups}`,
-    shape,
-    format,
-    groups,
-    withGamma: true,
-    withBeta: true,
-    epsilon: 1e-5,
-    scale: 1,
-    offset: 0,
-    ...more,
-  };
+  const c: GroupCase = {...base(`groups ${groups}`, shape, format), groups, ...more};
   return c;
 }
 
@@ -86,6 +75,16 @@ function groupCaseData(c: GroupCase): CaseData {
   return d;
 }
 
+/** The tensors of a case: gamma and beta null where the case has none. */
+function caseTensors(c: GroupCase, d: CaseData) {
+  return {
+    x: tf.tensor(d.x, c.shape),
+    gamma: d.gamma && tf.tensor1d(d.gamma),
+    beta: d.beta && tf.tensor1d(d.beta),
+    dy: tf.tensor(d.dy, c.shape),
+  };
+}
+
 describeEachBackend('groupNorm', backend => {
   const {atol, rtol} = tolerance(backend);
 
@@ -94,20 +93,11 @@ describeEachBackend('groupNorm', backend => {
 
     it(`matches the float64 reference — ${what}`, async () => {
       const d = groupCaseData(c);
-      const expected = referenceForward(
-        d.x,
-        c.shape,
-        d.gamma,
-        d.beta,
-        c.epsilon,
-        c.format,
-        c.groups,
-      );
-      const x = tf.tensor(d.x, c.shape);
-      const gamma = d.gamma && tf.tensor1d(d.gamma);
-      const beta = d.beta && tf.tensor1d(d.beta);
+      const {x, gamma, beta, dy} = caseTensors(c, d);
+      const {groups, epsilon, format} = c;
+      const expected = referenceForward(d.x, c.shape, d.gamma, d.beta, epsilon, format, groups);
       const before = tf.memory().numTensors;
-      const y = groupNorm(x, c.groups, gamma, beta, c.epsilon, c.format);
+      const y = groupNorm(x, groups, gamma, beta, epsilon, format);
       expect(y.shape).toEqual(c.shape);
       expectClose(await y.data(), expected.y, atol, rtol, 'y');
       y.dispose();
@@ -115,62 +105,46 @@ describeEachBackend('groupNorm', backend => {
 
       if (backend !== FALLBACK) {
         // The forward kernel alone: statistics of shape [N, groups].
-        const outputs = tf.engine().runKernel(
-          InstanceNorm,
-          {x, ...(gamma ? {gamma} : {}), ...(beta ? {beta} : {})},
-          {
-            epsilon: c.epsilon,
-            dataFormat: c.format,
-            groups: c.groups,
-          },
-        ) as tf.Tensor[];
-        const statsShape = [c.shape[0], c.groups];
+        const params = {...(gamma ? {gamma} : {}), ...(beta ? {beta} : {})};
+        const attrs = {epsilon, dataFormat: format, groups};
+        const outputs = tf.engine().runKernel(InstanceNorm, {x, ...params}, attrs) as tf.Tensor[];
+        const statsShape = [c.shape[0], groups];
         expect(outputs.map(t => t.shape)).toEqual([c.shape, statsShape, statsShape]);
-        expectClose(await outputs[0].data(), expected.y, atol, rtol, 'y (kernel)');
-        expectClose(await outputs[1].data(), expected.mean, atol, rtol, 'mean (kernel)');
-        expectClose(await outputs[2].data(), expected.invStd, atol, rtol, 'invStd (kernel)');
+        for (const [k, name] of (['y', 'mean', 'invStd'] as const).entries()) {
+          expectClose(await outputs[k].data(), expected[name], atol, rtol, `${name} (kernel)`);
+        }
         tf.dispose(outputs);
       }
-      tf.dispose([x, gamma, beta].filter(t => t != null));
+      tf.dispose([x, gamma, beta, dy].filter(t => t != null));
     });
 
     it(`has the float64 reference gradient — ${what}`, async () => {
       const d = groupCaseData(c);
-      const expected = referenceGradient(
-        d.dy,
-        d.x,
-        c.shape,
-        d.gamma,
-        c.epsilon,
-        c.format,
-        c.groups,
-      );
-      const x = tf.tensor(d.x, c.shape);
-      const dy = tf.tensor(d.dy, c.shape);
-      const gamma = d.gamma && tf.tensor1d(d.gamma);
-      const beta = d.beta && tf.tensor1d(d.beta);
-      const inputs = [x, gamma, beta].filter((t): t is tf.Tensor => t != null);
+      const tensors = caseTensors(c, d);
+      const {groups, epsilon, format} = c;
+      const expected = referenceGradient(d.dy, d.x, c.shape, d.gamma, epsilon, format, groups);
+      const names = (['x', 'gamma', 'beta'] as const).filter(k => tensors[k] != null);
       const before = tf.memory().numTensors;
       const dataBefore = backendDataIds();
       const grads = await withoutKernelLeakCheck(() =>
         tf.grads((...args: tf.Tensor[]) => {
-          const g = gamma ? args[1] : null;
-          const b = beta ? args[args.length - 1] : null;
-          const y = groupNorm(args[0], c.groups, g, b, c.epsilon, c.format);
-          return tf.sum(tf.mul(y, dy));
-        })(inputs),
+          const arg = (name: 'gamma' | 'beta') =>
+            names.includes(name) ? args[names.indexOf(name)] : null;
+          const y = groupNorm(args[0], groups, arg('gamma'), arg('beta'), epsilon, format);
+          return tf.sum(tf.mul(y, tensors.dy));
+        })(names.map(k => tensors[k]!)),
       );
-      // dx scales with invStd: 1 / sqrt(epsilon) for a constant group.
-      const dxAtol = atol * (c.constantGroup != null ? 1 / Math.sqrt(c.epsilon) : 1);
-      expectClose(await grads[0].data(), expected.dx, dxAtol, rtol, 'dx');
-      if (gamma) expectClose(await grads[1].data(), expected.dgamma, atol * 10, rtol, 'dgamma');
-      if (beta) {
-        expectClose(await grads[grads.length - 1].data(), expected.dbeta, atol * 10, rtol, 'dbeta');
+      // dx scales with invStd: 1 / sqrt(epsilon) for a constant group; the
+      // per-channel sums with the number of elements summed.
+      const dxAtol = atol * (c.constantGroup != null ? 1 / Math.sqrt(epsilon) : 1);
+      for (const [k, name] of names.entries()) {
+        const tol = name === 'x' ? dxAtol : atol * 10;
+        expectClose(await grads[k].data(), expected[`d${name}`], tol, rtol, `d${name}`);
       }
       tf.dispose(grads);
       expect(tf.memory().numTensors).toBe(before);
       expect(backendDataIds()).toBe(dataBefore);
-      tf.dispose([x, dy, gamma, beta].filter(t => t != null));
+      tf.dispose(Object.values(tensors).filter(t => t != null));
     });
   }
 

@@ -24,6 +24,7 @@ import {
   fitSteps,
   functionalKerasModel,
   images,
+  kerasLayerConfig,
   setWeights,
   weightValues,
 } from './layer_util';
@@ -32,24 +33,12 @@ import {describeEachBackend, expectClose, Format, randomValues, tf, tolerance} f
 
 /** The config keras-contrib (keras 2.2.4) writes for InstanceNormalization. */
 function kerasContribLayer(name: string, axis: number | null, batchInputShape?: number[]): object {
+  const inputShape = batchInputShape
+    ? {batch_input_shape: [null, ...batchInputShape.slice(1)]}
+    : {};
   return {
     class_name: 'InstanceNormalization',
-    config: {
-      name,
-      trainable: true,
-      ...(batchInputShape ? {batch_input_shape: [null, ...batchInputShape.slice(1)]} : {}),
-      dtype: 'float32',
-      axis,
-      epsilon: EPSILON,
-      center: true,
-      scale: true,
-      beta_initializer: {class_name: 'Zeros', config: {}},
-      gamma_initializer: {class_name: 'Ones', config: {}},
-      beta_regularizer: null,
-      gamma_regularizer: null,
-      beta_constraint: null,
-      gamma_constraint: null,
-    },
+    config: kerasLayerConfig(name, {axis, ...inputShape}),
   };
 }
 

@@ -197,22 +197,7 @@ export function functionalKerasModel(
             class_name: className,
             name,
             inbound_nodes: [[['input_1', 0, 0, {}]]],
-            config: {
-              name,
-              trainable: true,
-              dtype: 'float32',
-              axis: -1,
-              epsilon: EPSILON,
-              center: true,
-              scale: true,
-              beta_initializer: {class_name: 'Zeros', config: {}},
-              gamma_initializer: {class_name: 'Ones', config: {}},
-              beta_regularizer: null,
-              gamma_regularizer: null,
-              beta_constraint: null,
-              gamma_constraint: null,
-              ...config,
-            },
+            config: kerasLayerConfig(name, config),
           },
         ],
         input_layers: [['input_1', 0, 0]],
@@ -294,4 +279,31 @@ export async function expectRoundTrip(className: string, layer: tfl.layers.Layer
   tf.dispose([x, y]);
   model.dispose();
   loaded.dispose();
+}
+
+/** Keras' defaults of the normalization layers' config: weights gamma and beta, no extras. */
+const KERAS_LAYER_DEFAULTS = {trainable: true, dtype: 'float32', axis: -1, epsilon: EPSILON};
+const NO_REGULARIZERS_OR_CONSTRAINTS = Object.fromEntries(
+  ['beta_regularizer', 'gamma_regularizer', 'beta_constraint', 'gamma_constraint'].map(key => [
+    key,
+    null,
+  ]),
+);
+
+/**
+ * A normalization layer's config as Keras writes it (snake_case): Keras'
+ * defaults, then `overrides`.
+ */
+export function kerasLayerConfig(name: string, overrides: object): object {
+  const [zeros, ones] = ['Zeros', 'Ones'].map(className => ({class_name: className, config: {}}));
+  return {
+    name,
+    ...KERAS_LAYER_DEFAULTS,
+    center: true,
+    scale: true,
+    beta_initializer: zeros,
+    gamma_initializer: ones,
+    ...NO_REGULARIZERS_OR_CONSTRAINTS,
+    ...overrides,
+  };
 }
