@@ -13,6 +13,7 @@
  *              (the forward and the gradient);
  *   compGrad   the same through instanceNormComposite (autograd through the
  *              built-in ops' registered gradients).
+ * A shape case with `groups` times groupNorm and groupNormComposite instead.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
@@ -22,7 +23,7 @@ import '@tensorflow/tfjs-backend-webgpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 
 import * as pkg from '../src/index';
-import {instanceNormComposite} from '../src/composite';
+import {groupNormComposite, instanceNormComposite} from '../src/composite';
 import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
 
 type Format = 'channelsLast' | 'channelsFirst';
@@ -32,6 +33,8 @@ type Variant = (typeof VARIANTS)[number];
 export interface ShapeCase {
   shape: number[];
   dataFormat: Format;
+  /** Group norm with this many groups; absent: instance norm. */
+  groups?: number;
 }
 
 export interface BenchConfig {
@@ -52,6 +55,7 @@ export interface CaseResult {
   backend: string;
   shape: number[];
   dataFormat: Format;
+  groups?: number;
   elements: number;
   /** Whether InstanceNorm/InstanceNormGrad were registered on the backend. */
   fusedKernels: boolean;
@@ -149,7 +153,7 @@ function seeded(size: number, seed: number, scale: number, offset: number): Floa
 
 async function benchShape(
   backend: string,
-  {shape, dataFormat}: ShapeCase,
+  {shape, dataFormat, groups}: ShapeCase,
   config: BenchConfig,
 ): Promise<CaseResult> {
   const size = shape.reduce((a, b) => a * b, 1);
@@ -160,16 +164,20 @@ async function benchShape(
   const beta = tf.tensor1d(seeded(channels, 4, 0.5, 0));
   const eps = 1e-5;
 
-  const fusedGrads = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
-    pkg.instanceNorm(a, g, b, eps, dataFormat),
-  );
-  const compGrads = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
-    instanceNormComposite(a, g, b, eps, dataFormat),
-  );
+  const fused = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+    groups === undefined
+      ? pkg.instanceNorm(a, g, b, eps, dataFormat)
+      : pkg.groupNorm(a, groups, g, b, eps, dataFormat);
+  const composite = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+    groups === undefined
+      ? instanceNormComposite(a, g, b, eps, dataFormat)
+      : groupNormComposite(a, groups, g, b, eps, dataFormat);
+  const fusedGrads = tf.grads(fused);
+  const compGrads = tf.grads(composite);
   const calls: Record<Variant, Call> = {
     copy: () => [tf.neg(x)],
-    fusedFwd: () => [pkg.instanceNorm(x, gamma, beta, eps, dataFormat)],
-    compFwd: () => [instanceNormComposite(x, gamma, beta, eps, dataFormat)],
+    fusedFwd: () => [fused(x, gamma, beta)],
+    compFwd: () => [composite(x, gamma, beta)],
     fusedGrad: () => fusedGrads([x, gamma, beta], dy),
     compGrad: () => compGrads([x, gamma, beta], dy),
   };
@@ -208,6 +216,7 @@ async function benchShape(
     backend,
     shape,
     dataFormat,
+    groups,
     elements: size,
     fusedKernels: hasFusedKernels(backend),
     calls: count,
