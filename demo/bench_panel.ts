@@ -38,7 +38,7 @@ function quickConfig(backend: string): BenchConfig {
     batchMs: 40,
     maxCalls: 8,
     kernelTimeSamples: 0,
-    training: {backends: [], batch: 1, warmupSteps: 1, rounds: 1, steps: 1},
+    training: {backends: [], size: 32, warmupSteps: 1, rounds: 1, steps: 1},
   };
 }
 
