@@ -18,6 +18,7 @@ import {
   type CaseResult,
   log,
   type ProfileResult,
+  recording,
 } from './core';
 import {benchTraining, type TrainingResult} from './training';
 
@@ -30,6 +31,8 @@ export interface BenchOutput {
   profiles: ProfileResult[];
   training: TrainingResult[];
   skipped: string[];
+  /** What failed (the run goes on with the next shape or backend). */
+  errors: string[];
 }
 
 async function runBenchmark(config: BenchConfig): Promise<BenchOutput> {
@@ -40,23 +43,30 @@ async function runBenchmark(config: BenchConfig): Promise<BenchOutput> {
     profiles: [],
     training: [],
     skipped: [],
+    errors: [],
   };
   for (const backend of config.backends) {
     if (!(await tf.setBackend(backend)) || tf.getBackend() !== backend) {
-      throw new Error(`backend '${backend}' did not initialize in this browser`);
+      output.errors.push(`${backend}: the backend did not initialize in this browser`);
+      continue;
     }
     output.backends[backend] = await backendInfo(backend);
     log(`${backend}: ${JSON.stringify(output.backends[backend])}`);
     const tensorsBefore = tf.memory().numTensors;
+    const errorsBefore = output.errors.length;
     await benchKernels(backend, config, output);
     if (config.training.backends.includes(backend)) {
-      const result = await benchTraining(backend, config.training);
-      output.training.push(result);
-      log(`${backend} training: ${JSON.stringify(result.msPerStep)}`);
+      const label = `${backend} training`;
+      const result = await recording(label, output.errors, () =>
+        benchTraining(backend, config.training),
+      );
+      if (result) output.training.push(result);
+      log(`${label}: ${JSON.stringify(result?.msPerStep)}`);
     }
+    // An error leaves the tensors of its call behind: count leaks only without.
     const leaked = tf.memory().numTensors - tensorsBefore;
-    if (leaked !== 0) {
-      throw new Error(`${backend}: ${leaked} tensors leaked by the benchmark`);
+    if (leaked !== 0 && output.errors.length === errorsBefore) {
+      output.errors.push(`${backend}: ${leaked} tensors leaked by the benchmark`);
     }
   }
   return output;

@@ -344,7 +344,7 @@ export async function backendInfo(backend: string): Promise<Record<string, unkno
 export async function benchKernels(
   backend: string,
   config: BenchConfig,
-  output: {cases: CaseResult[]; profiles: ProfileResult[]; skipped: string[]},
+  output: {cases: CaseResult[]; profiles: ProfileResult[]; skipped: string[]; errors: string[]},
 ): Promise<void> {
   const measured: ShapeCase[] = [];
   for (const shapeCase of config.shapes) {
@@ -356,14 +356,37 @@ export async function benchKernels(
       log(`${label}: skipped (more than ${maxSize} elements)`);
       continue;
     }
-    const result = await benchShape(backend, shapeCase, config);
+    // One failing shape (a shader that does not compile, a limit) must not
+    // cost the others: a GPU run is one shot.
+    const result = await recording(label, output.errors, () =>
+      benchShape(backend, shapeCase, config),
+    );
+    if (!result) continue;
     output.cases.push(result);
     measured.push(shapeCase);
     log(`${label}: ${VARIANTS.map(v => `${v} ${result.ms[v].toFixed(3)}`).join(', ')} ms`);
   }
   if (config.profile && measured.length && backend !== 'cpu') {
     const largest = measured.reduce((a, b) => (elementsOf(b) > elementsOf(a) ? b : a));
-    output.profiles.push(await profileShape(backend, largest));
-    log(`${backend} ${caseLabel(largest)}: profiled`);
+    const label = `${backend} ${caseLabel(largest)} profile`;
+    const profile = await recording(label, output.errors, () => profileShape(backend, largest));
+    if (profile) output.profiles.push(profile);
+    log(`${label}: ${profile ? 'done' : 'failed'}`);
+  }
+}
+
+/** Runs `f`; on an error, records `label: message` in `errors` and gives undefined. */
+export async function recording<T>(
+  label: string,
+  errors: string[],
+  f: () => Promise<T>,
+): Promise<T | undefined> {
+  try {
+    return await f();
+  } catch (e) {
+    const message = `${label}: ${e instanceof Error ? e.message : String(e)}`;
+    errors.push(message);
+    log(`ERROR ${message}`);
+    return undefined;
   }
 }

@@ -116,6 +116,7 @@ const results = {
   training: output.training,
   targets,
   skipped: output.skipped,
+  errors: output.errors,
   wallSeconds: (Date.now() - started) / 1000,
 };
 fs.mkdirSync(outDir, {recursive: true});
@@ -127,3 +128,4 @@ for (const [name, info] of Object.entries(output.backends)) {
 console.log('');
 console.log(report({...output, targets, rounds: config.rounds}).join('\n'));
 console.log(`\n${results.browser}; ${results.mode}; wrote ${file} in ${elapsed()}`);
+if (output.errors.length) process.exitCode = 1;

@@ -10,11 +10,11 @@ import type {TrainingResult} from './training';
 export const fmt = (v: number | undefined): string =>
   v === undefined || !Number.isFinite(v)
     ? '–'
-    : v >= 100
+    : Math.abs(v) >= 100
       ? v.toFixed(0)
-      : v >= 10
+      : Math.abs(v) >= 10
         ? v.toFixed(1)
-        : v >= 0.1
+        : Math.abs(v) >= 0.1
           ? v.toFixed(2)
           : v.toFixed(3);
 
@@ -229,6 +229,7 @@ export function report(output: {
   training: TrainingResult[];
   targets: TargetResult[];
   skipped: string[];
+  errors: string[];
   rounds: number;
 }): string[] {
   const {cases} = output;
@@ -379,5 +380,6 @@ export function report(output: {
     );
   }
   if (output.skipped.length) lines.push('', `Skipped: ${output.skipped.join('; ')}`);
+  if (output.errors.length) lines.push('', 'ERRORS:', ...output.errors.map(e => `- ${e}`));
   return lines;
 }

@@ -106,6 +106,10 @@ export function setUpBenchPanel(
     try {
       const output = await runBenchmark(quickConfig(backend));
       body.replaceChildren(table(output, backend));
+      if (output.errors.length) {
+        hooks.say('error', `The benchmark failed on ${backend}: ${output.errors.join('; ')}`);
+        return;
+      }
       hooks.say(
         'info',
         `Quick benchmark on ${backend} done in ${((performance.now() - started) / 1000).toFixed(
