@@ -22,7 +22,8 @@ const QUICK_NODE_CASES: ShapeCase[] = pickCases(BASE_CASES, ['1x32x32x8', '2x32x
 
 /** The browser bench (`npm run bench`): SwiftShader by default, a real GPU with `gpu`. */
 export function browserConfig(o: RunOptions): BenchConfig {
-  const backends = o.backends ?? (o.gpu ? ['webgl', 'webgpu'] : ['webgl', 'webgpu', 'cpu']);
+  // On a GPU, webgpu first: a run cut short by a time limit keeps it.
+  const backends = o.backends ?? (o.gpu ? ['webgpu', 'webgl'] : ['webgl', 'webgpu', 'cpu']);
   const gpuBackends = backends.filter(b => b === 'webgl' || b === 'webgpu');
   const shapes = o.shapes ? pickCases(ALL_CASES, o.shapes) : o.gpu ? ALL_CASES : BASE_CASES;
   if (o.gpu) {

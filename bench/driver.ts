@@ -30,6 +30,7 @@ import {
   ratiosOf,
   report,
   SWIFTSHADER_TARGETS,
+  type TargetResult,
 } from './report';
 
 const pageDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'page');
@@ -64,7 +65,61 @@ const browser = await puppeteer.launch({
   args: flags,
   protocolTimeout: 0,
 });
-let output: BenchOutput & {browser?: string};
+const output: BenchOutput = {
+  userAgent: '',
+  backends: {},
+  cases: [],
+  profiles: [],
+  training: [],
+  skipped: [],
+  errors: [],
+};
+const file = path.join(outDir, 'results.json');
+let browserVersion = '';
+
+/** results.json from what is measured so far (written after each backend). */
+function writeResults(): TargetResult[] {
+  const targets = checkTargets(
+    output.cases,
+    options.gpu ? CHROME_GPU_TARGETS : SWIFTSHADER_TARGETS,
+    output.training,
+    options.gpu ? CHROME_GPU_TRAINING_TARGETS : [],
+  );
+  const results = {
+    date: new Date().toISOString(),
+    mode: `${options.quick ? 'quick' : 'full'}${options.gpu ? ', GPU flags' : ', SwiftShader'}`,
+    browser: browserVersion,
+    executablePath,
+    flags,
+    userAgent: output.userAgent,
+    // Other processes on the machine slow every variant; the ratios of one run
+    // are what count. Load averages at the start and the end, for the record.
+    loadAverage: {start: loadAtStart, end: os.loadavg()},
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      platform: `${os.platform()} ${os.release()}`,
+    },
+    method:
+      'per backend and shape, warm-up, then per round every variant in turn: K calls back to back, ' +
+      'one sync (read back one element computed from the last result), wall ms / K; median of the ' +
+      'rounds. kernelMs: tf.time kernel ms where the backend reports it. copy = tf.neg(x), one ' +
+      'elementwise pass.',
+    config,
+    backends: output.backends,
+    cases: output.cases.map(c => ({...c, ratios: ratiosOf(c)})),
+    profiles: output.profiles,
+    training: output.training,
+    targets,
+    skipped: output.skipped,
+    errors: output.errors,
+    wallSeconds: (Date.now() - started) / 1000,
+  };
+  fs.mkdirSync(outDir, {recursive: true});
+  fs.writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+  return targets;
+}
+
 try {
   const page = await browser.newPage();
   page.on('console', message => {
@@ -73,59 +128,34 @@ try {
   page.on('pageerror', error => console.error(`page error: ${(error as Error).message ?? error}`));
   await page.goto(`http://127.0.0.1:${port}/`);
   await page.waitForFunction('window.benchReady === true', {timeout: 60000});
-  output = await page.evaluate(
-    c =>
-      (window as unknown as {runBenchmark: (c: unknown) => Promise<BenchOutput>}).runBenchmark(c),
-    config as unknown,
-  );
-  output.browser = await browser.version();
+  browserVersion = await browser.version();
+  // One backend at a time, results.json rewritten after each: a run cut short
+  // (a time limit on the GPU machine) keeps what it measured.
+  for (const backend of config.backends) {
+    const part = await page.evaluate(
+      c =>
+        (window as unknown as {runBenchmark: (c: unknown) => Promise<BenchOutput>}).runBenchmark(c),
+      {...config, backends: [backend]} as unknown,
+    );
+    output.userAgent = part.userAgent;
+    Object.assign(output.backends, part.backends);
+    for (const key of ['cases', 'profiles', 'training', 'skipped', 'errors'] as const) {
+      (output[key] as unknown[]).push(...part[key]);
+    }
+    writeResults();
+  }
 } finally {
   await browser.close();
   server.close();
 }
 
-const targets = checkTargets(
-  output.cases,
-  options.gpu ? CHROME_GPU_TARGETS : SWIFTSHADER_TARGETS,
-  output.training,
-  options.gpu ? CHROME_GPU_TRAINING_TARGETS : [],
-);
-const results = {
-  date: new Date().toISOString(),
-  mode: `${options.quick ? 'quick' : 'full'}${options.gpu ? ', GPU flags' : ', SwiftShader'}`,
-  browser: output.browser,
-  executablePath,
-  flags,
-  userAgent: output.userAgent,
-  // Other processes on the machine slow every variant; the ratios of one run
-  // are what count. Load averages at the start and the end, for the record.
-  loadAverage: {start: loadAtStart, end: os.loadavg()},
-  machine: {
-    cpus: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model,
-    platform: `${os.platform()} ${os.release()}`,
-  },
-  method:
-    'per backend and shape, warm-up, then per round every variant in turn: K calls back to back, ' +
-    'one sync (read back one element computed from the last result), wall ms / K; median of the rounds. ' +
-    'kernelMs: tf.time kernel ms where the backend reports it. copy = tf.neg(x), one elementwise pass.',
-  config,
-  backends: output.backends,
-  cases: output.cases.map(c => ({...c, ratios: ratiosOf(c)})),
-  profiles: output.profiles,
-  training: output.training,
-  targets,
-  skipped: output.skipped,
-  errors: output.errors,
-  wallSeconds: (Date.now() - started) / 1000,
-};
-fs.mkdirSync(outDir, {recursive: true});
-const file = path.join(outDir, 'results.json');
-fs.writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+const targets = writeResults();
 for (const [name, info] of Object.entries(output.backends)) {
   console.log(`${name}: ${JSON.stringify(info)}`);
 }
 console.log('');
 console.log(report({...output, targets, rounds: config.rounds}).join('\n'));
-console.log(`\n${results.browser}; ${results.mode}; wrote ${file} in ${elapsed()}`);
+console.log(
+  `\n${browserVersion}; ${options.gpu ? 'GPU flags' : 'SwiftShader'}; wrote ${file} in ${elapsed()}`,
+);
 if (output.errors.length) process.exitCode = 1;
