@@ -67,7 +67,7 @@ export function browserConfig(o: RunOptions): BenchConfig {
   };
 }
 
-/** The Node + Dawn bench (`npm run bench:gpu`): webgpu only, every shape. */
+/** The Node + Dawn bench (`npm run bench:gpu`): webgpu only, every shape; with --gpu the training step. */
 export function nodeConfig(o: RunOptions): BenchConfig {
   const shapes = o.shapes ? pickCases(ALL_CASES, o.shapes) : o.quick ? QUICK_NODE_CASES : ALL_CASES;
   return {
@@ -79,7 +79,14 @@ export function nodeConfig(o: RunOptions): BenchConfig {
     maxCalls: o.quick ? 50 : 200,
     kernelTimeSamples: o.quick ? 1 : 5,
     profile: true,
-    training: {backends: [], size: o.trainSize ?? 256, warmupSteps: 2, rounds: 5, steps: 2},
+    // The training step with --gpu (a few seconds on a real GPU, minutes on SwiftShader).
+    training: {
+      backends: o.gpu && !o.noTraining ? ['webgpu'] : [],
+      size: o.trainSize ?? 256,
+      warmupSteps: 2,
+      rounds: o.quick ? 2 : 5,
+      steps: 2,
+    },
   };
 }
 

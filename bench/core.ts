@@ -315,7 +315,8 @@ export async function backendInfo(backend: string): Promise<Record<string, unkno
     info.pack = tf.env().getBool('WEBGL_PACK');
     info.timerQuery = tf.env().getNumber('WEBGL_DISJOINT_QUERY_TIMER_EXTENSION_VERSION') > 0;
   } else if (backend === 'webgpu') {
-    const adapter = await navigator.gpu.requestAdapter();
+    // The adapter tfjs-backend-webgpu asks for (unless WEBGPU_USE_LOW_POWER_GPU).
+    const adapter = await navigator.gpu.requestAdapter({powerPreference: 'high-performance'});
     const a = adapter?.info;
     if (a) {
       info.adapter = {

@@ -1,7 +1,8 @@
 /**
  * The Node + Dawn bench itself (loaded by bench/gpu.ts once navigator.gpu
  * exists): the webgpu backend on every shape (core.ts), the tf.profile
- * breakdown of the largest, the tables, and gpu-results.json in --out.
+ * breakdown of the largest, with --gpu the training step (training.ts), the
+ * tables, and gpu-results.json in --out.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,8 +12,16 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-webgpu';
 
 import {type RunOptions, nodeConfig} from './config';
-import {backendInfo, benchKernels, type CaseResult, log, type ProfileResult} from './core';
+import {
+  backendInfo,
+  benchKernels,
+  type CaseResult,
+  log,
+  type ProfileResult,
+  recording,
+} from './core';
 import {checkTargets, NODE_GPU_TARGETS, ratiosOf, report} from './report';
+import {benchTraining, type TrainingResult} from './training';
 
 export async function runGpuBench(
   options: RunOptions & {out?: string},
@@ -33,6 +42,14 @@ export async function runGpuBench(
   };
   const tensorsBefore = tf.memory().numTensors;
   await benchKernels('webgpu', config, output);
+  const training: TrainingResult[] = [];
+  if (config.training.backends.includes('webgpu')) {
+    const result = await recording('webgpu training', output.errors, () =>
+      benchTraining('webgpu', config.training),
+    );
+    if (result) training.push(result);
+    log(`webgpu training: ${JSON.stringify(result?.msPerStep)}`);
+  }
   // An error leaves the tensors of its call behind: count leaks only without.
   const leaked = tf.memory().numTensors - tensorsBefore;
   if (leaked !== 0 && !output.errors.length) {
@@ -58,6 +75,7 @@ export async function runGpuBench(
     backends: {webgpu: info},
     cases: output.cases.map(c => ({...c, ratios: ratiosOf(c)})),
     profiles: output.profiles,
+    training,
     targets,
     skipped: output.skipped,
     errors: output.errors,
@@ -68,7 +86,7 @@ export async function runGpuBench(
   const file = path.join(outDir, 'gpu-results.json');
   fs.writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
   console.log(`webgpu: ${JSON.stringify(info)}\n`);
-  console.log(report({...output, training: [], targets, rounds: config.rounds}).join('\n'));
+  console.log(report({...output, training, targets, rounds: config.rounds}).join('\n'));
   console.log(`\n${results.runtime}; ${results.mode}; wrote ${file} in ${results.wallSeconds}s`);
   if (output.errors.length) process.exitCode = 1;
 }
