@@ -38,7 +38,7 @@ function quickConfig(backend: string): BenchConfig {
     batchMs: 40,
     maxCalls: 8,
     kernelTimeSamples: 0,
-    training: {backends: [], batch: 1, warmupSteps: 1, rounds: 1, steps: 1},
+    training: {backends: [], size: 32, warmupSteps: 1, rounds: 1, steps: 1},
   };
 }
 
@@ -106,6 +106,10 @@ export function setUpBenchPanel(
     try {
       const output = await runBenchmark(quickConfig(backend));
       body.replaceChildren(table(output, backend));
+      if (output.errors.length) {
+        hooks.say('error', `The benchmark failed on ${backend}: ${output.errors.join('; ')}`);
+        return;
+      }
       hooks.say(
         'info',
         `Quick benchmark on ${backend} done in ${((performance.now() - started) / 1000).toFixed(
