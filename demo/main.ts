@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-import {InstanceNorm} from '../src/index';
+import {InstanceNorm, InstanceNormGrad, instanceNorm} from '../src/index';
 import {
   activateBackend,
   BACKEND_LABELS,
@@ -216,12 +216,34 @@ function renderPlot(): void {
   );
 }
 
-function renderKernelNote(): void {
+/**
+ * What "fused" runs on `backend`, as seen: tf.profile of the op's forward and
+ * gradient on a tiny input lists the kernels that ran. Not getKernel: the
+ * package registers its kernels for every backend name at import.
+ */
+async function kernelNote(backend: BackendName): Promise<string> {
+  const label = BACKEND_LABELS[backend];
+  const x = tf.tensor4d([1, 2, 3, 5, 8, 13, 21, 34], [1, 2, 2, 2]);
+  const profile = await tf.profile(() => tf.grad(a => instanceNorm(a as tf.Tensor4D))(x));
+  tf.dispose([x, profile.result as tf.Tensor]);
+  const ran = new Set(profile.kernelNames);
+  if (ran.has(InstanceNorm) && ran.has(InstanceNormGrad)) {
+    return (
+      `${label}: "fused" runs this package's InstanceNorm and InstanceNormGrad kernels ` +
+      `(seen in tf.profile); "composite" runs tfjs' built-in ops (tf.moments).`
+    );
+  }
+  return (
+    `${label}: no fused kernels run on this backend (tf.profile shows built-in ops only); ` +
+    `both "fused" and "composite" run tfjs' built-in ops.`
+  );
+}
+
+async function renderKernelNote(): Promise<void> {
   if (!session) return;
-  const label = BACKEND_LABELS[session.backend];
-  $('#kernels').textContent = tf.getKernel(InstanceNorm, session.backend)
-    ? `${label} runs the fused InstanceNorm and InstanceNormGrad kernels.`
-    : `${label} has no fused kernels in this build; "fused" runs built-in ops.`;
+  const backend = session.backend;
+  const text = await kernelNote(backend).catch(e => `Could not check the kernels: ${message(e)}`);
+  if (session?.backend === backend) $('#kernels').textContent = text;
 }
 
 async function renderOutput(s: Session): Promise<void> {
@@ -295,7 +317,7 @@ async function useBackend(name: BackendName): Promise<void> {
   gpuError = null;
   session = makeSession(name);
   renderControls();
-  renderKernelNote();
+  await renderKernelNote();
   renderPlot();
   renderTiming();
   await renderOutput(session);
@@ -394,8 +416,11 @@ window.addEventListener('unhandledrejection', e =>
 
 /** Read by the end-to-end test (test/e2e/demo.e2e.mjs). */
 (window as unknown as {demo: unknown}).demo = {
+  hasKernels: (backend: string) =>
+    tf.getKernel(InstanceNorm, backend) != null && tf.getKernel(InstanceNormGrad, backend) != null,
   snapshot: () => ({
     backend: session?.backend ?? null,
+    kernelNote: $('#kernels').textContent,
     norm,
     running,
     compareLeft,

@@ -33,8 +33,8 @@ export function registerKernelsWhenBackendExists(configs: KernelConfig[]): void 
  *
  * @param backendName a backend name, e.g. 'webgpu'.
  */
-// eslint-disable-next-line @typescript-eslint/no-unused-vars
 export function registerKernelsFor(backendName: string): number {
+  void backendName;
   return 0;
 }
 

@@ -88,6 +88,27 @@ async function waitFor(page, predicate, timeout = STEP_TIMEOUT_MS) {
 
 const mean = values => values.reduce((a, b) => a + b, 0) / values.length;
 
+/**
+ * The kernel note under the images says what "fused" runs on `backend`: the
+ * package's kernels where it has them (webgpu, webgl, cpu; wasm when its
+ * kernels are built), built-in ops otherwise. The page takes it from tf.profile.
+ */
+async function checkKernelNote(page, backend, label) {
+  const s = await waitFor(page, s => s.backend === backend && /\S/.test(s.kernelNote ?? ''));
+  const note = s?.kernelNote ?? '';
+  const fusedRegistered = await page.evaluate(name => window.demo.hasKernels(name), backend);
+  const fused = new RegExp(
+    `^${label}: "fused" runs this package's InstanceNorm and InstanceNormGrad kernels`,
+  );
+  const builtIn = new RegExp(`^${label}: no fused kernels run on this backend`);
+  check(
+    `${backend}: the kernel note says what runs`,
+    fusedRegistered ? fused.test(note) : builtIn.test(note),
+    `kernels registered ${fusedRegistered}; note "${note}"`,
+  );
+  return note;
+}
+
 /** Trains `norm` on the current backend for `steps` steps; checks the loss went down. */
 async function checkTraining(page, backend, norm, steps = STEPS) {
   const s = await waitFor(page, s => s.backend === backend && s.losses[norm].length >= steps);
@@ -138,6 +159,7 @@ async function main() {
   const {server, url} = await startServer();
   console.log(`demo served at ${url}`);
   let browser;
+  const notes = {};
   try {
     browser = await launch(CHROMIUM_FLAGS);
     const {page, errors} = await open(browser, url);
@@ -149,6 +171,12 @@ async function main() {
       `picked ${picked?.backend}; unavailable: ${JSON.stringify(picked?.unavailable)}`,
     );
     await checkTraining(page, 'webgpu', 'fused');
+    notes.webgpu = await checkKernelNote(page, 'webgpu', 'WebGPU');
+    check(
+      'webgpu: the note says the fused kernels run',
+      /"fused" runs this package's/.test(notes.webgpu),
+      notes.webgpu,
+    );
 
     // The toggle: the composite version trains from the same initial weights.
     const before = (await snapshot(page)).losses.fused.length;
@@ -173,6 +201,12 @@ async function main() {
     // WebGL, chosen with its button.
     await page.click('[data-backend="webgl"]');
     await checkTraining(page, 'webgl', 'fused');
+    notes.webgl = await checkKernelNote(page, 'webgl', 'WebGL');
+    check(
+      'webgl: the note says the fused kernels run',
+      /"fused" runs this package's/.test(notes.webgl),
+      notes.webgl,
+    );
     await measureBoth(page, 'webgl');
     await checkTraining(page, 'webgl', 'composite', 10);
 
@@ -197,6 +231,29 @@ async function main() {
     await page.screenshot({path: 'test/artifacts/demo.png'});
     console.log('screenshot: test/artifacts/demo.png');
 
+    // WASM (tfjs-backend-wasm, a devDependency: its .wasm files come from the
+    // server) and CPU, each with its buttons: a few steps and the note.
+    for (const [backend, label] of [
+      ['wasm', 'WASM'],
+      ['cpu', 'CPU'],
+    ]) {
+      await page.click(`[data-backend="${backend}"]`);
+      const trained = await waitFor(page, s => s.backend === backend && s.losses.fused.length >= 2);
+      const losses = trained?.losses.fused ?? [];
+      check(
+        `${backend}: training steps run with finite losses`,
+        losses.length >= 2 && losses.every(Number.isFinite),
+        `backend ${trained?.backend}, losses ${losses.slice(0, 4).join(', ')}`,
+      );
+      notes[backend] = await checkKernelNote(page, backend, label);
+    }
+    check(
+      'cpu: the note says the fused kernels run',
+      /"fused" runs this package's/.test(notes.cpu),
+      notes.cpu,
+    );
+    for (const [backend, note] of Object.entries(notes)) console.log(`note on ${backend}: ${note}`);
+
     const pageErrors = (await snapshot(page)).messages.filter(m => m.kind === 'error');
     check('no console errors or uncaught exceptions', errors.length === 0, errors.join(' | '));
     check(
@@ -216,6 +273,7 @@ async function main() {
       };
     });
     await broken.goto(url, {waitUntil: 'load'});
+    await checkKernelNote(broken, 'webgl', 'WebGL');
     const afterBreak = await waitFor(
       broken,
       s => s.backend === 'webgl' && s.losses.fused.length >= 1,
