@@ -239,11 +239,30 @@ async function kernelNote(backend: BackendName): Promise<string> {
   );
 }
 
-async function renderKernelNote(): Promise<void> {
-  if (!session) return;
-  const backend = session.backend;
+/** The kernel note of each backend the page started, for the end-to-end test. */
+const kernelNotes = new Map<BackendName, string>();
+
+async function renderKernelNote(backend: BackendName): Promise<void> {
   const text = await kernelNote(backend).catch(e => `Could not check the kernels: ${message(e)}`);
-  if (session?.backend === backend) $('#kernels').textContent = text;
+  kernelNotes.set(backend, text);
+  $('#kernels').textContent = text;
+}
+
+/**
+ * tfjs-backend-wasm (4.22) has no Conv2DBackpropFilter / Conv2DBackpropInput
+ * kernels: the demo's convolutions cannot train there. Said in words, before
+ * a step fails on it.
+ */
+function checkCanTrain(backend: BackendName): void {
+  const missing = ['Conv2DBackpropFilter', 'Conv2DBackpropInput'].filter(
+    k => tf.getKernel(k, backend) == null,
+  );
+  if (missing.length > 0) {
+    throw new Error(
+      `tfjs' ${BACKEND_LABELS[backend]} backend has no ${missing.join(' / ')} kernel, so the ` +
+        `demo's convolutions cannot train on it (the note above says what instance norm runs there).`,
+    );
+  }
 }
 
 async function renderOutput(s: Session): Promise<void> {
@@ -315,9 +334,10 @@ async function useBackend(name: BackendName): Promise<void> {
   }
   await activateBackend(name);
   gpuError = null;
+  await renderKernelNote(name);
+  checkCanTrain(name);
   session = makeSession(name);
   renderControls();
-  await renderKernelNote();
   renderPlot();
   renderTiming();
   await renderOutput(session);
@@ -421,6 +441,7 @@ window.addEventListener('unhandledrejection', e =>
   snapshot: () => ({
     backend: session?.backend ?? null,
     kernelNote: $('#kernels').textContent,
+    kernelNotes: Object.fromEntries(kernelNotes),
     norm,
     running,
     compareLeft,

@@ -94,8 +94,8 @@ const mean = values => values.reduce((a, b) => a + b, 0) / values.length;
  * kernels are built), built-in ops otherwise. The page takes it from tf.profile.
  */
 async function checkKernelNote(page, backend, label) {
-  const s = await waitFor(page, s => s.backend === backend && /\S/.test(s.kernelNote ?? ''));
-  const note = s?.kernelNote ?? '';
+  const s = await waitFor(page, s => s.kernelNotes?.[backend] !== undefined);
+  const note = s?.kernelNotes?.[backend] ?? '';
   const fusedRegistered = await page.evaluate(name => window.demo.hasKernels(name), backend);
   const fused = new RegExp(
     `^${label}: "fused" runs this package's InstanceNorm and InstanceNormGrad kernels`,
@@ -232,21 +232,33 @@ async function main() {
     console.log('screenshot: test/artifacts/demo.png');
 
     // WASM (tfjs-backend-wasm, a devDependency: its .wasm files come from the
-    // server) and CPU, each with its buttons: a few steps and the note.
-    for (const [backend, label] of [
-      ['wasm', 'WASM'],
-      ['cpu', 'CPU'],
-    ]) {
-      await page.click(`[data-backend="${backend}"]`);
-      const trained = await waitFor(page, s => s.backend === backend && s.losses.fused.length >= 2);
-      const losses = trained?.losses.fused ?? [];
-      check(
-        `${backend}: training steps run with finite losses`,
-        losses.length >= 2 && losses.every(Number.isFinite),
-        `backend ${trained?.backend}, losses ${losses.slice(0, 4).join(', ')}`,
-      );
-      notes[backend] = await checkKernelNote(page, backend, label);
-    }
+    // server), with its button: the note says what instance norm runs there.
+    // tfjs' wasm backend has no conv2d gradient kernels, so the page says in
+    // words that the network cannot train on it and moves on to CPU; should it
+    // gain them, it trains.
+    await page.click('[data-backend="wasm"]');
+    notes.wasm = await checkKernelNote(page, 'wasm', 'WASM');
+    const onWasm = await waitFor(
+      page,
+      s => s.unavailable.wasm !== undefined || (s.backend === 'wasm' && s.losses.fused.length >= 2),
+    );
+    const wasmWords = onWasm?.unavailable.wasm ?? '';
+    check(
+      'wasm: trains, or says in words why it cannot',
+      (onWasm?.backend === 'wasm' && onWasm.losses.fused.every(Number.isFinite)) ||
+        /WASM backend has no Conv2DBackprop/.test(wasmWords),
+      `backend ${onWasm?.backend}; ${wasmWords}`,
+    );
+    // CPU: where the page fell back to, or with its button.
+    if ((await snapshot(page)).backend !== 'cpu') await page.click('[data-backend="cpu"]');
+    const onCpu = await waitFor(page, s => s.backend === 'cpu' && s.losses.fused.length >= 2);
+    const cpuLosses = onCpu?.losses.fused ?? [];
+    check(
+      'cpu: training steps run with finite losses',
+      onCpu?.backend === 'cpu' && cpuLosses.length >= 2 && cpuLosses.every(Number.isFinite),
+      `backend ${onCpu?.backend}, losses ${cpuLosses.slice(0, 4).join(', ')}`,
+    );
+    notes.cpu = await checkKernelNote(page, 'cpu', 'CPU');
     check(
       'cpu: the note says the fused kernels run',
       /"fused" runs this package's/.test(notes.cpu),
@@ -254,7 +266,10 @@ async function main() {
     );
     for (const [backend, note] of Object.entries(notes)) console.log(`note on ${backend}: ${note}`);
 
-    const pageErrors = (await snapshot(page)).messages.filter(m => m.kind === 'error');
+    // The one expected error: WASM cannot train the convolutions (checked above).
+    const pageErrors = (await snapshot(page)).messages.filter(
+      m => m.kind === 'error' && !/WASM backend has no Conv2DBackprop/.test(m.text),
+    );
     check('no console errors or uncaught exceptions', errors.length === 0, errors.join(' | '));
     check(
       'no error shown on the page',
