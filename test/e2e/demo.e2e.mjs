@@ -179,8 +179,9 @@ async function main() {
     );
 
     // The toggle: the composite version trains from the same initial weights.
-    const before = (await snapshot(page)).losses.fused.length;
     await page.click('[data-norm="composite"]');
+    // Taken after the click: a fused step in flight then may still finish (+1).
+    const before = (await snapshot(page)).losses.fused.length;
     const s = await checkTraining(page, 'webgpu', 'composite');
     const fusedAfter = (await snapshot(page)).losses.fused.length;
     check(
