@@ -33,7 +33,7 @@ function quickConfig(backend: string): BenchConfig {
       {shape: [1, 32, 32, 8], dataFormat: 'channelsLast'},
       {shape: [2, 32, 64, 64], dataFormat: 'channelsFirst'},
     ],
-    maxSize: {webgl: 1 << 20, webgpu: 1 << 19, cpu: 1 << 19},
+    maxSize: {webgl: 1 << 20, webgpu: 1 << 19, wasm: 1 << 19, cpu: 1 << 19},
     rounds: 3,
     batchMs: 40,
     maxCalls: 8,
