@@ -7,7 +7,6 @@ import {
   instanceNormGradCompositeKernel,
 } from './composite';
 import {DataFormat, InstanceNorm, InstanceNormAttrs, InstanceNormGrad} from './kernel_names';
-import {registerKernelsFor} from './register';
 
 type OpName = 'instanceNorm' | 'groupNorm';
 
@@ -173,8 +172,6 @@ function checkParameter(
 
 function hasFusedKernels(): boolean {
   const backend = tf.getBackend();
-  // Kernels held until their backend existed (see register.ts) register now.
-  registerKernelsFor(backend);
   return (
     tf.getKernel(InstanceNorm, backend) != null && tf.getKernel(InstanceNormGrad, backend) != null
   );
