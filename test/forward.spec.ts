@@ -1,11 +1,11 @@
 import {instanceNorm} from '../src/index';
 
-import {CASES, caseData, describeCase} from './cases';
+import {CASES, caseData, describeCase, runForwardKernel} from './cases';
 import {referenceForward} from './reference';
-import {describeEachBackend, expectClose, FALLBACK, tf, tolerance} from './setup';
+import {describeEachBackend, expectClose, tf, tolerance} from './setup';
 import {InstanceNorm} from '../src/kernel_names';
 
-describeEachBackend('forward', backend => {
+describeEachBackend('forward', (backend, env) => {
   const {atol, rtol} = tolerance(backend);
 
   for (const c of CASES) {
@@ -23,15 +23,9 @@ describeEachBackend('forward', backend => {
       y.dispose();
       expect(tf.memory().numTensors).toBe(before);
 
-      if (backend !== FALLBACK) {
+      if (env.fused) {
         // The saved state of the forward pass, straight from the kernel.
-        const outputs = tf
-          .engine()
-          .runKernel(
-            InstanceNorm,
-            {x, ...(gamma ? {gamma} : {}), ...(beta ? {beta} : {})},
-            {epsilon: c.epsilon, dataFormat: c.format},
-          ) as tf.Tensor[];
+        const outputs = runForwardKernel(x, gamma, beta, c.epsilon, c.format);
         expect(outputs.length).toBe(3);
         expect(outputs[1].shape).toEqual([c.shape[0], d.channels]);
         expect(outputs[2].shape).toEqual([c.shape[0], d.channels]);
@@ -49,7 +43,7 @@ describeEachBackend('forward', backend => {
     const x = tf.randomNormal([1, 4, 4, 2]);
     const profile = await tf.profile(() => instanceNorm(x));
     const names = profile.kernels.map(k => k.name);
-    expect(names.includes(InstanceNorm)).toBe(backend !== FALLBACK);
+    expect(names.includes(InstanceNorm)).toBe(env.fused);
     tf.dispose(profile.result as tf.Tensor);
     x.dispose();
   });
