@@ -98,6 +98,16 @@ export function caseData(c: Case, seed = 7): CaseData {
   return {x, gamma, beta, dy, channels};
 }
 
+/** A case's data as tensors (gamma and beta null where the case has none); `all` to dispose. */
+export function caseTensors(c: Case, d: CaseData) {
+  const x = tf.tensor(d.x, c.shape);
+  const dy = tf.tensor(d.dy, c.shape);
+  const gamma = d.gamma && tf.tensor1d(d.gamma);
+  const beta = d.beta && tf.tensor1d(d.beta);
+  const all = [x, dy, gamma, beta].filter((t): t is tf.Tensor => t != null);
+  return {x, dy, gamma, beta, all};
+}
+
 /** The InstanceNorm kernel itself: [y, mean, invStd]. */
 export function runForwardKernel(
   x: tf.Tensor,

@@ -1,6 +1,6 @@
 import {instanceNorm} from '../src/index';
 
-import {CASES, caseData, describeCase, runForwardKernel} from './cases';
+import {CASES, caseData, caseTensors, describeCase, runForwardKernel} from './cases';
 import {referenceForward} from './reference';
 import {describeEachBackend, expectClose, tf, tolerance} from './setup';
 import {InstanceNorm} from '../src/kernel_names';
@@ -11,10 +11,9 @@ describeEachBackend('forward', (backend, env) => {
   for (const c of CASES) {
     it(`y, mean and invStd match the float64 reference — ${describeCase(c)}`, async () => {
       const d = caseData(c);
+      const inputs = caseTensors(c, d);
+      const {x, gamma, beta} = inputs;
       const expected = referenceForward(d.x, c.shape, d.gamma, d.beta, c.epsilon, c.format);
-      const x = tf.tensor(d.x, c.shape);
-      const gamma = d.gamma && tf.tensor1d(d.gamma);
-      const beta = d.beta && tf.tensor1d(d.beta);
       const before = tf.memory().numTensors;
 
       const y = instanceNorm(x, gamma, beta, c.epsilon, c.format);
@@ -35,7 +34,7 @@ describeEachBackend('forward', (backend, env) => {
         expectClose(await outputs[2].data(), expected.invStd, atol, rtol, 'invStd');
         tf.dispose(outputs);
       }
-      tf.dispose([x, gamma, beta].filter(t => t != null));
+      tf.dispose(inputs.all);
     });
   }
 

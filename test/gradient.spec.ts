@@ -1,7 +1,7 @@
 import {instanceNorm} from '../src/index';
 import {InstanceNormGrad} from '../src/kernel_names';
 
-import {CASES, caseData, describeCase, runGradientKernel} from './cases';
+import {CASES, caseData, caseTensors, describeCase, runGradientKernel} from './cases';
 import {
   backendDataIds,
   describeEachBackend,
@@ -25,10 +25,8 @@ describeEachBackend('gradient', (backend, env) => {
     it(`dx, dgamma and dbeta match the float64 reference — ${describeCase(c)}`, async () => {
       const d = caseData(c);
       const expected = referenceGradient(d.dy, d.x, c.shape, d.gamma, c.epsilon, c.format);
-      const x = tf.tensor(d.x, c.shape);
-      const dy = tf.tensor(d.dy, c.shape);
-      const gamma = d.gamma && tf.tensor1d(d.gamma);
-      const beta = d.beta && tf.tensor1d(d.beta);
+      const tensors = caseTensors(c, d);
+      const {x, dy, gamma, beta} = tensors;
       const inputs = [x, gamma, beta].filter((t): t is tf.Tensor => t != null);
       const before = tf.memory().numTensors;
       const dataBefore = backendDataIds();
@@ -73,7 +71,7 @@ describeEachBackend('gradient', (backend, env) => {
         expectClose(await outputs[2].data(), expected.dbeta, atol * 10, rtol, 'dbeta (kernel)');
         tf.dispose([...outputs, mean, invStd]);
       }
-      tf.dispose([x, dy, gamma, beta].filter(t => t != null));
+      tf.dispose(tensors.all);
     });
   }
 

@@ -19,6 +19,7 @@ import {
   Case,
   CASES,
   caseData,
+  caseTensors,
   describeCase,
   makeCase,
   runForwardKernel,
@@ -60,10 +61,8 @@ async function checkKernelsAgainstReference(c: Case): Promise<void> {
   const d = caseData(c, 3);
   const expected = referenceForward(d.x, c.shape, d.gamma, d.beta, c.epsilon, c.format);
   const expectedGrad = referenceGradient(d.dy, d.x, c.shape, d.gamma, c.epsilon, c.format);
-  const x = tf.tensor(d.x, c.shape);
-  const dy = tf.tensor(d.dy, c.shape);
-  const gamma = d.gamma && tf.tensor1d(d.gamma);
-  const beta = d.beta && tf.tensor1d(d.beta);
+  const inputs = caseTensors(c, d);
+  const {x, dy, gamma, beta} = inputs;
 
   const [y, mean, invStd] = runForwardKernel(x, gamma, beta, c.epsilon, c.format);
   expectClose(await y.data(), expected.y, atol, rtol, 'y');
@@ -76,7 +75,7 @@ async function checkKernelsAgainstReference(c: Case): Promise<void> {
   expectClose(await dx.data(), expectedGrad.dx, atol * Math.max(1, dxScale), rtol, 'dx');
   expectClose(await dgamma.data(), expectedGrad.dgamma, atol * 10, rtol, 'dgamma');
   expectClose(await dbeta.data(), expectedGrad.dbeta, atol * 10, rtol, 'dbeta');
-  tf.dispose([x, dy, y, mean, invStd, dx, dgamma, dbeta, gamma, beta].filter(t => t != null));
+  tf.dispose([...inputs.all, y, mean, invStd, dx, dgamma, dbeta]);
 }
 
 /** Runs fn with the reduction spread over `target` workgroups (0: the adapter's choice). */
