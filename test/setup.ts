@@ -158,11 +158,12 @@ export function selectedEnvs(options: EnvOptions = {}): TestEnv[] {
 /**
  * Runs the suite's specs on `env`: registers its backend if the tests make
  * it, sets its flags over the defaults (flags derived from others, like
- * WEBGL_PACK_* from WEBGL_PACK, are cached once read, so all are reset) and
- * selects its backend; restores every flag after. An environment that was
- * selected but does not start fails the suite: it is never silently skipped.
+ * WEBGL_PACK_* from WEBGL_PACK, are cached once read, so all are reset),
+ * selects its backend and releases the kernels this package holds for it;
+ * restores every flag after. An environment that was selected but does not
+ * start fails the suite: it is never silently skipped.
  */
-function enterEnvEachSuite(env: TestEnv): void {
+function useEnv(env: TestEnv): void {
   let saved: ReturnType<ReturnType<typeof tf.env>['getFlags']> = {};
   beforeAll(async () => {
     saved = {...tf.env().getFlags()};
@@ -172,6 +173,9 @@ function enterEnvEachSuite(env: TestEnv): void {
     if (!ok || tf.getBackend() !== env.backend) {
       throw new Error(`environment '${env.name}' is expected here but did not start`);
     }
+    // The specs run the kernels directly too: release those this package
+    // holds until the backend exists (src/register.ts), as an app does.
+    registerKernelsFor(env.backend);
     tf.env().set('IS_TEST', true);
   });
   afterAll(() => {
@@ -195,7 +199,7 @@ export function describeEachBackend(
   for (const env of selectedEnvs(options)) {
     env.register?.();
     describe(`${name} [${env.name}]`, () => {
-      enterEnvEachSuite(env);
+      useEnv(env);
       body(env.name, env);
     });
   }
