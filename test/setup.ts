@@ -14,7 +14,7 @@ import '@tensorflow/tfjs-backend-webgpu';
 import {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 import {MathBackendWebGL, setWebGLContext} from '@tensorflow/tfjs-backend-webgl';
 
-import {InstanceNorm, InstanceNormGrad, registerKernelsFor} from '../src/index';
+import {InstanceNorm, InstanceNormGrad} from '../src/index';
 
 export {tf};
 export type {Format} from './reference';
@@ -158,10 +158,9 @@ export function selectedEnvs(options: EnvOptions = {}): TestEnv[] {
 /**
  * Runs the suite's specs on `env`: registers its backend if the tests make
  * it, sets its flags over the defaults (flags derived from others, like
- * WEBGL_PACK_* from WEBGL_PACK, are cached once read, so all are reset),
- * selects its backend and releases the kernels this package holds for it;
- * restores every flag after. An environment that was selected but does not
- * start fails the suite: it is never silently skipped.
+ * WEBGL_PACK_* from WEBGL_PACK, are cached once read, so all are reset) and
+ * selects its backend; restores every flag after. An environment that was
+ * selected but does not start fails the suite: it is never silently skipped.
  */
 function useEnv(env: TestEnv): void {
   let saved: ReturnType<ReturnType<typeof tf.env>['getFlags']> = {};
@@ -173,9 +172,6 @@ function useEnv(env: TestEnv): void {
     if (!ok || tf.getBackend() !== env.backend) {
       throw new Error(`environment '${env.name}' is expected here but did not start`);
     }
-    // The specs run the kernels directly too: release those this package
-    // holds until the backend exists (src/register.ts), as an app does.
-    registerKernelsFor(env.backend);
     tf.env().set('IS_TEST', true);
   });
   afterAll(() => {
@@ -332,10 +328,6 @@ function registerWebglF16Backend(): void {
     },
     0,
   );
-  // A spec that imports the package before '@tensorflow/tfjs-backend-webgl'
-  // leaves this package's webgl kernels held (src/register.ts) until the
-  // first op: release them now, or 'webgl-f16' silently gets the fallback.
-  registerKernelsFor('webgl');
   for (const kernel of tf.getKernelsForBackend('webgl')) {
     tf.registerKernel({...kernel, backendName: WEBGL_F16});
   }
