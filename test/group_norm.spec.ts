@@ -6,7 +6,7 @@
 import {groupNorm, instanceNorm} from '../src/index';
 import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
 
-import {base, Case, caseData, CaseData, describeCase} from './cases';
+import {Case, caseData, CaseData, describeCase, makeCase} from './cases';
 import {referenceForward, referenceGradient} from './reference';
 import {
   backendDataIds,
@@ -26,7 +26,7 @@ interface GroupCase extends Case {
 }
 
 function groupCase(shape: number[], format: Format, groups: number, more: Partial<GroupCase> = {}) {
-  const c: GroupCase = {...base(`groups ${groups}`, shape, format), groups, ...more};
+  const c: GroupCase = {...makeCase(`groups ${groups}`, shape, format), groups, ...more};
   return c;
 }
 
