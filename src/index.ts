@@ -11,6 +11,7 @@
 import '../kernels/cpu/index';
 import '../kernels/webgl/index';
 import '../kernels/webgpu/index';
+import '../kernels/wasm/index';
 
 export {instanceNorm} from './instance_norm';
 export {instanceNormComposite} from './composite';

@@ -8,6 +8,7 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
+import {setWasmPaths} from '@tensorflow/tfjs-backend-wasm';
 import {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 import {MathBackendWebGL, setWebGLContext} from '@tensorflow/tfjs-backend-webgl';
 
@@ -34,8 +35,12 @@ function registerFallbackBackend(): void {
   }
 }
 
+// The .wasm binaries, served by Karma (karma.conf.js); without cross-origin
+// isolation the backend picks the plain or the SIMD one.
+setWasmPaths('/base/node_modules/@tensorflow/tfjs-backend-wasm/dist/');
+
 /** The backends with fused kernels; every spec runs on each. */
-export const KERNEL_BACKENDS = ['cpu', 'webgl', 'webgl-unpacked', 'webgpu'];
+export const KERNEL_BACKENDS = ['cpu', 'webgl', 'webgl-unpacked', 'webgpu', 'wasm'];
 
 /**
  * Suites that run a backend under other env flags: 'webgl-unpacked' is the

@@ -1,0 +1,142 @@
+/**
+ * The forward pass of instance / group norm as plain loops with float64
+ * accumulation, on typed arrays the caller owns (a backend's own arrays or
+ * views of the wasm heap): no tensors, no allocation of outputs.
+ *
+ * Two passes over x. Pass 1 sums d = x - pivot and d² per (instance,
+ * channel), the pivot being the channel's first pixel, so an offset of 1e4 or
+ * a constant channel costs no precision; the (count, mean, M2) of the channels
+ * of a group are then merged with Chan's formula. Pass 2 writes
+ * y = (x - mean) * scale + beta, mean and scale per (instance, channel); x -
+ * mean is taken first so that beta survives at any magnitude of x.
+ */
+import {channelValue, forEachRun, NormGeometry} from './geometry';
+
+export interface ForwardArrays {
+  /** Same layout as x. */
+  y: Float32Array;
+  /** `[N, groups]`. */
+  mean: Float32Array;
+  /** `[N, groups]`: 1 / sqrt(variance + epsilon). */
+  invStd: Float32Array;
+}
+
+/**
+ * Writes y, mean and invStd of x into `out`. gamma and beta are per channel;
+ * null means 1 and 0.
+ */
+export function normForwardFloat64(
+  geometry: NormGeometry,
+  x: Float32Array,
+  gamma: Float32Array | null,
+  beta: Float32Array | null,
+  epsilon: number,
+  out: ForwardArrays,
+): void {
+  if (geometry.groupSize === 0) {
+    // No elements: y is empty; the statistics of an empty group are those of zeros.
+    out.mean.fill(0);
+    out.invStd.fill(1 / Math.sqrt(epsilon));
+    return;
+  }
+  const {center, scale, shift} = groupStatistics(geometry, x, gamma, beta, epsilon, out);
+  const {y} = out;
+  forEachRun(geometry, (offset, length, channel0, perElement) => {
+    if (perElement) {
+      for (let j = 0; j < length; j++) {
+        const nc = channel0 + j;
+        y[offset + j] = (x[offset + j] - center[nc]) * scale[nc] + shift[nc];
+      }
+    } else {
+      const m = center[channel0];
+      const a = scale[channel0];
+      const b = shift[channel0];
+      for (let i = offset, end = offset + length; i < end; i++) y[i] = (x[i] - m) * a + b;
+    }
+  });
+}
+
+/**
+ * Pass 1 and the merge: writes mean and invStd per (instance, group) and
+ * returns the per-(instance, channel) terms of y = (x - center) * scale + shift.
+ */
+function groupStatistics(
+  geometry: NormGeometry,
+  x: Float32Array,
+  gamma: Float32Array | null,
+  beta: Float32Array | null,
+  epsilon: number,
+  out: ForwardArrays,
+): {center: Float64Array; scale: Float64Array; shift: Float64Array} {
+  const {batch, spatial, channels, groups, channelsPerGroup} = geometry;
+  const pivot = channelPivots(geometry, x);
+  const sum = new Float64Array(batch * channels);
+  const sumSquares = new Float64Array(batch * channels);
+  forEachRun(geometry, (offset, length, channel0, perElement) => {
+    if (perElement) {
+      for (let j = 0; j < length; j++) {
+        const nc = channel0 + j;
+        const d = x[offset + j] - pivot[nc];
+        sum[nc] += d;
+        sumSquares[nc] += d * d;
+      }
+    } else {
+      const p = pivot[channel0];
+      let s = 0;
+      let s2 = 0;
+      for (let i = offset, end = offset + length; i < end; i++) {
+        const d = x[i] - p;
+        s += d;
+        s2 += d * d;
+      }
+      sum[channel0] += s;
+      sumSquares[channel0] += s2;
+    }
+  });
+
+  const center = new Float64Array(batch * channels);
+  const scale = new Float64Array(batch * channels);
+  const shift = new Float64Array(batch * channels);
+  for (let n = 0; n < batch; n++) {
+    for (let group = 0; group < groups; group++) {
+      const c0 = group * channelsPerGroup;
+      // Chan's formula over the channels of the group, one (S, mean, M2) each.
+      let count = 0;
+      let mean = 0;
+      let m2 = 0;
+      for (let c = c0; c < c0 + channelsPerGroup; c++) {
+        const nc = n * channels + c;
+        const channelMean = pivot[nc] + sum[nc] / spatial;
+        const channelM2 = Math.max(0, sumSquares[nc] - (sum[nc] * sum[nc]) / spatial);
+        const total = count + spatial;
+        const delta = channelMean - mean;
+        mean += (delta * spatial) / total;
+        m2 += channelM2 + (delta * delta * count * spatial) / total;
+        count = total;
+      }
+      const invStd = 1 / Math.sqrt(m2 / count + epsilon);
+      out.mean[n * groups + group] = mean;
+      out.invStd[n * groups + group] = invStd;
+      for (let c = c0; c < c0 + channelsPerGroup; c++) {
+        const nc = n * channels + c;
+        center[nc] = mean;
+        scale[nc] = invStd * channelValue(gamma, c, 1);
+        shift[nc] = channelValue(beta, c, 0);
+      }
+    }
+  }
+  return {center, scale, shift};
+}
+
+/** x at the first pixel of every (instance, channel), indexed `n * C + c`. */
+function channelPivots(geometry: NormGeometry, x: Float32Array): Float64Array {
+  const {batch, spatial, channels} = geometry;
+  const channelStride = geometry.dataFormat === 'channelsLast' ? 1 : spatial;
+  const pivot = new Float64Array(batch * channels);
+  for (let n = 0; n < batch; n++) {
+    for (let c = 0; c < channels; c++) {
+      pivot[n * channels + c] = x[n * spatial * channels + c * channelStride];
+    }
+  }
+  return pivot;
+}
