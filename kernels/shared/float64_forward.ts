@@ -10,7 +10,7 @@
  * y = (x - mean) * scale + beta, mean and scale per (instance, channel); x -
  * mean is taken first so that beta survives at any magnitude of x.
  */
-import {channelValue, forEachRun, NormGeometry} from './geometry';
+import {channelValue, NormGeometry} from './geometry';
 
 export interface ForwardArrays {
   /** Same layout as x. */
@@ -40,20 +40,25 @@ export function normForwardFloat64(
     return;
   }
   const {center, scale, shift} = groupStatistics(geometry, x, gamma, beta, epsilon, out);
+  const {batch, spatial, channels} = geometry;
   const {y} = out;
-  forEachRun(geometry, (offset, length, channel0, perElement) => {
-    if (perElement) {
-      for (let j = 0; j < length; j++) {
-        const nc = channel0 + j;
-        y[offset + j] = (x[offset + j] - center[nc]) * scale[nc] + shift[nc];
+  if (geometry.dataFormat === 'channelsLast') {
+    for (let n = 0, i = 0; n < batch; n++) {
+      const end = (n + 1) * channels;
+      for (let s = 0; s < spatial; s++) {
+        for (let nc = n * channels; nc < end; nc++, i++) {
+          y[i] = (x[i] - center[nc]) * scale[nc] + shift[nc];
+        }
       }
-    } else {
-      const m = center[channel0];
-      const a = scale[channel0];
-      const b = shift[channel0];
-      for (let i = offset, end = offset + length; i < end; i++) y[i] = (x[i] - m) * a + b;
     }
-  });
+  } else {
+    for (let nc = 0, i = 0; nc < batch * channels; nc++) {
+      const m = center[nc];
+      const a = scale[nc];
+      const b = shift[nc];
+      for (const end = i + spatial; i < end; i++) y[i] = (x[i] - m) * a + b;
+    }
+  }
 }
 
 /**
@@ -72,27 +77,42 @@ function groupStatistics(
   const pivot = channelPivots(geometry, x);
   const sum = new Float64Array(batch * channels);
   const sumSquares = new Float64Array(batch * channels);
-  forEachRun(geometry, (offset, length, channel0, perElement) => {
-    if (perElement) {
-      for (let j = 0; j < length; j++) {
-        const nc = channel0 + j;
-        const d = x[offset + j] - pivot[nc];
-        sum[nc] += d;
-        sumSquares[nc] += d * d;
+  if (geometry.dataFormat === 'channelsLast') {
+    // Two pixels per step: half the float64 loads and stores per element.
+    const pairs = spatial >> 1;
+    for (let n = 0; n < batch; n++) {
+      const base = n * channels;
+      for (let s = 0, i = base * spatial; s < pairs; s++, i += 2 * channels) {
+        for (let c = 0; c < channels; c++) {
+          const nc = base + c;
+          const d0 = x[i + c] - pivot[nc];
+          const d1 = x[i + channels + c] - pivot[nc];
+          sum[nc] += d0 + d1;
+          sumSquares[nc] += d0 * d0 + d1 * d1;
+        }
       }
-    } else {
-      const p = pivot[channel0];
+      if (spatial & 1) {
+        for (let c = 0, i = (base + channels) * spatial - channels; c < channels; c++) {
+          const d = x[i + c] - pivot[base + c];
+          sum[base + c] += d;
+          sumSquares[base + c] += d * d;
+        }
+      }
+    }
+  } else {
+    for (let nc = 0, i = 0; nc < batch * channels; nc++) {
+      const p = pivot[nc];
       let s = 0;
       let s2 = 0;
-      for (let i = offset, end = offset + length; i < end; i++) {
+      for (const end = i + spatial; i < end; i++) {
         const d = x[i] - p;
         s += d;
         s2 += d * d;
       }
-      sum[channel0] += s;
-      sumSquares[channel0] += s2;
+      sum[nc] = s;
+      sumSquares[nc] = s2;
     }
-  });
+  }
 
   const center = new Float64Array(batch * channels);
   const scale = new Float64Array(batch * channels);

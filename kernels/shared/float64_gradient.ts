@@ -15,7 +15,7 @@
  * sum of xhat recovers that shift (the true xhat has mean zero over the
  * group), and it is removed, so dx and dgamma keep float32 accuracy.
  */
-import {channelValue, forEachRun, groupToChannel, NormGeometry} from './geometry';
+import {channelValue, groupToChannel, NormGeometry} from './geometry';
 
 export interface GradientArrays {
   /** Same layout as x. */
@@ -51,24 +51,26 @@ export function normGradientFloat64(
     scale[nc] *= channelValue(gamma, nc % geometry.channels, 1);
   }
   // dx = scale * dy + slope * (x - mean) + intercept, per (instance, channel).
+  const {batch, spatial, channels} = geometry;
   const {dx} = out;
-  forEachRun(geometry, (offset, length, channel0, perElement) => {
-    if (perElement) {
-      for (let j = 0; j < length; j++) {
-        const nc = channel0 + j;
-        const i = offset + j;
-        dx[i] = scale[nc] * dy[i] + slope[nc] * (x[i] - center[nc]) + intercept[nc];
-      }
-    } else {
-      const a = scale[channel0];
-      const b = slope[channel0];
-      const c = intercept[channel0];
-      const m = center[channel0];
-      for (let i = offset, end = offset + length; i < end; i++) {
-        dx[i] = a * dy[i] + b * (x[i] - m) + c;
+  if (geometry.dataFormat === 'channelsLast') {
+    for (let n = 0, i = 0; n < batch; n++) {
+      const end = (n + 1) * channels;
+      for (let s = 0; s < spatial; s++) {
+        for (let nc = n * channels; nc < end; nc++, i++) {
+          dx[i] = scale[nc] * dy[i] + slope[nc] * (x[i] - center[nc]) + intercept[nc];
+        }
       }
     }
-  });
+  } else {
+    for (let nc = 0, i = 0; nc < batch * channels; nc++) {
+      const a = scale[nc];
+      const b = slope[nc];
+      const c = intercept[nc];
+      const m = center[nc];
+      for (const end = i + spatial; i < end; i++) dx[i] = a * dy[i] + b * (x[i] - m) + c;
+    }
+  }
 }
 
 /**
@@ -84,36 +86,57 @@ function gradientTerms(
   invStd: Float32Array,
   out: GradientArrays,
 ): {slope: Float64Array; intercept: Float64Array} {
-  const {batch, channels, groups, channelsPerGroup, groupSize} = geometry;
+  const {batch, spatial, channels, groups, channelsPerGroup, groupSize} = geometry;
   const sumDy = new Float64Array(batch * channels);
   const sumDyD = new Float64Array(batch * channels);
   const sumD = new Float64Array(batch * channels);
-  forEachRun(geometry, (offset, length, channel0, perElement) => {
-    if (perElement) {
-      for (let j = 0; j < length; j++) {
-        const nc = channel0 + j;
-        const d = x[offset + j] - center[nc];
-        const g = dy[offset + j];
-        sumDy[nc] += g;
-        sumDyD[nc] += g * d;
-        sumD[nc] += d;
+  if (geometry.dataFormat === 'channelsLast') {
+    // Two pixels per step: fewer float64 loads and stores per element.
+    const pairs = spatial >> 1;
+    for (let n = 0; n < batch; n++) {
+      const base = n * channels;
+      for (let s = 0, i = base * spatial; s < pairs; s++, i += 2 * channels) {
+        for (let c = 0; c < channels; c++) {
+          const nc = base + c;
+          const d0 = x[i + c] - center[nc];
+          const d1 = x[i + channels + c] - center[nc];
+          const g0 = dy[i + c];
+          const g1 = dy[i + channels + c];
+          sumDy[nc] += g0 + g1;
+          sumDyD[nc] += g0 * d0 + g1 * d1;
+          sumD[nc] += d0 + d1;
+        }
       }
-    } else {
-      const m = center[channel0];
+      if (spatial & 1) {
+        for (
+          let nc = base, i = (base + channels) * spatial - channels;
+          nc < base + channels;
+          nc++
+        ) {
+          const d = x[i + nc - base] - center[nc];
+          sumDy[nc] += dy[i + nc - base];
+          sumDyD[nc] += dy[i + nc - base] * d;
+          sumD[nc] += d;
+        }
+      }
+    }
+  } else {
+    for (let nc = 0, i = 0; nc < batch * channels; nc++) {
+      const m = center[nc];
       let s = 0;
       let sd = 0;
       let sdd = 0;
-      for (let i = offset, end = offset + length; i < end; i++) {
+      for (const end = i + spatial; i < end; i++) {
         const d = x[i] - m;
         s += dy[i];
         sd += dy[i] * d;
         sdd += d;
       }
-      sumDy[channel0] += s;
-      sumDyD[channel0] += sd;
-      sumD[channel0] += sdd;
+      sumDy[nc] = s;
+      sumDyD[nc] = sd;
+      sumD[nc] = sdd;
     }
-  });
+  }
 
   const slope = new Float64Array(batch * channels);
   const intercept = new Float64Array(batch * channels);
