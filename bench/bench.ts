@@ -19,11 +19,15 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
+import {setWasmPaths} from '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers';
 
 import * as pkg from '../src/index';
 import {instanceNormComposite} from '../src/composite';
 import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
+
+// bench/run.mjs serves the wasm binaries next to the page.
+setWasmPaths('/');
 
 type Format = 'channelsLast' | 'channelsFirst';
 export const VARIANTS = ['copy', 'fusedFwd', 'compFwd', 'fusedGrad', 'compGrad'] as const;

@@ -21,7 +21,7 @@ const quick = args.includes('--quick');
 const noTraining = args.includes('--no-training');
 const option = name => args.find(a => a.startsWith(`--${name}=`))?.split('=')[1];
 
-const ALL_BACKENDS = ['webgl', 'webgpu', 'cpu'];
+const ALL_BACKENDS = ['webgl', 'webgpu', 'cpu', 'wasm'];
 const backends = option('backends')?.split(',') ?? ALL_BACKENDS;
 const GPU_BACKENDS = ['webgl', 'webgpu'];
 
@@ -41,7 +41,7 @@ const config = {
   shapes: wantedShapes ? SHAPES.filter(s => wantedShapes.includes(s.shape.join('x'))) : SHAPES,
   // --quick leaves out, per backend, the shapes whose composite takes seconds
   // per call here (SwiftShader's WebGPU, tfjs' cpu transposes).
-  maxSize: quick ? {webgl: 1 << 20, webgpu: 1 << 19, cpu: 1 << 19} : {},
+  maxSize: quick ? {webgl: 1 << 20, webgpu: 1 << 19, cpu: 1 << 19, wasm: 1 << 20} : {},
   rounds: quick ? 3 : 5,
   batchMs: quick ? 60 : 200,
   maxCalls: quick ? 50 : 200,
@@ -70,6 +70,11 @@ await esbuild.build({
   outfile: path.join(outDir, 'bench.js'),
   logLevel: 'error',
 });
+// The wasm backend's binaries, fetched by the page from its own folder.
+const wasmDist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/index.js'));
+for (const name of fs.readdirSync(wasmDist).filter(n => n.endsWith('.wasm'))) {
+  fs.copyFileSync(path.join(wasmDist, name), path.join(outDir, name));
+}
 fs.writeFileSync(
   path.join(outDir, 'index.html'),
   '<!doctype html><meta charset="utf-8"><title>tfjs-instance-norm bench</title>' +
@@ -83,7 +88,11 @@ const server = http.createServer((req, res) => {
     res.writeHead(404).end();
     return;
   }
-  const type = file.endsWith('.js') ? 'text/javascript' : 'text/html';
+  const type = file.endsWith('.js')
+    ? 'text/javascript'
+    : file.endsWith('.wasm')
+      ? 'application/wasm'
+      : 'text/html';
   res.writeHead(200, {'content-type': type}).end(fs.readFileSync(file));
 });
 await new Promise(resolve => server.listen(0, 'localhost', resolve));
@@ -133,6 +142,7 @@ const TARGETS = [
   {backend: 'webgl', what: 'fused fwd / copy', key: 'fusedFwdOverCopy', atMost: 2},
   {backend: 'cpu', what: 'composite/fused fwd', key: 'compositeOverFusedFwd', atLeast: 3},
   {backend: 'cpu', what: 'composite/fused fwd+grad', key: 'compositeOverFusedGrad', atLeast: 3},
+  {backend: 'wasm', what: 'composite/fused fwd+grad', key: 'compositeOverFusedGrad', atLeast: 3},
 ];
 const targets = TARGETS.filter(t => backends.includes(t.backend)).map(t => {
   const measured = cases.filter(c => c.backend === t.backend);
