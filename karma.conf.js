@@ -1,5 +1,5 @@
 // Karma runs every spec in test/ in one headless Chromium, against the cpu,
-// webgl and webgpu backends (and the fallback path on a backend without the
+// webgl, webgpu and wasm backends (and the fallback path on a backend without the
 // fused kernels). SPEC=<glob> narrows the files, e.g. SPEC='test/forward*';
 // BACKENDS=cpu,fallback narrows the backends.
 const fs = require('fs');

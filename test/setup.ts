@@ -19,7 +19,7 @@ export type Format = 'channelsLast' | 'channelsFirst';
 
 /**
  * A backend with every cpu kernel except this package's: the fallback path
- * that wasm or tensorflow/node users get.
+ * that tensorflow/node users get.
  */
 export const FALLBACK = 'cpu-without-instance-norm';
 
