@@ -8,14 +8,13 @@
 import type {BackendWasm} from '@tensorflow/tfjs-backend-wasm';
 
 import {instanceNorm} from '../src/index';
-import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
+import {DataFormat as Format, InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
 
 import {referenceForward, referenceGradient} from './reference';
 import {
   activeBackends,
   backendDataIds,
   expectClose,
-  Format,
   randomValues,
   tf,
   tolerance,

@@ -10,7 +10,8 @@
  * y = (x - mean) * scale + beta, mean and scale per (instance, channel); x -
  * mean is taken first so that beta survives at any magnitude of x.
  */
-import {channelValue, NormGeometry} from './geometry';
+import {centeredSums} from './centered_sums';
+import {affinePass, channelValue, groupToChannel, NormGeometry, scaledByChannel} from './geometry';
 
 export interface ForwardArrays {
   /** Same layout as x. */
@@ -39,91 +40,31 @@ export function normForwardFloat64(
     out.invStd.fill(1 / Math.sqrt(epsilon));
     return;
   }
-  const {center, scale, shift} = groupStatistics(geometry, x, gamma, beta, epsilon, out);
-  const {batch, spatial, channels} = geometry;
-  const {y} = out;
-  if (geometry.dataFormat === 'channelsLast') {
-    // Two pixels per step (the last one twice for an odd S): the three
-    // factors are loaded once for both.
-    for (let n = 0; n < batch; n++) {
-      const base = n * channels;
-      for (let s = 0, i = base * spatial; s < spatial; s += 2, i += 2 * channels) {
-        const next = s + 1 < spatial ? channels : 0;
-        for (let c = 0; c < channels; c++) {
-          const m = center[base + c];
-          const a = scale[base + c];
-          const b = shift[base + c];
-          y[i + c] = (x[i + c] - m) * a + b;
-          y[i + next + c] = (x[i + next + c] - m) * a + b;
-        }
-      }
-    }
-  } else {
-    for (let nc = 0, i = 0; nc < batch * channels; nc++) {
-      const m = center[nc];
-      const a = scale[nc];
-      const b = shift[nc];
-      for (const end = i + spatial; i < end; i++) y[i] = (x[i] - m) * a + b;
-    }
-  }
+  const {mean, invStd} = groupMoments(geometry, x, epsilon);
+  out.mean.set(mean);
+  out.invStd.set(invStd);
+  const size = geometry.batch * geometry.channels;
+  const shift = new Float64Array(size);
+  for (let nc = 0; nc < size; nc++) shift[nc] = channelValue(beta, nc % geometry.channels, 0);
+  affinePass(geometry, out.y, x, null, {
+    a: new Float64Array(size),
+    b: scaledByChannel(geometry, invStd, gamma),
+    m: groupToChannel(geometry, mean),
+    k: shift,
+  });
 }
 
-/**
- * Pass 1 and the merge: writes mean and invStd per (instance, group) and
- * returns the per-(instance, channel) terms of y = (x - center) * scale + shift.
- */
-function groupStatistics(
+/** Pass 1 and the merge: mean and invStd per (instance, group), `[N, groups]`. */
+function groupMoments(
   geometry: NormGeometry,
   x: Float32Array,
-  gamma: Float32Array | null,
-  beta: Float32Array | null,
   epsilon: number,
-  out: ForwardArrays,
-): {center: Float64Array; scale: Float64Array; shift: Float64Array} {
+): {mean: Float64Array; invStd: Float64Array} {
   const {batch, spatial, channels, groups, channelsPerGroup} = geometry;
   const pivot = channelPivots(geometry, x);
-  const sum = new Float64Array(batch * channels);
-  const sumSquares = new Float64Array(batch * channels);
-  if (geometry.dataFormat === 'channelsLast') {
-    // Two pixels per step: half the float64 loads and stores per element.
-    const pairs = spatial >> 1;
-    for (let n = 0; n < batch; n++) {
-      const base = n * channels;
-      for (let s = 0, i = base * spatial; s < pairs; s++, i += 2 * channels) {
-        for (let c = 0; c < channels; c++) {
-          const nc = base + c;
-          const d0 = x[i + c] - pivot[nc];
-          const d1 = x[i + channels + c] - pivot[nc];
-          sum[nc] += d0 + d1;
-          sumSquares[nc] += d0 * d0 + d1 * d1;
-        }
-      }
-      if (spatial & 1) {
-        for (let c = 0, i = (base + channels) * spatial - channels; c < channels; c++) {
-          const d = x[i + c] - pivot[base + c];
-          sum[base + c] += d;
-          sumSquares[base + c] += d * d;
-        }
-      }
-    }
-  } else {
-    for (let nc = 0, i = 0; nc < batch * channels; nc++) {
-      const p = pivot[nc];
-      let s = 0;
-      let s2 = 0;
-      for (const end = i + spatial; i < end; i++) {
-        const d = x[i] - p;
-        s += d;
-        s2 += d * d;
-      }
-      sum[nc] = s;
-      sumSquares[nc] = s2;
-    }
-  }
-
-  const center = new Float64Array(batch * channels);
-  const scale = new Float64Array(batch * channels);
-  const shift = new Float64Array(batch * channels);
+  const {d: sum, dd: sumSquares} = centeredSums(geometry, x, pivot, null);
+  const groupMean = new Float64Array(batch * groups);
+  const groupInvStd = new Float64Array(batch * groups);
   for (let n = 0; n < batch; n++) {
     for (let group = 0; group < groups; group++) {
       const c0 = group * channelsPerGroup;
@@ -141,18 +82,11 @@ function groupStatistics(
         m2 += channelM2 + (delta * delta * count * spatial) / total;
         count = total;
       }
-      const invStd = 1 / Math.sqrt(m2 / count + epsilon);
-      out.mean[n * groups + group] = mean;
-      out.invStd[n * groups + group] = invStd;
-      for (let c = c0; c < c0 + channelsPerGroup; c++) {
-        const nc = n * channels + c;
-        center[nc] = mean;
-        scale[nc] = invStd * channelValue(gamma, c, 1);
-        shift[nc] = channelValue(beta, c, 0);
-      }
+      groupMean[n * groups + group] = mean;
+      groupInvStd[n * groups + group] = 1 / Math.sqrt(m2 / count + epsilon);
     }
   }
-  return {center, scale, shift};
+  return {mean: groupMean, invStd: groupInvStd};
 }
 
 /** x at the first pixel of every (instance, channel), indexed `n * C + c`. */

@@ -15,7 +15,8 @@
  * sum of xhat recovers that shift (the true xhat has mean zero over the
  * group), and it is removed, so dx and dgamma keep float32 accuracy.
  */
-import {channelValue, groupToChannel, NormGeometry} from './geometry';
+import {centeredSums} from './centered_sums';
+import {affinePass, channelValue, groupToChannel, NormGeometry, scaledByChannel} from './geometry';
 
 export interface GradientArrays {
   /** Same layout as x. */
@@ -46,38 +47,13 @@ export function normGradientFloat64(
   }
   const center = groupToChannel(geometry, mean);
   const {slope, intercept} = gradientTerms(geometry, dy, x, gamma, center, invStd, out);
-  const scale = groupToChannel(geometry, invStd);
-  for (let nc = 0; nc < scale.length; nc++) {
-    scale[nc] *= channelValue(gamma, nc % geometry.channels, 1);
-  }
-  // dx = scale * dy + slope * (x - mean) + intercept, per (instance, channel).
-  const {batch, spatial, channels} = geometry;
-  const {dx} = out;
-  if (geometry.dataFormat === 'channelsLast') {
-    // Two pixels per step (the last one twice for an odd S), as in the forward.
-    for (let n = 0; n < batch; n++) {
-      const base = n * channels;
-      for (let s = 0, i = base * spatial; s < spatial; s += 2, i += 2 * channels) {
-        const next = s + 1 < spatial ? channels : 0;
-        for (let c = 0; c < channels; c++) {
-          const a = scale[base + c];
-          const b = slope[base + c];
-          const m = center[base + c];
-          const k = intercept[base + c];
-          dx[i + c] = a * dy[i + c] + b * (x[i + c] - m) + k;
-          dx[i + next + c] = a * dy[i + next + c] + b * (x[i + next + c] - m) + k;
-        }
-      }
-    }
-  } else {
-    for (let nc = 0, i = 0; nc < batch * channels; nc++) {
-      const a = scale[nc];
-      const b = slope[nc];
-      const c = intercept[nc];
-      const m = center[nc];
-      for (const end = i + spatial; i < end; i++) dx[i] = a * dy[i] + b * (x[i] - m) + c;
-    }
-  }
+  // dx = invStd * gamma * dy + slope * (x - mean) + intercept.
+  affinePass(geometry, out.dx, x, dy, {
+    a: scaledByChannel(geometry, invStd, gamma),
+    b: slope,
+    m: center,
+    k: intercept,
+  });
 }
 
 /**
@@ -93,58 +69,8 @@ function gradientTerms(
   invStd: Float32Array,
   out: GradientArrays,
 ): {slope: Float64Array; intercept: Float64Array} {
-  const {batch, spatial, channels, groups, channelsPerGroup, groupSize} = geometry;
-  const sumDy = new Float64Array(batch * channels);
-  const sumDyD = new Float64Array(batch * channels);
-  const sumD = new Float64Array(batch * channels);
-  if (geometry.dataFormat === 'channelsLast') {
-    // Two pixels per step: fewer float64 loads and stores per element.
-    const pairs = spatial >> 1;
-    for (let n = 0; n < batch; n++) {
-      const base = n * channels;
-      for (let s = 0, i = base * spatial; s < pairs; s++, i += 2 * channels) {
-        for (let c = 0; c < channels; c++) {
-          const nc = base + c;
-          const d0 = x[i + c] - center[nc];
-          const d1 = x[i + channels + c] - center[nc];
-          const g0 = dy[i + c];
-          const g1 = dy[i + channels + c];
-          sumDy[nc] += g0 + g1;
-          sumDyD[nc] += g0 * d0 + g1 * d1;
-          sumD[nc] += d0 + d1;
-        }
-      }
-      if (spatial & 1) {
-        for (
-          let nc = base, i = (base + channels) * spatial - channels;
-          nc < base + channels;
-          nc++
-        ) {
-          const d = x[i + nc - base] - center[nc];
-          sumDy[nc] += dy[i + nc - base];
-          sumDyD[nc] += dy[i + nc - base] * d;
-          sumD[nc] += d;
-        }
-      }
-    }
-  } else {
-    for (let nc = 0, i = 0; nc < batch * channels; nc++) {
-      const m = center[nc];
-      let s = 0;
-      let sd = 0;
-      let sdd = 0;
-      for (const end = i + spatial; i < end; i++) {
-        const d = x[i] - m;
-        s += dy[i];
-        sd += dy[i] * d;
-        sdd += d;
-      }
-      sumDy[nc] = s;
-      sumDyD[nc] = sd;
-      sumD[nc] = sdd;
-    }
-  }
-
+  const {batch, channels, groups, channelsPerGroup, groupSize} = geometry;
+  const {g: sumDy, gd: sumDyD, d: sumD} = centeredSums(geometry, x, center, dy);
   const slope = new Float64Array(batch * channels);
   const intercept = new Float64Array(batch * channels);
   const dgamma = new Float64Array(channels);

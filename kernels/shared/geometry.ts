@@ -43,33 +43,6 @@ export function normGeometry(
 }
 
 /**
- * Visits x in memory order, one contiguous run at a time. channelsLast: a run
- * per (instance, pixel) over every channel, element j of it in channel
- * `channel0 + j`. channelsFirst: a run per (instance, channel) over its
- * pixels, every element in channel `channel0` (`perElement` false). The
- * statistics index of a channel is `n * C + c`, passed as `channel0`.
- */
-export type RunVisitor = (
-  offset: number,
-  length: number,
-  channel0: number,
-  perElement: boolean,
-) => void;
-
-export function forEachRun(geometry: NormGeometry, visit: RunVisitor): void {
-  const {batch, spatial, channels} = geometry;
-  const perElement = geometry.dataFormat === 'channelsLast';
-  const runs = perElement ? spatial : channels;
-  const length = perElement ? channels : spatial;
-  for (let n = 0, offset = 0; n < batch; n++) {
-    const base = n * channels;
-    for (let r = 0; r < runs; r++, offset += length) {
-      visit(offset, length, perElement ? base : base + r, perElement);
-    }
-  }
-}
-
-/**
  * Per (instance, channel) values from per (instance, group) ones: entry
  * `n * C + c` of the result is entry `n * groups + group(c)` of `perGroup`.
  */
@@ -87,4 +60,73 @@ export function groupToChannel(geometry: NormGeometry, perGroup: ArrayLike<numbe
 /** A per-channel vector read at c, or `fill` where it is absent. */
 export function channelValue(values: ArrayLike<number> | null, c: number, fill: number): number {
   return values ? values[c] : fill;
+}
+
+/**
+ * Per (instance, channel): `perGroup(n, group(c)) * values[c]` (values absent: 1),
+ * e.g. invStd * gamma.
+ */
+export function scaledByChannel(
+  geometry: NormGeometry,
+  perGroup: ArrayLike<number>,
+  values: ArrayLike<number> | null,
+): Float64Array {
+  const out = groupToChannel(geometry, perGroup);
+  for (let nc = 0; nc < out.length; nc++)
+    out[nc] *= channelValue(values, nc % geometry.channels, 1);
+  return out;
+}
+
+/** The terms of {@link affinePass}, each per (instance, channel), index `n * C + c`. */
+export interface AffineTerms {
+  /** Factor of dy. */
+  a: Float64Array;
+  /** Factor of x - m. */
+  b: Float64Array;
+  m: Float64Array;
+  k: Float64Array;
+}
+
+/**
+ * Writes `target = a * dy + b * (x - m) + k` elementwise (y: dy null, a term
+ * of 0; dx: every term), x - m taken first so that k survives at any
+ * magnitude of x. Memory order in both layouts; channelsLast takes two pixels
+ * per step (the last one twice for an odd S) so the terms are loaded once for
+ * both.
+ */
+export function affinePass(
+  geometry: NormGeometry,
+  target: Float32Array,
+  x: Float32Array,
+  dy: Float32Array | null,
+  terms: AffineTerms,
+): void {
+  const {batch, spatial, channels} = geometry;
+  const {a, b, m, k} = terms;
+  const g = dy ?? x; // with a = 0 when dy is absent
+  if (geometry.dataFormat === 'channelsLast') {
+    for (let n = 0; n < batch; n++) {
+      const base = n * channels;
+      for (let s = 0, i = base * spatial; s < spatial; s += 2, i += 2 * channels) {
+        const next = s + 1 < spatial ? channels : 0;
+        for (let c = 0; c < channels; c++) {
+          const nc = base + c;
+          const ac = a[nc];
+          const bc = b[nc];
+          const mc = m[nc];
+          const kc = k[nc];
+          target[i + c] = ac * g[i + c] + bc * (x[i + c] - mc) + kc;
+          target[i + next + c] = ac * g[i + next + c] + bc * (x[i + next + c] - mc) + kc;
+        }
+      }
+    }
+  } else {
+    for (let nc = 0, i = 0; nc < batch * channels; nc++) {
+      const ac = a[nc];
+      const bc = b[nc];
+      const mc = m[nc];
+      const kc = k[nc];
+      for (const end = i + spatial; i < end; i++) target[i] = ac * g[i] + bc * (x[i] - mc) + kc;
+    }
+  }
 }

@@ -8,7 +8,7 @@ import {
 } from '../../src/kernel_names';
 import {normGradientFloat64} from '../shared/float64_gradient';
 import {normGeometry} from '../shared/geometry';
-import {disposeOutputs, heapFloat32, makeFloat32Outputs} from './util';
+import {heapViews, writeFloat32Outputs} from './util';
 
 /**
  * The gradient of instance / group norm on the wasm backend: the float64
@@ -22,23 +22,12 @@ function instanceNormGradWasm(args: {
 }): TensorInfo[] {
   const {inputs, backend, attrs} = args;
   const geometry = normGeometry(inputs.x.shape, attrs.dataFormat, attrs.groups, InstanceNormGrad);
-  const channels = [geometry.channels];
-  const {infos, views} = makeFloat32Outputs(backend, [inputs.x.shape, channels, channels]);
-  try {
-    const view = (name: 'dy' | 'x' | 'mean' | 'invStd') =>
-      heapFloat32(backend, inputs[name], InstanceNormGrad, name);
-    const gamma = heapFloat32(backend, inputs.gamma, InstanceNormGrad, 'gamma');
-    const [dx, dgamma, dbeta] = views;
-    normGradientFloat64(geometry, view('dy'), view('x'), gamma, view('mean'), view('invStd'), {
-      dx,
-      dgamma,
-      dbeta,
-    });
-  } catch (e) {
-    disposeOutputs(backend, infos);
-    throw e;
-  }
-  return infos;
+  const outputShapes = [inputs.x.shape, [geometry.channels], [geometry.channels]];
+  return writeFloat32Outputs(backend, outputShapes, ([dx, dgamma, dbeta]) => {
+    const {dy, x, gamma, mean, invStd} = heapViews(backend, inputs, InstanceNormGrad);
+    const out = {dx, dgamma, dbeta};
+    normGradientFloat64(geometry, dy, x, gamma ?? null, mean, invStd, out);
+  });
 }
 
 export const instanceNormGradWasmConfig: KernelConfig = {

@@ -5,52 +5,48 @@
  * folder write their outputs through such views, as tfjs' own JS-side wasm
  * kernels (Cast, Range, Slice) do.
  */
-import type {DataType, TensorInfo} from '@tensorflow/tfjs-core';
+import type {DataType, NamedTensorInfoMap, TensorInfo} from '@tensorflow/tfjs-core';
 import type {BackendWasm} from '@tensorflow/tfjs-backend-wasm';
 
-/** A float32 view of a tensor's block of the heap (null for an absent input). */
-export function heapFloat32(
+/**
+ * A float32 view of the heap block of every input present, by input name
+ * (absent optional inputs are absent here too).
+ */
+export function heapViews(
   backend: BackendWasm,
-  info: TensorInfo,
+  inputs: NamedTensorInfoMap,
   kernelName: string,
-  name: string,
-): Float32Array;
-export function heapFloat32(
-  backend: BackendWasm,
-  info: TensorInfo | undefined,
-  kernelName: string,
-  name: string,
-): Float32Array | null;
-export function heapFloat32(
-  backend: BackendWasm,
-  info: TensorInfo | undefined,
-  kernelName: string,
-  name: string,
-): Float32Array | null {
-  if (info == null) return null;
-  if (info.dtype !== 'float32') {
-    throw new Error(`${kernelName}: input '${name}' must be float32, but got ${info.dtype}.`);
+): Record<string, Float32Array> {
+  const views: Record<string, Float32Array> = {};
+  for (const [name, info] of Object.entries(inputs)) {
+    if (info == null) continue;
+    if (info.dtype !== 'float32') {
+      throw new Error(`${kernelName}: input '${name}' must be float32, but got ${info.dtype}.`);
+    }
+    views[name] = backend.typedArrayFromHeap(info) as Float32Array;
   }
-  return backend.typedArrayFromHeap(info) as Float32Array;
+  return views;
 }
 
 /**
- * Allocates float32 outputs on the heap and returns them with their views.
- * Every output is allocated before any view is taken: an allocation can grow
- * the wasm memory, which detaches the views taken before it (input views too,
- * so the caller takes those after this call).
+ * Allocates float32 outputs of the given shapes on the heap, then calls
+ * `write` with a view of each and returns the outputs (freed if `write`
+ * throws). Every output is allocated before any view is taken, and `write`
+ * takes its input views itself: an allocation can grow the wasm memory, which
+ * detaches the views taken before it.
  */
-export function makeFloat32Outputs(
+export function writeFloat32Outputs(
   backend: BackendWasm,
   shapes: number[][],
-): {infos: TensorInfo[]; views: Float32Array[]} {
+  write: (views: Float32Array[]) => void,
+): TensorInfo[] {
   const dtype: DataType = 'float32';
   const infos = shapes.map(shape => backend.makeOutput(shape, dtype));
-  const views = infos.map(info => backend.typedArrayFromHeap(info) as Float32Array);
-  return {infos, views};
-}
-
-/** Frees outputs made by {@link makeFloat32Outputs} when a kernel fails after. */
-export function disposeOutputs(backend: BackendWasm, infos: TensorInfo[]): void {
-  for (const info of infos) backend.disposeData(info.dataId, true);
+  try {
+    write(infos.map(info => backend.typedArrayFromHeap(info) as Float32Array));
+  } catch (e) {
+    for (const info of infos) backend.disposeData(info.dataId, true);
+    throw e;
+  }
+  return infos;
 }
