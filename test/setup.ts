@@ -110,6 +110,17 @@ export function describeEachBackend(
   }
 }
 
+/**
+ * Marks the running spec pending when the active backend lacks a built-in
+ * tfjs kernel it needs (tfjs-backend-wasm has no Conv2DBackpropFilter, so no
+ * conv training, and no Complex): a gap of tfjs, not of this package.
+ */
+export function skipWithoutKernels(...kernelNames: string[]): void {
+  const backend = tf.getBackend();
+  const missing = kernelNames.filter(name => tf.getKernel(name, backend) == null);
+  if (missing.length > 0) pending(`tfjs' '${backend}' backend has no ${missing.join(', ')}`);
+}
+
 /** Mulberry32: a small seeded generator, so every run sees the same data. */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
