@@ -12,8 +12,8 @@ import {DataFormat as Format, InstanceNorm, InstanceNormGrad} from '../src/kerne
 
 import {referenceForward, referenceGradient} from './reference';
 import {
-  activeBackends,
   backendDataIds,
+  describeEachBackend,
   expectClose,
   randomValues,
   tf,
@@ -107,17 +107,9 @@ async function checkGroupCase(c: GroupCase): Promise<void> {
   tf.dispose([x, dy, gamma, beta, y, mean, invStd, ...grads]);
 }
 
-if (activeBackends().includes(BACKEND)) {
-  describe(`wasm kernels [${BACKEND}]`, () => {
-    beforeAll(async () => {
-      const ok = await tf.setBackend(BACKEND);
-      if (!ok || tf.getBackend() !== BACKEND) {
-        throw new Error(`backend '${BACKEND}' is expected in this browser but did not initialize`);
-      }
-      tf.env().set('IS_TEST', true);
-    });
-    afterAll(() => tf.env().set('IS_TEST', false));
-
+describeEachBackend(
+  'wasm kernels',
+  () => {
     it('the op runs InstanceNorm and InstanceNormGrad, not the fallback', async () => {
       const shape = [2, 6, 5, 4];
       const x = tf.tensor(randomValues(48 * 5, 1), shape);
@@ -202,5 +194,6 @@ if (activeBackends().includes(BACKEND)) {
       tf.dispose([x, ...outputs]);
       expect(backendDataIds()).toBe(before - 1);
     });
-  });
-}
+  },
+  {envs: [BACKEND]},
+);
