@@ -5,6 +5,7 @@
  * numerics every backend keeps; outputs written into the wasm heap without
  * reading tensors back.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import type {BackendWasm} from '@tensorflow/tfjs-backend-wasm';
 
 import {instanceNorm} from '../src/index';
@@ -16,7 +17,6 @@ import {
   describeEachBackend,
   expectClose,
   randomValues,
-  tf,
   tolerance,
   withoutKernelLeakCheck,
 } from './setup';
