@@ -6,10 +6,9 @@ import {GroupView, groupView, instanceNormLayout} from './layout';
 
 /**
  * The two kernels written with built-in ops, for backends that have no fused
- * kernels (wasm, tensorflow, ...). Same outputs as the kernels (statistics
- * per (instance, group), `[N, groups]`), same two-pass statistics; the
- * gradient is the closed form, so it needs no registered gradients of
- * built-in ops.
+ * kernels (tensorflow, ...). Same outputs as the kernels (statistics per
+ * (instance, group), `[N, groups]`), same two-pass statistics; the gradient is
+ * the closed form, so it needs no registered gradients of built-in ops.
  */
 export function instanceNormCompositeKernel(
   x: Tensor,

@@ -1,6 +1,7 @@
 /**
  * tfjs-instance-norm: instance and group normalization with their gradients
- * for TensorFlow.js, as fused kernels of the cpu, webgl and webgpu backends.
+ * for TensorFlow.js, as fused kernels of the cpu, webgl, webgpu and wasm
+ * backends.
  *
  * Importing this module registers the kernels and the InstanceNormalization
  * and GroupNormalization layer classes (side effects). It loads no backend
@@ -11,6 +12,7 @@
 import '../kernels/cpu/index';
 import '../kernels/webgl/index';
 import '../kernels/webgpu/index';
+import '../kernels/wasm/index';
 
 export {groupNorm, instanceNorm} from './instance_norm';
 export {groupNormComposite, instanceNormComposite} from './composite';
