@@ -121,10 +121,10 @@ export function instanceNormComposite<T extends Tensor>(
   epsilon = 1e-5,
   dataFormat: DataFormat = 'channelsLast',
 ): T {
+  const rank = x.rank;
+  const first = dataFormat === 'channelsLast' ? 1 : 2;
+  const axes = Array.from({length: rank - 2}, (_, i) => i + first);
   return tf.tidy(() => {
-    const rank = x.rank;
-    const first = dataFormat === 'channelsLast' ? 1 : 2;
-    const axes = Array.from({length: rank - 2}, (_, i) => i + first);
     const {mean, variance} = tf.moments(x, axes, true);
     const y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, epsilon)));
     const paramShape =

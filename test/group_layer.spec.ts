@@ -18,15 +18,8 @@ import {
   setWeights,
 } from './layer_util';
 import {referenceForward} from './reference';
-import {
-  describeEachBackend,
-  expectClose,
-  Format,
-  randomValues,
-  skipWithoutKernels,
-  tf,
-  tolerance,
-} from './setup';
+import {describeEachBackend, expectClose, Format, randomValues, tf, tolerance} from './setup';
+import {skipWithoutKernels} from './setup';
 
 describeEachBackend('group layer', backend => {
   const {atol, rtol} = tolerance(backend);
