@@ -23,6 +23,7 @@ import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
 
 import type {DataFormat} from '../../src/kernel_names';
 import {InstanceNormLayout, instanceNormLayout, threeDShape} from '../../src/layout';
+import {Renderer, rendererOf} from './renderer';
 
 /**
  * Where the channel is in a packed texel of `[B, R, Cc]`:
@@ -157,52 +158,6 @@ export interface Chunking {
   unitsPerChunk: number;
   /** Chunks per (instance, channel). */
   count: number;
-}
-
-/**
- * 'software': SwiftShader and the like, a handful of CPU threads, where the
- * total work counts. 'gpu': thousands of threads, where the longest loop a
- * fragment runs (latency) counts.
- */
-export type Renderer = 'software' | 'gpu';
-
-/** Forces a plan regardless of the renderer ('auto', 'software' or 'gpu'); for tests. */
-export const PLAN_FLAG = 'INSTANCE_NORM_WEBGL_PLAN';
-
-const renderers = new WeakMap<MathBackendWebGL, Renderer>();
-
-/** Renderer strings of CPU implementations of WebGL. */
-const SOFTWARE_RENDERER = /swiftshader|llvmpipe|softpipe|software|basic render/i;
-
-/** The renderer kind of a backend, read once from its context's renderer string. */
-export function rendererOf(backend: MathBackendWebGL): Renderer {
-  const forced = planFlag();
-  if (forced === 'software' || forced === 'gpu') return forced;
-  let renderer = renderers.get(backend);
-  if (renderer == null) {
-    const gl = backend.gpgpu.gl;
-    const info = gl.getExtension('WEBGL_debug_renderer_info');
-    const name = String(
-      gl.getParameter(info != null ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER) ?? '',
-    );
-    renderer = SOFTWARE_RENDERER.test(name) ? 'software' : 'gpu';
-    renderers.set(backend, renderer);
-  }
-  return renderer;
-}
-
-function planFlag(): string {
-  if (!isRegistered()) env().registerFlag(PLAN_FLAG, () => 'auto');
-  return String(env().get(PLAN_FLAG));
-}
-
-function isRegistered(): boolean {
-  try {
-    env().get(PLAN_FLAG);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
