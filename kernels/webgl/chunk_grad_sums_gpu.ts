@@ -1,6 +1,6 @@
 import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
 
-import {chunkHeader, chunkPixelsSnippet, pixelLoop, pixelReaderSnippet} from './chunk_snippets';
+import {chunkPass, pixelLoop, pixelReadersSnippet} from './chunk_snippets';
 import {Chunking, Geometry, partialsShape} from './plan';
 
 /**
@@ -16,24 +16,21 @@ export class ChunkGradSumsProgram implements GPGPUProgram {
 
   constructor(geometry: Geometry, chunking: Chunking) {
     this.outputShape = partialsShape(geometry, chunking);
-    this.userCode = `
-      ${chunkPixelsSnippet(geometry, chunking)}
-      ${pixelReaderSnippet(geometry, 'x')}
-      ${pixelReaderSnippet(geometry, 'dy')}
-      void main() {
-        ${chunkHeader(geometry, chunking)}
-        int group = c / ${geometry.channelsPerGroup};
-        float mean = getMean(n, group);
-        float invStd = getInvStd(n, group);
-        vec3 sums = vec3(0.0);
-        ${pixelLoop(
-          chunking,
-          `
-          float gradient = dyPixel(n, c, u);
-          float xhat = (xPixel(n, c, u) - mean) * invStd;
-          sums += vec3(gradient, gradient * xhat, xhat);`,
-        )}
-        setOutput(vec4(sums / count, 0.0));
-      }`;
+    const sumsOfPixel = `
+      float gradient = dyPixel(n, c, u);
+      float xhat = (xPixel(n, c, u) - mean) * invStd;
+      sums += vec3(gradient, gradient * xhat, xhat);`;
+    this.userCode = chunkPass(
+      geometry,
+      chunking,
+      pixelReadersSnippet(geometry, ['x', 'dy']),
+      `
+      int group = c / ${geometry.channelsPerGroup};
+      float mean = getMean(n, group);
+      float invStd = getInvStd(n, group);
+      vec3 sums = vec3(0.0);
+      ${pixelLoop(chunking, sumsOfPixel)}
+      setOutput(vec4(sums / count, 0.0));`,
+    );
   }
 }

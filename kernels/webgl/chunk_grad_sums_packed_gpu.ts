@@ -1,6 +1,6 @@
 import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
 
-import {chunkHeader, chunkPixelsSnippet, groupPair, texelLoop} from './chunk_snippets';
+import {chunkPass, groupPair, texelLoop} from './chunk_snippets';
 import {channelBlocks, Chunking, Geometry, partialsShape} from './plan';
 import {channelSums, masked, PICK_SNIPPET, SELECT_SNIPPET, spreadPair} from './texel_snippets';
 
@@ -28,46 +28,39 @@ export class PackedChunkGradSumsProgram implements GPGPUProgram {
     const spread = (name: string) => `
       vec4 ${name}0 = ${spreadPair(geometry, name, '0')};
       vec4 ${name}1 = ${spreadPair(geometry, name, '1')};`;
-    this.userCode = `
-      ${chunkPixelsSnippet(geometry, chunking)}
-      ${SELECT_SNIPPET}
-      ${PICK_SNIPPET}
-      void main() {
-        ${chunkHeader(geometry, chunking, `(texel.x >= ${firstSet} ? ${firstSet} : 0)`)}
-        ${groupPair(geometry)}
-        vec2 mean = ${stat('getMean')};
-        vec2 invStd = ${stat('getInvStd')};
-        ${spread('mean')}
-        ${spread('invStd')}
-        vec4 dySum0 = vec4(0.0);
-        vec4 dySum1 = vec4(0.0);
-        vec4 dyXhatSum0 = vec4(0.0);
-        vec4 dyXhatSum1 = vec4(0.0);
-        vec4 xhatSum0 = vec4(0.0);
-        vec4 xhatSum1 = vec4(0.0);
-        if (texel.x >= ${firstSet}) {
-          ${texelLoop(
-            geometry,
-            chunking,
-            ['x'],
-            which => `
-            xhatSum${which} += ${xhat(which)};`,
-          )}
-          setOutput(vec4(${sums('xhatSum')} / count, 0.0, 0.0));
-        } else {
-          ${texelLoop(
-            geometry,
-            chunking,
-            ['dy', 'x'],
-            which => `
-            vec4 gradient${which} = ${masked(geometry, `dy${which}`)};
-            dySum${which} += gradient${which};
-            dyXhatSum${which} += gradient${which} * ${xhat(which)};`,
-          )}
-          vec2 dyMeans = ${sums('dySum')} / count;
-          vec2 dyXhatMeans = ${sums('dyXhatSum')} / count;
-          setOutput(vec4(dyMeans.x, dyXhatMeans.x, dyMeans.y, dyXhatMeans.y));
-        }
-      }`;
+    const xhatOf = (which: string) => `
+      xhatSum${which} += ${xhat(which)};`;
+    const gradientOf = (which: string) => `
+      vec4 gradient${which} = ${masked(geometry, `dy${which}`)};
+      dySum${which} += gradient${which};
+      dyXhatSum${which} += gradient${which} * ${xhat(which)};`;
+    this.userCode = chunkPass(
+      geometry,
+      chunking,
+      `${SELECT_SNIPPET}
+       ${PICK_SNIPPET}`,
+      `
+      ${groupPair(geometry)}
+      vec2 mean = ${stat('getMean')};
+      vec2 invStd = ${stat('getInvStd')};
+      ${spread('mean')}
+      ${spread('invStd')}
+      vec4 dySum0 = vec4(0.0);
+      vec4 dySum1 = vec4(0.0);
+      vec4 dyXhatSum0 = vec4(0.0);
+      vec4 dyXhatSum1 = vec4(0.0);
+      vec4 xhatSum0 = vec4(0.0);
+      vec4 xhatSum1 = vec4(0.0);
+      if (texel.x >= ${firstSet}) {
+        ${texelLoop(geometry, chunking, ['x'], xhatOf)}
+        setOutput(vec4(${sums('xhatSum')} / count, 0.0, 0.0));
+      } else {
+        ${texelLoop(geometry, chunking, ['dy', 'x'], gradientOf)}
+        vec2 dyMeans = ${sums('dySum')} / count;
+        vec2 dyXhatMeans = ${sums('dyXhatSum')} / count;
+        setOutput(vec4(dyMeans.x, dyXhatMeans.x, dyMeans.y, dyXhatMeans.y));
+      }`,
+      `(texel.x >= ${firstSet} ? ${firstSet} : 0)`,
+    );
   }
 }

@@ -1,11 +1,10 @@
 import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
 
-import {chunkHeader, chunkPixelsSnippet, pivotPair, texelLoop} from './chunk_snippets';
-import {Chunking, Geometry, partialsShape, squaresScale} from './plan';
+import {addDeviation, chunkMoments, chunkPass, pivotPair, texelLoop} from './chunk_snippets';
+import {Chunking, Geometry, partialsShape} from './plan';
 import {
   channelSums,
   firstPixelsSnippet,
-  glslFloat,
   masked,
   SELECT_SNIPPET,
   spreadPair,
@@ -26,38 +25,28 @@ export class PackedChunkMomentsProgram implements GPGPUProgram {
 
   constructor(geometry: Geometry, chunking: Chunking) {
     this.outputShape = partialsShape(geometry, chunking);
-    const scale = glslFloat(squaresScale(geometry, chunking));
-    const inverse = glslFloat(1 / squaresScale(geometry, chunking));
     const sums = (name: string) => channelSums(geometry, `${name}0`, `${name}1`);
-    this.userCode = `
-      ${chunkPixelsSnippet(geometry, chunking)}
-      ${firstPixelsSnippet(geometry, 'x')}
-      ${SELECT_SNIPPET}
-      void main() {
-        ${chunkHeader(geometry, chunking)}
-        vec2 pivot = ${pivotPair(geometry)};
-        vec2 local = xFirstPixels(n, c, u0);
-        vec4 local0 = ${spreadPair(geometry, 'local', '0')};
-        vec4 local1 = ${spreadPair(geometry, 'local', '1')};
-        vec4 sum0 = vec4(0.0);
-        vec4 sum1 = vec4(0.0);
-        vec4 squares0 = vec4(0.0);
-        vec4 squares1 = vec4(0.0);
-        ${texelLoop(
-          geometry,
-          chunking,
-          ['x'],
-          which => `
-          vec4 d${which} = ${masked(geometry, `x${which} - local${which}`)};
-          vec4 scaled${which} = d${which} * ${scale};
-          sum${which} += d${which};
-          squares${which} += scaled${which} * scaled${which};`,
-        )}
-        vec2 mean = ${sums('sum')} / count;
-        vec2 scaledMean = mean * ${scale};
-        vec2 deviation = sqrt(max(${sums('squares')} / count - scaledMean * scaledMean, 0.0));
-        vec2 shifted = (local - pivot) + mean;
-        setOutput(vec4(shifted.x, deviation.x * ${inverse}, shifted.y, deviation.y * ${inverse}));
-      }`;
+    const addTexel = (which: string) => `
+      vec4 d${which} = ${masked(geometry, `x${which} - local${which}`)};
+      ${addDeviation(geometry, chunking, `d${which}`, `sum${which}`, `squares${which}`)}`;
+    this.userCode = chunkPass(
+      geometry,
+      chunking,
+      `${firstPixelsSnippet(geometry, 'x')}
+       ${SELECT_SNIPPET}`,
+      `
+      vec2 pivot = ${pivotPair(geometry)};
+      vec2 local = xFirstPixels(n, c, u0);
+      vec4 local0 = ${spreadPair(geometry, 'local', '0')};
+      vec4 local1 = ${spreadPair(geometry, 'local', '1')};
+      vec4 sum0 = vec4(0.0);
+      vec4 sum1 = vec4(0.0);
+      vec4 squares0 = vec4(0.0);
+      vec4 squares1 = vec4(0.0);
+      ${texelLoop(geometry, chunking, ['x'], addTexel)}
+      ${chunkMoments(geometry, chunking, 'vec2', sums('sum'), sums('squares'))}
+      vec2 shifted = (local - pivot) + mean;
+      setOutput(vec4(shifted.x, deviation.x, shifted.y, deviation.y));`,
+    );
   }
 }

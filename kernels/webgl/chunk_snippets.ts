@@ -4,8 +4,28 @@
  * fragment reads whole texels, masks the lanes outside the tensor, and writes
  * its chunk's means.
  */
-import {blockWidth, channelBlocks, Chunking, Geometry} from './plan';
-import {needsMask, samplerOf} from './texel_snippets';
+import {blockWidth, channelBlocks, Chunking, Geometry, squaresScale} from './plan';
+import {glslFloat, needsMask, samplerOf} from './texel_snippets';
+
+/**
+ * A whole chunk pass: chunkPixels, `declarations`, and a main() that starts
+ * with chunkHeader and runs `body`.
+ */
+export function chunkPass(
+  geometry: Geometry,
+  chunking: Chunking,
+  declarations: string,
+  body: string,
+  rowOffset?: string,
+): string {
+  return `
+    ${chunkPixelsSnippet(geometry, chunking)}
+    ${declarations}
+    void main() {
+      ${chunkHeader(geometry, chunking, rowOffset)}
+      ${body}
+    }`;
+}
 
 /**
  * `float chunkPixels(int k)`: the number of pixels in chunk k, in closed
@@ -49,10 +69,12 @@ export function groupStart(geometry: Geometry, c: string): string {
   return perGroup === 1 ? c : `((${c}) / ${perGroup}) * ${perGroup}`;
 }
 
-/** Unpacked: `float <name>Pixel(int n, int c, int u)` is pixel u of (n, c). */
-export function pixelReaderSnippet(geometry: Geometry, name: string): string {
+/** Unpacked: `float <name>Pixel(int n, int c, int u)` is pixel u of (n, c), per name. */
+export function pixelReadersSnippet(geometry: Geometry, names: string[]): string {
   const args = geometry.layout.dataFormat === 'channelsLast' ? 'n, u, c' : 'n, c, u';
-  return `float ${name}Pixel(int n, int c, int u) { return ${samplerOf(name)}(${args}); }`;
+  return names
+    .map(name => `float ${name}Pixel(int n, int c, int u) { return ${samplerOf(name)}(${args}); }`)
+    .join('\n');
 }
 
 /**
@@ -212,4 +234,39 @@ export function groupPair(geometry: Geometry): string {
   const perGroup = geometry.channelsPerGroup;
   const last = geometry.layout.channels - 1;
   return `int group0 = c / ${perGroup}; int group1 = min(c + 1, ${last}) / ${perGroup};`;
+}
+
+/**
+ * GLSL adding deviation `d` (relative to the chunk's first pixel) to `sum`,
+ * and its square, scaled by squaresScale, to `squares`.
+ */
+export function addDeviation(
+  geometry: Geometry,
+  chunking: Chunking,
+  d: string,
+  sum: string,
+  squares: string,
+): string {
+  const scale = glslFloat(squaresScale(geometry, chunking));
+  return `${sum} += ${d}; ${squares} += (${d} * ${scale}) * (${d} * ${scale});`;
+}
+
+/**
+ * GLSL defining `<type> mean` and `<type> deviation` of a chunk from its
+ * `sum` and `squares` (addDeviation) over `count` pixels; the variance stays
+ * scaled until its root.
+ */
+export function chunkMoments(
+  geometry: Geometry,
+  chunking: Chunking,
+  type: 'float' | 'vec2',
+  sum: string,
+  squares: string,
+): string {
+  const scale = squaresScale(geometry, chunking);
+  return `
+    ${type} mean = ${sum} / count;
+    ${type} scaledMean = mean * ${glslFloat(scale)};
+    ${type} scaledVariance = max(${squares} / count - scaledMean * scaledMean, 0.0);
+    ${type} deviation = sqrt(scaledVariance) * ${glslFloat(1 / scale)};`;
 }

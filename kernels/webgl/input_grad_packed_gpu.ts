@@ -1,7 +1,7 @@
 import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
 
 import {Geometry, GRAD_ROWS} from './plan';
-import {texelChannelSnippet} from './texel_snippets';
+import {rowsTexel, texelPass} from './texel_snippets';
 
 /** dx = A * dy - E - ((x - mean) * invStd) * F, packed (PackedMergeGradProgram). */
 export class PackedInputGradProgram implements GPGPUProgram {
@@ -14,19 +14,17 @@ export class PackedInputGradProgram implements GPGPUProgram {
   constructor(geometry: Geometry) {
     this.outputShape = geometry.viewShape;
     const rows = (name: 'slopes' | 'centre' | 'invStd') =>
-      `getCoefficients(first + ${GRAD_ROWS[name]}, c - imod(c, 2))`;
-    this.userCode = `
-      ${texelChannelSnippet(geometry)}
-      void main() {
-        ivec2 instanceChannel = texelInstanceChannel(getOutputCoords());
-        int first = instanceChannel.x * ${GRAD_ROWS.perInstance};
-        int c = instanceChannel.y;
+      rowsTexel('coefficients', GRAD_ROWS[name]);
+    this.userCode = texelPass(
+      geometry,
+      GRAD_ROWS.perInstance,
+      `
         vec4 slopes = ${rows('slopes')};
         vec4 centre = ${rows('centre')};
-        vec4 invStd = spread(${rows('invStd')}, c, false);
-        vec4 xhat = (getXAtOutCoords() - spread(centre, c, true)) * invStd;
+        vec4 xhat = (getXAtOutCoords() - spread(centre, c, true)) *
+                    spread(${rows('invStd')}, c, false);
         setOutput(spread(slopes, c, false) * getDyAtOutCoords() - spread(slopes, c, true) -
-                  xhat * spread(centre, c, false));
-      }`;
+                  xhat * spread(centre, c, false));`,
+    );
   }
 }

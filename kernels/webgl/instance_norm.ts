@@ -28,66 +28,44 @@ function instanceNormWebGL(args: {
 }): TensorInfo[] {
   const {inputs, backend, attrs} = args;
   const {geometry, chunking} = planFor(backend, inputs.x, attrs.dataFormat, attrs.groups);
-  const uniforms = uniformValues(MERGE_UNIFORMS, {epsilon: attrs.epsilon});
-  const {gamma, beta} = inputs;
-  const params = [gamma, beta].filter((t): t is TensorInfo => t != null);
+  const {packed} = geometry;
+  const hasGamma = inputs.gamma != null;
+  const hasBeta = inputs.beta != null;
+  const params = [inputs.gamma, inputs.beta].filter((t): t is TensorInfo => t != null);
   const intermediates: TensorInfo[] = [];
   try {
     const x = viewOf(backend, inputs.x, geometry, intermediates);
-    let y: TensorInfo;
-    let mean: TensorInfo;
-    let invStd: TensorInfo;
-    if (geometry.packed) {
-      const partials = runIntermediate(
-        backend,
-        new PackedChunkMomentsProgram(geometry, chunking),
-        [x],
-        intermediates,
-      );
-      const rows = runIntermediate(
-        backend,
-        new PackedMergeMomentsProgram(geometry, chunking, gamma != null, beta != null),
-        [partials, x, ...params],
-        intermediates,
-        uniforms,
-      );
-      mean = backend.runWebGLProgram(
-        new PackedStatOutputProgram(geometry, 'mean'),
-        [rows],
-        'float32',
-      );
-      invStd = backend.runWebGLProgram(
-        new PackedStatOutputProgram(geometry, 'invStd'),
-        [rows],
-        'float32',
-      );
-      y = backend.runWebGLProgram(new PackedNormalizeProgram(geometry), [x, rows], 'float32');
-    } else {
-      const partials = runIntermediate(
-        backend,
-        new ChunkMomentsProgram(geometry, chunking),
-        [x],
-        intermediates,
-      );
-      const stats = runIntermediate(
-        backend,
-        new MergeMomentsProgram(geometry, chunking),
-        [partials],
-        intermediates,
-        uniforms,
-      );
-      mean = backend.runWebGLProgram(new StatOutputProgram(geometry, 'mean'), [stats], 'float32');
-      invStd = backend.runWebGLProgram(
-        new StatOutputProgram(geometry, 'invStd'),
-        [stats],
-        'float32',
-      );
-      y = backend.runWebGLProgram(
-        new NormalizeProgram(geometry, gamma != null, beta != null),
-        [x, stats, ...params],
-        'float32',
-      );
-    }
+    const partials = runIntermediate(
+      backend,
+      packed
+        ? new PackedChunkMomentsProgram(geometry, chunking)
+        : new ChunkMomentsProgram(geometry, chunking),
+      [x],
+      intermediates,
+    );
+    // Packed, the merge folds gamma and beta into per-channel rows;
+    // unpacked, the normalize reads them.
+    const stats = runIntermediate(
+      backend,
+      packed
+        ? new PackedMergeMomentsProgram(geometry, chunking, hasGamma, hasBeta)
+        : new MergeMomentsProgram(geometry, chunking),
+      packed ? [partials, x, ...params] : [partials],
+      intermediates,
+      uniformValues(MERGE_UNIFORMS, {epsilon: attrs.epsilon}),
+    );
+    const StatOutput = packed ? PackedStatOutputProgram : StatOutputProgram;
+    const output = (which: 'mean' | 'invStd') =>
+      backend.runWebGLProgram(new StatOutput(geometry, which), [stats], 'float32');
+    const mean = output('mean');
+    const invStd = output('invStd');
+    const y = packed
+      ? backend.runWebGLProgram(new PackedNormalizeProgram(geometry), [x, stats], 'float32')
+      : backend.runWebGLProgram(
+          new NormalizeProgram(geometry, hasGamma, hasBeta),
+          [x, stats, ...params],
+          'float32',
+        );
     return [withShape(y, inputs.x.shape), mean, invStd];
   } finally {
     disposeAll(backend, intermediates);

@@ -1,9 +1,7 @@
 import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
 
-import {chunkPixelsSnippet} from './chunk_snippets';
-import {affineSnippet, chunkAccessSnippet, gradTermsSnippet} from './merge_snippets';
+import {gradMergeSnippets} from './merge_snippets';
 import {Chunking, COEFFICIENT_ROWS, Geometry} from './plan';
-import {PICK_SNIPPET} from './texel_snippets';
 
 /**
  * Gradient merge, unpacked: `[N, COEFFICIENT_ROWS, C]`, per channel the
@@ -21,11 +19,7 @@ export class MergeGradProgram implements GPGPUProgram {
     this.outputShape = [batch, COEFFICIENT_ROWS.perInstance, channels];
     this.variableNames = hasGamma ? ['partials', 'gamma'] : ['partials'];
     this.userCode = `
-      ${chunkPixelsSnippet(geometry, chunking)}
-      ${chunkAccessSnippet(geometry, 'grad')}
-      ${PICK_SNIPPET}
-      ${affineSnippet(hasGamma, false)}
-      ${gradTermsSnippet(geometry, chunking)}
+      ${gradMergeSnippets(geometry, chunking, hasGamma)}
       void main() {
         ivec3 coords = getOutputCoords();
         int n = coords.x;

@@ -1,14 +1,7 @@
 import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
 
-import {chunkPixelsSnippet} from './chunk_snippets';
-import {
-  affineSnippet,
-  chunkAccessSnippet,
-  gradTermsSnippet,
-  packedMergeMain,
-} from './merge_snippets';
+import {gradMergeSnippets, packedMergeMain} from './merge_snippets';
 import {Chunking, Geometry, GRAD_ROWS} from './plan';
-import {PICK_SNIPPET} from './texel_snippets';
 
 /**
  * Gradient merge, packed: `[N * GRAD_ROWS, C]`, per channel
@@ -31,11 +24,7 @@ export class PackedMergeGradProgram implements GPGPUProgram {
     this.variableNames = ['partials', 'mean', 'invStd'];
     if (hasGamma) this.variableNames.push('gamma');
     this.userCode = `
-      ${chunkPixelsSnippet(geometry, chunking)}
-      ${chunkAccessSnippet(geometry, 'grad')}
-      ${PICK_SNIPPET}
-      ${affineSnippet(hasGamma, false)}
-      ${gradTermsSnippet(geometry, chunking)}
+      ${gradMergeSnippets(geometry, chunking, hasGamma)}
       vec4 groupStats(int n, int group) {
         vec3 terms = groupGradTerms(n, group);
         return vec4(terms, pick2d(getInvStd(n, group), n, group));

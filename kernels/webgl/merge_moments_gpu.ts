@@ -1,7 +1,6 @@
 import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
 
-import {chunkPixelsSnippet} from './chunk_snippets';
-import {chunkAccessSnippet, groupMomentsSnippet} from './merge_snippets';
+import {momentsMergeSnippets} from './merge_snippets';
 import {Chunking, Geometry, STATS_ROWS} from './plan';
 import {MERGE_UNIFORMS} from './uniforms';
 
@@ -16,9 +15,7 @@ export class MergeMomentsProgram implements GPGPUProgram {
   constructor(geometry: Geometry, chunking: Chunking) {
     this.outputShape = [geometry.layout.batch, STATS_ROWS.perInstance, geometry.groups];
     this.userCode = `
-      ${chunkPixelsSnippet(geometry, chunking)}
-      ${chunkAccessSnippet(geometry, 'moments')}
-      ${groupMomentsSnippet(geometry, chunking)}
+      ${momentsMergeSnippets(geometry, chunking)}
       void main() {
         ivec3 coords = getOutputCoords();
         vec3 moments = groupMoments(coords.x, coords.z);

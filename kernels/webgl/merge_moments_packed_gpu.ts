@@ -1,14 +1,7 @@
 import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
 
-import {chunkPixelsSnippet} from './chunk_snippets';
-import {
-  affineSnippet,
-  chunkAccessSnippet,
-  groupMomentsSnippet,
-  packedMergeMain,
-} from './merge_snippets';
+import {momentsMergeSnippets, packedMergeMain} from './merge_snippets';
 import {Chunking, FORWARD_ROWS, Geometry} from './plan';
-import {firstPixelsSnippet, PICK_SNIPPET} from './texel_snippets';
 import {MERGE_UNIFORMS} from './uniforms';
 
 /**
@@ -33,12 +26,7 @@ export class PackedMergeMomentsProgram implements GPGPUProgram {
     if (hasGamma) this.variableNames.push('gamma');
     if (hasBeta) this.variableNames.push('beta');
     this.userCode = `
-      ${chunkPixelsSnippet(geometry, chunking)}
-      ${firstPixelsSnippet(geometry, 'x')}
-      ${chunkAccessSnippet(geometry, 'moments')}
-      ${groupMomentsSnippet(geometry, chunking)}
-      ${PICK_SNIPPET}
-      ${affineSnippet(hasGamma, hasBeta)}
+      ${momentsMergeSnippets(geometry, chunking, hasGamma, hasBeta)}
       vec4 groupStats(int n, int group) {
         vec3 moments = groupMoments(n, group);
         return vec4(moments.x, 1.0 / sqrt(moments.y + epsilon), moments.z, 0.0);

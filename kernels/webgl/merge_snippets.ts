@@ -5,7 +5,8 @@
  * for the gradient; and the main() both packed merges share.
  */
 import {channelBlocks, Chunking, Geometry} from './plan';
-import {groupStart} from './chunk_snippets';
+import {chunkPixelsSnippet, groupStart} from './chunk_snippets';
+import {firstPixelsSnippet, PICK_SNIPPET} from './texel_snippets';
 
 /**
  * Access to the chunk texels, per (n, c, chunk k): `vec2 chunkMoments(n, c,
@@ -149,4 +150,41 @@ export function packedMergeMain(geometry: Geometry, rowsPerInstance: number): st
       }
       setOutput(vec4(first.x, second.x, first.y, second.y));
     }`;
+}
+
+/**
+ * Everything a forward merge builds on: `vec3 groupMoments(n, group)` and
+ * the affine parameters `gammaOf(c)`, `betaOf(c)`; the packed merge reads
+ * the pivots from x.
+ */
+export function momentsMergeSnippets(
+  geometry: Geometry,
+  chunking: Chunking,
+  hasGamma = false,
+  hasBeta = false,
+): string {
+  return `
+    ${chunkPixelsSnippet(geometry, chunking)}
+    ${geometry.packed ? firstPixelsSnippet(geometry, 'x') : ''}
+    ${chunkAccessSnippet(geometry, 'moments')}
+    ${groupMomentsSnippet(geometry, chunking)}
+    ${PICK_SNIPPET}
+    ${affineSnippet(hasGamma, hasBeta)}`;
+}
+
+/**
+ * Everything a gradient merge builds on: `channelGradMeans(n, c)`,
+ * `groupGradTerms(n, group)`, `gammaOf(c)` and the lane picks.
+ */
+export function gradMergeSnippets(
+  geometry: Geometry,
+  chunking: Chunking,
+  hasGamma: boolean,
+): string {
+  return `
+    ${chunkPixelsSnippet(geometry, chunking)}
+    ${chunkAccessSnippet(geometry, 'grad')}
+    ${PICK_SNIPPET}
+    ${affineSnippet(hasGamma, false)}
+    ${gradTermsSnippet(geometry, chunking)}`;
 }

@@ -1,7 +1,7 @@
 import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
 
 import {FORWARD_ROWS, Geometry} from './plan';
-import {texelChannelSnippet} from './texel_snippets';
+import {rowsTexel, texelPass} from './texel_snippets';
 
 /** Forward normalize-and-affine, packed: y = (x - pivot) * scale + offset. */
 export class PackedNormalizeProgram implements GPGPUProgram {
@@ -13,18 +13,14 @@ export class PackedNormalizeProgram implements GPGPUProgram {
 
   constructor(geometry: Geometry) {
     this.outputShape = geometry.viewShape;
-    const rows = (name: 'affine' | 'pivot') =>
-      `getStats(first + ${FORWARD_ROWS[name]}, c - imod(c, 2))`;
-    this.userCode = `
-      ${texelChannelSnippet(geometry)}
-      void main() {
-        ivec2 instanceChannel = texelInstanceChannel(getOutputCoords());
-        int first = instanceChannel.x * ${FORWARD_ROWS.perInstance};
-        int c = instanceChannel.y;
-        vec4 affine = ${rows('affine')};
-        vec4 pivot = spread(${rows('pivot')}, c, false);
+    this.userCode = texelPass(
+      geometry,
+      FORWARD_ROWS.perInstance,
+      `
+        vec4 affine = ${rowsTexel('stats', FORWARD_ROWS.affine)};
+        vec4 pivot = spread(${rowsTexel('stats', FORWARD_ROWS.pivot)}, c, false);
         vec4 x = getXAtOutCoords();
-        setOutput((x - pivot) * spread(affine, c, false) + spread(affine, c, true));
-      }`;
+        setOutput((x - pivot) * spread(affine, c, false) + spread(affine, c, true));`,
+    );
   }
 }

@@ -170,17 +170,19 @@ export interface Chunking {
  * GPU: fragments are plenty; what bounds a pass is its longest loop. A chunk
  * fragment loops over its units, a merge fragment twice over the chunks of
  * the channels of a group, so the chunk length balances the two:
- * unitsPerChunk ~ sqrt(2 * units * channelsPerGroup), at least 16 pixels.
+ * unitsPerChunk * texelsPerUnit ~ 2 * count * channelsPerGroup, at least 16
+ * pixels.
  */
 export function chooseChunking(geometry: Geometry, renderer: Renderer): Chunking {
   const {units, unitPixels, layout} = geometry;
   let unitsPerChunk: number;
   if (renderer === 'gpu') {
-    const balanced = Math.sqrt(2 * units * geometry.channelsPerGroup);
+    const {texelsPerUnit, channelsPerGroup} = geometry;
+    const balanced = Math.sqrt((2 * units * channelsPerGroup) / texelsPerUnit);
     unitsPerChunk = Math.max(Math.ceil(16 / unitPixels), Math.round(balanced));
   } else {
-    const fragmentsPerChunk = layout.batch * channelBlocks(geometry);
-    const chunksWanted = Math.max(1, Math.round(2048 / fragmentsPerChunk));
+    const blocksInAll = layout.batch * channelBlocks(geometry);
+    const chunksWanted = Math.max(1, Math.round(2048 / blocksInAll));
     const targetPixels = Math.min(1024, Math.max(64, Math.ceil(layout.spatial / chunksWanted)));
     unitsPerChunk = Math.round(targetPixels / unitPixels);
   }

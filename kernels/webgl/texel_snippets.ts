@@ -155,3 +155,25 @@ export function viewCoordsSnippet(geometry: Geometry): string {
     int c = coords.${channel};
     int group = c / ${geometry.channelsPerGroup};`;
 }
+
+/**
+ * A packed elementwise program: main() defines `first` (the instance's first
+ * row of a packed merge texture of `rowsPerInstance` rows an instance) and
+ * `c` (the channel) of the output texel, then runs `body`, with `spread`
+ * (texelChannelSnippet) at hand.
+ */
+export function texelPass(geometry: Geometry, rowsPerInstance: number, body: string): string {
+  return `
+    ${texelChannelSnippet(geometry)}
+    void main() {
+      ivec2 instanceChannel = texelInstanceChannel(getOutputCoords());
+      int first = instanceChannel.x * ${rowsPerInstance};
+      int c = instanceChannel.y;
+      ${body}
+    }`;
+}
+
+/** GLSL expression: the texel of rows (row, row + 1) at channels (c, c + 1) of `input`. */
+export function rowsTexel(input: string, row: number): string {
+  return `${samplerOf(input)}(first + ${row}, c - imod(c, 2))`;
+}
