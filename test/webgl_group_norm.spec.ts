@@ -39,6 +39,10 @@ const CASES: GroupCase[] = [
   {shape: [2, 6, 31], format: 'channelsFirst', groups: 3},
   {shape: [1, 3, 4, 5, 6], format: 'channelsLast', groups: 2},
   {shape: [2, 6, 2, 3, 5], format: 'channelsFirst', groups: 6},
+  // Odd lines whose last texel is half padding, chunks across slabs.
+  {shape: [1, 23, 41, 3], format: 'channelsLast', groups: 1},
+  {shape: [1, 3, 41, 23], format: 'channelsFirst', groups: 3},
+  {shape: [1, 2, 3, 9, 7], format: 'channelsFirst', groups: 1},
   {shape: [2, 8, 8, 8], format: 'channelsLast', groups: 2, offset: 1e4},
   {shape: [2, 8, 8, 8], format: 'channelsFirst', groups: 4, offset: 1e4},
   {shape: [2, 6, 6, 6], format: 'channelsLast', groups: 2, constantGroup: true},

@@ -5,6 +5,7 @@
  */
 import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
 
+import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
 import {instanceNormLayout, threeDShape} from '../src/layout';
 import {
   checkedGroups,
@@ -133,18 +134,45 @@ describe('webgl planning', () => {
   });
 
   if (activeBackends(false).includes('webgl')) {
-    it('reads SwiftShader as a software renderer, and follows the plan flag', async () => {
-      const previous = tf.getBackend();
+    let previous: string | undefined;
+    beforeAll(async () => {
+      previous = tf.getBackend();
       await tf.setBackend('webgl');
+    });
+    afterAll(async () => {
+      tf.env().set(PLAN_FLAG, 'auto');
+      if (previous) await tf.setBackend(previous);
+    });
+
+    it('reads SwiftShader as a software renderer, and follows the plan flag', () => {
       const backend = tf.backend() as MathBackendWebGL;
       expect(rendererOf(backend)).toBe('software');
       tf.env().set(PLAN_FLAG, 'gpu');
-      try {
-        expect(rendererOf(backend)).toBe('gpu');
-      } finally {
-        tf.env().set(PLAN_FLAG, 'auto');
-        await tf.setBackend(previous);
-      }
+      expect(rendererOf(backend)).toBe('gpu');
+      tf.env().set(PLAN_FLAG, 'auto');
     });
+
+    // Draws per call, packed x and inputs already on the GPU: chunk pass,
+    // merge, two outputs, elementwise; the same on both plans.
+    for (const plan of ['software', 'gpu']) {
+      it(`draws 5 programs forward and 5 for the gradient — ${plan} plan`, () => {
+        tf.env().set(PLAN_FLAG, plan);
+        const backend = tf.backend() as MathBackendWebGL;
+        const x = tf.add(tf.ones([2, 6, 5, 4]), 1);
+        const gamma = tf.add(tf.ones([4]), 1);
+        const dy = tf.add(tf.ones([2, 6, 5, 4]), 2);
+        const draws = spyOn(backend, 'runWebGLProgram').and.callThrough();
+        const attrs = {epsilon: 1e-5, dataFormat: 'channelsLast', groups: 2};
+        const outputs = tf.engine().runKernel(InstanceNorm, {x, gamma}, attrs) as tf.Tensor[];
+        expect(draws.calls.count()).withContext('forward').toBe(5);
+        draws.calls.reset();
+        const [, mean, invStd] = outputs;
+        const grads = tf
+          .engine()
+          .runKernel(InstanceNormGrad, {dy, x, gamma, mean, invStd}, attrs) as tf.Tensor[];
+        expect(draws.calls.count()).withContext('gradient').toBe(5);
+        tf.dispose([...outputs, ...grads, x, gamma, dy]);
+      });
+    }
   }
 });
