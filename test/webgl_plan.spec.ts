@@ -19,7 +19,7 @@ import {
 } from '../kernels/webgl/plan';
 import {PLAN_FLAG, Renderer, rendererOf} from '../kernels/webgl/renderer';
 
-import {activeBackends, Format, tf} from './setup';
+import {Format, selectedEnvs, tf} from './setup';
 
 function planned(shape: number[], format: Format, packed: boolean, groups?: number): Geometry {
   const layout = instanceNormLayout(shape, format);
@@ -133,7 +133,7 @@ describe('webgl planning', () => {
     }
   });
 
-  if (activeBackends(false).includes('webgl')) {
+  if (selectedEnvs({envs: ['webgl']}).length > 0) {
     let previous: string | undefined;
     beforeAll(async () => {
       previous = tf.getBackend();
