@@ -52,7 +52,18 @@ module.exports = function (config) {
   fs.mkdirSync(process.env.TMPDIR, {recursive: true});
   config.set({
     frameworks: ['jasmine'],
-    files: [{pattern: specs, watched: false}],
+    files: [
+      {pattern: specs, watched: false},
+      // The wasm backend fetches its binary at /base/node_modules/... (test/setup.ts).
+      {
+        pattern: 'node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm',
+        included: false,
+        served: true,
+        watched: false,
+        nocache: true,
+      },
+    ],
+    mime: {'application/wasm': ['wasm']},
     preprocessors: {[specs]: ['esbuild']},
     esbuild: {target: 'es2020', sourcemap: true, singleBundle: true},
     plugins: [

@@ -21,6 +21,7 @@ import {
   expectClose,
   Format,
   randomValues,
+  skipWithoutKernels,
   tf,
   tolerance,
   withoutKernelLeakCheck,
@@ -425,6 +426,7 @@ describeEachBackend('layer', backend => {
   });
 
   describe('training', () => {
+    beforeEach(() => skipWithoutKernels('Conv2DBackpropFilter'));
     for (const format of ['channelsLast', 'channelsFirst'] as Format[]) {
       it(`fits a conv net (${format}) step for step like the composite reference, without leaks`, async () => {
         const start = tf.memory().numTensors;
@@ -563,6 +565,7 @@ describeEachBackend('layer', backend => {
   });
 
   describe('save and load', () => {
+    beforeEach(() => skipWithoutKernels('Conv2DBackpropFilter'));
     for (const [what, make] of [
       ['InstanceNormalization', (axis: number) => instanceNormalization({axis})],
       ['Addons>InstanceNormalization', (axis: number) => new AddonsInstanceNormalization({axis})],
