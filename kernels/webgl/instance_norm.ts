@@ -2,22 +2,24 @@ import type {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
 
 import {InstanceNorm, InstanceNormAttrs, InstanceNormInputs} from '../../src/kernel_names';
-import {
-  ChunkMomentsProgram,
-  MergeMomentsProgram,
-  NormalizeProgram,
-  PackedMergeMomentsProgram,
-  PackedNormalizeProgram,
-  PackedStatOutputProgram,
-  StatOutputProgram,
-} from './programs';
-import {disposeAll, planFor, viewOf, withShape} from './util';
+import {ChunkMomentsProgram} from './chunk_moments_gpu';
+import {PackedChunkMomentsProgram} from './chunk_moments_packed_gpu';
+import {MergeMomentsProgram} from './merge_moments_gpu';
+import {PackedMergeMomentsProgram} from './merge_moments_packed_gpu';
+import {NormalizeProgram} from './normalize_gpu';
+import {PackedNormalizeProgram} from './normalize_packed_gpu';
+import {planFor} from './plan';
+import {StatOutputProgram} from './stat_output_gpu';
+import {PackedStatOutputProgram} from './stat_output_packed_gpu';
+import {disposeAll, runIntermediate, viewOf, withShape} from './storage';
+import {MERGE_UNIFORMS, uniformValues} from './uniforms';
 
 /**
- * Five draws: chunk moments, their merge into per-(instance, channel) rows,
- * the mean and invStd outputs, and the elementwise normalize-and-affine. x
- * is read twice in full (chunk pass, normalize); the other draws touch
- * N*C values (times the number of chunks for the merge).
+ * Instance norm, and group norm (attrs.groups), in five draws: chunk
+ * moments; their merge into per-(instance, group) statistics (packed: per
+ * channel rows of the affine); the mean and invStd outputs; the elementwise
+ * normalize-and-affine. x is read twice in full (chunk pass, normalize); the
+ * other draws touch N*C values (times the chunks for the merge).
  */
 function instanceNormWebGL(args: {
   inputs: InstanceNormInputs;
@@ -25,63 +27,49 @@ function instanceNormWebGL(args: {
   attrs: InstanceNormAttrs;
 }): TensorInfo[] {
   const {inputs, backend, attrs} = args;
-  const {epsilon, dataFormat} = attrs;
-  const {g, chunking} = planFor(backend, inputs.x, dataFormat);
-  const {layout} = g;
-  const intermediates: TensorInfo[] = [];
-  const x = viewOf(backend, inputs.x, g, intermediates);
-
-  // Intermediates stay packed even when WEBGL_LAZILY_UNPACK is off
-  // (WEBGL_PACK=false): the next program reads them as RGBA texels.
-  const keepPacked = true;
-  const partials = backend.runWebGLProgram(
-    new ChunkMomentsProgram(g, chunking),
-    [x],
-    'float32',
-    undefined,
-    keepPacked,
-  );
-  intermediates.push(partials);
-  const params = [inputs.gamma, inputs.beta].filter((t): t is TensorInfo => t != null);
+  const {geometry, chunking} = planFor(backend, inputs.x, attrs.dataFormat, attrs.groups);
+  const {packed} = geometry;
   const hasGamma = inputs.gamma != null;
   const hasBeta = inputs.beta != null;
-  let y: TensorInfo;
-  let mean: TensorInfo;
-  let invStd: TensorInfo;
-  if (g.packed) {
-    const rows = backend.runWebGLProgram(
-      new PackedMergeMomentsProgram(g, chunking, hasGamma, hasBeta),
-      [partials, x, ...params],
-      'float32',
-      [[epsilon]],
-      keepPacked,
+  const params = [inputs.gamma, inputs.beta].filter((t): t is TensorInfo => t != null);
+  const intermediates: TensorInfo[] = [];
+  try {
+    const x = viewOf(backend, inputs.x, geometry, intermediates);
+    const partials = runIntermediate(
+      backend,
+      packed
+        ? new PackedChunkMomentsProgram(geometry, chunking)
+        : new ChunkMomentsProgram(geometry, chunking),
+      [x],
+      intermediates,
     );
-    intermediates.push(rows);
-    mean = backend.runWebGLProgram(new PackedStatOutputProgram(layout, 'mean'), [rows], 'float32');
-    invStd = backend.runWebGLProgram(
-      new PackedStatOutputProgram(layout, 'invStd'),
-      [rows],
-      'float32',
+    // Packed, the merge folds gamma and beta into per-channel rows;
+    // unpacked, the normalize reads them.
+    const stats = runIntermediate(
+      backend,
+      packed
+        ? new PackedMergeMomentsProgram(geometry, chunking, hasGamma, hasBeta)
+        : new MergeMomentsProgram(geometry, chunking),
+      packed ? [partials, x, ...params] : [partials],
+      intermediates,
+      uniformValues(MERGE_UNIFORMS, {epsilon: attrs.epsilon}),
     );
-    y = backend.runWebGLProgram(new PackedNormalizeProgram(g), [x, rows], 'float32');
-  } else {
-    const stats = backend.runWebGLProgram(
-      new MergeMomentsProgram(g, chunking),
-      [partials],
-      'float32',
-      [[epsilon]],
-    );
-    intermediates.push(stats);
-    mean = backend.runWebGLProgram(new StatOutputProgram(layout, 'mean'), [stats], 'float32');
-    invStd = backend.runWebGLProgram(new StatOutputProgram(layout, 'invStd'), [stats], 'float32');
-    y = backend.runWebGLProgram(
-      new NormalizeProgram(layout, hasGamma, hasBeta),
-      [x, stats, ...params],
-      'float32',
-    );
+    const StatOutput = packed ? PackedStatOutputProgram : StatOutputProgram;
+    const output = (which: 'mean' | 'invStd') =>
+      backend.runWebGLProgram(new StatOutput(geometry, which), [stats], 'float32');
+    const mean = output('mean');
+    const invStd = output('invStd');
+    const y = packed
+      ? backend.runWebGLProgram(new PackedNormalizeProgram(geometry), [x, stats], 'float32')
+      : backend.runWebGLProgram(
+          new NormalizeProgram(geometry, hasGamma, hasBeta),
+          [x, stats, ...params],
+          'float32',
+        );
+    return [withShape(y, inputs.x.shape), mean, invStd];
+  } finally {
+    disposeAll(backend, intermediates);
   }
-  disposeAll(backend, intermediates);
-  return [withShape(y, inputs.x.shape), mean, invStd];
 }
 
 export const instanceNormWebGLConfig: KernelConfig = {

@@ -6,21 +6,22 @@ import {
   InstanceNormGradAttrs,
   InstanceNormGradInputs,
 } from '../../src/kernel_names';
-import {
-  ChunkGradSumsProgram,
-  InputGradProgram,
-  MergeGradSumsProgram,
-  PackedInputGradProgram,
-  PackedMergeGradProgram,
-  PackedParamGradProgram,
-  ParamGradProgram,
-} from './programs';
-import {disposeAll, planFor, viewOf, withShape} from './util';
+import {ChunkGradSumsProgram} from './chunk_grad_sums_gpu';
+import {PackedChunkGradSumsProgram} from './chunk_grad_sums_packed_gpu';
+import {InputGradProgram} from './input_grad_gpu';
+import {PackedInputGradProgram} from './input_grad_packed_gpu';
+import {MergeGradProgram} from './merge_grad_gpu';
+import {PackedMergeGradProgram} from './merge_grad_packed_gpu';
+import {ParamGradProgram} from './param_grad_gpu';
+import {PackedParamGradProgram} from './param_grad_packed_gpu';
+import {planFor} from './plan';
+import {disposeAll, runIntermediate, viewOf, withShape} from './storage';
 
 /**
- * Five draws: chunk means of dy, dy * xhat and xhat; their merge into
- * per-(instance, channel) coefficients; the elementwise dx; dgamma; dbeta.
- * dy and x are read twice in full (chunk pass, dx).
+ * The gradient of instance (and group) norm in five draws: chunk means of
+ * dy, dy * xhat and xhat per (instance, channel); their merge into
+ * per-channel coefficients (group sums weighted by gamma); the elementwise
+ * dx; dgamma; dbeta. dy and x are read twice in full (chunk pass, dx).
  */
 function instanceNormGradWebGL(args: {
   inputs: InstanceNormGradInputs;
@@ -28,63 +29,55 @@ function instanceNormGradWebGL(args: {
   attrs: InstanceNormGradAttrs;
 }): TensorInfo[] {
   const {inputs, backend, attrs} = args;
-  const {g, chunking} = planFor(backend, inputs.x, attrs.dataFormat);
-  const {layout} = g;
-  const intermediates: TensorInfo[] = [];
-  const dy = viewOf(backend, inputs.dy, g, intermediates);
-  const x = viewOf(backend, inputs.x, g, intermediates);
+  const {geometry, chunking} = planFor(backend, inputs.x, attrs.dataFormat, attrs.groups);
   const {mean, invStd} = inputs;
-  const gamma = inputs.gamma ? [inputs.gamma] : [];
-
-  const keepPacked = true;
-  const partials = backend.runWebGLProgram(
-    new ChunkGradSumsProgram(g, chunking),
-    [dy, x, mean, invStd],
-    'float32',
-    undefined,
-    keepPacked,
-  );
-  intermediates.push(partials);
-  let dx: TensorInfo;
-  let dgamma: TensorInfo;
-  let dbeta: TensorInfo;
-  if (g.packed) {
-    const coefs = backend.runWebGLProgram(
-      new PackedMergeGradProgram(g, chunking, gamma.length > 0),
-      [partials, mean, invStd, ...gamma],
-      'float32',
-      undefined,
-      keepPacked,
+  const gamma = inputs.gamma != null ? [inputs.gamma] : [];
+  const hasGamma = gamma.length > 0;
+  const intermediates: TensorInfo[] = [];
+  try {
+    const dy = viewOf(backend, inputs.dy, geometry, intermediates);
+    const x = viewOf(backend, inputs.x, geometry, intermediates);
+    const Chunk = geometry.packed ? PackedChunkGradSumsProgram : ChunkGradSumsProgram;
+    const partials = runIntermediate(
+      backend,
+      new Chunk(geometry, chunking),
+      [dy, x, mean, invStd],
+      intermediates,
     );
-    intermediates.push(coefs);
-    dx = backend.runWebGLProgram(new PackedInputGradProgram(g), [dy, x, coefs], 'float32');
-    dgamma = backend.runWebGLProgram(
-      new PackedParamGradProgram(layout, 'dgamma'),
-      [coefs],
-      'float32',
-    );
-    dbeta = backend.runWebGLProgram(
-      new PackedParamGradProgram(layout, 'dbeta'),
-      [coefs],
-      'float32',
-    );
-  } else {
-    const coefs = backend.runWebGLProgram(
-      new MergeGradSumsProgram(g, chunking),
-      [partials],
-      'float32',
-    );
-    intermediates.push(coefs);
-    dx = backend.runWebGLProgram(
-      new InputGradProgram(layout, gamma.length > 0),
-      [dy, x, mean, invStd, coefs, ...gamma],
-      'float32',
-    );
-    dgamma = backend.runWebGLProgram(new ParamGradProgram(layout, 'dgamma'), [coefs], 'float32');
-    dbeta = backend.runWebGLProgram(new ParamGradProgram(layout, 'dbeta'), [coefs], 'float32');
+    let dx: TensorInfo;
+    let coefficients: TensorInfo;
+    if (geometry.packed) {
+      coefficients = runIntermediate(
+        backend,
+        new PackedMergeGradProgram(geometry, chunking, hasGamma),
+        [partials, mean, invStd, ...gamma],
+        intermediates,
+      );
+      dx = backend.runWebGLProgram(
+        new PackedInputGradProgram(geometry),
+        [dy, x, coefficients],
+        'float32',
+      );
+    } else {
+      coefficients = runIntermediate(
+        backend,
+        new MergeGradProgram(geometry, chunking, hasGamma),
+        [partials, ...gamma],
+        intermediates,
+      );
+      dx = backend.runWebGLProgram(
+        new InputGradProgram(geometry, hasGamma),
+        [dy, x, mean, invStd, coefficients, ...gamma],
+        'float32',
+      );
+    }
+    const ParamGrad = geometry.packed ? PackedParamGradProgram : ParamGradProgram;
+    const paramGrad = (which: 'dgamma' | 'dbeta') =>
+      backend.runWebGLProgram(new ParamGrad(geometry, which), [coefficients], 'float32');
+    return [withShape(dx, inputs.x.shape), paramGrad('dgamma'), paramGrad('dbeta')];
+  } finally {
+    disposeAll(backend, intermediates);
   }
-  disposeAll(backend, intermediates);
-  return [withShape(dx, inputs.x.shape), dgamma, dbeta];
 }
 
 export const instanceNormGradWebGLConfig: KernelConfig = {

@@ -1,0 +1,46 @@
+import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
+
+import {
+  addDeviation,
+  chunkMoments,
+  chunkPass,
+  groupStart,
+  pixelLoop,
+  pixelReadersSnippet,
+} from './chunk_snippets';
+import {Chunking, Geometry, partialsShape} from './plan';
+
+/**
+ * Forward chunk pass, unpacked: per chunk of (instance, channel), the texel
+ * (mean - pivot, standard deviation, pivot, 0), the pivot being the first
+ * element of the channel's group. Sums run relative to the chunk's first
+ * pixel, so an offset of 1e4 or a constant group loses nothing; storing the
+ * deviation rather than the variance keeps it in float16 range for any x
+ * that is. The squares are of deviations scaled by a power of two
+ * (squaresScale), so that x of magnitude 1e18 does not overflow their
+ * float32 sum.
+ */
+export class ChunkMomentsProgram implements GPGPUProgram {
+  variableNames = ['x'];
+  packedOutput = true;
+  outputShape: number[];
+  userCode: string;
+
+  constructor(geometry: Geometry, chunking: Chunking) {
+    this.outputShape = partialsShape(geometry, chunking);
+    const deviation = '(xPixel(n, c, u) - local)';
+    this.userCode = chunkPass(
+      geometry,
+      chunking,
+      pixelReadersSnippet(geometry, ['x']),
+      `
+      float pivot = xPixel(n, ${groupStart(geometry, 'c')}, 0);
+      float local = xPixel(n, c, u0);
+      float sum = 0.0;
+      float squares = 0.0;
+      ${pixelLoop(chunking, addDeviation(geometry, chunking, deviation, 'sum', 'squares'))}
+      ${chunkMoments(geometry, chunking, 'float', 'sum', 'squares')}
+      setOutput(vec4((local - pivot) + mean, deviation, pivot, 0.0));`,
+    );
+  }
+}

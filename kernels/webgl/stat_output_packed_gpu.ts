@@ -1,0 +1,35 @@
+import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
+
+import {FORWARD_ROWS, Geometry} from './plan';
+
+/**
+ * The `[N, groups]` output mean or invStd of the forward, packed, from the
+ * rows FORWARD_ROWS.stats of the merge at each group's first channel.
+ */
+export class PackedStatOutputProgram implements GPGPUProgram {
+  variableNames = ['stats'];
+  packedInputs = true;
+  packedOutput = true;
+  outputShape: number[];
+  userCode: string;
+
+  constructor(geometry: Geometry, which: 'mean' | 'invStd') {
+    this.outputShape = [geometry.layout.batch, geometry.groups];
+    const lanes = which === 'mean' ? ['x', 'y'] : ['z', 'w'];
+    const {perInstance, stats} = FORWARD_ROWS;
+    // Texel (n..n+1, group..group+1); at an odd N or groups the rest is padding.
+    this.userCode = `
+      float statOf(int n, int group) {
+        int c = group * ${geometry.channelsPerGroup};
+        vec4 rows = getStats(n * ${perInstance} + ${stats}, c);
+        return imod(c, 2) == 1 ? rows.${lanes[1]} : rows.${lanes[0]};
+      }
+      void main() {
+        ivec2 coords = getOutputCoords();
+        int n = coords.x;
+        int group = coords.y;
+        setOutput(vec4(statOf(n, group), statOf(n, group + 1),
+                       statOf(n + 1, group), statOf(n + 1, group + 1)));
+      }`;
+  }
+}
