@@ -40,7 +40,14 @@ export const GPU_CASES: ShapeCase[] = [
   nchw([4, 32, 512, 512]),
 ];
 
-export const ALL_CASES: ShapeCase[] = [...BASE_CASES, ...GPU_CASES];
+/**
+ * Group norm (groupNorm vs groupNormComposite): the Stable Diffusion U-Net
+ * shape with 32 groups, and a smaller one. Run with --gpu, bench:gpu or
+ * --shapes (not part of the SwiftShader targets).
+ */
+export const GROUP_CASES: ShapeCase[] = [nhwc([2, 64, 64, 320], 32), nhwc([8, 32, 32, 64], 8)];
+
+export const ALL_CASES: ShapeCase[] = [...BASE_CASES, ...GPU_CASES, ...GROUP_CASES];
 
 export const VARIANTS = ['copy', 'fusedFwd', 'compFwd', 'fusedGrad', 'compGrad'] as const;
 export type Variant = (typeof VARIANTS)[number];

@@ -16,7 +16,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-import {InstanceNorm, InstanceNormGrad, instanceNorm, instanceNormComposite} from '../src/index';
+import {
+  groupNorm,
+  groupNormComposite,
+  InstanceNorm,
+  InstanceNormGrad,
+  instanceNorm,
+  instanceNormComposite,
+} from '../src/index';
 import {
   caseLabel,
   channelsOf,
@@ -157,12 +164,16 @@ export function seeded(size: number, seed: number, scale: number, offset: number
 type Norm = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor;
 
 /**
- * The fused and the composite norm of a case, through the public API. Group
- * norm rows (`groups` set) call the package's group norm functions here.
+ * The fused and the composite norm of a case, through the public API: group
+ * norm for rows with `groups`, instance norm otherwise.
  */
 function normsOf(c: ShapeCase, eps: number): {fused: Norm; composite: Norm} {
-  if (c.groups !== undefined) {
-    throw new Error(`${caseLabel(c)}: add the package's group norm functions to normsOf()`);
+  const groups = c.groups;
+  if (groups !== undefined) {
+    return {
+      fused: (x, g, b) => groupNorm(x, groups, g, b, eps, c.dataFormat),
+      composite: (x, g, b) => groupNormComposite(x, groups, g, b, eps, c.dataFormat),
+    };
   }
   return {
     fused: (x, g, b) => instanceNorm(x, g, b, eps, c.dataFormat),

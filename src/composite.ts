@@ -2,13 +2,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import type {Tensor} from '@tensorflow/tfjs-core';
 
 import type {DataFormat} from './kernel_names';
-import {instanceNormLayout, threeDShape} from './layout';
+import {GroupView, groupView, instanceNormLayout} from './layout';
 
 /**
  * The two kernels written with built-in ops, for backends that have no fused
- * kernels (tensorflow, ...). Same outputs as the kernels, same
- * two-pass statistics; the gradient is the closed form, so it needs no
- * registered gradients of built-in ops.
+ * kernels (tensorflow, ...). Same outputs as the kernels (statistics per
+ * (instance, group), `[N, groups]`), same two-pass statistics; the gradient is
+ * the closed form, so it needs no registered gradients of built-in ops.
  */
 export function instanceNormCompositeKernel(
   x: Tensor,
@@ -16,30 +16,16 @@ export function instanceNormCompositeKernel(
   beta: Tensor | undefined,
   epsilon: number,
   dataFormat: DataFormat,
+  groups: number,
 ): [Tensor, Tensor, Tensor] {
   return tf.tidy(() => {
     const layout = instanceNormLayout(x.shape, dataFormat);
-    const [spatialAxis, x3] = view3d(x, dataFormat);
-    // Shifting each (instance, channel) by its first value keeps float32
-    // sums small: an offset of 1e4 or a constant channel stays exact.
-    const shift =
-      spatialAxis === 1
-        ? tf.slice(x3, [0, 0, 0], [-1, 1, -1])
-        : tf.slice(x3, [0, 0, 0], [-1, -1, 1]);
-    const shifted = tf.sub(x3, shift);
-    const shiftedMean = tf.mean(shifted, spatialAxis, true);
-    const mean = tf.add(shift, shiftedMean);
-    const centered = tf.sub(shifted, shiftedMean);
-    const variance = tf.mean(tf.square(centered), spatialAxis, true);
+    const view = groupView(layout, groups);
+    const {mean, centered} = groupMoments(tf.reshape(x, view.shape), view);
+    const variance = tf.mean(tf.square(centered), view.reduceAxes, true);
     const invStd = tf.rsqrt(tf.add(variance, epsilon));
-    let y = tf.mul(centered, invStd);
-    if (gamma) {
-      y = tf.mul(y, channelVector(gamma, dataFormat));
-    }
-    if (beta) {
-      y = tf.add(y, channelVector(beta, dataFormat));
-    }
-    const statsShape = [layout.batch, layout.channels];
+    const y = scaleAndShift(tf.mul(centered, invStd), gamma, beta, view.channelShape);
+    const statsShape = [layout.batch, groups];
     return [tf.reshape(y, x.shape), tf.reshape(mean, statsShape), tf.reshape(invStd, statsShape)];
   });
 }
@@ -51,31 +37,75 @@ export function instanceNormGradCompositeKernel(
   mean: Tensor,
   invStd: Tensor,
   dataFormat: DataFormat,
+  groups: number,
 ): [Tensor, Tensor, Tensor] {
   return tf.tidy(() => {
-    const layout = instanceNormLayout(x.shape, dataFormat);
-    const [spatialAxis, x3] = view3d(x, dataFormat);
-    const dy3 = tf.reshape(dy, x3.shape);
-    const statsShape =
-      spatialAxis === 1 ? [layout.batch, 1, layout.channels] : [layout.batch, layout.channels, 1];
-    const mean3 = tf.reshape(mean, statsShape);
-    const invStd3 = tf.reshape(invStd, statsShape);
+    const view = groupView(instanceNormLayout(x.shape, dataFormat), groups);
+    const statsShape = view.shape.map((size, axis) => (view.reduceAxes.includes(axis) ? 1 : size));
+    const mean4 = tf.reshape(mean, statsShape);
+    const invStd4 = tf.reshape(invStd, statsShape);
     // Re-centering xhat removes the rounding of the float32 saved mean (see
     // the cpu kernel).
-    const rawXhat = tf.mul(tf.sub(x3, mean3), invStd3);
-    const xhat = tf.sub(rawXhat, tf.mean(rawXhat, spatialAxis, true));
-    const sumDy = tf.sum(dy3, spatialAxis, true);
-    const sumDyXhat = tf.sum(tf.mul(dy3, xhat), spatialAxis, true);
-    const correction = tf.div(tf.add(sumDy, tf.mul(xhat, sumDyXhat)), layout.spatial);
-    let scale = invStd3;
-    if (gamma) {
-      scale = tf.mul(scale, channelVector(gamma, dataFormat));
-    }
-    const dx = tf.mul(scale, tf.sub(dy3, correction));
-    const dgamma = tf.reshape(tf.sum(sumDyXhat, [0, spatialAxis]), [layout.channels]);
-    const dbeta = tf.reshape(tf.sum(sumDy, [0, spatialAxis]), [layout.channels]);
-    return [tf.reshape(dx, x.shape), dgamma, dbeta];
+    const rawXhat = tf.mul(tf.sub(tf.reshape(x, view.shape), mean4), invStd4);
+    const xhat = tf.sub(rawXhat, tf.mean(rawXhat, view.reduceAxes, true));
+    return closedFormBackward(dy, x.shape, view, xhat, invStd4, gamma);
   });
+}
+
+/**
+ * The gradient of `sum(dy * groupNorm(x, gamma, ...))` with respect to x,
+ * gamma and beta, built from built-in ops with the statistics recomputed from
+ * x, so that it is itself differentiable in dy, x and gamma (through the
+ * statistics too): the gradient of the fused gradient (second order). Needs
+ * the gradients of built-in ops registered.
+ */
+export function groupNormBackward(
+  dy: Tensor,
+  x: Tensor,
+  gamma: Tensor | undefined,
+  epsilon: number,
+  dataFormat: DataFormat,
+  groups: number,
+): [Tensor, Tensor, Tensor] {
+  const view = groupView(instanceNormLayout(x.shape, dataFormat), groups);
+  const {centered} = groupMoments(tf.reshape(x, view.shape), view);
+  const invStd = tf.rsqrt(tf.add(tf.mean(tf.square(centered), view.reduceAxes, true), epsilon));
+  return closedFormBackward(dy, x.shape, view, tf.mul(centered, invStd), invStd, gamma);
+}
+
+/**
+ * The mean of each (instance, group) of the view and x minus it. Shifting each
+ * group by its first value keeps float32 sums small: an offset of 1e4 or a
+ * constant group stays exact.
+ */
+function groupMoments(x4: Tensor, view: GroupView): {mean: Tensor; centered: Tensor} {
+  const firstSize = view.shape.map((_, axis) => (view.reduceAxes.includes(axis) ? 1 : -1));
+  const shift = tf.slice(x4, [0, 0, 0, 0], firstSize);
+  const shifted = tf.sub(x4, shift);
+  const shiftedMean = tf.mean(shifted, view.reduceAxes, true);
+  return {mean: tf.add(shift, shiftedMean), centered: tf.sub(shifted, shiftedMean)};
+}
+
+/**
+ * With u = gamma * dy and means over each (instance, group):
+ * dx = invStd * (u - mean(u) - xhat * mean(u * xhat)); dgamma and dbeta sum
+ * dy * xhat and dy over instances and pixels.
+ */
+function closedFormBackward(
+  dy: Tensor,
+  shape: number[],
+  view: GroupView,
+  xhat: Tensor,
+  invStd: Tensor,
+  gamma: Tensor | undefined,
+): [Tensor, Tensor, Tensor] {
+  const dy4 = tf.reshape(dy, view.shape);
+  const u = gamma ? tf.mul(dy4, tf.reshape(gamma, view.channelShape)) : dy4;
+  const meanU = tf.mean(u, view.reduceAxes, true);
+  const meanUXhat = tf.mean(tf.mul(u, xhat), view.reduceAxes, true);
+  const dx = tf.mul(invStd, tf.sub(tf.sub(u, meanU), tf.mul(xhat, meanUXhat)));
+  const perChannel = (t: Tensor) => tf.reshape(tf.sum(t, [0, view.spatialAxis]), [-1]);
+  return [tf.reshape(dx, shape), perChannel(tf.mul(dy4, xhat)), perChannel(dy4)];
 }
 
 /**
@@ -91,33 +121,48 @@ export function instanceNormComposite<T extends Tensor>(
   epsilon = 1e-5,
   dataFormat: DataFormat = 'channelsLast',
 ): T {
+  const rank = x.rank;
+  const first = dataFormat === 'channelsLast' ? 1 : 2;
+  const axes = Array.from({length: rank - 2}, (_, i) => i + first);
   return tf.tidy(() => {
-    const rank = x.rank;
-    const axes =
-      dataFormat === 'channelsLast'
-        ? Array.from({length: rank - 2}, (_, i) => i + 1)
-        : Array.from({length: rank - 2}, (_, i) => i + 2);
     const {mean, variance} = tf.moments(x, axes, true);
-    let y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, epsilon)));
+    const y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, epsilon)));
     const paramShape =
       dataFormat === 'channelsLast' ? [-1] : [-1, ...Array.from({length: rank - 2}, () => 1)];
-    if (gamma) {
-      y = tf.mul(y, tf.reshape(gamma, paramShape));
-    }
-    if (beta) {
-      y = tf.add(y, tf.reshape(beta, paramShape));
-    }
-    return y as T;
+    return scaleAndShift(y, gamma, beta, paramShape) as T;
   });
 }
 
-/** x as `[N, S, C]` or `[N, C, S]`, with the index of its spatial axis. */
-function view3d(x: Tensor, dataFormat: DataFormat): [number, Tensor] {
-  const layout = instanceNormLayout(x.shape, dataFormat);
-  return [dataFormat === 'channelsLast' ? 1 : 2, tf.reshape(x, threeDShape(layout))];
+/**
+ * Group norm as tfjs users write it by hand: x reshaped so that each
+ * (instance, group) is a slab, `tf.moments` over it, autograd through
+ * built-in ops (their gradients must be registered). The yardstick of the
+ * group-norm benchmark rows.
+ */
+export function groupNormComposite<T extends Tensor>(
+  x: T,
+  groups: number,
+  gamma?: Tensor | null,
+  beta?: Tensor | null,
+  epsilon = 1e-5,
+  dataFormat: DataFormat = 'channelsLast',
+): T {
+  const view = groupView(instanceNormLayout(x.shape, dataFormat), groups);
+  return tf.tidy(() => {
+    const x4 = tf.reshape(x, view.shape);
+    const {mean, variance} = tf.moments(x4, view.reduceAxes, true);
+    const y = tf.mul(tf.sub(x4, mean), tf.rsqrt(tf.add(variance, epsilon)));
+    return tf.reshape(scaleAndShift(y, gamma, beta, view.channelShape), x.shape) as T;
+  });
 }
 
-/** A per-channel vector shaped to broadcast against the 3-D view. */
-function channelVector(v: Tensor, dataFormat: DataFormat): Tensor {
-  return dataFormat === 'channelsLast' ? v : tf.reshape(v, [-1, 1]);
+/** y * gamma + beta, each per channel, reshaped to broadcast; absent: skipped. */
+function scaleAndShift(
+  y: Tensor,
+  gamma: Tensor | null | undefined,
+  beta: Tensor | null | undefined,
+  channelShape: number[],
+): Tensor {
+  const scaled = gamma ? tf.mul(y, tf.reshape(gamma, channelShape)) : y;
+  return beta ? tf.add(scaled, tf.reshape(beta, channelShape)) : scaled;
 }

@@ -1,22 +1,25 @@
 /**
- * tfjs-instance-norm: instance normalization with its gradient for
- * TensorFlow.js, as fused kernels of the cpu, webgl, webgpu and wasm backends.
+ * tfjs-instance-norm: instance and group normalization with their gradients
+ * for TensorFlow.js, as fused kernels of the cpu, webgl, webgpu and wasm
+ * backends.
  *
  * Importing this module registers the kernels and the InstanceNormalization
- * layer classes (side effects). It loads no backend package at runtime:
- * kernels are registered by backend name at import, for every backend the
- * package has kernels for, loaded or not, and only run on a backend the app
- * installed (see register.ts).
+ * and GroupNormalization layer classes (side effects). It loads no backend
+ * package at runtime: kernels are registered by backend name at import, for
+ * every backend the package has kernels for, loaded or not, and only run on a
+ * backend the app installed (see register.ts).
  */
 import '../kernels/cpu/index';
 import '../kernels/webgl/index';
 import '../kernels/webgpu/index';
 import '../kernels/wasm/index';
 
-export {instanceNorm} from './instance_norm';
-export {instanceNormComposite} from './composite';
+export {groupNorm, instanceNorm} from './instance_norm';
+export {groupNormComposite, instanceNormComposite} from './composite';
 export {AddonsInstanceNormalization, InstanceNormalization, instanceNormalization} from './layer';
 export type {InstanceNormalizationLayerArgs} from './layer';
+export {AddonsGroupNormalization, GroupNormalization, groupNormalization} from './group_layer';
+export type {GroupNormalizationLayerArgs} from './group_layer';
 export {InstanceNorm, InstanceNormGrad} from './kernel_names';
 export {registerKernelsFor} from './register';
 export type {

@@ -4,7 +4,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type {LayerArgs} from '@tensorflow/tfjs-layers/dist/engine/topology';
 import type {Kwargs} from '@tensorflow/tfjs-layers/dist/types';
 
-import {instanceNorm} from './instance_norm';
+import {groupNorm, instanceNorm} from './instance_norm';
 import {
   Constraint,
   Initializer,
@@ -42,7 +42,8 @@ export interface InstanceNormalizationLayerArgs extends LayerArgs {
   gammaConstraint?: KerasObjectIdentifier<Constraint> | null;
   /**
    * TensorFlow Addons stores `groups: -1` (one group per channel, which is
-   * instance norm); any other value is group norm and is rejected.
+   * instance norm); any other value is group norm, the GroupNormalization
+   * layer's, and is rejected.
    */
   groups?: number | null;
 }
@@ -77,21 +78,13 @@ const BASE_KEYS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Instance normalization as a tf.layers layer: each instance and channel is
- * normalized with its own mean and variance over the other non-batch axes,
- * `y = (x - mean) / sqrt(variance + epsilon) * gamma + beta`, in training and
- * in inference alike (there are no moving statistics). Runs the fused
- * instanceNorm op, so its gradient is the fused kernel too.
- *
- * Loads Keras models converted with tensorflowjs_converter: class name
- * `InstanceNormalization` (keras-contrib) resolves to this class and
- * `Addons>InstanceNormalization` (TensorFlow Addons) to
- * AddonsInstanceNormalization; weights are named `gamma` and `beta`.
+ * What InstanceNormalization and GroupNormalization share: the Keras config
+ * (axis, epsilon, center, scale, initializers, regularizers, constraints),
+ * the weights, the channel axis and the call, which runs the fused op with
+ * the layer's groups. Subclasses fix `groups`: -1 (one group per channel) for
+ * instance norm, a divisor of the channel count for group norm.
  */
-export class InstanceNormalization extends tfl.layers.Layer {
-  /** @nocollapse */
-  static className = 'InstanceNormalization';
-
+export abstract class ChannelGroupNormalization extends tfl.layers.Layer {
   readonly axis: number | null;
   readonly epsilon: number;
   readonly center: boolean;
@@ -102,12 +95,16 @@ export class InstanceNormalization extends tfl.layers.Layer {
   private readonly gammaRegularizer: Regularizer | null;
   private readonly betaConstraint: Constraint | null;
   private readonly gammaConstraint: Constraint | null;
+  /** Channels per group: -1 is one group per channel (instance norm). */
+  readonly groups: number;
   private gamma: tfl.LayerVariable | null = null;
   private beta: tfl.LayerVariable | null = null;
 
-  constructor(args: InstanceNormalizationLayerArgs = {}) {
+  /** @param groups the layer's groups, checked by the subclass. */
+  protected constructor(args: InstanceNormalizationLayerArgs, groups: number) {
     super(args);
-    const owner = `${this.getClassName()} layer '${this.name}'`;
+    this.groups = groups;
+    const owner = this.describe();
     for (const key of Object.keys(args)) {
       if (!OWN_KEYS.has(key) && !BASE_KEYS.has(key)) {
         throw new Error(
@@ -118,13 +115,6 @@ export class InstanceNormalization extends tfl.layers.Layer {
             .join(', ')}).`,
         );
       }
-    }
-    if (args.groups != null && args.groups !== -1) {
-      throw new Error(
-        `${owner}: groups must be -1 (one group per channel: instance ` +
-          `normalization), but got ${JSON.stringify(args.groups)}; groups > 1 is ` +
-          `group normalization, which this layer does not compute.`,
-      );
     }
     const axis = args.axis === undefined ? -1 : args.axis;
     if (axis !== null && !Number.isInteger(axis)) {
@@ -204,6 +194,12 @@ export class InstanceNormalization extends tfl.layers.Layer {
             `size, but the input shape is ${JSON.stringify(shape)}.`,
         );
       }
+      if (this.groups !== -1 && channels % this.groups !== 0) {
+        throw new Error(
+          `${this.describe()}: groups (${this.groups}) must divide the number of ` +
+            `channels, ${channels} on axis ${this.axis}.`,
+        );
+      }
       paramShape = [channels];
       axes = {[axis]: channels};
     }
@@ -248,12 +244,13 @@ export class InstanceNormalization extends tfl.layers.Layer {
         // One scalar gamma/beta per layer, statistics over all features of an
         // instance: a [N, features, 1] view with a single channel.
         const view = tf.reshape(x, [shape[0], product(shape.slice(1)), 1]);
-        return tf.reshape(instanceNorm(view, gamma, beta, this.epsilon, 'channelsLast'), shape);
+        return tf.reshape(normalize(view, -1, gamma, beta, this.epsilon, 'channelsLast'), shape);
       }
       const axis = this.channelAxis(rank);
       if (axis === rank - 1 || axis === 1) {
         return normalize(
           x,
+          this.groups,
           gamma,
           beta,
           this.epsilon,
@@ -263,7 +260,14 @@ export class InstanceNormalization extends tfl.layers.Layer {
       // A channel axis in the middle: move it last, normalize, move it back.
       const toLast = [...Array.from({length: rank}, (_, i) => i).filter(i => i !== axis), axis];
       const back = toLast.map((_, i) => toLast.indexOf(i));
-      const y = normalize(tf.transpose(x, toLast), gamma, beta, this.epsilon, 'channelsLast');
+      const y = normalize(
+        tf.transpose(x, toLast),
+        this.groups,
+        gamma,
+        beta,
+        this.epsilon,
+        'channelsLast',
+      );
       return tf.transpose(y, back);
     });
   }
@@ -308,13 +312,52 @@ export class InstanceNormalization extends tfl.layers.Layer {
     return resolved;
   }
 
-  private describe(): string {
+  protected describe(): string {
     return `${this.getClassName()} layer '${this.name}'`;
+  }
+}
+/**
+ * Instance normalization as a tf.layers layer: each instance and channel is
+ * normalized with its own mean and variance over the other non-batch axes,
+ * `y = (x - mean) / sqrt(variance + epsilon) * gamma + beta`, in training and
+ * in inference alike (there are no moving statistics). Runs the fused
+ * instanceNorm op, so its gradient is the fused kernel too.
+ *
+ * Loads Keras models converted with tensorflowjs_converter: class name
+ * `InstanceNormalization` (keras-contrib) resolves to this class and
+ * `Addons>InstanceNormalization` (TensorFlow Addons) to
+ * AddonsInstanceNormalization; weights are named `gamma` and `beta`.
+ */
+export class InstanceNormalization extends ChannelGroupNormalization {
+  /** @nocollapse */
+  static className = 'InstanceNormalization';
+
+  constructor(args: InstanceNormalizationLayerArgs = {}) {
+    super(args, -1);
+    if (args.groups != null && args.groups !== -1) {
+      throw new Error(
+        `${this.describe()}: groups must be -1 (one group per channel: instance ` +
+          `normalization), but got ${JSON.stringify(args.groups)}; for group ` +
+          `normalization use GroupNormalization.`,
+      );
+    }
   }
 }
 tf.serialization.registerClass(InstanceNormalization);
 
 let addonsLayerCount = 0;
+
+/**
+ * A default name for an Addons class: the one tfjs derives from the class
+ * name would contain '>', which is not a valid weight-name scope.
+ */
+export function withAddonsName<T extends {name?: string}>(
+  args: T,
+  prefix: string,
+  count: number,
+): T {
+  return {...args, name: args.name ?? `${prefix}_${count}`};
+}
 
 /**
  * The class TensorFlow Addons' `tfa.layers.InstanceNormalization` converts
@@ -327,9 +370,7 @@ export class AddonsInstanceNormalization extends InstanceNormalization {
   static override className = 'Addons>InstanceNormalization';
 
   constructor(args: InstanceNormalizationLayerArgs = {}) {
-    // The default name tfjs derives from the class name would contain '>',
-    // which is not a valid weight-name scope.
-    super({...args, name: args.name ?? `addons_instance_normalization_${++addonsLayerCount}`});
+    super(withAddonsName(args, 'addons_instance_normalization', ++addonsLayerCount));
   }
 
   override getConfig(): tf.serialization.ConfigDict {
@@ -348,15 +389,21 @@ export function instanceNormalization(
   return new InstanceNormalization(args);
 }
 
+/** instanceNorm (groups -1) or groupNorm on x of any rank >= 3. */
 function normalize(
   x: Tensor,
+  groups: number,
   gamma: Tensor | null,
   beta: Tensor | null,
   epsilon: number,
   dataFormat: DataFormat,
 ): Tensor {
+  const run = (input: Tensor) =>
+    groups === -1
+      ? instanceNorm(input, gamma, beta, epsilon, dataFormat)
+      : groupNorm(input, groups, gamma, beta, epsilon, dataFormat);
   if (x.rank <= 5) {
-    return instanceNorm(x, gamma, beta, epsilon, dataFormat);
+    return run(x);
   }
   // The op takes rank 3 to 5; higher ranks are seen as [N, S, C] / [N, C, S].
   const shape = x.shape as number[];
@@ -364,7 +411,7 @@ function normalize(
     dataFormat === 'channelsLast'
       ? [shape[0], product(shape.slice(1, -1)), shape[shape.length - 1]]
       : [shape[0], shape[1], product(shape.slice(2))];
-  return tf.reshape(instanceNorm(tf.reshape(x, view), gamma, beta, epsilon, dataFormat), shape);
+  return tf.reshape(run(tf.reshape(x, view)), shape);
 }
 
 /**

@@ -31,3 +31,41 @@ export function threeDShape(layout: InstanceNormLayout): [number, number, number
     ? [batch, spatial, channels]
     : [batch, channels, spatial];
 }
+
+/**
+ * x seen as a 4-D array in which each (instance, group) is a slab over two
+ * axes: `[N, S, groups, C / groups]` for channelsLast (reduced over axes 1
+ * and 3), `[N, groups, C / groups, S]` for channelsFirst (axes 2 and 3). The
+ * statistics of the group, kept with keepDims, then broadcast against it.
+ */
+export interface GroupView {
+  shape: [number, number, number, number];
+  reduceAxes: [number, number];
+  /** The spatial axis, over which per-(instance, channel) sums are taken. */
+  spatialAxis: number;
+  /** The shape a per-channel vector takes to broadcast against the view. */
+  channelShape: number[];
+  /** Elements per (instance, group): S * C / groups. */
+  groupSize: number;
+}
+
+export function groupView(layout: InstanceNormLayout, groups: number): GroupView {
+  const {batch, spatial, channels} = layout;
+  const perGroup = channels / groups;
+  const groupSize = spatial * perGroup;
+  return layout.dataFormat === 'channelsLast'
+    ? {
+        shape: [batch, spatial, groups, perGroup],
+        reduceAxes: [1, 3],
+        spatialAxis: 1,
+        channelShape: [groups, perGroup],
+        groupSize,
+      }
+    : {
+        shape: [batch, groups, perGroup, spatial],
+        reduceAxes: [2, 3],
+        spatialAxis: 3,
+        channelShape: [groups, perGroup, 1],
+        groupSize,
+      };
+}

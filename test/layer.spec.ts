@@ -10,13 +10,26 @@ import {
   AddonsInstanceNormalization,
   instanceNormalization,
   InstanceNormalization,
-  instanceNormComposite,
 } from '../src/index';
 import type {InstanceNormalizationLayerArgs} from '../src/index';
 
+import {
+  CompositeInstanceNorm,
+  convNet,
+  convertedKerasModel,
+  EPSILON,
+  expectFitsLikeReference,
+  expectRoundTrip,
+  expectSameModel,
+  fitSteps,
+  functionalKerasModel,
+  images,
+  kerasLayerConfig,
+  setWeights,
+  weightValues,
+} from './layer_util';
 import {referenceForward} from './reference';
 import {
-  backendDataIds,
   describeEachBackend,
   expectClose,
   Format,
@@ -24,206 +37,22 @@ import {
   skipWithoutKernels,
   tf,
   tolerance,
-  withoutKernelLeakCheck,
 } from './setup';
-
-const EPSILON = 1e-3;
-
-/**
- * The composite reference: instance norm written with tf.moments and autograd
- * through built-in ops, in a minimal layer with the same weights.
- */
-class CompositeInstanceNorm extends tfl.layers.Layer {
-  static className = 'CompositeInstanceNormForTests';
-  private gamma!: tfl.LayerVariable;
-  private beta!: tfl.LayerVariable;
-
-  constructor(private readonly format: Format) {
-    super({});
-  }
-
-  override build(inputShape: tfl.Shape | tfl.Shape[]): void {
-    const shape = inputShape as tfl.Shape;
-    const channels = (
-      this.format === 'channelsLast' ? shape[shape.length - 1] : shape[1]
-    ) as number;
-    this.gamma = this.addWeight('gamma', [channels], 'float32', tfl.initializers.ones());
-    this.beta = this.addWeight('beta', [channels], 'float32', tfl.initializers.zeros());
-    this.built = true;
-  }
-
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    const x = Array.isArray(inputs) ? inputs[0] : inputs;
-    return instanceNormComposite(x, this.gamma.read(), this.beta.read(), EPSILON, this.format);
-  }
-}
-
-/** conv -> norm -> relu -> dense, on [N, 6, 6, 2] or [N, 2, 6, 6] images. */
-function convNet(format: Format, norm: tfl.layers.Layer): tfl.Sequential {
-  const model = tfl.sequential();
-  model.add(
-    tfl.layers.conv2d({
-      inputShape: format === 'channelsLast' ? [6, 6, 2] : [2, 6, 6],
-      // No conv bias: a per-channel constant is what instance norm removes, so
-      // its gradient is rounding noise that Adam would amplify.
-      filters: 4,
-      kernelSize: 3,
-      padding: 'same',
-      dataFormat: format,
-      useBias: false,
-      kernelInitializer: tfl.initializers.glorotUniform({seed: 1}),
-    }),
-  );
-  model.add(norm);
-  model.add(tfl.layers.activation({activation: 'relu'}));
-  model.add(tfl.layers.flatten());
-  model.add(
-    tfl.layers.dense({units: 2, kernelInitializer: tfl.initializers.glorotUniform({seed: 2})}),
-  );
-  return model;
-}
-
-function images(format: Format, seed: number): tf.Tensor4D {
-  const shape: [number, number, number, number] =
-    format === 'channelsLast' ? [4, 6, 6, 2] : [4, 2, 6, 6];
-  return tf.tensor4d(randomValues(4 * 6 * 6 * 2, seed, 2, 0.5), shape);
-}
-
-/** Fits with one batch per epoch: history.loss[e] is the loss of step e. */
-async function fitSteps(
-  model: tfl.LayersModel,
-  x: tf.Tensor,
-  y: tf.Tensor,
-  epochs: number,
-  onEpochEnd?: () => void,
-): Promise<number[]> {
-  const history = await withoutKernelLeakCheck(() =>
-    model.fit(x, y, {
-      epochs,
-      batchSize: x.shape[0],
-      shuffle: false,
-      verbose: 0,
-      callbacks: onEpochEnd ? {onEpochEnd: async () => onEpochEnd()} : undefined,
-    }),
-  );
-  return history.history['loss'] as number[];
-}
-
-/** Sets 1-D weights from arrays without leaving the source tensors behind. */
-function setWeights(layer: tfl.layers.Layer, values: number[][]): void {
-  const tensors = values.map(v => tf.tensor1d(v));
-  layer.setWeights(tensors);
-  tf.dispose(tensors);
-}
-
-async function weightValues(model: tfl.LayersModel): Promise<Float32Array[]> {
-  return Promise.all(model.getWeights().map(async w => (await w.data()) as Float32Array));
-}
-
-/** Saves to memory, as tf.io.withSaveHandler hands them over. */
-async function saveToMemory(model: tfl.LayersModel): Promise<tf.io.ModelArtifacts> {
-  let saved: tf.io.ModelArtifacts | undefined;
-  await model.save(
-    tf.io.withSaveHandler(async artifacts => {
-      saved = artifacts;
-      return {modelArtifactsInfo: {dateSaved: new Date(), modelTopologyType: 'JSON'}};
-    }),
-  );
-  return saved!;
-}
-
-async function expectSameModel(
-  a: tfl.LayersModel,
-  b: tfl.LayersModel,
-  x: tf.Tensor,
-): Promise<void> {
-  const [wa, wb] = [await weightValues(a), await weightValues(b)];
-  expect(b.weights.map(w => w.originalName)).toEqual(a.weights.map(w => w.originalName));
-  expect(wb).toEqual(wa);
-  const [pa, pb] = [a.predict(x) as tf.Tensor, b.predict(x) as tf.Tensor];
-  expect(await pb.data()).toEqual(await pa.data());
-  tf.dispose([pa, pb]);
-}
-
-/**
- * A model JSON as tensorflowjs_converter writes it for a Keras model: the
- * Keras topology (class_name / config, snake_case keys) and the weights
- * manifest, here in memory.
- */
-function convertedKerasModel(
-  topology: object,
-  weights: Array<{name: string; values: number[]}>,
-): tf.io.IOHandler {
-  const weightSpecs = weights.map(w => ({
-    name: w.name,
-    shape: [w.values.length],
-    dtype: 'float32' as const,
-  }));
-  const weightData = new Float32Array(weights.flatMap(w => w.values)).buffer;
-  return tf.io.fromMemory({modelTopology: topology, weightSpecs, weightData});
-}
-
-/**
- * The config Keras writes for an InstanceNormalization layer with the default
- * initializers and no regularizer or constraint (keras-contrib and Addons
- * alike), with `more` on top.
- */
-function kerasLayerConfig(name: string, axis: number | null, more: object = {}): object {
-  const zeros = {class_name: 'Zeros', config: {}};
-  const ones = {class_name: 'Ones', config: {}};
-  const none = {beta_regularizer: null, gamma_regularizer: null};
-  const unconstrained = {beta_constraint: null, gamma_constraint: null};
-  return {
-    ...{name, trainable: true, dtype: 'float32', axis, epsilon: EPSILON, center: true, scale: true},
-    ...{beta_initializer: zeros, gamma_initializer: ones, ...none, ...unconstrained, ...more},
-  };
-}
 
 /** The config keras-contrib (keras 2.2.4) writes for InstanceNormalization. */
 function kerasContribLayer(name: string, axis: number | null, batchInputShape?: number[]): object {
   const shape = batchInputShape ? {batch_input_shape: [null, ...batchInputShape.slice(1)]} : {};
-  return {class_name: 'InstanceNormalization', config: kerasLayerConfig(name, axis, shape)};
+  return {class_name: 'InstanceNormalization', config: kerasLayerConfig(name, {axis, ...shape})};
 }
 
 /** A tf.keras 2.x functional model around TensorFlow Addons' layer. */
 function addonsModel(axis: number, groups: number, batchInputShape: number[]): object {
-  return {
-    // tensorflowjs_converter keeps the full Keras save format: the topology
-    // sits in model_config.
-    keras_version: '2.8.0',
-    backend: 'tensorflow',
-    model_config: {
-      class_name: 'Functional',
-      config: {
-        name: 'model',
-        layers: [
-          {
-            class_name: 'InputLayer',
-            name: 'input_1',
-            inbound_nodes: [],
-            config: {
-              batch_input_shape: [null, ...batchInputShape.slice(1)],
-              dtype: 'float32',
-              sparse: false,
-              ragged: false,
-              name: 'input_1',
-            },
-          },
-          {
-            class_name: 'Addons>InstanceNormalization',
-            name: 'instance_normalization',
-            inbound_nodes: [[['input_1', 0, 0, {}]]],
-            config: kerasLayerConfig('instance_normalization', axis, {
-              groups,
-              gamma_regularizer: {class_name: 'L2', config: {l2: 0.01}},
-            }),
-          },
-        ],
-        input_layers: [['input_1', 0, 0]],
-        output_layers: [['instance_normalization', 0, 0]],
-      },
-    },
-  };
+  return functionalKerasModel(
+    'Addons>InstanceNormalization',
+    'instance_normalization',
+    {groups, axis, gamma_regularizer: {class_name: 'L2', config: {l2: 0.01}}},
+    batchInputShape,
+  );
 }
 
 /**
@@ -429,47 +258,13 @@ describeEachBackend('layer', backend => {
     beforeEach(() => skipWithoutKernels('Conv2DBackpropFilter'));
     for (const format of ['channelsLast', 'channelsFirst'] as Format[]) {
       it(`fits a conv net (${format}) step for step like the composite reference, without leaks`, async () => {
-        const start = tf.memory().numTensors;
-        const startData = backendDataIds();
         const axis = format === 'channelsLast' ? -1 : 1;
-        const model = convNet(format, instanceNormalization({axis}));
-        const reference = convNet(format, new CompositeInstanceNorm(format));
-        reference.setWeights(model.getWeights());
-        const x = images(format, 40);
-        const y = tf.tensor2d(randomValues(8, 41), [4, 2]);
-        const optimizers = [tf.train.adam(0.01), tf.train.adam(0.01)];
-        model.compile({optimizer: optimizers[0], loss: 'meanSquaredError'});
-        reference.compile({optimizer: optimizers[1], loss: 'meanSquaredError'});
-
-        const counts: number[] = [];
-        const epochs = 12;
-        const losses = await fitSteps(model, x, y, epochs, () =>
-          counts.push(tf.memory().numTensors, backendDataIds()),
+        await expectFitsLikeReference(
+          format,
+          instanceNormalization({axis}),
+          new CompositeInstanceNorm(format),
+          tolerance(backend),
         );
-        // Adam creates its slots in the first step; every epoch ends with
-        // the same tensors and backend data.
-        expect(counts.length).toBe(2 * epochs);
-        for (let e = 1; e < epochs; e++) {
-          expect(counts.slice(2 * e, 2 * e + 2))
-            .withContext(`epoch ${e} [tensors, data]`)
-            .toEqual(counts.slice(0, 2));
-        }
-
-        const referenceLosses = await fitSteps(reference, x, y, epochs);
-        expectClose(losses, referenceLosses, atol, rtol, 'loss per step');
-        expect(losses[epochs - 1]).toBeLessThan(0.5 * losses[0]);
-        // The trained weights agree too (gamma and beta included).
-        const [trained, trainedReference] = [
-          await weightValues(model),
-          await weightValues(reference),
-        ];
-        trained.forEach((w, i) => expectClose(w, trainedReference[i], atol, rtol, `weight ${i}`));
-        tf.dispose([x, y]);
-        model.dispose();
-        reference.dispose();
-        optimizers.forEach(o => o.dispose());
-        expect(tf.memory().numTensors).toBe(start);
-        expect(backendDataIds()).toBe(startData);
       });
     }
 
@@ -571,21 +366,7 @@ describeEachBackend('layer', backend => {
       ['Addons>InstanceNormalization', (axis: number) => new AddonsInstanceNormalization({axis})],
     ] as Array<[string, (axis: number) => tfl.layers.Layer]>) {
       it(`round-trips a trained model through memory: ${what}`, async () => {
-        const model = convNet('channelsFirst', make(1));
-        model.compile({optimizer: tf.train.sgd(0.1), loss: 'meanSquaredError'});
-        const x = images('channelsFirst', 80);
-        const y = tf.tensor2d(randomValues(8, 81), [4, 2]);
-        await fitSteps(model, x, y, 2);
-        const artifacts = await saveToMemory(model);
-        const topology = JSON.stringify(artifacts.modelTopology);
-        expect(topology).toContain(`"class_name":"${what}"`);
-        const loaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
-        expect(loaded.layers[1].getClassName()).toBe(what);
-        expect(loaded.layers[1].getConfig()).toEqual(model.layers[1].getConfig());
-        await expectSameModel(model, loaded, x);
-        tf.dispose([x, y]);
-        model.dispose();
-        loaded.dispose();
+        await expectRoundTrip(what, make(1));
       });
     }
 

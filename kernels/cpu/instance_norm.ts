@@ -3,11 +3,13 @@ import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
 import {InstanceNorm, InstanceNormAttrs, InstanceNormInputs} from '../../src/kernel_names';
 import {instanceNormLayout} from '../../src/layout';
-import {float32Values, forEachRow, perInstanceChannel} from './util';
+import {expandGroups, float32Values, forEachRow, perInstanceChannel, sumOverGroups} from './util';
 
 /**
- * Two-pass statistics in float64: the mean first, then the squared
- * deviations from it, so an offset of 1e4 or a constant channel is exact.
+ * Two-pass statistics in float64 per (instance, group): the mean first, then
+ * the squared deviations from it, so an offset of 1e4 or a constant group is
+ * exact. Sums are taken per (instance, channel), then over each group's
+ * channels (groups = C, the default, is instance norm).
  */
 function instanceNormCpu(args: {
   inputs: InstanceNormInputs;
@@ -18,6 +20,8 @@ function instanceNormCpu(args: {
   const {epsilon, dataFormat} = attrs;
   const layout = instanceNormLayout(inputs.x.shape, dataFormat);
   const {batch, spatial, channels} = layout;
+  const groups = attrs.groups ?? channels;
+  const groupSize = (spatial * channels) / groups;
   const x = float32Values(backend, inputs.x);
   const gamma = inputs.gamma ? float32Values(backend, inputs.gamma) : null;
   const beta = inputs.beta ? float32Values(backend, inputs.beta) : null;
@@ -29,10 +33,10 @@ function instanceNormCpu(args: {
       sum[nc] += x[offset + j];
     }
   });
-  const mean = new Float64Array(stats);
-  for (let nc = 0; nc < stats; nc++) {
-    mean[nc] = spatial > 0 ? sum[nc] / spatial : 0;
-  }
+  const groupMean = sumOverGroups(layout, groups, sum).map(total =>
+    groupSize > 0 ? total / groupSize : 0,
+  );
+  const mean = expandGroups(layout, groups, groupMean);
   const squaredDeviations = new Float64Array(stats);
   forEachRow(layout, (offset, length, nc0, ncStep) => {
     for (let j = 0, nc = nc0; j < length; j++, nc += ncStep) {
@@ -40,11 +44,10 @@ function instanceNormCpu(args: {
       squaredDeviations[nc] += d * d;
     }
   });
-  const invStd = new Float64Array(stats);
-  for (let nc = 0; nc < stats; nc++) {
-    const variance = spatial > 0 ? squaredDeviations[nc] / spatial : 0;
-    invStd[nc] = 1 / Math.sqrt(variance + epsilon);
-  }
+  const groupInvStd = sumOverGroups(layout, groups, squaredDeviations).map(
+    total => 1 / Math.sqrt((groupSize > 0 ? total / groupSize : 0) + epsilon),
+  );
+  const invStd = expandGroups(layout, groups, groupInvStd);
 
   // y = (x - mean) * (invStd * gamma) + beta, with both factors per (n, c).
   const scale = perInstanceChannel(layout, gamma, 1);
@@ -60,8 +63,8 @@ function instanceNormCpu(args: {
   });
   return [
     backend.makeTensorInfo(inputs.x.shape, 'float32', y),
-    backend.makeTensorInfo([batch, channels], 'float32', Float32Array.from(mean)),
-    backend.makeTensorInfo([batch, channels], 'float32', Float32Array.from(invStd)),
+    backend.makeTensorInfo([batch, groups], 'float32', Float32Array.from(groupMean)),
+    backend.makeTensorInfo([batch, groups], 'float32', Float32Array.from(groupInvStd)),
   ];
 }
 

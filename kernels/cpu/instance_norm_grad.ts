@@ -7,16 +7,18 @@ import {
   InstanceNormGradInputs,
 } from '../../src/kernel_names';
 import {instanceNormLayout} from '../../src/layout';
-import {float32Values, forEachRow, perInstanceChannel} from './util';
+import {expandGroups, float32Values, forEachRow, perInstanceChannel, sumOverGroups} from './util';
 
 /**
- * With xhat = (x - mean) * invStd and S pixels per (instance, channel):
- *   dx = gamma * invStd * (dy - sum(dy) / S - xhat * sum(dy * xhat) / S)
- *   dgamma = sum over instances and pixels of dy * xhat, dbeta of dy.
- * The sums per (instance, channel) are accumulated in float64.
+ * With xhat = (x - mean) * invStd, u = gamma * dy and M elements per
+ * (instance, group):
+ *   dx = invStd * (u - sum(u) / M - xhat * sum(u * xhat) / M)
+ *   dgamma = sum over instances and pixels of dy * xhat, dbeta of dy,
+ * where the group sums are sums over the group's channels of gamma times the
+ * per-(instance, channel) sums of dy and dy * xhat, accumulated in float64.
  *
  * The saved mean is float32: at an offset of 1e4 it is off by up to half an
- * ulp (~5e-4), which shifts every xhat of the channel by the same amount.
+ * ulp (~5e-4), which shifts every xhat of the group by the same amount.
  * Summing xhat as well recovers that shift (the true xhat has mean zero) and
  * removes it, so dx and dgamma keep float32 accuracy at any offset.
  */
@@ -28,11 +30,17 @@ function instanceNormGradCpu(args: {
   const {inputs, backend, attrs} = args;
   const layout = instanceNormLayout(inputs.x.shape, attrs.dataFormat);
   const {batch, spatial, channels} = layout;
+  const groups = attrs.groups ?? channels;
+  const groupSize = (spatial * channels) / groups;
   const dy = float32Values(backend, inputs.dy);
   const x = float32Values(backend, inputs.x);
-  const gamma = inputs.gamma ? float32Values(backend, inputs.gamma) : null;
-  const mean = float32Values(backend, inputs.mean);
-  const invStd = float32Values(backend, inputs.invStd);
+  const gamma = perInstanceChannel(
+    layout,
+    inputs.gamma ? float32Values(backend, inputs.gamma) : null,
+    1,
+  );
+  const mean = expandGroups(layout, groups, float32Values(backend, inputs.mean));
+  const invStd = expandGroups(layout, groups, float32Values(backend, inputs.invStd));
 
   const stats = batch * channels;
   const sumDy = new Float64Array(stats);
@@ -47,22 +55,28 @@ function instanceNormGradCpu(args: {
       sumXhat[nc] += xhat;
     }
   });
-  const xhatShift = new Float64Array(stats);
+  const xhatShift = expandGroups(
+    layout,
+    groups,
+    sumOverGroups(layout, groups, sumXhat).map(total => total / groupSize),
+  );
+  const sumU = new Float64Array(stats);
+  const sumUXhat = new Float64Array(stats);
   for (let nc = 0; nc < stats; nc++) {
-    xhatShift[nc] = sumXhat[nc] / spatial;
     sumDyXhat[nc] -= xhatShift[nc] * sumDy[nc];
+    sumU[nc] = gamma[nc] * sumDy[nc];
+    sumUXhat[nc] = gamma[nc] * sumDyXhat[nc];
   }
+  const groupSumU = expandGroups(layout, groups, sumOverGroups(layout, groups, sumU));
+  const groupSumUXhat = expandGroups(layout, groups, sumOverGroups(layout, groups, sumUXhat));
 
-  const scale = perInstanceChannel(layout, gamma, 1);
-  for (let nc = 0; nc < stats; nc++) {
-    scale[nc] *= invStd[nc];
-  }
   const dx = new Float32Array(x.length);
   forEachRow(layout, (offset, length, nc0, ncStep) => {
     for (let j = 0, nc = nc0; j < length; j++, nc += ncStep) {
       const i = offset + j;
       const xhat = (x[i] - mean[nc]) * invStd[nc] - xhatShift[nc];
-      dx[i] = scale[nc] * (dy[i] - (sumDy[nc] + xhat * sumDyXhat[nc]) / spatial);
+      dx[i] =
+        invStd[nc] * (gamma[nc] * dy[i] - (groupSumU[nc] + xhat * groupSumUXhat[nc]) / groupSize);
     }
   });
   const dgamma = new Float32Array(channels);

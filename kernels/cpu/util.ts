@@ -48,3 +48,34 @@ export function perInstanceChannel(
   }
   return out;
 }
+
+/**
+ * Per-(instance, group) totals of a per-(instance, channel) array: group g of
+ * instance n sums channels g * C / groups ... (g + 1) * C / groups - 1.
+ */
+export function sumOverGroups(
+  layout: InstanceNormLayout,
+  groups: number,
+  perChannel: Float64Array,
+): Float64Array {
+  const perGroup = layout.channels / groups;
+  const out = new Float64Array(layout.batch * groups);
+  for (let nc = 0; nc < perChannel.length; nc++) {
+    out[Math.floor(nc / perGroup)] += perChannel[nc];
+  }
+  return out;
+}
+
+/** A per-(instance, channel) array holding each channel's group value. */
+export function expandGroups(
+  layout: InstanceNormLayout,
+  groups: number,
+  perGroupValues: ArrayLike<number>,
+): Float64Array {
+  const perGroup = layout.channels / groups;
+  const out = new Float64Array(layout.batch * layout.channels);
+  for (let nc = 0; nc < out.length; nc++) {
+    out[nc] = perGroupValues[Math.floor(nc / perGroup)];
+  }
+  return out;
+}
