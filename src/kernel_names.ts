@@ -50,3 +50,10 @@ export interface InstanceNormGradAttrs {
   /** As in {@link InstanceNormAttrs}; mean and invStd are `[N, groups]`. */
   groups?: number;
 }
+
+/** What tfjs passes to a kernel function of this package on backend B. */
+export interface KernelArgs<Inputs, Backend, Attrs> {
+  inputs: Inputs;
+  backend: Backend;
+  attrs: Attrs;
+}

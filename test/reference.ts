@@ -5,6 +5,10 @@
  */
 export type Format = 'channelsLast' | 'channelsFirst';
 
+type Values = ArrayLike<number>;
+/** epsilon, data format, and the number of groups (absent: C, instance norm). */
+type Settings = [epsilon: number, format: Format, groups?: number];
+
 export interface ReferenceForward {
   y: Float64Array;
   mean: Float64Array; // [N, groups]
@@ -59,13 +63,11 @@ function channelOf(g: Geometry, at: number, format: Format): number {
  * (instance norm).
  */
 export function referenceForward(
-  x: ArrayLike<number>,
+  x: Values,
   shape: number[],
-  gamma: ArrayLike<number> | null,
-  beta: ArrayLike<number> | null,
-  epsilon: number,
-  format: Format,
-  groups?: number,
+  gamma: Values | null,
+  beta: Values | null,
+  ...[epsilon, format, groups]: Settings
 ): ReferenceForward {
   const g = geometry(shape, format);
   const count = groups ?? g.c;
@@ -96,13 +98,11 @@ export function referenceForward(
 
 /** Gradients of sum(dy * groupNorm(x, gamma, beta)); `groups` defaults to C. */
 export function referenceGradient(
-  dy: ArrayLike<number>,
-  x: ArrayLike<number>,
+  dy: Values,
+  x: Values,
   shape: number[],
-  gamma: ArrayLike<number> | null,
-  epsilon: number,
-  format: Format,
-  groups?: number,
+  gamma: Values | null,
+  ...[epsilon, format, groups]: Settings
 ): ReferenceGradient {
   const g = geometry(shape, format);
   const count = groups ?? g.c;

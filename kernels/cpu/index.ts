@@ -1,8 +1,9 @@
 import {registerKernel} from '@tensorflow/tfjs-core';
 
-import {instanceNormCpuConfig} from './instance_norm';
-import {instanceNormGradCpuConfig} from './instance_norm_grad';
+import {float64InstanceNormConfig} from '../shared/instance_norm';
+import {float64InstanceNormGradConfig} from '../shared/instance_norm_grad';
+import {cpuMemory} from './memory';
 
-for (const config of [instanceNormCpuConfig, instanceNormGradCpuConfig]) {
-  registerKernel(config);
-}
+// The cpu backend ships with tfjs-core's usual bundles: registered at import.
+registerKernel(float64InstanceNormConfig('cpu', cpuMemory));
+registerKernel(float64InstanceNormGradConfig('cpu', cpuMemory));

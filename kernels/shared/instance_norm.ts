@@ -1,0 +1,33 @@
+import type {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
+
+import {
+  InstanceNorm,
+  InstanceNormAttrs,
+  InstanceNormInputs,
+  KernelArgs,
+} from '../../src/kernel_names';
+import {normForwardFloat64} from './float64_forward';
+import {normGeometry} from './geometry';
+import type {Float64Memory} from './memory';
+
+/**
+ * The `InstanceNorm` kernel (instance and group norm) of a CPU-side backend
+ * (cpu, wasm): the float64 loops of float64_forward.ts read x, gamma and beta
+ * and write y, mean and invStd in the backend's own memory.
+ */
+export function float64InstanceNormConfig<Backend>(
+  backendName: string,
+  memory: Float64Memory<Backend>,
+): KernelConfig {
+  const kernelFunc = (args: KernelArgs<InstanceNormInputs, Backend, InstanceNormAttrs>) => {
+    const {inputs, backend, attrs} = args;
+    const geometry = normGeometry(inputs.x.shape, attrs.dataFormat, attrs.groups, InstanceNorm);
+    const stats = [geometry.batch, geometry.groups];
+    return memory.outputs(backend, [inputs.x.shape, stats, stats], ([y, mean, invStd]) => {
+      const {x, gamma, beta} = memory.views(backend, inputs, InstanceNorm);
+      const out = {y, mean, invStd};
+      normForwardFloat64(geometry, x, gamma ?? null, beta ?? null, attrs.epsilon, out);
+    }) as TensorInfo[];
+  };
+  return {kernelName: InstanceNorm, backendName, kernelFunc: kernelFunc as unknown as KernelFunc};
+}
