@@ -1,0 +1,90 @@
+import type {ComputeProgram} from './dispatch';
+import {
+  FOLD_UNIFORMS,
+  foldKey,
+  foldMain,
+  foldReduce,
+  overChannels,
+  overEntries,
+} from './fold_snippet';
+import {MOMENT_FIELDS} from './moments_program';
+import {momentsSnippet} from './moments_snippet';
+import {dispatchOf, Geometry} from './plan';
+import {treeReduceSnippet} from './reduce_snippet';
+import {fields} from './uniforms';
+
+/** Rows of the forward's coefficients `[N, 3, C]`: y = (x - pivot) * scale + shift. */
+export const NORMALIZE_ROWS = {scale: 0, shift: 1, pivot: 2, count: 3} as const;
+
+export const STATISTICS_UNIFORMS = [...FOLD_UNIFORMS, ...fields('f32', 'epsilon')];
+
+/**
+ * Forward pass 2, one workgroup per group: merges the partial moments of each
+ * (n, group) over its chunks and channels (all shifted by the group's pivot),
+ * then writes mean and invStd `[N, groups]` and, per (n, c), the scale, shift
+ * and pivot of the elementwise pass. y is taken from the shifted pieces,
+ * (x - pivot) * scale + (beta - shiftedMean * scale), which keeps float32
+ * accuracy at any offset.
+ */
+export function statisticsProgram(
+  geometry: Geometry,
+  lanes: number,
+  hasGamma: boolean,
+  hasBeta: boolean,
+): ComputeProgram {
+  const rows = NORMALIZE_ROWS.count;
+  const coefficient = (row: keyof typeof NORMALIZE_ROWS) =>
+    `coefficients[(n * ${rows} + ${NORMALIZE_ROWS[row]}) * uniforms.channels + channel]`;
+  return {
+    name: 'InstanceNormStatistics',
+    key: `${foldKey(geometry, lanes)}_${+hasGamma}${+hasBeta}`,
+    workgroupSize: lanes,
+    dispatch: dispatchOf(geometry.groups),
+    outputs: [
+      {name: 'mean', type: 'f32'},
+      {name: 'invStd', type: 'f32'},
+      {name: 'coefficients', type: 'f32'},
+    ],
+    inputs: [
+      {name: 'partials', type: 'f32'},
+      {name: 'x', type: 'f32'},
+      ...(hasGamma ? [{name: 'gamma', type: 'f32'}] : []),
+      ...(hasBeta ? [{name: 'beta', type: 'f32'}] : []),
+    ],
+    uniforms: STATISTICS_UNIFORMS,
+    code: `
+      ${momentsSnippet('f32')}
+      ${treeReduceSnippet(foldReduce(lanes), 'reduceMoments', 'Moments', 'mergeMoments')}
+
+      ${foldMain(
+        lanes,
+        `
+        var own = Moments(0.0, 0.0, 0.0);
+        ${overEntries(
+          MOMENT_FIELDS,
+          `own = mergeMoments(own, Moments(splitPixels(split), partials[at],
+              partials[at + uniforms.channels]));`,
+        )}
+        let total = reduceMoments(lane, 0, lane, own);
+        let invStdValue = inverseSqrt(total.variance + uniforms.epsilon);
+        let start = ${
+          geometry.format === 'channelsLast'
+            ? 'n * uniforms.spatial * uniforms.channels + group * uniforms.groupChannels'
+            : '(n * uniforms.channels + group * uniforms.groupChannels) * uniforms.spatial'
+        };
+        let pivot = x[start];
+        if (lane == 0) {
+          mean[n * uniforms.groups + group] = pivot + total.mean;
+          invStd[n * uniforms.groups + group] = invStdValue;
+        }
+        ${overChannels(`
+          let scale = invStdValue${hasGamma ? ' * gamma[channel]' : ''};
+          ${coefficient('scale')} = scale;
+          ${coefficient('shift')} = ${hasBeta ? 'beta[channel]' : '0.0'} - total.mean * scale;
+          ${coefficient('pivot')} = pivot;
+        `)}
+      `,
+      )}
+    `,
+  };
+}
