@@ -23,6 +23,7 @@ import {
 } from './setup';
 
 const BACKEND = 'webgpu';
+const THREE_PASSES = ['InstanceNormMoments', 'InstanceNormStatistics', 'InstanceNormNormalize'];
 
 /**
  * The labels of the pipelines `fn` dispatches, in order (the package's
@@ -127,9 +128,15 @@ if (activeBackends(false).includes(BACKEND)) {
       expect(tf.getKernel(InstanceNormGrad, BACKEND)).toBeDefined();
     });
 
-    for (const format of ['channelsLast', 'channelsFirst'] as const) {
-      it(`dispatches 3 programs per forward and 3 per gradient — ${format}`, async () => {
-        const shape = format === 'channelsLast' ? [2, 16, 16, 8] : [2, 8, 16, 16];
+    // An (n, c) extent of at most ONE_PASS_MAX_EXTENT takes the one-pass forward.
+    const dispatchCases: Array<[Format, number[], string[]]> = [
+      ['channelsLast', [2, 16, 16, 8], ['InstanceNormOnePass']],
+      ['channelsFirst', [2, 8, 16, 16], ['InstanceNormOnePass']],
+      ['channelsLast', [1, 72, 64, 8], THREE_PASSES],
+      ['channelsFirst', [1, 8, 72, 64], THREE_PASSES],
+    ];
+    for (const [format, shape, forwardPrograms] of dispatchCases) {
+      it(`dispatches ${forwardPrograms.length} programs per forward and 3 per gradient — [${shape}] ${format}`, async () => {
         const x = tf.randomNormal(shape);
         const dy = tf.randomNormal(shape);
         const gamma = tf.ones([8]);
@@ -138,11 +145,7 @@ if (activeBackends(false).includes(BACKEND)) {
         const forward = recordPrograms(
           () => tf.engine().runKernel(InstanceNorm, {x, gamma, beta}, attrs) as tf.Tensor[],
         );
-        expect(forward.programs).toEqual([
-          'InstanceNormMoments',
-          'InstanceNormStatistics',
-          'InstanceNormNormalize',
-        ]);
+        expect(forward.programs).toEqual(forwardPrograms);
         const [y, mean, invStd] = forward.result;
         const backward = recordPrograms(
           () =>
@@ -164,7 +167,7 @@ if (activeBackends(false).includes(BACKEND)) {
         // Through the op: the forward adds no dispatch of its own, and a
         // gradient with a given dy is exactly forward + gradient kernels.
         const op = recordPrograms(() => instanceNorm(x, gamma, beta, 1e-5, format));
-        expect(op.programs.length).toBe(3);
+        expect(op.programs.length).toBe(forwardPrograms.length);
         const grads = await withoutKernelLeakCheck(() =>
           recordPrograms(() =>
             tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
@@ -172,7 +175,7 @@ if (activeBackends(false).includes(BACKEND)) {
             )([x, gamma, beta], dy),
           ),
         );
-        expect(grads.programs.length).toBe(6);
+        expect(grads.programs.length).toBe(forwardPrograms.length + 3);
         tf.dispose([
           x,
           dy,

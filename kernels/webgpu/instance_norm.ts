@@ -7,14 +7,16 @@ import {ELEMENTWISE_UNIFORMS} from './elementwise_snippet';
 import {foldValues} from './fold_snippet';
 import {MOMENT_FIELDS, momentsProgram} from './moments_program';
 import {normalizeProgram} from './normalize_program';
-import {geometryOf, planElementwise, planTiling, workgroupBudget} from './plan';
+import {onePassProgram, ONE_PASS_UNIFORMS} from './one_pass_program';
+import {geometryOf, planElementwise, planOnePass, planTiling, workgroupBudget} from './plan';
 import {NORMALIZE_ROWS, statisticsProgram, STATISTICS_UNIFORMS} from './statistics_program';
 import {TILING_UNIFORMS, tilingValues} from './tile_snippet';
 import {uniformValues} from './uniforms';
 
 /**
- * Three dispatches: the partial moments of x; the statistics (mean and invStd,
- * the saved outputs, and the per-(n, c) scale and shift); y.
+ * One dispatch when each (n, group) is small (a workgroup each); else three:
+ * the partial moments of x; the statistics (mean and invStd, the saved
+ * outputs, and the per-(n, c) scale and shift); y.
  */
 function instanceNormWebGPU(args: {
   inputs: InstanceNormInputs;
@@ -38,9 +40,20 @@ function instanceNormWebGPU(args: {
     ];
   }
   const budget = workgroupBudget(backend);
+  const params = [gamma, beta].filter((p): p is TensorInfo => p != null);
+  const onePass = planOnePass(geometry, budget);
+  if (onePass != null) {
+    return runPasses(backend, run =>
+      run(
+        onePassProgram(geometry, onePass, gamma != null, beta != null),
+        [x, ...params],
+        [x.shape, [batch, groups], [batch, groups]],
+        uniformValues(ONE_PASS_UNIFORMS, {...geometry, epsilon: attrs.epsilon}),
+      ),
+    );
+  }
   const tiling = planTiling(geometry, budget);
   const elementwise = planElementwise(geometry, budget);
-  const params = [gamma, beta].filter((p): p is TensorInfo => p != null);
   return runPasses(backend, run => {
     const [partials] = run(
       momentsProgram(tiling),

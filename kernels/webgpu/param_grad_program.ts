@@ -1,12 +1,5 @@
 import type {ComputeProgram} from './dispatch';
-import {
-  FOLD_UNIFORMS,
-  foldKey,
-  foldMain,
-  foldReduce,
-  overChannels,
-  overEntries,
-} from './fold_snippet';
+import {FOLD_UNIFORMS, foldKey, foldMain, foldReduce, overEntries} from './fold_snippet';
 import {SUM_FIELDS} from './grad_sums_program';
 import {gradSumsSnippet} from './moments_snippet';
 import {dispatchOf, Geometry} from './plan';
@@ -35,9 +28,11 @@ export function paramGradProgram(
   const coefficient = (row: keyof typeof INPUT_GRAD_ROWS) =>
     `coefficients[(n * ${rows} + ${INPUT_GRAD_ROWS[row]}) * uniforms.channels + channel]`;
   const weight = hasGamma ? 'gamma[channel]' : '1.0';
+  // Channels summed side by side: a power of two up to the group's channels.
+  const slots = Math.min(lanes, 2 ** Math.floor(Math.log2(geometry.groupChannels)));
   return {
     name: 'InstanceNormParamGrad',
-    key: `${foldKey(geometry, lanes)}_${+hasGamma}`,
+    key: `${foldKey(geometry, lanes)}_${slots}_${+hasGamma}`,
     workgroupSize: lanes,
     dispatch: dispatchOf(geometry.groups),
     outputs: [
@@ -55,6 +50,15 @@ export function paramGradProgram(
     code: `
       ${gradSumsSnippet('f32')}
       ${treeReduceSnippet(foldReduce(lanes), 'reduceSums', 'GradSums', 'addGradSums')}
+      const SLOTS = ${slots};
+      const MEMBERS = ${lanes / slots};
+      fn addPair(a : vec2<f32>, b : vec2<f32>) -> vec2<f32> { return a + b; }
+      ${treeReduceSnippet(
+        {workgroupSize: lanes, members: lanes / slots, memberStride: slots, slotStride: 1},
+        'reduceChannel',
+        'vec2<f32>',
+        'addPair',
+      )}
 
       ${foldMain(
         lanes,
@@ -73,27 +77,34 @@ export function paramGradProgram(
         let xhatShift = total.xhat / count;
         let perXhat = scale * (total.dyXhat - xhatShift * total.dy) / count;
         let constant = scale * total.dy / count;
-        ${overChannels(`
-          var sumDy = 0.0;
-          var sumDyXhat = 0.0;
-          for (var split = 0; split < uniforms.splits; split++) {
+        // Per channel: its sums over the chunks, SLOTS channels at a time
+        // with MEMBERS lanes over the chunks of each.
+        for (var first = 0; first < uniforms.groupChannels; first += SLOTS) {
+          let slot = lane % SLOTS;
+          let memberIndex = lane / SLOTS;
+          let channel = group * uniforms.groupChannels + first + slot;
+          let inGroup = first + slot < uniforms.groupChannels;
+          var channelSums = vec2<f32>(0.0);
+          for (var split = memberIndex; inGroup && split < uniforms.splits; split += MEMBERS) {
             let at = ((n * uniforms.splits + split) * ${SUM_FIELDS}) * uniforms.channels + channel;
-            sumDy += partials[at];
-            sumDyXhat += partials[at + uniforms.channels];
+            channelSums += vec2<f32>(partials[at], partials[at + uniforms.channels]);
           }
-          let gammaTerm = sumDyXhat - xhatShift * sumDy;
-          if (n == 0) {
-            dgamma[channel] = gammaTerm;
-            dbeta[channel] = sumDy;
-          } else {
-            dgamma[channel] += gammaTerm;
-            dbeta[channel] += sumDy;
+          let sums = reduceChannel(lane, slot, memberIndex, channelSums);
+          if (inGroup && memberIndex == 0) {
+            let gammaTerm = sums.y - xhatShift * sums.x;
+            if (n == 0) {
+              dgamma[channel] = gammaTerm;
+              dbeta[channel] = sums.x;
+            } else {
+              dgamma[channel] += gammaTerm;
+              dbeta[channel] += sums.x;
+            }
+            ${coefficient('dyScale')} = scale * ${weight};
+            ${coefficient('slope')} = perXhat * scale;
+            ${coefficient('offset')} = perXhat * xhatShift - constant;
+            ${coefficient('center')} = mean[statistic];
           }
-          ${coefficient('dyScale')} = scale * ${weight};
-          ${coefficient('slope')} = perXhat * scale;
-          ${coefficient('offset')} = perXhat * xhatShift - constant;
-          ${coefficient('center')} = mean[statistic];
-        `)}
+        }
       `,
       )}
     `,

@@ -11,6 +11,7 @@ import {MOMENT_FIELDS} from './moments_program';
 import {momentsSnippet} from './moments_snippet';
 import {dispatchOf, Geometry} from './plan';
 import {treeReduceSnippet} from './reduce_snippet';
+import {groupStartSnippet} from './tile_snippet';
 import {fields} from './uniforms';
 
 /** Rows of the forward's coefficients `[N, 3, C]`: y = (x - pivot) * scale + shift. */
@@ -54,6 +55,7 @@ export function statisticsProgram(
     uniforms: STATISTICS_UNIFORMS,
     code: `
       ${momentsSnippet('f32')}
+      ${groupStartSnippet(geometry.format)}
       ${treeReduceSnippet(foldReduce(lanes), 'reduceMoments', 'Moments', 'mergeMoments')}
 
       ${foldMain(
@@ -67,12 +69,7 @@ export function statisticsProgram(
         )}
         let total = reduceMoments(lane, 0, lane, own);
         let invStdValue = inverseSqrt(total.variance + uniforms.epsilon);
-        let start = ${
-          geometry.format === 'channelsLast'
-            ? 'n * uniforms.spatial * uniforms.channels + group * uniforms.groupChannels'
-            : '(n * uniforms.channels + group * uniforms.groupChannels) * uniforms.spatial'
-        };
-        let pivot = x[start];
+        let pivot = x[groupStart(n, group)];
         if (lane == 0) {
           mean[n * uniforms.groups + group] = pivot + total.mean;
           invStd[n * uniforms.groups + group] = invStdValue;

@@ -3,6 +3,7 @@
  * lane works on, the index math into x, the `[N, groups]` statistics and the
  * partials `[N, splits, fields, C]`, and the main loop over work items.
  */
+import type {DataFormat} from '../../src/kernel_names';
 import type {Tiling} from './plan';
 import type {ReduceLayout} from './reduce_snippet';
 import {fields, UniformField} from './uniforms';
@@ -97,9 +98,6 @@ export function tileSnippet(tiling: Tiling): string {
       tile.stride = MEMBERS;
       tile.partialColumn = tile.channel;
       tile.partialWidth = uniforms.channels;`;
-  const groupStart = channelsLast
-    ? 'n * uniforms.spatial * uniforms.channels + group * uniforms.groupChannels'
-    : '(n * uniforms.channels + group * uniforms.groupChannels) * uniforms.spatial';
   return `
     const SLOTS = ${slots};
     const MEMBERS = ${members};
@@ -135,9 +133,7 @@ export function tileSnippet(tiling: Tiling): string {
           tile.partialColumn;
     }
 
-    fn groupStart(n : i32, group : i32) -> i32 {
-      return ${groupStart};
-    }
+    ${groupStartSnippet(tiling.geometry.format)}
 
     // Element \`at\` of x, a flat index.
     fn xElement(at : i32) -> f32 {
@@ -149,6 +145,15 @@ export function tileSnippet(tiling: Tiling): string {
       return ${channelsLast ? '(tile.channel * VECTOR + component)' : 'tile.channel'} / uniforms.groupChannels;
     }
   `;
+}
+
+/** `fn groupStart(n, group)`: the flat index of the first element of (n, group). */
+export function groupStartSnippet(format: DataFormat): string {
+  const start =
+    format === 'channelsLast'
+      ? 'n * uniforms.spatial * uniforms.channels + group * uniforms.groupChannels'
+      : '(n * uniforms.channels + group * uniforms.groupChannels) * uniforms.spatial';
+  return `fn groupStart(n : i32, group : i32) -> i32 { return ${start}; }`;
 }
 
 /**
