@@ -56,30 +56,28 @@ async function checkGroupCase(c: GroupCase, backend: string): Promise<void> {
     beta: tf.tensor1d(beta),
   };
   const attrs = {dataFormat: c.format, groups: c.groups};
-  const [y, mean, invStd] = tf
-    .engine()
-    .runKernel(
-      InstanceNorm,
-      {x: tensors.x, gamma: tensors.gamma, beta: tensors.beta},
-      {...attrs, epsilon},
-    ) as tf.Tensor[];
+  const forwardInputs = {x: tensors.x, gamma: tensors.gamma, beta: tensors.beta};
+  const forward = tf.engine().runKernel(InstanceNorm, forwardInputs, {...attrs, epsilon});
+  const [y, mean, invStd] = forward as tf.Tensor[];
   expect(mean.shape).toEqual([c.shape[0], c.groups]);
-  expectClose(await y.data(), expected.y, atol, rtol, 'y');
-  expectClose(await mean.data(), expected.mean, atol, rtol, 'mean');
-  expectClose(await invStd.data(), expected.invStd, atol, rtol, 'invStd');
+  const gradInputs = {dy: tensors.dy, x: tensors.x, gamma: tensors.gamma, mean, invStd};
   const [dx, dgamma, dbeta] = tf
     .engine()
-    .runKernel(
-      InstanceNormGrad,
-      {dy: tensors.dy, x: tensors.x, gamma: tensors.gamma, mean, invStd},
-      attrs,
-    ) as tf.Tensor[];
+    .runKernel(InstanceNormGrad, gradInputs, attrs) as tf.Tensor[];
   // dx scales with invStd (1 / sqrt(epsilon) on a constant group); dgamma and
   // dbeta sum many terms of size 1.
   const dxScale = c.constantGroup ? 1 / Math.sqrt(epsilon) : 1;
-  expectClose(await dx.data(), expectedGrad.dx, atol * dxScale, rtol, 'dx');
-  expectClose(await dgamma.data(), expectedGrad.dgamma, atol * 10, rtol, 'dgamma');
-  expectClose(await dbeta.data(), expectedGrad.dbeta, atol * 10, rtol, 'dbeta');
+  const checks: Array<[string, tf.Tensor, ArrayLike<number>, number]> = [
+    ['y', y, expected.y, atol],
+    ['mean', mean, expected.mean, atol],
+    ['invStd', invStd, expected.invStd, atol],
+    ['dx', dx, expectedGrad.dx, atol * dxScale],
+    ['dgamma', dgamma, expectedGrad.dgamma, atol * 10],
+    ['dbeta', dbeta, expectedGrad.dbeta, atol * 10],
+  ];
+  for (const [name, actual, wanted, absolute] of checks) {
+    expectClose(await actual.data(), wanted, absolute, rtol, name);
+  }
   tf.dispose([y, mean, invStd, dx, dgamma, dbeta, ...Object.values(tensors)]);
 }
 

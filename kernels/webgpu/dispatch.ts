@@ -23,6 +23,13 @@ export interface BufferBinding {
   type: string;
 }
 
+/** Scalar inputs bound only when present (gamma, beta). */
+export function optionalInputs(present: Record<string, boolean>): BufferBinding[] {
+  return Object.entries(present)
+    .filter(([, isPresent]) => isPresent)
+    .map(([name]) => ({name, type: 'f32'}));
+}
+
 export interface ComputeProgram {
   /** Names the program in `tf.time` and prefixes its pipeline key. */
   name: string;

@@ -3,23 +3,6 @@
  * and, for each, where its (n, c)'s coefficients `[N, rows, C]` are.
  */
 import {ELEMENTWISE_WORKGROUP_SIZE, ElementwisePlan, Geometry} from './plan';
-import {fields, UniformField} from './uniforms';
-
-export const ELEMENTWISE_UNIFORMS: readonly UniformField[] = fields(
-  'i32',
-  'units',
-  'spatial',
-  'channels',
-);
-
-/** WGSL type of a load of x, and of the coefficients bound for it. */
-export function elementTypes(
-  geometry: Geometry,
-  plan: ElementwisePlan,
-): {load: string; coefficient: string} {
-  const load = plan.vector === 4 ? 'vec4<f32>' : 'f32';
-  return {load, coefficient: geometry.format === 'channelsLast' ? load : 'f32'};
-}
 
 /**
  * `compute` running `body` for every load `i` of x, with `coefficient(row)`
@@ -53,9 +36,4 @@ export function elementwiseMain(
       }
     }
   `;
-}
-
-/** Everything baked into an elementwise pass's WGSL. */
-export function elementwiseKey(geometry: Geometry, plan: ElementwisePlan): string {
-  return `${geometry.format}_${plan.vector}`;
 }

@@ -3,36 +3,16 @@
  * more groups than workgroups) and, per instance, loops over the partials of
  * the group's (chunk, channel) entries and over the group's channels.
  */
-import type {Geometry} from './plan';
-import type {Tiling} from './plan';
 import type {ReduceLayout} from './reduce_snippet';
-import {fields, UniformField} from './uniforms';
 
-/** Uniforms of the fold passes. */
-export const FOLD_UNIFORMS: readonly UniformField[] = fields(
-  'i32',
-  'batch',
-  'spatial',
-  'channels',
-  'groupChannels',
-  'groups',
-  'chunk',
-  'splits',
-);
-
-/** Values of FOLD_UNIFORMS for the partials of `tiling`. */
-export function foldValues(tiling: Tiling): object {
-  return {...tiling.geometry, chunk: tiling.chunk, splits: tiling.splits};
+/** Element (n, channel) of row `row` of the coefficients `[N, rowCount, C]`. */
+export function coefficientAt(rowCount: number, row: number): string {
+  return `coefficients[(n * ${rowCount} + ${row}) * uniforms.channels + channel]`;
 }
 
 /** Every lane of a fold workgroup is a member of its one slot. */
 export function foldReduce(lanes: number): ReduceLayout {
   return {workgroupSize: lanes, members: lanes, memberStride: 1, slotStride: 0};
-}
-
-/** Everything baked into a fold pass's WGSL. */
-export function foldKey(geometry: Geometry, lanes: number): string {
-  return `${geometry.format}_${lanes}`;
 }
 
 /**

@@ -1,17 +1,9 @@
-import type {Tiling} from './plan';
 import {gradSumsSnippet} from './moments_snippet';
+import type {Tiling} from './plan';
+import {tiledProgram} from './program_kinds';
 import type {ComputeProgram} from './dispatch';
 import {treeReduceSnippet} from './reduce_snippet';
-import {
-  loadType,
-  mainOverItems,
-  perGroupSnippet,
-  statType,
-  TILING_UNIFORMS,
-  tilingKey,
-  tilingReduce,
-  tileSnippet,
-} from './tile_snippet';
+import {loadType, perGroupSnippet, statType, tilingReduce} from './tile_snippet';
 
 /** The partials of the gradient hold sum(dy), sum(dy * xhat) and sum(xhat) per chunk. */
 export const SUM_FIELDS = 3;
@@ -29,27 +21,21 @@ export function gradSumsProgram(tiling: Tiling): ComputeProgram {
     tiling.geometry.format === 'channelsFirst' && tiling.vector === 4
       ? (v: string) => `dot(${v}, vec4<f32>(1.0))`
       : (v: string) => v;
-  return {
+  return tiledProgram(tiling, {
     name: 'InstanceNormGradSums',
-    key: tilingKey(tiling),
-    workgroupSize: tiling.workgroupSize,
-    dispatch: tiling.dispatch,
-    outputs: [{name: 'partials', type: stat}],
     inputs: [
       {name: 'dy', type: load},
       {name: 'x', type: load},
       {name: 'mean', type: 'f32'},
       {name: 'invStd', type: 'f32'},
     ],
-    uniforms: TILING_UNIFORMS,
-    code: `
-      ${tileSnippet(tiling)}
-      ${perGroupSnippet(tiling, 'mean', 'mean[tile.n * uniforms.groups + GROUP]')}
-      ${perGroupSnippet(tiling, 'invStd', 'invStd[tile.n * uniforms.groups + GROUP]')}
-      ${gradSumsSnippet(stat)}
-      ${treeReduceSnippet(tilingReduce(tiling), 'reduceSums', 'GradSums', 'addGradSums')}
-
-      ${mainOverItems(`
+    snippets: [
+      perGroupSnippet(tiling, 'mean', 'mean[tile.n * uniforms.groups + GROUP]'),
+      perGroupSnippet(tiling, 'invStd', 'invStd[tile.n * uniforms.groups + GROUP]'),
+      gradSumsSnippet(stat),
+      treeReduceSnippet(tilingReduce(tiling), 'reduceSums', 'GradSums', 'addGradSums'),
+    ],
+    body: `
         // Block sums (see the moments pass) keep float32 rounding bounded.
         var own = GradSums(${stat}(0.0), ${stat}(0.0), ${stat}(0.0));
         if (tile.valid) {
@@ -79,7 +65,6 @@ export function gradSumsProgram(tiling: Tiling): ComputeProgram {
           partials[partialIndex(tile, tile.split, 1, ${SUM_FIELDS})] = total.dyXhat;
           partials[partialIndex(tile, tile.split, 2, ${SUM_FIELDS})] = total.xhat;
         }
-      `)}
     `,
-  };
+  });
 }

@@ -1,35 +1,18 @@
 import type {ComputeProgram} from './dispatch';
-import {
-  ELEMENTWISE_UNIFORMS,
-  elementTypes,
-  elementwiseKey,
-  elementwiseMain,
-} from './elementwise_snippet';
 import {INPUT_GRAD_ROWS} from './param_grad_program';
-import {ELEMENTWISE_WORKGROUP_SIZE, ElementwisePlan, Geometry} from './plan';
+import type {ElementwisePlan, Geometry} from './plan';
+import {elementwiseProgram} from './program_kinds';
 
-/** Gradient pass 3: dx = dyScale * dy - slope * (x - center) + offset per (n, c). */
+/** Gradient pass 3: dx from dy, x and the (n, c)'s coefficients (INPUT_GRAD_ROWS). */
 export function inputGradProgram(geometry: Geometry, plan: ElementwisePlan): ComputeProgram {
-  const types = elementTypes(geometry, plan);
-  const {dyScale, slope, offset, center, count} = INPUT_GRAD_ROWS;
-  return {
+  const {dyScale, perXhat, invStd, center, offset, count} = INPUT_GRAD_ROWS;
+  return elementwiseProgram(geometry, plan, {
     name: 'InstanceNormInputGrad',
-    key: elementwiseKey(geometry, plan),
-    workgroupSize: ELEMENTWISE_WORKGROUP_SIZE,
-    dispatch: plan.dispatch,
-    outputs: [{name: 'dx', type: types.load}],
-    inputs: [
-      {name: 'dy', type: types.load},
-      {name: 'x', type: types.load},
-      {name: 'coefficients', type: types.coefficient},
-    ],
-    uniforms: ELEMENTWISE_UNIFORMS,
-    code: elementwiseMain(
-      geometry,
-      plan,
-      count,
-      `dx[i] = coefficient(${dyScale}) * dy[i] - coefficient(${slope}) * (x[i] - coefficient(${center})) +
-            coefficient(${offset});`,
-    ),
-  };
+    output: 'dx',
+    inputs: ['dy', 'x'],
+    rows: count,
+    body: `dx[i] = coefficient(${dyScale}) * dy[i] -
+        coefficient(${perXhat}) * ((x[i] - coefficient(${center})) * coefficient(${invStd})) +
+        coefficient(${offset});`,
+  });
 }

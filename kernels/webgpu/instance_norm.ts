@@ -3,14 +3,12 @@ import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 
 import {InstanceNorm, InstanceNormAttrs, InstanceNormInputs} from '../../src/kernel_names';
 import {runPasses} from './dispatch';
-import {ELEMENTWISE_UNIFORMS} from './elementwise_snippet';
-import {foldValues} from './fold_snippet';
 import {MOMENT_FIELDS, momentsProgram} from './moments_program';
 import {normalizeProgram} from './normalize_program';
 import {onePassProgram, ONE_PASS_UNIFORMS} from './one_pass_program';
 import {geometryOf, planElementwise, planOnePass, planTiling, workgroupBudget} from './plan';
 import {NORMALIZE_ROWS, statisticsProgram, STATISTICS_UNIFORMS} from './statistics_program';
-import {TILING_UNIFORMS, tilingValues} from './tile_snippet';
+import {ELEMENTWISE_UNIFORMS, foldValues, TILING_UNIFORMS, tilingValues} from './program_kinds';
 import {uniformValues} from './uniforms';
 
 /**

@@ -7,13 +7,17 @@ import {
   InstanceNormGradInputs,
 } from '../../src/kernel_names';
 import {runPasses} from './dispatch';
-import {ELEMENTWISE_UNIFORMS} from './elementwise_snippet';
-import {FOLD_UNIFORMS, foldValues} from './fold_snippet';
 import {SUM_FIELDS, gradSumsProgram} from './grad_sums_program';
 import {inputGradProgram} from './input_grad_program';
 import {INPUT_GRAD_ROWS, paramGradProgram} from './param_grad_program';
 import {geometryOf, planElementwise, planTiling, workgroupBudget} from './plan';
-import {TILING_UNIFORMS, tilingValues} from './tile_snippet';
+import {
+  ELEMENTWISE_UNIFORMS,
+  FOLD_UNIFORMS,
+  foldValues,
+  TILING_UNIFORMS,
+  tilingValues,
+} from './program_kinds';
 import {uniformValues} from './uniforms';
 
 /**

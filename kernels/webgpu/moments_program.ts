@@ -1,17 +1,9 @@
-import type {Tiling} from './plan';
 import {blockMomentsSnippet, momentsSnippet} from './moments_snippet';
+import type {Tiling} from './plan';
+import {tiledProgram} from './program_kinds';
 import type {ComputeProgram} from './dispatch';
 import {treeReduceSnippet} from './reduce_snippet';
-import {
-  loadType,
-  mainOverItems,
-  perGroupSnippet,
-  statType,
-  TILING_UNIFORMS,
-  tilingKey,
-  tilingReduce,
-  tileSnippet,
-} from './tile_snippet';
+import {loadType, perGroupSnippet, statType, tilingReduce} from './tile_snippet';
 
 /** The partials of the forward hold (mean, variance) of x - pivot per chunk. */
 export const MOMENT_FIELDS = 2;
@@ -25,22 +17,16 @@ export function momentsProgram(tiling: Tiling): ComputeProgram {
   const stat = statType(tiling);
   const load = loadType(tiling);
   const mergeComponents = tiling.geometry.format === 'channelsFirst' && tiling.vector === 4;
-  return {
+  return tiledProgram(tiling, {
     name: 'InstanceNormMoments',
-    key: tilingKey(tiling),
-    workgroupSize: tiling.workgroupSize,
-    dispatch: tiling.dispatch,
-    outputs: [{name: 'partials', type: stat}],
     inputs: [{name: 'x', type: load}],
-    uniforms: TILING_UNIFORMS,
-    code: `
-      ${tileSnippet(tiling)}
-      ${perGroupSnippet(tiling, 'pivot', 'xElement(groupStart(tile.n, GROUP))')}
-      ${momentsSnippet(stat)}
-      ${blockMomentsSnippet(load, mergeComponents)}
-      ${treeReduceSnippet(tilingReduce(tiling), 'reduceMoments', 'Moments', 'mergeMoments')}
-
-      ${mainOverItems(`
+    snippets: [
+      perGroupSnippet(tiling, 'pivot', 'xElement(groupStart(tile.n, GROUP))'),
+      momentsSnippet(stat),
+      blockMomentsSnippet(load, mergeComponents),
+      treeReduceSnippet(tilingReduce(tiling), 'reduceMoments', 'Moments', 'mergeMoments'),
+    ],
+    body: `
         // Plain float32 sums over blocks of MOMENT_BLOCK loads, folded in
         // with Chan's formula: a lane may visit a whole chunk without its
         // rounding or range growing.
@@ -66,7 +52,6 @@ export function momentsProgram(tiling: Tiling): ComputeProgram {
           partials[partialIndex(tile, tile.split, 0, ${MOMENT_FIELDS})] = total.mean;
           partials[partialIndex(tile, tile.split, 1, ${MOMENT_FIELDS})] = total.variance;
         }
-      `)}
     `,
-  };
+  });
 }

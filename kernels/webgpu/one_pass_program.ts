@@ -1,13 +1,11 @@
+import {optionalInputs} from './dispatch';
 import type {ComputeProgram} from './dispatch';
 import {blockMomentsSnippet, momentsSnippet} from './moments_snippet';
 import type {Geometry, OnePassPlan} from './plan';
 import {treeReduceSnippet} from './reduce_snippet';
-import {fields} from './uniforms';
+import {fields, GEOMETRY_UNIFORMS} from './uniforms';
 
-export const ONE_PASS_UNIFORMS = [
-  ...fields('i32', 'batch', 'spatial', 'channels', 'groupChannels', 'groups'),
-  ...fields('f32', 'epsilon'),
-];
+export const ONE_PASS_UNIFORMS = [...GEOMETRY_UNIFORMS, ...fields('f32', 'epsilon')];
 
 /**
  * The whole forward in one dispatch when an (n, group)'s extent is small (see
@@ -33,11 +31,7 @@ export function onePassProgram(
       {name: 'mean', type: 'f32'},
       {name: 'invStd', type: 'f32'},
     ],
-    inputs: [
-      {name: 'x', type: 'f32'},
-      ...(hasGamma ? [{name: 'gamma', type: 'f32'}] : []),
-      ...(hasBeta ? [{name: 'beta', type: 'f32'}] : []),
-    ],
+    inputs: [{name: 'x', type: 'f32'}, ...optionalInputs({gamma: hasGamma, beta: hasBeta})],
     uniforms: ONE_PASS_UNIFORMS,
     code: `
       const LANES = ${lanes};

@@ -1,15 +1,26 @@
+import {optionalInputs} from './dispatch';
 import type {ComputeProgram} from './dispatch';
-import {FOLD_UNIFORMS, foldKey, foldMain, foldReduce, overEntries} from './fold_snippet';
+import {coefficientAt, foldMain, foldReduce, overEntries} from './fold_snippet';
 import {SUM_FIELDS} from './grad_sums_program';
 import {gradSumsSnippet} from './moments_snippet';
-import {dispatchOf, Geometry} from './plan';
+import type {Geometry} from './plan';
+import {FOLD_UNIFORMS, foldProgram} from './program_kinds';
 import {treeReduceSnippet} from './reduce_snippet';
 
 /**
- * Rows of the gradient's coefficients `[N, 4, C]`:
- * dx = dyScale * dy - slope * (x - center) + offset.
+ * Rows of the gradient's coefficients `[N, 5, C]`:
+ * dx = dyScale * dy - perXhat * ((x - center) * invStd) + offset. xhat is
+ * formed first: perXhat * invStd alone would fall below float32's normal
+ * range at magnitudes near 1e18.
  */
-export const INPUT_GRAD_ROWS = {dyScale: 0, slope: 1, offset: 2, center: 3, count: 4} as const;
+export const INPUT_GRAD_ROWS = {
+  dyScale: 0,
+  perXhat: 1,
+  invStd: 2,
+  center: 3,
+  offset: 4,
+  count: 5,
+} as const;
 
 /**
  * Gradient pass 2, one workgroup per group: from the partial sums A = sum(dy),
@@ -24,27 +35,20 @@ export function paramGradProgram(
   lanes: number,
   hasGamma: boolean,
 ): ComputeProgram {
-  const rows = INPUT_GRAD_ROWS.count;
   const coefficient = (row: keyof typeof INPUT_GRAD_ROWS) =>
-    `coefficients[(n * ${rows} + ${INPUT_GRAD_ROWS[row]}) * uniforms.channels + channel]`;
+    coefficientAt(INPUT_GRAD_ROWS.count, INPUT_GRAD_ROWS[row]);
   const weight = hasGamma ? 'gamma[channel]' : '1.0';
   // Channels summed side by side: a power of two up to the group's channels.
   const slots = Math.min(lanes, 2 ** Math.floor(Math.log2(geometry.groupChannels)));
-  return {
+  return foldProgram(geometry, lanes, {
     name: 'InstanceNormParamGrad',
-    key: `${foldKey(geometry, lanes)}_${slots}_${+hasGamma}`,
-    workgroupSize: lanes,
-    dispatch: dispatchOf(geometry.groups),
-    outputs: [
-      {name: 'dgamma', type: 'f32'},
-      {name: 'dbeta', type: 'f32'},
-      {name: 'coefficients', type: 'f32'},
-    ],
+    key: `${slots}_${+hasGamma}`,
+    outputs: ['dgamma', 'dbeta', 'coefficients'],
     inputs: [
       {name: 'partials', type: 'f32'},
       {name: 'mean', type: 'f32'},
       {name: 'invStd', type: 'f32'},
-      ...(hasGamma ? [{name: 'gamma', type: 'f32'}] : []),
+      ...optionalInputs({gamma: hasGamma}),
     ],
     uniforms: FOLD_UNIFORMS,
     code: `
@@ -100,7 +104,8 @@ export function paramGradProgram(
               dbeta[channel] += sums.x;
             }
             ${coefficient('dyScale')} = scale * ${weight};
-            ${coefficient('slope')} = perXhat * scale;
+            ${coefficient('perXhat')} = perXhat;
+            ${coefficient('invStd')} = scale;
             ${coefficient('offset')} = perXhat * xhatShift - constant;
             ${coefficient('center')} = mean[statistic];
           }
@@ -108,5 +113,5 @@ export function paramGradProgram(
       `,
       )}
     `,
-  };
+  });
 }

@@ -1,7 +1,8 @@
 /**
  * Planning of the WebGPU kernels: numbers only, no shader text.
  *
- * Both kernels run three dispatches:
+ * Both kernels run three dispatches (the forward one, see planOnePass, when
+ * each (n, group) is small):
  * 1. a reduction over x (and dy) into per-(n, chunk of S, c) partials,
  *    tiled over workgroups as described by {@link Tiling};
  * 2. a fold, one workgroup per group, that merges the partials of each
@@ -257,11 +258,6 @@ export function planElementwise(geometry: Geometry, budget: WorkgroupBudget): El
   const units = (geometry.batch * geometry.spatial * geometry.channels) / vector;
   const workgroups = Math.min(Math.ceil(units / ELEMENTWISE_WORKGROUP_SIZE), budget.max);
   return {vector, units, dispatch: dispatchOf(workgroups)};
-}
-
-/** The fold pass: one workgroup per group, looping over the instances. */
-export function foldDispatch(geometry: Geometry): [number, number, number] {
-  return dispatchOf(geometry.groups);
 }
 
 /**

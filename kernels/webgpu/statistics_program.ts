@@ -1,15 +1,10 @@
+import {optionalInputs} from './dispatch';
 import type {ComputeProgram} from './dispatch';
-import {
-  FOLD_UNIFORMS,
-  foldKey,
-  foldMain,
-  foldReduce,
-  overChannels,
-  overEntries,
-} from './fold_snippet';
+import {coefficientAt, foldMain, foldReduce, overChannels, overEntries} from './fold_snippet';
 import {MOMENT_FIELDS} from './moments_program';
 import {momentsSnippet} from './moments_snippet';
-import {dispatchOf, Geometry} from './plan';
+import type {Geometry} from './plan';
+import {FOLD_UNIFORMS, foldProgram} from './program_kinds';
 import {treeReduceSnippet} from './reduce_snippet';
 import {groupStartSnippet} from './tile_snippet';
 import {fields} from './uniforms';
@@ -33,24 +28,16 @@ export function statisticsProgram(
   hasGamma: boolean,
   hasBeta: boolean,
 ): ComputeProgram {
-  const rows = NORMALIZE_ROWS.count;
   const coefficient = (row: keyof typeof NORMALIZE_ROWS) =>
-    `coefficients[(n * ${rows} + ${NORMALIZE_ROWS[row]}) * uniforms.channels + channel]`;
-  return {
+    coefficientAt(NORMALIZE_ROWS.count, NORMALIZE_ROWS[row]);
+  return foldProgram(geometry, lanes, {
     name: 'InstanceNormStatistics',
-    key: `${foldKey(geometry, lanes)}_${+hasGamma}${+hasBeta}`,
-    workgroupSize: lanes,
-    dispatch: dispatchOf(geometry.groups),
-    outputs: [
-      {name: 'mean', type: 'f32'},
-      {name: 'invStd', type: 'f32'},
-      {name: 'coefficients', type: 'f32'},
-    ],
+    key: `${+hasGamma}${+hasBeta}`,
+    outputs: ['mean', 'invStd', 'coefficients'],
     inputs: [
       {name: 'partials', type: 'f32'},
       {name: 'x', type: 'f32'},
-      ...(hasGamma ? [{name: 'gamma', type: 'f32'}] : []),
-      ...(hasBeta ? [{name: 'beta', type: 'f32'}] : []),
+      ...optionalInputs({gamma: hasGamma, beta: hasBeta}),
     ],
     uniforms: STATISTICS_UNIFORMS,
     code: `
@@ -83,5 +70,5 @@ export function statisticsProgram(
       `,
       )}
     `,
-  };
+  });
 }

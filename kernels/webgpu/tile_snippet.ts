@@ -6,28 +6,6 @@
 import type {DataFormat} from '../../src/kernel_names';
 import type {Tiling} from './plan';
 import type {ReduceLayout} from './reduce_snippet';
-import {fields, UniformField} from './uniforms';
-
-/** Uniforms of the tiled passes. */
-export const TILING_UNIFORMS: readonly UniformField[] = fields(
-  'i32',
-  'batch',
-  'spatial',
-  'channels',
-  'groupChannels',
-  'groups',
-  'chunk',
-  'splits',
-  'tiles',
-  'items',
-  'itemsPerGroup',
-);
-
-/** Values of TILING_UNIFORMS. */
-export function tilingValues(tiling: Tiling): object {
-  const {geometry} = tiling;
-  return {...geometry, ...tiling};
-}
 
 /** WGSL type of one load of x along the contiguous axis. */
 export function loadType(tiling: Tiling): string {

@@ -38,3 +38,13 @@ export function uniformValues(list: readonly UniformField[], values: object): Un
     return {type: field.type === 'i32' ? 'int32' : 'float32', data: [value]};
   });
 }
+
+/** The geometry every program reads (plan.ts `Geometry`, less the format). */
+export const GEOMETRY_UNIFORMS: readonly UniformField[] = fields(
+  'i32',
+  'batch',
+  'spatial',
+  'channels',
+  'groupChannels',
+  'groups',
+);
