@@ -12,6 +12,7 @@ export default tseslint.config(
       'docs/api/',
       'node_modules/',
       '.tmp/',
+      '.carry*/',
       'bench/out/',
       'demo/out/',
       'test/artifacts/',

@@ -1,20 +1,29 @@
 /**
- * Backend choice: webgpu, then webgl, then cpu. Every failure is turned into
- * a sentence for the page, so a visitor learns why a backend is missing.
+ * Backend choice: webgpu, then webgl, then wasm, then cpu. Every failure is
+ * turned into a sentence for the page, so a visitor learns why a backend is
+ * missing.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
+// demo/serve.mjs swaps in a stub with `setWasmPaths = undefined` when
+// @tensorflow/tfjs-backend-wasm is not installed, and serves its .wasm files
+// under /wasm/ when it is.
+import * as wasm from '@tensorflow/tfjs-backend-wasm';
 
-export const BACKEND_ORDER = ['webgpu', 'webgl', 'cpu'] as const;
+export const BACKEND_ORDER = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_ORDER)[number];
 
 export const BACKEND_LABELS: Record<BackendName, string> = {
   webgpu: 'WebGPU',
   webgl: 'WebGL',
+  wasm: 'WASM',
   cpu: 'CPU',
 };
+
+const wasmPresent = typeof wasm.setWasmPaths === 'function';
+if (wasmPresent) wasm.setWasmPaths('/wasm/');
 
 /** Why a backend cannot run here, in words; null when nothing is known against it. */
 async function precheck(name: BackendName): Promise<string | null> {
@@ -31,6 +40,14 @@ async function precheck(name: BackendName): Promise<string | null> {
         'WebGPU found no usable GPU adapter (the GPU or driver may be blocklisted, ' +
         'or WebGPU is disabled).'
       );
+    }
+  }
+  if (name === 'wasm') {
+    if (!wasmPresent) {
+      return 'this build of the demo has no WASM backend (@tensorflow/tfjs-backend-wasm is not installed).';
+    }
+    if (typeof WebAssembly !== 'object') {
+      return 'this browser has no WebAssembly.';
     }
   }
   if (name === 'webgl') {

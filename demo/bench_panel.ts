@@ -33,12 +33,12 @@ function quickConfig(backend: string): BenchConfig {
       {shape: [1, 32, 32, 8], dataFormat: 'channelsLast'},
       {shape: [2, 32, 64, 64], dataFormat: 'channelsFirst'},
     ],
-    maxSize: {webgl: 1 << 20, webgpu: 1 << 19, cpu: 1 << 19},
+    maxSize: {webgl: 1 << 20, webgpu: 1 << 19, wasm: 1 << 19, cpu: 1 << 19},
     rounds: 3,
     batchMs: 40,
     maxCalls: 8,
     kernelTimeSamples: 0,
-    training: {backends: [], batch: 1, warmupSteps: 1, rounds: 1, steps: 1},
+    training: {backends: [], size: 32, warmupSteps: 1, rounds: 1, steps: 1},
   };
 }
 
@@ -106,6 +106,10 @@ export function setUpBenchPanel(
     try {
       const output = await runBenchmark(quickConfig(backend));
       body.replaceChildren(table(output, backend));
+      if (output.errors.length) {
+        hooks.say('error', `The benchmark failed on ${backend}: ${output.errors.join('; ')}`);
+        return;
+      }
       hooks.say(
         'info',
         `Quick benchmark on ${backend} done in ${((performance.now() - started) / 1000).toFixed(

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-import {InstanceNorm} from '../src/index';
+import {InstanceNorm, InstanceNormGrad, instanceNorm} from '../src/index';
 import {
   activateBackend,
   BACKEND_LABELS,
@@ -216,12 +216,53 @@ function renderPlot(): void {
   );
 }
 
-function renderKernelNote(): void {
-  if (!session) return;
-  const label = BACKEND_LABELS[session.backend];
-  $('#kernels').textContent = tf.getKernel(InstanceNorm, session.backend)
-    ? `${label} runs the fused InstanceNorm and InstanceNormGrad kernels.`
-    : `${label} has no fused kernels in this build; "fused" runs built-in ops.`;
+/**
+ * What "fused" runs on `backend`, as seen: tf.profile of the op's forward and
+ * gradient on a tiny input lists the kernels that ran. Not getKernel: the
+ * package registers its kernels for every backend name at import.
+ */
+async function kernelNote(backend: BackendName): Promise<string> {
+  const label = BACKEND_LABELS[backend];
+  const x = tf.tensor4d([1, 2, 3, 5, 8, 13, 21, 34], [1, 2, 2, 2]);
+  const profile = await tf.profile(() => tf.grad(a => instanceNorm(a as tf.Tensor4D))(x));
+  tf.dispose([x, profile.result as tf.Tensor]);
+  const ran = new Set(profile.kernelNames);
+  if (ran.has(InstanceNorm) && ran.has(InstanceNormGrad)) {
+    return (
+      `${label}: "fused" runs this package's InstanceNorm and InstanceNormGrad kernels ` +
+      `(seen in tf.profile); "composite" runs tfjs' built-in ops (tf.moments).`
+    );
+  }
+  return (
+    `${label}: no fused kernels run on this backend (tf.profile shows built-in ops only); ` +
+    `both "fused" and "composite" run tfjs' built-in ops.`
+  );
+}
+
+/** The kernel note of each backend the page started, for the end-to-end test. */
+const kernelNotes = new Map<BackendName, string>();
+
+async function renderKernelNote(backend: BackendName): Promise<void> {
+  const text = await kernelNote(backend).catch(e => `Could not check the kernels: ${message(e)}`);
+  kernelNotes.set(backend, text);
+  $('#kernels').textContent = text;
+}
+
+/**
+ * tfjs-backend-wasm (4.22) has no Conv2DBackpropFilter / Conv2DBackpropInput
+ * kernels: the demo's convolutions cannot train there. Said in words, before
+ * a step fails on it.
+ */
+function checkCanTrain(backend: BackendName): void {
+  const missing = ['Conv2DBackpropFilter', 'Conv2DBackpropInput'].filter(
+    k => tf.getKernel(k, backend) == null,
+  );
+  if (missing.length > 0) {
+    throw new Error(
+      `tfjs' ${BACKEND_LABELS[backend]} backend has no ${missing.join(' / ')} kernel, so the ` +
+        `demo's convolutions cannot train on it (the note above says what instance norm runs there).`,
+    );
+  }
 }
 
 async function renderOutput(s: Session): Promise<void> {
@@ -293,9 +334,10 @@ async function useBackend(name: BackendName): Promise<void> {
   }
   await activateBackend(name);
   gpuError = null;
+  await renderKernelNote(name);
+  checkCanTrain(name);
   session = makeSession(name);
   renderControls();
-  renderKernelNote();
   renderPlot();
   renderTiming();
   await renderOutput(session);
@@ -394,8 +436,12 @@ window.addEventListener('unhandledrejection', e =>
 
 /** Read by the end-to-end test (test/e2e/demo.e2e.mjs). */
 (window as unknown as {demo: unknown}).demo = {
+  hasKernels: (backend: string) =>
+    tf.getKernel(InstanceNorm, backend) != null && tf.getKernel(InstanceNormGrad, backend) != null,
   snapshot: () => ({
     backend: session?.backend ?? null,
+    kernelNote: $('#kernels').textContent,
+    kernelNotes: Object.fromEntries(kernelNotes),
     norm,
     running,
     compareLeft,

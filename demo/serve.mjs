@@ -4,12 +4,41 @@
 // port from 8080 up is used.
 import fs from 'node:fs';
 import http from 'node:http';
+import {createRequire} from 'node:module';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import * as esbuild from 'esbuild';
 
 const demoDir = path.dirname(fileURLToPath(import.meta.url));
 const outDir = path.join(demoDir, 'out');
+
+/** The dist/ folder of @tensorflow/tfjs-backend-wasm (its .wasm files), or null when not installed. */
+function wasmDist() {
+  try {
+    const pkg = createRequire(import.meta.url).resolve(
+      '@tensorflow/tfjs-backend-wasm/package.json',
+    );
+    return path.join(path.dirname(pkg), 'dist');
+  } catch {
+    return null;
+  }
+}
+const wasmDir = wasmDist();
+
+/** Without tfjs-backend-wasm, the demo's import of it gets a stub: the page says WASM is absent. */
+const wasmStub = {
+  name: 'wasm-stub',
+  setup(build) {
+    build.onResolve({filter: /^@tensorflow\/tfjs-backend-wasm$/}, () => ({
+      path: 'wasm-stub',
+      namespace: 'wasm-stub',
+    }));
+    build.onLoad({filter: /.*/, namespace: 'wasm-stub'}, () => ({
+      contents: 'export const setWasmPaths = undefined;',
+      loader: 'js',
+    }));
+  },
+};
 
 export async function buildDemo() {
   await esbuild.build({
@@ -20,6 +49,7 @@ export async function buildDemo() {
     sourcemap: true,
     outfile: path.join(outDir, 'main.js'),
     logLevel: 'warning',
+    plugins: wasmDir ? [] : [wasmStub],
   });
 }
 
@@ -29,14 +59,22 @@ const TYPES = {
   '.css': 'text/css; charset=utf-8',
   '.map': 'application/json; charset=utf-8',
   '.png': 'image/png',
+  '.wasm': 'application/wasm',
 };
 
-/** Serves demo/index.html, demo/style.css and the bundle in demo/out/; nothing else. */
+/**
+ * Serves demo/index.html, demo/style.css, the bundle in demo/out/ and the
+ * .wasm files of tfjs-backend-wasm under /wasm/; nothing else.
+ */
 function handle(req, res) {
   const url = new URL(req.url, 'http://localhost');
   const name = url.pathname === '/' ? 'index.html' : url.pathname.slice(1);
-  const file = path.normalize(path.join(demoDir, name));
+  const wasmFile = /^wasm\/[\w.-]+\.wasm$/.test(name) && wasmDir;
+  const file = wasmFile
+    ? path.join(wasmDir, name.slice('wasm/'.length))
+    : path.normalize(path.join(demoDir, name));
   const allowed =
+    wasmFile ||
     file === path.join(demoDir, 'index.html') ||
     file === path.join(demoDir, 'style.css') ||
     file.startsWith(outDir + path.sep);

@@ -17,6 +17,28 @@ const CHROMIUM_FLAGS = [
   '--disable-quic',
 ];
 
+// A real GPU (measured on an NVIDIA H200 with Debian's chromium-headless-shell
+// 156, ../shared/GPU.md): WebGL2 through ANGLE on Vulkan and WebGPU on the
+// same adapter. `--use-angle=gl-egl` gives WebGL but no WebGPU there.
+const CHROMIUM_GPU_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-dev-shm-usage',
+  '--enable-unsafe-webgpu',
+  '--ignore-gpu-blocklist',
+  '--disable-gpu-sandbox',
+  '--enable-gpu',
+  '--use-gl=angle',
+  '--use-angle=vulkan',
+  '--enable-features=Vulkan,VulkanFromANGLE,DefaultANGLEVulkan',
+  '--disable-vulkan-surface',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+];
+
 function chromiumPath() {
   const candidates = [process.env.CHROME_BIN, '/usr/bin/chromium', '/usr/bin/chromium-browser'];
   const found = candidates.find(p => p && fs.existsSync(p));
@@ -28,4 +50,4 @@ function chromiumPath() {
   return found;
 }
 
-module.exports = {CHROMIUM_FLAGS, chromiumPath};
+module.exports = {CHROMIUM_FLAGS, CHROMIUM_GPU_FLAGS, chromiumPath};

@@ -1,17 +1,28 @@
 // `npm run test:consumers`: the packed tarball, exactly as published, in the
-// three ways users get it. `npm pack` builds it (prepack); then, in temporary
-// folders under the OS temp dir:
+// ways users get it. `npm pack` builds it (prepack); then, in temporary
+// folders under the OS temp dir, each app installs its tfjs packages FIRST and
+// THEN the tarball, with a plain `npm install` (no --force, no
+// --legacy-peer-deps), as an app adding the package does:
 //
-//   (1) node: install it with only @tensorflow/tfjs-core + -backend-cpu (and
-//       the required -layers peer); import and require it; type-check an ESM
-//       and a CommonJS consumer under moduleResolution node16.
-//   (2) bundler: install it with the umbrella @tensorflow/tfjs, bundle an app
-//       with esbuild and run it in headless Chromium (webgl and cpu).
-//   (3) script tag: tf.min.js + dist/tfjs-instance-norm.min.js from the
-//       installed package in headless Chromium; op checks and a training step.
+//   (1) node: only @tensorflow/tfjs-core + -backend-cpu (and the required
+//       -layers peer), of the oldest version of the matrix; import (package before the backend) and require
+//       (backend before the package); type-check an ESM and a CommonJS
+//       consumer under moduleResolution node16.
+//   (2) the version matrix: for each tfjs version in TFJS_MATRIX (the oldest
+//       the peer ranges allow, 4.21.0, 4.22.0) an app on the umbrella
+//       @tensorflow/tfjs (plus tfjs-backend-webgpu where its range allows):
+//       `npm ls` shows one tfjs-core; values and gradients against float64 in
+//       Node (cpu); an esbuild-bundled app in headless Chromium (webgl, cpu,
+//       and webgpu on 4.22); (3) a script-tag page (tf.min.js of that version +
+//       dist/tfjs-instance-norm.min.js) in headless Chromium.
+//   (4) Node with WebGPU through Dawn (npm `webgpu`) on Chromium's SwiftShader
+//       Vulkan driver. Dawn is not downloaded here: .ci/run fetches it into
+//       the cache (scripts/dawn.mjs); without it the test counts as skipped.
 //
+// npm's own cache serves the matrix's repeated installs (--prefer-offline).
 // Writes {passed, failed, skipped} to .tmp/results/consumer.json for
-// scripts/test.mjs. KEEP_CONSUMER_TMP=1 keeps the temp folders for debugging.
+// scripts/test.mjs. KEEP_CONSUMER_TMP=1 keeps the temp folders for debugging;
+// TFJS_MATRIX=4.22.0,... overrides the versions.
 import {spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -21,15 +32,26 @@ import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import * as esbuild from 'esbuild';
 
+import {dawnPath, swiftShaderEnv} from './dawn.mjs';
+
 const require = createRequire(import.meta.url);
 const {CHROMIUM_FLAGS, chromiumPath} = require('./chromium.cjs');
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CONSUMER = path.join(ROOT, 'test/consumer');
 const TFJS_VERSION = '4.22.0';
+/** The oldest version the peer ranges allow, the one before the newest, the newest. */
+const TFJS_MATRIX = (process.env.TFJS_MATRIX ?? '4.10.0,4.21.0,4.22.0').split(',');
+const OLDEST = TFJS_MATRIX[0];
+/** tfjs-backend-webgpu before 4.22 does not start in current Chromium (peer range >=4.22.0). */
+const WEBGPU_FROM = '4.22.0';
 const NPM_FLAGS = ['--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
 
 const counts = {passed: 0, failed: 0, skipped: 0};
+function skip(name, why) {
+  counts.skipped++;
+  console.log(`skip - ${name} (${why})`);
+}
 function record(name, ok, detail = '') {
   counts[ok ? 'passed' : 'failed']++;
   console.log(`${ok ? 'ok' : 'FAIL'} - ${name}${detail && !ok ? ` (${detail})` : ''}`);
@@ -38,8 +60,13 @@ function recordAll(results) {
   for (const r of results) record(r.name, r.ok, r.detail);
 }
 
-function run(cmd, args, cwd) {
-  const result = spawnSync(cmd, args, {cwd, encoding: 'utf8', maxBuffer: 64 << 20});
+function run(cmd, args, cwd, env = {}) {
+  const result = spawnSync(cmd, args, {
+    cwd,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+    env: {...process.env, ...env},
+  });
   if (result.status !== 0) {
     throw new Error(
       `${cmd} ${args.join(' ')} (in ${cwd}) exited with ${result.status}:\n` +
@@ -49,14 +76,26 @@ function run(cmd, args, cwd) {
   return result.stdout;
 }
 
-/** A folder with its own package.json and the given packages installed. */
+/** Runs a Node app in `dir` that prints its results as JSON on its last line; records them. */
+function runNodeApp(dir, args, env) {
+  const lines = run(process.execPath, args, dir, env).trim().split('\n');
+  recordAll(JSON.parse(lines[lines.length - 1]));
+}
+
+/**
+ * A folder with its own package.json: the tfjs `packages` installed first,
+ * then the tarball, each with a plain `npm install`, as an app adds it.
+ */
 function makeApp(dir, packages) {
   fs.mkdirSync(dir, {recursive: true});
   fs.writeFileSync(
     path.join(dir, 'package.json'),
     JSON.stringify({name: path.basename(dir), private: true, version: '0.0.0'}, null, 2),
   );
+  const start = Date.now();
   run('npm', ['install', ...NPM_FLAGS, ...packages], dir);
+  run('npm', ['install', ...NPM_FLAGS, tarball], dir);
+  console.log(`installed ${packages.join(' ')}, then the tarball: ${seconds(start)}`);
   for (const file of ['checks.mjs']) {
     fs.copyFileSync(path.join(CONSUMER, file), path.join(dir, file));
   }
@@ -67,14 +106,18 @@ function installed(dir, name) {
   return fs.existsSync(path.join(dir, 'node_modules', name, 'package.json'));
 }
 
+const seconds = start => `${((Date.now() - start) / 1000).toFixed(1)} s`;
+
 /** Runs a step; an exception counts as one failure and the other steps still run. */
 async function step(name, body) {
   console.log(`\n--- ${name}`);
+  const start = Date.now();
   try {
     await body();
   } catch (error) {
     record(`${name}: completes`, false, error.stack || String(error));
   }
+  console.log(`(${name}: ${seconds(start)})`);
 }
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-instance-norm-consumers-'));
@@ -119,14 +162,13 @@ await step('pack', async () => {
   console.log(`packed ${packed[0].filename}: ${files.length} files, ${packed[0].size} bytes`);
 });
 
-await step('(1) node with tfjs-core + tfjs-backend-cpu', async () => {
+await step(`(1) node with tfjs-core + tfjs-backend-cpu ${OLDEST}`, async () => {
   if (tarball == null) throw new Error('no tarball');
   const dir = path.join(work, 'node');
   makeApp(dir, [
-    tarball,
-    `@tensorflow/tfjs-core@${TFJS_VERSION}`,
-    `@tensorflow/tfjs-backend-cpu@${TFJS_VERSION}`,
-    `@tensorflow/tfjs-layers@${TFJS_VERSION}`,
+    `@tensorflow/tfjs-core@${OLDEST}`,
+    `@tensorflow/tfjs-backend-cpu@${OLDEST}`,
+    `@tensorflow/tfjs-layers@${OLDEST}`,
   ]);
   const absent = [
     '@tensorflow/tfjs',
@@ -134,17 +176,14 @@ await step('(1) node with tfjs-core + tfjs-backend-cpu', async () => {
     '@tensorflow/tfjs-backend-webgpu',
   ].filter(p => installed(dir, p));
   record(
-    'node: no other tfjs package was installed (the backends are optional peers)',
+    'node: no other tfjs package was installed (the backends are not peers: never imported)',
     absent.length === 0,
     `installed ${absent.join(', ')}`,
   );
   for (const file of ['node_app.mjs', 'node_app.cjs', 'types_esm.mts', 'types_cjs.cts']) {
     fs.copyFileSync(path.join(CONSUMER, file), path.join(dir, file));
   }
-  for (const app of ['node_app.mjs', 'node_app.cjs']) {
-    const lines = run(process.execPath, [app], dir).trim().split('\n');
-    recordAll(JSON.parse(lines[lines.length - 1]));
-  }
+  for (const app of ['node_app.mjs', 'node_app.cjs']) runNodeApp(dir, [app]);
   fs.writeFileSync(
     path.join(dir, 'tsconfig.json'),
     JSON.stringify({
@@ -172,14 +211,50 @@ await step('(1) node with tfjs-core + tfjs-backend-cpu', async () => {
   );
 });
 
-let browserDir = null;
-await step('(2)/(3) install with the umbrella @tensorflow/tfjs', async () => {
-  if (tarball == null) throw new Error('no tarball');
-  const dir = path.join(work, 'browser');
-  makeApp(dir, [tarball, `@tensorflow/tfjs@${TFJS_VERSION}`]);
-  fs.copyFileSync(path.join(CONSUMER, 'bundled_app.mjs'), path.join(dir, 'bundled_app.mjs'));
+/** `a` >= `b` for plain x.y.z versions. */
+function atLeast(a, b) {
+  const [pa, pb] = [a, b].map(v => v.split('.').map(Number));
+  for (let i = 0; i < 3; i++) if (pa[i] !== pb[i]) return pa[i] > pb[i];
+  return true;
+}
+
+/** The app of the matrix for one tfjs version; its browser pages for the Chromium step. */
+async function matrixApp(version) {
+  const dir = path.join(work, `tfjs-${version}`);
+  const webgpu = atLeast(version, WEBGPU_FROM);
+  makeApp(dir, [
+    `@tensorflow/tfjs@${version}`,
+    ...(webgpu ? [`@tensorflow/tfjs-backend-webgpu@${version}`] : []),
+  ]);
+  // One tfjs-core: two would be two kernel registries.
+  const ls = spawnSync('npm', ['ls', '--all', '--parseable', '@tensorflow/tfjs-core'], {
+    cwd: dir,
+    encoding: 'utf8',
+  });
+  const cores = new Set(ls.stdout.trim().split('\n').filter(Boolean));
+  const core = JSON.parse(
+    fs.readFileSync(path.join(dir, 'node_modules/@tensorflow/tfjs-core/package.json'), 'utf8'),
+  ).version;
+  record(
+    `tfjs ${version}: npm ls shows one @tensorflow/tfjs-core (${core}) and no problem`,
+    ls.status === 0 && cores.size === 1 && core === version,
+    `exit ${ls.status}, ${[...cores].join(', ')} ${ls.stderr}`,
+  );
+  for (const file of ['node_umbrella.mjs', 'bundled_app.mjs', 'script_tag.html']) {
+    fs.copyFileSync(path.join(CONSUMER, file), path.join(dir, file));
+  }
+  runNodeApp(dir, ['node_umbrella.mjs']);
+
+  const backends = [...(webgpu ? ['webgpu'] : []), 'webgl', 'cpu'];
+  fs.writeFileSync(
+    path.join(dir, 'entry.mjs'),
+    (webgpu ? "import '@tensorflow/tfjs-backend-webgpu';\n" : '') +
+      "import {run} from './bundled_app.mjs';\n" +
+      `window.consumerResults = run(${JSON.stringify(backends)}).catch(error => [\n` +
+      `  {name: 'bundled app (tfjs ${version}): runs', ok: false, detail: String(error)},\n]);\n`,
+  );
   const bundle = await esbuild.build({
-    entryPoints: [path.join(dir, 'bundled_app.mjs')],
+    entryPoints: [path.join(dir, 'entry.mjs')],
     absWorkingDir: dir,
     bundle: true,
     format: 'iife',
@@ -189,17 +264,44 @@ await step('(2)/(3) install with the umbrella @tensorflow/tfjs', async () => {
     logLevel: 'warning',
     outfile: path.join(dir, 'app.js'),
   });
-  // Two copies of tfjs-core would be two kernel registries.
-  const cores = new Set(
+  const bundledCores = new Set(
     Object.keys(bundle.metafile.inputs)
       .map(p => p.match(/^(.*node_modules\/@tensorflow\/tfjs-core)\//)?.[1])
       .filter(Boolean),
   );
   record(
-    'bundler: the app bundle holds exactly one copy of tfjs-core',
-    cores.size === 1,
-    [...cores].join(', '),
+    `tfjs ${version}: the app bundle holds exactly one copy of tfjs-core`,
+    bundledCores.size === 1,
+    [...bundledCores].join(', '),
   );
+  const files = {
+    'bundled.html': {
+      body: '<!doctype html><meta charset="utf-8"><script src="app.js"></script>',
+    },
+    'app.js': {file: path.join(dir, 'app.js')},
+    'script_tag.html': {file: path.join(dir, 'script_tag.html')},
+    'tf.min.js': {file: path.join(dir, 'node_modules/@tensorflow/tfjs/dist/tf.min.js')},
+    // From the installed tarball: the file users get from a CDN.
+    'tfjs-instance-norm.min.js': {
+      file: path.join(dir, 'node_modules/tfjs-instance-norm/dist/tfjs-instance-norm.min.js'),
+    },
+    'checks.mjs': {file: path.join(dir, 'checks.mjs')},
+    'reference.mjs': {file: path.join(dir, 'reference.mjs')},
+  };
+  return {version, dir, files};
+}
+
+const apps = [];
+for (const version of TFJS_MATRIX) {
+  await step(`(2) the app on @tensorflow/tfjs@${version}: install, npm ls, Node`, async () => {
+    if (tarball == null) throw new Error('no tarball');
+    apps.push(await matrixApp(version));
+  });
+}
+
+await step('(2) bundler: a bare import keeps the kernel registration', async () => {
+  const dir = apps.find(a => a.version === TFJS_VERSION)?.dir ?? apps[0]?.dir;
+  if (dir == null) throw new Error('no app was installed');
   // "sideEffects": a bare import must keep the kernel registration.
   fs.writeFileSync(path.join(dir, 'bare_import.mjs'), "import 'tfjs-instance-norm';\n");
   const bare = await esbuild.build({
@@ -217,43 +319,25 @@ await step('(2)/(3) install with the umbrella @tensorflow/tfjs', async () => {
     'bundler: a bare import keeps the kernel registration (sideEffects)',
     text.includes('registerKernel') && text.includes('InstanceNormGrad'),
   );
-  browserDir = dir;
 });
 
-await step('(2)/(3) headless Chromium', async () => {
-  if (browserDir == null) throw new Error('the browser app was not installed');
-  const dir = browserDir;
-  const routes = {
-    '/bundled.html': {
-      file: null,
-      body: '<!doctype html><meta charset="utf-8"><script src="/app.js"></script>',
-    },
-    '/app.js': {file: path.join(dir, 'app.js')},
-    '/script_tag.html': {file: path.join(CONSUMER, 'script_tag.html')},
-    '/tf.min.js': {file: path.join(dir, 'node_modules/@tensorflow/tfjs/dist/tf.min.js')},
-    // From the installed tarball: the file users get from a CDN.
-    '/tfjs-instance-norm.min.js': {
-      file: path.join(dir, 'node_modules/tfjs-instance-norm/dist/tfjs-instance-norm.min.js'),
-    },
-    '/checks.mjs': {file: path.join(dir, 'checks.mjs')},
-    '/reference.mjs': {file: path.join(dir, 'reference.mjs')},
-  };
+await step('(2)/(3) headless Chromium, every version of the matrix', async () => {
+  if (apps.length === 0) throw new Error('no app was installed');
   const types = {'.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript'};
   const server = http.createServer((req, res) => {
     const pathname = new URL(req.url, 'http://localhost').pathname;
-    const route = routes[pathname];
-    if (pathname === '/favicon.ico') {
-      res.writeHead(204).end();
-      return;
-    }
+    // /<version>/<file>
+    const [, version, name] = pathname.match(/^\/([^/]+)\/([^/]+)$/) ?? [];
+    const route = apps.find(a => a.version === version)?.files[name];
     if (!route) {
-      res.writeHead(404).end();
+      res.writeHead(pathname === '/favicon.ico' ? 204 : 404).end();
       return;
     }
     const body = route.file ? fs.readFileSync(route.file) : route.body;
     res.writeHead(200, {'content-type': types[path.extname(pathname)]}).end(body);
   });
   await new Promise(resolve => server.listen(0, '127.0.0.1', resolve));
+  // localhost: a secure origin, as WebGPU needs.
   const origin = `http://localhost:${server.address().port}`;
   const puppeteer = require('puppeteer-core');
   const browser = await puppeteer.launch({
@@ -262,31 +346,60 @@ await step('(2)/(3) headless Chromium', async () => {
     args: CHROMIUM_FLAGS.filter(f => f !== '--headless'),
   });
   try {
-    for (const [label, page] of [
-      ['(2) bundled app', '/bundled.html'],
-      ['(3) script tag', '/script_tag.html'],
-    ]) {
-      const tab = await browser.newPage();
-      const errors = [];
-      tab.on('pageerror', error => errors.push(String(error)));
-      tab.on('console', message => {
-        if (message.type() === 'error') errors.push(message.text());
-      });
-      await tab.goto(origin + page);
-      await tab.waitForFunction('window.consumerResults', {timeout: 300000});
-      const results = await tab.evaluate(() => globalThis.consumerResults);
-      recordAll(results);
-      record(
-        `${label}: produced results without page errors`,
-        results.length > 0 && errors.length === 0,
-        errors.join('; '),
-      );
-      await tab.close();
+    for (const {version} of apps) {
+      for (const [label, page] of [
+        ['(2) bundled app', 'bundled.html'],
+        ['(3) script tag', 'script_tag.html'],
+      ]) {
+        const start = Date.now();
+        const tab = await browser.newPage();
+        const errors = [];
+        tab.on('pageerror', error => errors.push(String(error)));
+        tab.on('console', message => {
+          if (message.type() === 'error') errors.push(message.text());
+        });
+        // One page that fails (or times out on a loaded machine) leaves the others to run.
+        try {
+          await tab.goto(`${origin}/${version}/${page}`, {timeout: 300000});
+          await tab.waitForFunction('window.consumerResults', {timeout: 300000});
+          const results = await tab.evaluate(() => globalThis.consumerResults);
+          recordAll(results);
+          record(
+            `${label} (tfjs ${version}): produced results without page errors`,
+            results.length > 0 && errors.length === 0,
+            errors.join('; '),
+          );
+        } catch (error) {
+          record(`${label} (tfjs ${version}): runs`, false, `${error}; ${errors.join('; ')}`);
+        }
+        console.log(`(${label}, tfjs ${version}: ${seconds(start)})`);
+        await tab.close();
+      }
     }
   } finally {
     await browser.close();
     server.close();
   }
+});
+
+await step('(4) Node with WebGPU through Dawn (SwiftShader Vulkan)', async () => {
+  const name = 'node + Dawn [webgpu]: the fused WebGPU kernels in Node';
+  const app = apps.find(a => a.version === TFJS_VERSION);
+  if (app == null) throw new Error(`no app on tfjs ${TFJS_VERSION} was installed`);
+  const addon = dawnPath({fetch: false});
+  if (addon == null) {
+    skip(
+      name,
+      'Dawn (npm webgpu) is not in the cache; .ci/run fetches it: ' +
+        'node -e "import(\'./scripts/dawn.mjs\').then(m => m.dawnPath())"',
+    );
+    return;
+  }
+  for (const file of ['node_webgpu.mjs']) {
+    fs.copyFileSync(path.join(CONSUMER, file), path.join(app.dir, file));
+  }
+  fs.copyFileSync(path.join(ROOT, 'scripts/dawn.mjs'), path.join(app.dir, 'dawn.mjs'));
+  runNodeApp(app.dir, ['node_webgpu.mjs', addon], swiftShaderEnv());
 });
 
 if (process.env.KEEP_CONSUMER_TMP) {

@@ -4,9 +4,9 @@
  *
  * Importing this module registers the kernels and the InstanceNormalization
  * layer classes (side effects). It loads no backend package at runtime:
- * kernels are registered by backend name and only run on a backend the app
- * installed; kernels for a backend that does not exist yet wait for it (see
- * register.ts, `registerKernelsFor`).
+ * kernels are registered by backend name at import, for every backend the
+ * package has kernels for, loaded or not, and only run on a backend the app
+ * installed (see register.ts).
  */
 import '../kernels/cpu/index';
 import '../kernels/webgl/index';

@@ -3,7 +3,6 @@ import type {Tensor, TensorLike} from '@tensorflow/tfjs-core';
 
 import {instanceNormCompositeKernel, instanceNormGradCompositeKernel} from './composite';
 import {DataFormat, InstanceNorm, InstanceNormGrad} from './kernel_names';
-import {registerKernelsFor} from './register';
 
 const OP = 'instanceNorm';
 
@@ -104,8 +103,6 @@ function checkParameter(
 
 function hasFusedKernels(): boolean {
   const backend = tf.getBackend();
-  // Kernels held until their backend existed (see register.ts) register now.
-  registerKernelsFor(backend);
   return (
     tf.getKernel(InstanceNorm, backend) != null && tf.getKernel(InstanceNormGrad, backend) != null
   );

@@ -1,60 +1,41 @@
 /**
- * Kernel registration that waits for the backend.
+ * Kernel registration, at import.
  *
- * `tf.registerKernel` accepts any backend name, registered or not. This
- * package registers the kernels of a backend only once that backend exists
- * (its factory is registered, as `import '@tensorflow/tfjs-backend-webgpu'`
- * does, and only where WebGPU is available): kernels for a backend the app
- * never loads are held here instead of filling the global registry.
+ * `tf.registerKernel` accepts any backend name, registered or not, and tfjs
+ * looks kernels up by name only when an op runs. So this package registers
+ * its kernels for every backend it has kernels for (cpu, webgl, webgpu, and
+ * wasm where built) as soon as it is imported, whether or not that backend
+ * is installed yet: `tf.getKernel('InstanceNorm', name)` answers at once, in
+ * either import order, and `tf.profile` shows the fused kernels from the
+ * first op. A kernel for a backend the app never loads is one registry entry
+ * and never runs.
  *
- * Held kernels are registered later by {@link registerKernelsFor}, which the
- * op calls for the active backend before it picks the fused kernels or the
- * fallback; so import order does not matter. An app that runs the kernels
- * directly with `tf.engine().runKernel` and loads a backend after this
- * package calls `registerKernelsFor(name)` itself.
+ * A kernel the app registered itself under the same name and backend before
+ * importing this package is kept, never replaced.
  */
-import {findBackendFactory, getKernel, registerKernel} from '@tensorflow/tfjs-core';
+import {getKernel, registerKernel} from '@tensorflow/tfjs-core';
 import type {KernelConfig} from '@tensorflow/tfjs-core';
 
-const held = new Map<string, KernelConfig[]>();
-
 /**
- * Registers each config whose backend exists now and holds the others until
- * {@link registerKernelsFor} is called with their backend name.
+ * Registers each config now, for its backend name, unless a kernel is
+ * registered already under that name and backend (the app's own is kept).
  * For the kernel folders of this package (e.g. kernels/webgpu/index.ts).
+ * (The name is from when kernels waited for their backend; they no longer do.)
  */
 export function registerKernelsWhenBackendExists(configs: KernelConfig[]): void {
-  for (const config of configs) {
-    if (findBackendFactory(config.backendName) != null) {
-      registerIfAbsent(config);
-    } else {
-      const list = held.get(config.backendName) ?? [];
-      list.push(config);
-      held.set(config.backendName, list);
-    }
-  }
+  for (const config of configs) registerIfAbsent(config);
 }
 
 /**
- * Registers the kernels this package holds for `backendName`, once that
- * backend exists (its factory is registered). Returns the number registered
- * by this call: 0 when there are none, they are already registered, or the
- * backend does not exist. Cheap enough to call before every op.
+ * Kept for apps written against 0.1, when kernels of a backend loaded after
+ * this package waited for this call. Kernels are now registered at import, so
+ * there is never anything left to register: returns 0.
  *
  * @param backendName a backend name, e.g. 'webgpu'.
  */
 export function registerKernelsFor(backendName: string): number {
-  const list = held.get(backendName);
-  if (list == null || findBackendFactory(backendName) == null) {
-    return 0;
-  }
-  held.delete(backendName);
-  return list.filter(registerIfAbsent).length;
-}
-
-/** Backend names with kernels held back, for tests and diagnostics. */
-export function backendsWithHeldKernels(): string[] {
-  return [...held.keys()];
+  void backendName;
+  return 0;
 }
 
 function registerIfAbsent(config: KernelConfig): boolean {

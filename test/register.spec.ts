@@ -1,16 +1,12 @@
 /**
- * Kernels of a backend that does not exist are held, not registered, and
- * register once it does: explicitly (registerKernelsFor) or when the op runs
- * on it. Backend-independent: uses throwaway backends built from the cpu one.
+ * Kernels register at import for their backend name, whether that backend
+ * exists yet or not, and never replace one registered before them.
+ * Backend-independent: uses throwaway backends built from the cpu one.
  */
 import {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
 import {InstanceNorm, InstanceNormGrad, instanceNorm} from '../src/index';
-import {
-  backendsWithHeldKernels,
-  registerKernelsFor,
-  registerKernelsWhenBackendExists,
-} from '../src/register';
+import {registerKernelsFor, registerKernelsWhenBackendExists} from '../src/register';
 import {tf} from './setup';
 
 /** The cpu kernels under another backend name: what a backend folder would register. */
@@ -22,7 +18,7 @@ function fusedConfigsFor(backendName: string): tf.KernelConfig[] {
   });
 }
 
-describe('kernel registration waits for the backend [other]', () => {
+describe('kernel registration at import [other]', () => {
   const cleanup: Array<() => void> = [];
   afterEach(() => {
     while (cleanup.length) cleanup.pop()!();
@@ -45,36 +41,34 @@ describe('kernel registration waits for the backend [other]', () => {
     });
   }
 
-  it('holds kernels of a backend that does not exist, registers them once it does', () => {
+  it('registers at once, for a backend that does not exist yet too', () => {
     const name = 'instance-norm-test-late';
     registerKernelsWhenBackendExists(fusedConfigsFor(name));
-    expect(tf.getKernel(InstanceNorm, name)).toBeUndefined();
-    expect(backendsWithHeldKernels()).toContain(name);
-    expect(registerKernelsFor(name)).toBe(0); // still no backend
-
-    addBackend(name, false);
-    expect(registerKernelsFor(name)).toBe(2);
+    cleanup.push(() => {
+      for (const kernel of [InstanceNorm, InstanceNormGrad]) tf.unregisterKernel(kernel, name);
+    });
+    expect(tf.findBackendFactory(name)).toBeNull();
     expect(tf.getKernel(InstanceNorm, name)?.backendName).toBe(name);
     expect(tf.getKernel(InstanceNormGrad, name)?.backendName).toBe(name);
-    expect(backendsWithHeldKernels()).not.toContain(name);
-    expect(registerKernelsFor(name)).toBe(0); // idempotent
+    expect(registerKernelsFor(name)).toBe(0); // kept for old apps: nothing left to do
   });
 
-  it('registers at once for a backend that exists', () => {
-    const name = 'instance-norm-test-present';
+  it('never replaces a kernel registered before it', () => {
+    const name = 'instance-norm-test-own';
+    const own = {...fusedConfigsFor(name)[0], kernelFunc: () => []};
+    tf.registerKernel(own);
     addBackend(name, false);
     registerKernelsWhenBackendExists(fusedConfigsFor(name));
-    expect(tf.getKernel(InstanceNorm, name)?.backendName).toBe(name);
-    expect(backendsWithHeldKernels()).not.toContain(name);
+    expect(tf.getKernel(InstanceNorm, name)?.kernelFunc).toBe(own.kernelFunc);
+    expect(tf.getKernel(InstanceNormGrad, name)?.backendName).toBe(name);
   });
 
-  it('the op registers held kernels of the active backend and runs them', async () => {
+  it('the op runs kernels registered before their backend existed', async () => {
     const name = 'instance-norm-test-op';
     await tf.ready();
     const previous = tf.getBackend();
     registerKernelsWhenBackendExists(fusedConfigsFor(name));
     addBackend(name, true);
-    expect(tf.getKernel(InstanceNorm, name)).toBeUndefined();
     try {
       expect(await tf.setBackend(name)).toBe(true);
       const before = tf.memory().numTensors;

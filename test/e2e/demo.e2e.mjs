@@ -88,6 +88,27 @@ async function waitFor(page, predicate, timeout = STEP_TIMEOUT_MS) {
 
 const mean = values => values.reduce((a, b) => a + b, 0) / values.length;
 
+/**
+ * The kernel note under the images says what "fused" runs on `backend`: the
+ * package's kernels where it has them (webgpu, webgl, cpu; wasm when its
+ * kernels are built), built-in ops otherwise. The page takes it from tf.profile.
+ */
+async function checkKernelNote(page, backend, label) {
+  const s = await waitFor(page, s => s.kernelNotes?.[backend] !== undefined);
+  const note = s?.kernelNotes?.[backend] ?? '';
+  const fusedRegistered = await page.evaluate(name => window.demo.hasKernels(name), backend);
+  const fused = new RegExp(
+    `^${label}: "fused" runs this package's InstanceNorm and InstanceNormGrad kernels`,
+  );
+  const builtIn = new RegExp(`^${label}: no fused kernels run on this backend`);
+  check(
+    `${backend}: the kernel note says what runs`,
+    fusedRegistered ? fused.test(note) : builtIn.test(note),
+    `kernels registered ${fusedRegistered}; note "${note}"`,
+  );
+  return note;
+}
+
 /** Trains `norm` on the current backend for `steps` steps; checks the loss went down. */
 async function checkTraining(page, backend, norm, steps = STEPS) {
   const s = await waitFor(page, s => s.backend === backend && s.losses[norm].length >= steps);
@@ -138,6 +159,7 @@ async function main() {
   const {server, url} = await startServer();
   console.log(`demo served at ${url}`);
   let browser;
+  const notes = {};
   try {
     browser = await launch(CHROMIUM_FLAGS);
     const {page, errors} = await open(browser, url);
@@ -149,10 +171,17 @@ async function main() {
       `picked ${picked?.backend}; unavailable: ${JSON.stringify(picked?.unavailable)}`,
     );
     await checkTraining(page, 'webgpu', 'fused');
+    notes.webgpu = await checkKernelNote(page, 'webgpu', 'WebGPU');
+    check(
+      'webgpu: the note says the fused kernels run',
+      /"fused" runs this package's/.test(notes.webgpu),
+      notes.webgpu,
+    );
 
     // The toggle: the composite version trains from the same initial weights.
-    const before = (await snapshot(page)).losses.fused.length;
     await page.click('[data-norm="composite"]');
+    // Taken after the click: a fused step in flight then may still finish (+1).
+    const before = (await snapshot(page)).losses.fused.length;
     const s = await checkTraining(page, 'webgpu', 'composite');
     const fusedAfter = (await snapshot(page)).losses.fused.length;
     check(
@@ -173,6 +202,12 @@ async function main() {
     // WebGL, chosen with its button.
     await page.click('[data-backend="webgl"]');
     await checkTraining(page, 'webgl', 'fused');
+    notes.webgl = await checkKernelNote(page, 'webgl', 'WebGL');
+    check(
+      'webgl: the note says the fused kernels run',
+      /"fused" runs this package's/.test(notes.webgl),
+      notes.webgl,
+    );
     await measureBoth(page, 'webgl');
     await checkTraining(page, 'webgl', 'composite', 10);
 
@@ -197,7 +232,45 @@ async function main() {
     await page.screenshot({path: 'test/artifacts/demo.png'});
     console.log('screenshot: test/artifacts/demo.png');
 
-    const pageErrors = (await snapshot(page)).messages.filter(m => m.kind === 'error');
+    // WASM (tfjs-backend-wasm, a devDependency: its .wasm files come from the
+    // server), with its button: the note says what instance norm runs there.
+    // tfjs' wasm backend has no conv2d gradient kernels, so the page says in
+    // words that the network cannot train on it and moves on to CPU; should it
+    // gain them, it trains.
+    await page.click('[data-backend="wasm"]');
+    notes.wasm = await checkKernelNote(page, 'wasm', 'WASM');
+    const onWasm = await waitFor(
+      page,
+      s => s.unavailable.wasm !== undefined || (s.backend === 'wasm' && s.losses.fused.length >= 2),
+    );
+    const wasmWords = onWasm?.unavailable.wasm ?? '';
+    check(
+      'wasm: trains, or says in words why it cannot',
+      (onWasm?.backend === 'wasm' && onWasm.losses.fused.every(Number.isFinite)) ||
+        /WASM backend has no Conv2DBackprop/.test(wasmWords),
+      `backend ${onWasm?.backend}; ${wasmWords}`,
+    );
+    // CPU: where the page fell back to, or with its button.
+    if ((await snapshot(page)).backend !== 'cpu') await page.click('[data-backend="cpu"]');
+    const onCpu = await waitFor(page, s => s.backend === 'cpu' && s.losses.fused.length >= 2);
+    const cpuLosses = onCpu?.losses.fused ?? [];
+    check(
+      'cpu: training steps run with finite losses',
+      onCpu?.backend === 'cpu' && cpuLosses.length >= 2 && cpuLosses.every(Number.isFinite),
+      `backend ${onCpu?.backend}, losses ${cpuLosses.slice(0, 4).join(', ')}`,
+    );
+    notes.cpu = await checkKernelNote(page, 'cpu', 'CPU');
+    check(
+      'cpu: the note says the fused kernels run',
+      /"fused" runs this package's/.test(notes.cpu),
+      notes.cpu,
+    );
+    for (const [backend, note] of Object.entries(notes)) console.log(`note on ${backend}: ${note}`);
+
+    // The one expected error: WASM cannot train the convolutions (checked above).
+    const pageErrors = (await snapshot(page)).messages.filter(
+      m => m.kind === 'error' && !/WASM backend has no Conv2DBackprop/.test(m.text),
+    );
     check('no console errors or uncaught exceptions', errors.length === 0, errors.join(' | '));
     check(
       'no error shown on the page',
@@ -216,6 +289,7 @@ async function main() {
       };
     });
     await broken.goto(url, {waitUntil: 'load'});
+    await checkKernelNote(broken, 'webgl', 'WebGL');
     const afterBreak = await waitFor(
       broken,
       s => s.backend === 'webgl' && s.losses.fused.length >= 1,

@@ -1,0 +1,393 @@
+/**
+ * The timing core shared by the browser page (bench.ts) and the Node + Dawn
+ * bench (gpu.ts): it only uses tfjs-core and the package's public functions,
+ * so it runs wherever a tfjs backend does.
+ *
+ * Per backend and shape, one run times these side by side, interleaved
+ * within each round so a slower phase of the machine hits them all alike:
+ *   copy       one elementwise pass over x (tf.neg: one read, one write of the
+ *              bytes of x), the bandwidth yardstick;
+ *   fusedFwd   instanceNorm (this package's kernels);
+ *   compFwd    instanceNormComposite (tf.moments and built-in ops);
+ *   fusedGrad  tf.grads of instanceNorm w.r.t. x, gamma, beta for a fixed dy
+ *              (the forward and the gradient);
+ *   compGrad   the same through instanceNormComposite (autograd through the
+ *              built-in ops' registered gradients).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+import {InstanceNorm, InstanceNormGrad, instanceNorm, instanceNormComposite} from '../src/index';
+import {
+  caseLabel,
+  channelsOf,
+  elementsOf,
+  type Format,
+  type ShapeCase,
+  VARIANTS,
+  type Variant,
+} from './cases';
+
+export interface TrainingConfig {
+  backends: string[];
+  /** Images are size x size x 3, batch 1. */
+  size: number;
+  warmupSteps: number;
+  rounds: number;
+  steps: number;
+}
+
+export interface BenchConfig {
+  backends: string[];
+  shapes: ShapeCase[];
+  /** Per backend: shapes with more elements than this are skipped. */
+  maxSize: Record<string, number>;
+  rounds: number;
+  /** Each timed batch of calls lasts about this long (ms), K calls at least 1. */
+  batchMs: number;
+  maxCalls: number;
+  /** tf.time samples per variant (0: no kernel-time column). */
+  kernelTimeSamples: number;
+  /** tf.profile per-kernel breakdown of the largest shape measured (per backend). */
+  profile?: boolean;
+  training: TrainingConfig;
+}
+
+export interface CaseResult {
+  backend: string;
+  shape: number[];
+  dataFormat: Format;
+  groups?: number;
+  elements: number;
+  /** Whether InstanceNorm/InstanceNormGrad were registered on the backend. */
+  fusedKernels: boolean;
+  calls: Record<Variant, number>;
+  /** Median over the rounds of wall ms per call (K calls, one sync). */
+  ms: Record<Variant, number>;
+  /** Every round, for the record. */
+  msRounds: Record<Variant, number[]>;
+  /** tf.time kernel ms per call (median), where the backend reports it. */
+  kernelMs: Partial<Record<Variant, number>>;
+}
+
+export interface KernelShare {
+  name: string;
+  count: number;
+  ms: number;
+}
+
+export interface ProfileResult {
+  backend: string;
+  shape: number[];
+  dataFormat: Format;
+  groups?: number;
+  /** Per variant: tf.profile's kernels summed by name, slowest first. */
+  kernels: Partial<Record<Variant, KernelShare[]>>;
+  /** Per variant: GPU programs run by one call (WebGPU dispatches, WebGL draws). */
+  programs: Partial<Record<Variant, number>>;
+}
+
+export const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+export const log = (message: string): void => console.log(`[bench] ${message}`);
+
+/**
+ * Waits until every kernel queued so far has finished. GPU queues run in
+ * order, so reading back one element computed from the last result waits for
+ * all the calls before it without downloading the whole tensor.
+ */
+async function syncOn(result: tf.Tensor): Promise<void> {
+  // Sliced in its own rank: a reshape of a packed WebGL texture would be a
+  // full pass of its own.
+  const first = result.shape.map(() => 0);
+  const one = result.shape.map(() => 1);
+  const probe = tf.tidy(() => tf.add(tf.slice(result, first, one), 0));
+  await probe.data();
+  probe.dispose();
+}
+
+export type Call = () => tf.Tensor[];
+
+/** Wall ms per call of K calls issued back to back with one sync at the end. */
+export async function timeCalls(call: Call, calls: number): Promise<number> {
+  const start = performance.now();
+  let last: tf.Tensor[] = [];
+  for (let i = 0; i < calls; i++) {
+    tf.dispose(last);
+    last = call();
+  }
+  await syncOn(last[0]);
+  const ms = (performance.now() - start) / calls;
+  tf.dispose(last);
+  return ms;
+}
+
+async function kernelTime(call: Call, samples: number): Promise<number | undefined> {
+  const values: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const info = await tf.time(() => tf.dispose(call()));
+    if (typeof info.kernelMs !== 'number') return undefined;
+    values.push(info.kernelMs);
+  }
+  return values.length ? median(values) : undefined;
+}
+
+export function hasFusedKernels(backend: string): boolean {
+  return (
+    tf.getKernel(InstanceNorm, backend) != null && tf.getKernel(InstanceNormGrad, backend) != null
+  );
+}
+
+/** Seeded uniform values, so every run and backend sees the same data. */
+export function seeded(size: number, seed: number, scale: number, offset: number): Float32Array {
+  let a = seed >>> 0;
+  const values = new Float32Array(size);
+  for (let i = 0; i < size; i++) {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    values[i] = offset + scale * (2 * (((t ^ (t >>> 14)) >>> 0) / 4294967296) - 1);
+  }
+  return values;
+}
+
+type Norm = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor;
+
+/**
+ * The fused and the composite norm of a case, through the public API. Group
+ * norm rows (`groups` set) call the package's group norm functions here.
+ */
+function normsOf(c: ShapeCase, eps: number): {fused: Norm; composite: Norm} {
+  if (c.groups !== undefined) {
+    throw new Error(`${caseLabel(c)}: add the package's group norm functions to normsOf()`);
+  }
+  return {
+    fused: (x, g, b) => instanceNorm(x, g, b, eps, c.dataFormat),
+    composite: (x, g, b) => instanceNormComposite(x, g, b, eps, c.dataFormat),
+  };
+}
+
+/** The tensors of a case and its five variants; `dispose` frees the tensors. */
+function setUpCase(c: ShapeCase): {calls: Record<Variant, Call>; dispose: () => void} {
+  const size = elementsOf(c);
+  const channels = channelsOf(c);
+  const x = tf.tensor(seeded(size, 1, 2, 0.5), c.shape);
+  const dy = tf.tensor(seeded(size, 2, 1, 0), c.shape);
+  const gamma = tf.tensor1d(seeded(channels, 3, 0.5, 1));
+  const beta = tf.tensor1d(seeded(channels, 4, 0.5, 0));
+  const norms = normsOf(c, 1e-5);
+  const fusedGrads = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => norms.fused(a, g, b));
+  const compGrads = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+    norms.composite(a, g, b),
+  );
+  return {
+    calls: {
+      copy: () => [tf.neg(x)],
+      fusedFwd: () => [norms.fused(x, gamma, beta)],
+      compFwd: () => [norms.composite(x, gamma, beta)],
+      fusedGrad: () => fusedGrads([x, gamma, beta], dy),
+      compGrad: () => compGrads([x, gamma, beta], dy),
+    },
+    dispose: () => tf.dispose([x, dy, gamma, beta]),
+  };
+}
+
+export async function benchShape(
+  backend: string,
+  shapeCase: ShapeCase,
+  config: BenchConfig,
+): Promise<CaseResult> {
+  const {calls, dispose} = setUpCase(shapeCase);
+  // Warm-up: shader compilation and texture/buffer pools. A second call,
+  // timed, chooses K so that a batch lasts about batchMs. Never the first:
+  // compilation can take seconds on SwiftShader even for tf.neg, and K = 1
+  // would then time a one-call batch dominated by the sync.
+  const count = {} as Record<Variant, number>;
+  for (const v of VARIANTS) {
+    await timeCalls(calls[v], 1);
+    const once = await timeCalls(calls[v], 1);
+    count[v] = Math.max(1, Math.min(config.maxCalls, Math.round(config.batchMs / once)));
+  }
+  const rounds = Object.fromEntries(VARIANTS.map(v => [v, [] as number[]])) as Record<
+    Variant,
+    number[]
+  >;
+  for (let r = 0; r < config.rounds; r++) {
+    for (const v of VARIANTS) {
+      rounds[v].push(await timeCalls(calls[v], count[v]));
+    }
+  }
+  const kernelMs: Partial<Record<Variant, number>> = {};
+  // The cpu backend's kernel time is wall time per kernel: no second opinion.
+  if (config.kernelTimeSamples > 0 && backend !== 'cpu') {
+    for (const v of VARIANTS) {
+      // One sample of a call that alone outlasts a batch: it takes seconds.
+      const samples = count[v] === 1 ? 1 : config.kernelTimeSamples;
+      const ms = await kernelTime(calls[v], samples);
+      if (ms !== undefined) kernelMs[v] = ms;
+    }
+  }
+  dispose();
+  return {
+    backend,
+    shape: shapeCase.shape,
+    dataFormat: shapeCase.dataFormat,
+    ...(shapeCase.groups === undefined ? {} : {groups: shapeCase.groups}),
+    elements: elementsOf(shapeCase),
+    fusedKernels: hasFusedKernels(backend),
+    calls: count,
+    ms: Object.fromEntries(VARIANTS.map(v => [v, median(rounds[v])])) as Record<Variant, number>,
+    msRounds: rounds,
+    kernelMs,
+  };
+}
+
+/**
+ * How many GPU programs one call runs: counts the backend's runWebGPUProgram
+ * or runWebGLProgram calls (tfjs' kernels and this package's go through them).
+ */
+function countPrograms(call: Call): number | undefined {
+  const backend = tf.backend() as unknown as Record<string, unknown>;
+  const method = ['runWebGPUProgram', 'runWebGLProgram'].find(
+    m => typeof backend[m] === 'function',
+  );
+  if (!method) return undefined;
+  const original = backend[method] as (...args: unknown[]) => unknown;
+  let count = 0;
+  backend[method] = function (this: unknown, ...args: unknown[]) {
+    count++;
+    return original.apply(this, args);
+  };
+  try {
+    tf.dispose(call());
+  } finally {
+    backend[method] = original;
+  }
+  return count;
+}
+
+/**
+ * tf.profile of one call of each variant but the copy (after a call that
+ * counts its GPU programs), its kernels' times summed by kernel name. Times are GPU timestamps where the
+ * backend has them.
+ */
+export async function profileShape(backend: string, shapeCase: ShapeCase): Promise<ProfileResult> {
+  const {calls, dispose} = setUpCase(shapeCase);
+  const kernels: ProfileResult['kernels'] = {};
+  const programs: ProfileResult['programs'] = {};
+  for (const v of VARIANTS.filter(v => v !== 'copy')) {
+    programs[v] = countPrograms(calls[v]);
+    const info = await tf.profile(() => tf.dispose(calls[v]()));
+    const byName = new Map<string, KernelShare>();
+    // tf.tidy scopes show up as 'unnamed scope' entries of no kernel of their own.
+    for (const k of info.kernels.filter(k => k.name !== 'unnamed scope')) {
+      const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : NaN;
+      const share = byName.get(k.name) ?? {name: k.name, count: 0, ms: 0};
+      share.count++;
+      share.ms += ms;
+      byName.set(k.name, share);
+    }
+    kernels[v] = [...byName.values()].sort((a, b) => b.ms - a.ms);
+  }
+  dispose();
+  return {
+    backend,
+    shape: shapeCase.shape,
+    dataFormat: shapeCase.dataFormat,
+    ...(shapeCase.groups === undefined ? {} : {groups: shapeCase.groups}),
+    kernels,
+    programs,
+  };
+}
+
+/** What the backend runs on: WebGL renderer, or WebGPU adapter info and limits. */
+export async function backendInfo(backend: string): Promise<Record<string, unknown>> {
+  const info: Record<string, unknown> = {fusedKernels: hasFusedKernels(backend)};
+  if (backend === 'webgl') {
+    const gl = (tf.backend() as unknown as {gpgpu: {gl: WebGL2RenderingContext}}).gpgpu.gl;
+    const debug = gl.getExtension('WEBGL_debug_renderer_info');
+    info.version = gl.getParameter(gl.VERSION);
+    info.vendor = gl.getParameter(debug ? debug.UNMASKED_VENDOR_WEBGL : gl.VENDOR);
+    info.renderer = gl.getParameter(debug ? debug.UNMASKED_RENDERER_WEBGL : gl.RENDERER);
+    info.pack = tf.env().getBool('WEBGL_PACK');
+    info.timerQuery = tf.env().getNumber('WEBGL_DISJOINT_QUERY_TIMER_EXTENSION_VERSION') > 0;
+  } else if (backend === 'webgpu') {
+    // The adapter tfjs-backend-webgpu asks for (unless WEBGPU_USE_LOW_POWER_GPU).
+    const adapter = await navigator.gpu.requestAdapter({powerPreference: 'high-performance'});
+    const a = adapter?.info;
+    if (a) {
+      info.adapter = {
+        vendor: a.vendor,
+        architecture: a.architecture,
+        device: a.device,
+        description: a.description,
+      };
+    }
+    if (adapter) {
+      const l = adapter.limits;
+      info.limits = {
+        maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+        maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+        maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+        maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+        maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      };
+    }
+    info.timestampQuery = adapter?.features.has('timestamp-query') ?? false;
+  }
+  return info;
+}
+
+/** Per backend: every shape (unless too large for it), then the profile of the largest. */
+export async function benchKernels(
+  backend: string,
+  config: BenchConfig,
+  output: {cases: CaseResult[]; profiles: ProfileResult[]; skipped: string[]; errors: string[]},
+): Promise<void> {
+  const measured: ShapeCase[] = [];
+  for (const shapeCase of config.shapes) {
+    const size = elementsOf(shapeCase);
+    const label = `${backend} ${caseLabel(shapeCase)}`;
+    const maxSize = config.maxSize[backend] ?? Infinity;
+    if (size > maxSize) {
+      output.skipped.push(label);
+      log(`${label}: skipped (more than ${maxSize} elements)`);
+      continue;
+    }
+    // One failing shape (a shader that does not compile, a limit) must not
+    // cost the others: a GPU run is one shot.
+    const result = await recording(label, output.errors, () =>
+      benchShape(backend, shapeCase, config),
+    );
+    if (!result) continue;
+    output.cases.push(result);
+    measured.push(shapeCase);
+    log(`${label}: ${VARIANTS.map(v => `${v} ${result.ms[v].toFixed(3)}`).join(', ')} ms`);
+  }
+  if (config.profile && measured.length && backend !== 'cpu') {
+    const largest = measured.reduce((a, b) => (elementsOf(b) > elementsOf(a) ? b : a));
+    const label = `${backend} ${caseLabel(largest)} profile`;
+    const profile = await recording(label, output.errors, () => profileShape(backend, largest));
+    if (profile) output.profiles.push(profile);
+    log(`${label}: ${profile ? 'done' : 'failed'}`);
+  }
+}
+
+/** Runs `f`; on an error, records `label: message` in `errors` and gives undefined. */
+export async function recording<T>(
+  label: string,
+  errors: string[],
+  f: () => Promise<T>,
+): Promise<T | undefined> {
+  try {
+    return await f();
+  } catch (e) {
+    const message = `${label}: ${e instanceof Error ? e.message : String(e)}`;
+    errors.push(message);
+    log(`ERROR ${message}`);
+    return undefined;
+  }
+}

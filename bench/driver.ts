@@ -1,0 +1,161 @@
+/**
+ * The browser bench's driver (Node): serves the bundled page (page/ beside
+ * this file once bundled) from http://127.0.0.1 (WebGPU needs a secure
+ * origin), runs it in headless Chromium through puppeteer-core, prints the
+ * tables and writes results.json into --out (default: the current folder).
+ *
+ *   node bench-chromium.mjs [--quick] [--gpu] [--chrome PATH] [--out DIR]
+ *     [--backends=webgl,webgpu] [--shapes=8x64x64x32,...] [--no-training] [--train-size N]
+ *
+ * Without --gpu: the SwiftShader flags of the tests (scripts/chromium.cjs) and
+ * the SwiftShader targets; with --gpu: ANGLE on Vulkan and WebGPU on the real
+ * adapter, every shape, kernel times, the training step at 256x256 and the
+ * targets of a real GPU. Chromium: --chrome PATH, else $CHROME, else
+ * $CHROME_BIN or /usr/bin/chromium. bench/build.mjs bundles this file.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+import puppeteer from 'puppeteer-core';
+
+import {CHROMIUM_FLAGS, CHROMIUM_GPU_FLAGS, chromiumPath} from '../scripts/chromium.cjs';
+import type {BenchOutput} from './bench';
+import {browserConfig, parseOptions} from './config';
+import {
+  CHROME_GPU_TARGETS,
+  CHROME_GPU_TRAINING_TARGETS,
+  checkTargets,
+  ratiosOf,
+  report,
+  SWIFTSHADER_TARGETS,
+  type TargetResult,
+} from './report';
+
+const pageDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'page');
+const options = parseOptions(process.argv.slice(2));
+const config = browserConfig(options);
+const outDir = path.resolve(options.out ?? '.');
+const executablePath = options.chrome ?? process.env.CHROME ?? chromiumPath();
+const flags = options.gpu ? CHROMIUM_GPU_FLAGS : CHROMIUM_FLAGS;
+
+const started = Date.now();
+const loadAtStart = os.loadavg();
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)}s`;
+
+const server = http.createServer((req, res) => {
+  const name = new URL(req.url ?? '/', 'http://127.0.0.1').pathname.slice(1) || 'index.html';
+  const file = path.join(pageDir, path.basename(name));
+  if (!fs.existsSync(file)) {
+    res.writeHead(404).end();
+    return;
+  }
+  const type = file.endsWith('.js') ? 'text/javascript' : 'text/html';
+  res.writeHead(200, {'content-type': type}).end(fs.readFileSync(file));
+});
+await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+const {port} = server.address() as {port: number};
+
+console.error(`${executablePath} ${options.gpu ? '(GPU flags)' : '(SwiftShader flags)'}`);
+// The flags verbatim (headless included), hence no puppeteer defaults.
+const browser = await puppeteer.launch({
+  executablePath,
+  ignoreDefaultArgs: true,
+  args: flags,
+  protocolTimeout: 0,
+});
+const output: BenchOutput = {
+  userAgent: '',
+  backends: {},
+  cases: [],
+  profiles: [],
+  training: [],
+  skipped: [],
+  errors: [],
+};
+const file = path.join(outDir, 'results.json');
+let browserVersion = '';
+
+/** results.json from what is measured so far (written after each backend). */
+function writeResults(): TargetResult[] {
+  const targets = checkTargets(
+    output.cases,
+    options.gpu ? CHROME_GPU_TARGETS : SWIFTSHADER_TARGETS,
+    output.training,
+    options.gpu ? CHROME_GPU_TRAINING_TARGETS : [],
+  );
+  const results = {
+    date: new Date().toISOString(),
+    mode: `${options.quick ? 'quick' : 'full'}${options.gpu ? ', GPU flags' : ', SwiftShader'}`,
+    browser: browserVersion,
+    executablePath,
+    flags,
+    userAgent: output.userAgent,
+    // Other processes on the machine slow every variant; the ratios of one run
+    // are what count. Load averages at the start and the end, for the record.
+    loadAverage: {start: loadAtStart, end: os.loadavg()},
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      platform: `${os.platform()} ${os.release()}`,
+    },
+    method:
+      'per backend and shape, warm-up, then per round every variant in turn: K calls back to back, ' +
+      'one sync (read back one element computed from the last result), wall ms / K; median of the ' +
+      'rounds. kernelMs: tf.time kernel ms where the backend reports it. copy = tf.neg(x), one ' +
+      'elementwise pass.',
+    config,
+    backends: output.backends,
+    cases: output.cases.map(c => ({...c, ratios: ratiosOf(c)})),
+    profiles: output.profiles,
+    training: output.training,
+    targets,
+    skipped: output.skipped,
+    errors: output.errors,
+    wallSeconds: (Date.now() - started) / 1000,
+  };
+  fs.mkdirSync(outDir, {recursive: true});
+  fs.writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+  return targets;
+}
+
+try {
+  const page = await browser.newPage();
+  page.on('console', message => {
+    if (message.text().startsWith('[bench]')) console.error(`${elapsed()} ${message.text()}`);
+  });
+  page.on('pageerror', error => console.error(`page error: ${(error as Error).message ?? error}`));
+  await page.goto(`http://127.0.0.1:${port}/`);
+  await page.waitForFunction('window.benchReady === true', {timeout: 60000});
+  browserVersion = await browser.version();
+  // One backend at a time, results.json rewritten after each: a run cut short
+  // (a time limit on the GPU machine) keeps what it measured.
+  for (const backend of config.backends) {
+    const part = await page.evaluate(
+      c =>
+        (window as unknown as {runBenchmark: (c: unknown) => Promise<BenchOutput>}).runBenchmark(c),
+      {...config, backends: [backend]} as unknown,
+    );
+    output.userAgent = part.userAgent;
+    Object.assign(output.backends, part.backends);
+    for (const key of ['cases', 'profiles', 'training', 'skipped', 'errors'] as const) {
+      (output[key] as unknown[]).push(...part[key]);
+    }
+    writeResults();
+  }
+} finally {
+  await browser.close();
+  server.close();
+}
+
+const targets = writeResults();
+for (const [name, info] of Object.entries(output.backends)) {
+  console.log(`${name}: ${JSON.stringify(info)}`);
+}
+console.log('');
+console.log(report({...output, targets, rounds: config.rounds}).join('\n'));
+console.log(
+  `\n${browserVersion}; ${options.gpu ? 'GPU flags' : 'SwiftShader'}; wrote ${file} in ${elapsed()}`,
+);
+if (output.errors.length) process.exitCode = 1;

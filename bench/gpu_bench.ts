@@ -1,0 +1,92 @@
+/**
+ * The Node + Dawn bench itself (loaded by bench/gpu.ts once navigator.gpu
+ * exists): the webgpu backend on every shape (core.ts), the tf.profile
+ * breakdown of the largest, with --gpu the training step (training.ts), the
+ * tables, and gpu-results.json in --out.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import '@tensorflow/tfjs-backend-webgpu';
+
+import {type RunOptions, nodeConfig} from './config';
+import {
+  backendInfo,
+  benchKernels,
+  type CaseResult,
+  log,
+  type ProfileResult,
+  recording,
+} from './core';
+import {checkTargets, NODE_GPU_TARGETS, ratiosOf, report} from './report';
+import {benchTraining, type TrainingResult} from './training';
+
+export async function runGpuBench(
+  options: RunOptions & {out?: string},
+  addon: string,
+): Promise<void> {
+  const started = Date.now();
+  const config = nodeConfig(options);
+  if (!(await tf.setBackend('webgpu')) || tf.getBackend() !== 'webgpu') {
+    throw new Error('the webgpu backend did not initialize: no Vulkan adapter for Dawn?');
+  }
+  const info = await backendInfo('webgpu');
+  log(`webgpu: ${JSON.stringify(info)}`);
+  const output = {
+    cases: [] as CaseResult[],
+    profiles: [] as ProfileResult[],
+    skipped: [] as string[],
+    errors: [] as string[],
+  };
+  const tensorsBefore = tf.memory().numTensors;
+  await benchKernels('webgpu', config, output);
+  const training: TrainingResult[] = [];
+  if (config.training.backends.includes('webgpu')) {
+    const result = await recording('webgpu training', output.errors, () =>
+      benchTraining('webgpu', config.training),
+    );
+    if (result) training.push(result);
+    log(`webgpu training: ${JSON.stringify(result?.msPerStep)}`);
+  }
+  // An error leaves the tensors of its call behind: count leaks only without.
+  const leaked = tf.memory().numTensors - tensorsBefore;
+  if (leaked !== 0 && !output.errors.length) {
+    output.errors.push(`webgpu: ${leaked} tensors leaked by the benchmark`);
+  }
+
+  const targets = checkTargets(output.cases, NODE_GPU_TARGETS);
+  const results = {
+    date: new Date().toISOString(),
+    mode: options.quick ? 'quick' : 'full',
+    runtime: `Node ${process.version}, Dawn ${addon}`,
+    vulkanDriver: process.env.VK_ICD_FILENAMES ?? process.env.VK_DRIVER_FILES ?? '(system)',
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      platform: `${os.platform()} ${os.release()}`,
+    },
+    method:
+      'K calls back to back, one sync (read back one element of the last result), wall ms / K, ' +
+      'median of the rounds; kernelMs: tf.time (unquantized Dawn timestamps), median of samples; ' +
+      'profiles: tf.profile of one call of the largest shape, kernel ms summed by kernel name.',
+    config,
+    backends: {webgpu: info},
+    cases: output.cases.map(c => ({...c, ratios: ratiosOf(c)})),
+    profiles: output.profiles,
+    training,
+    targets,
+    skipped: output.skipped,
+    errors: output.errors,
+    wallSeconds: (Date.now() - started) / 1000,
+  };
+  const outDir = path.resolve(options.out ?? '.');
+  fs.mkdirSync(outDir, {recursive: true});
+  const file = path.join(outDir, 'gpu-results.json');
+  fs.writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+  console.log(`webgpu: ${JSON.stringify(info)}\n`);
+  console.log(report({...output, training, targets, rounds: config.rounds}).join('\n'));
+  console.log(`\n${results.runtime}; ${results.mode}; wrote ${file} in ${results.wallSeconds}s`);
+  if (output.errors.length) process.exitCode = 1;
+}

@@ -1,0 +1,385 @@
+/**
+ * The tables and targets both benches print (Node side): wall ms, tf.time
+ * kernel ms, effective bandwidth, the per-kernel profile of the largest
+ * shape, the training step, and the issue's targets with their worst shape.
+ */
+import {caseLabel, MIN_PASSES, type ShapeCase, VARIANT_LABELS, VARIANTS} from './cases';
+import type {CaseResult, ProfileResult} from './core';
+import type {TrainingResult} from './training';
+
+export const fmt = (v: number | undefined): string =>
+  v === undefined || !Number.isFinite(v)
+    ? '–'
+    : Math.abs(v) >= 100
+      ? v.toFixed(0)
+      : Math.abs(v) >= 10
+        ? v.toFixed(1)
+        : Math.abs(v) >= 0.1
+          ? v.toFixed(2)
+          : v.toFixed(3);
+
+const label = (c: CaseResult): string => caseLabel(c as ShapeCase);
+
+export interface Ratios {
+  compositeOverFusedFwd: number;
+  compositeOverFusedGrad: number;
+  fusedFwdOverCopy: number;
+  fusedGradOverCopy: number;
+}
+
+export const ratiosOf = (c: CaseResult): Ratios => ({
+  compositeOverFusedFwd: c.ms.compFwd / c.ms.fusedFwd,
+  compositeOverFusedGrad: c.ms.compGrad / c.ms.fusedGrad,
+  fusedFwdOverCopy: c.ms.fusedFwd / c.ms.copy,
+  fusedGradOverCopy: c.ms.fusedGrad / c.ms.copy,
+});
+
+/** GB/s: the fewest bytes the variant must move over its kernel (else wall) time. */
+export function bandwidth(c: CaseResult): Record<string, number> {
+  return Object.fromEntries(
+    VARIANTS.map(v => {
+      const ms = c.kernelMs[v] ?? c.ms[v];
+      return [v, (MIN_PASSES[v] * 4 * c.elements) / (ms * 1e6)];
+    }),
+  );
+}
+
+export const normShare = (t: TrainingResult, kind: 'layer' | 'composite'): number =>
+  (t.msPerStep[kind] - t.msPerStep.none) / t.msPerStep[kind];
+
+/** Composite norms' time over the layer's norms' time in one step. */
+export const normTimeRatio = (t: TrainingResult): number =>
+  (t.msPerStep.composite - t.msPerStep.none) / (t.msPerStep.layer - t.msPerStep.none);
+
+export interface Target {
+  backend: string;
+  what: string;
+  /** Only these shapes (caseLabel); absent: every measured shape. */
+  shapes?: string[];
+  value: (c: CaseResult) => number | undefined;
+  atLeast?: number;
+  atMost?: number;
+  unit?: 'x' | 'ms';
+}
+
+export interface TrainingTarget {
+  what: string;
+  value: (t: TrainingResult) => number;
+  atLeast?: number;
+  atMost?: number;
+  unit: 'x' | '%';
+}
+
+const r = (key: keyof Ratios) => (c: CaseResult) => ratiosOf(c)[key];
+
+/** The SwiftShader targets of the browser bench, as it always printed them. */
+export const SWIFTSHADER_TARGETS: Target[] = [
+  {
+    backend: 'webgpu',
+    what: 'composite/fused fwd+grad',
+    value: r('compositeOverFusedGrad'),
+    atLeast: 20,
+  },
+  {
+    backend: 'webgl',
+    what: 'composite/fused fwd+grad',
+    value: r('compositeOverFusedGrad'),
+    atLeast: 5,
+  },
+  {backend: 'webgpu', what: 'fused fwd+grad / copy', value: r('fusedGradOverCopy'), atMost: 4},
+  {backend: 'webgl', what: 'fused fwd+grad / copy', value: r('fusedGradOverCopy'), atMost: 4},
+  {backend: 'webgpu', what: 'fused fwd / copy', value: r('fusedFwdOverCopy'), atMost: 2},
+  {backend: 'webgl', what: 'fused fwd / copy', value: r('fusedFwdOverCopy'), atMost: 2},
+  {backend: 'cpu', what: 'composite/fused fwd', value: r('compositeOverFusedFwd'), atLeast: 3},
+  {
+    backend: 'cpu',
+    what: 'composite/fused fwd+grad',
+    value: r('compositeOverFusedGrad'),
+    atLeast: 3,
+  },
+];
+
+/** Chrome on a real GPU (issue 16). */
+export const CHROME_GPU_TARGETS: Target[] = [
+  {backend: 'webgl', what: 'fused fwd+grad / copy', value: r('fusedGradOverCopy'), atMost: 2},
+  {backend: 'webgl', what: 'fused fwd / copy', value: r('fusedFwdOverCopy'), atMost: 1.3},
+  {backend: 'webgpu', what: 'fused fwd / copy', value: r('fusedFwdOverCopy'), atMost: 2},
+  {backend: 'webgpu', what: 'fused fwd+grad / copy', value: r('fusedGradOverCopy'), atMost: 4},
+  {
+    backend: 'webgpu',
+    what: 'composite/fused fwd kernel ms',
+    shapes: ['2x64x64x320'],
+    value: c => (c.kernelMs.compFwd ?? NaN) / (c.kernelMs.fusedFwd ?? NaN),
+    atLeast: 3,
+  },
+];
+
+export const CHROME_GPU_TRAINING_TARGETS: TrainingTarget[] = [
+  {what: "layer's norms / step", value: t => normShare(t, 'layer') * 100, atMost: 3, unit: '%'},
+  {what: "composite's / layer's norm time", value: normTimeRatio, atLeast: 10, unit: 'x'},
+];
+
+const LARGE = ['4x512x512x32', '4x32x512x512 NCHW'];
+const TYPICAL = ['8x64x64x32', '1x256x256x16', '16x16x16x128', '2x64x64x320', '2x32x64x64 NCHW'];
+
+/** Node + Dawn on a real GPU (issue 12). */
+export const NODE_GPU_TARGETS: Target[] = [
+  {
+    backend: 'webgpu',
+    what: 'fused fwd kernel',
+    shapes: LARGE,
+    value: c => c.kernelMs.fusedFwd,
+    atMost: 0.25,
+    unit: 'ms',
+  },
+  {
+    backend: 'webgpu',
+    what: 'fused fwd+grad kernel',
+    shapes: LARGE,
+    value: c => c.kernelMs.fusedGrad,
+    atMost: 0.6,
+    unit: 'ms',
+  },
+  {
+    backend: 'webgpu',
+    what: 'fused fwd / copy',
+    shapes: TYPICAL,
+    value: r('fusedFwdOverCopy'),
+    atMost: 2.5,
+  },
+  {
+    backend: 'webgpu',
+    what: 'fused fwd+grad / copy',
+    shapes: TYPICAL,
+    value: r('fusedGradOverCopy'),
+    atMost: 5,
+  },
+];
+
+export interface TargetResult {
+  backend: string;
+  what: string;
+  target: string;
+  worst: number;
+  met: boolean;
+  fusedKernels: boolean;
+  perShape: Array<{shape: string; value: number}>;
+}
+
+const holds = (v: number, t: {atLeast?: number; atMost?: number}): boolean =>
+  t.atLeast !== undefined ? v >= t.atLeast : v <= (t.atMost as number);
+const bound = (t: {atLeast?: number; atMost?: number; unit?: string}): string =>
+  t.atLeast !== undefined ? `>= ${t.atLeast}${t.unit ?? 'x'}` : `<= ${t.atMost}${t.unit ?? 'x'}`;
+
+export function checkTargets(
+  cases: CaseResult[],
+  targets: Target[],
+  training: TrainingResult[] = [],
+  trainingTargets: TrainingTarget[] = [],
+): TargetResult[] {
+  const results: TargetResult[] = [];
+  for (const t of targets) {
+    const measured = cases.filter(
+      c => c.backend === t.backend && (!t.shapes || t.shapes.includes(label(c))),
+    );
+    if (!measured.length) continue;
+    const perShape = measured.map(c => ({shape: label(c), value: t.value(c) ?? NaN}));
+    const values = perShape.map(p => p.value);
+    results.push({
+      backend: t.backend,
+      what: t.what,
+      target: bound(t),
+      worst: t.atLeast !== undefined ? Math.min(...values) : Math.max(...values),
+      met: values.every(v => holds(v, t)),
+      fusedKernels: measured.every(c => c.fusedKernels),
+      perShape,
+    });
+  }
+  for (const tr of training) {
+    for (const t of trainingTargets) {
+      const value = t.value(tr);
+      results.push({
+        backend: tr.backend,
+        what: `training step: ${t.what}`,
+        target: bound(t),
+        worst: value,
+        met: holds(value, t),
+        fusedKernels: tr.fusedKernels,
+        perShape: [{shape: `1x${tr.size}x${tr.size}x3`, value}],
+      });
+    }
+  }
+  return results;
+}
+
+function table(head: string[], align: string[], rows: string[][]): string[] {
+  return [
+    `| ${head.join(' | ')} |`,
+    `|${align.join('|')}|`,
+    ...rows.map(row => `| ${row.join(' | ')} |`),
+  ];
+}
+
+const variantHead = VARIANTS.map(v => VARIANT_LABELS[v]);
+
+/** Every table of a run, as Markdown lines. */
+export function report(output: {
+  cases: CaseResult[];
+  profiles: ProfileResult[];
+  training: TrainingResult[];
+  targets: TargetResult[];
+  skipped: string[];
+  errors: string[];
+  rounds: number;
+}): string[] {
+  const {cases} = output;
+  const lines: string[] = [];
+  lines.push(
+    `Wall ms per call (K calls back to back, one sync; median of ${output.rounds} rounds):`,
+    '',
+  );
+  lines.push(
+    ...table(
+      [
+        'backend',
+        'shape',
+        ...variantHead,
+        'composite/fused fwd',
+        'composite/fused fwd+grad',
+        'fused fwd/copy',
+        'fused fwd+grad/copy',
+      ],
+      ['---', '---', ...Array(9).fill('--:')],
+      cases.map(c => {
+        const q = ratiosOf(c);
+        const kernels = c.fusedKernels ? '' : ' (no fused kernels: fallback)';
+        return [
+          `${c.backend}${kernels}`,
+          label(c),
+          ...VARIANTS.map(v => fmt(c.ms[v])),
+          `${fmt(q.compositeOverFusedFwd)}x`,
+          `${fmt(q.compositeOverFusedGrad)}x`,
+          `${fmt(q.fusedFwdOverCopy)}x`,
+          `${fmt(q.fusedGradOverCopy)}x`,
+        ];
+      }),
+    ),
+  );
+  const timed = cases.filter(c => Object.keys(c.kernelMs).length > 0);
+  if (timed.length) {
+    lines.push('', 'tf.time kernel ms per call (GPU timer queries / timestamps; median):', '');
+    lines.push(
+      ...table(
+        ['backend', 'shape', ...variantHead, 'composite/fused fwd', 'fused fwd+grad/copy'],
+        ['---', '---', ...Array(7).fill('--:')],
+        timed.map(c => {
+          const k = c.kernelMs;
+          return [
+            c.backend,
+            label(c),
+            ...VARIANTS.map(v => fmt(k[v])),
+            `${fmt((k.compFwd ?? NaN) / (k.fusedFwd ?? NaN))}x`,
+            `${fmt((k.fusedGrad ?? NaN) / (k.copy ?? NaN))}x`,
+          ];
+        }),
+      ),
+    );
+  }
+  if (cases.length) {
+    lines.push(
+      '',
+      'Effective bandwidth, GB/s: fewest bytes moved (copy and fwd: read x, write y; fwd+grad: ' +
+        'also read x, dy, write dx) / kernel ms (wall ms where there is no kernel time):',
+      '',
+    );
+    lines.push(
+      ...table(
+        ['backend', 'shape', 'MB of x', ...variantHead],
+        ['---', '---', ...Array(6).fill('--:')],
+        cases.map(c => {
+          const bw = bandwidth(c);
+          const timedBy = (v: string) =>
+            c.kernelMs[v as keyof typeof c.kernelMs] ? '' : ' (wall)';
+          return [
+            c.backend,
+            label(c),
+            fmt((c.elements * 4) / 1e6),
+            ...VARIANTS.map(v => `${fmt(bw[v])}${timedBy(v)}`),
+          ];
+        }),
+      ),
+    );
+  }
+  for (const p of output.profiles) {
+    lines.push(
+      '',
+      `tf.profile of ${p.backend} ${caseLabel(p as ShapeCase)}, ms per kernel (calls):`,
+      '',
+    );
+    const rows: string[][] = [];
+    for (const v of VARIANTS) {
+      const kernels = p.kernels[v];
+      if (!kernels) continue;
+      const total = kernels.reduce((a, k) => a + k.ms, 0);
+      const top = kernels
+        .slice(0, 8)
+        .map(k => `${k.name} ${fmt(k.ms)}${k.count > 1 ? ` (${k.count})` : ''}`);
+      if (kernels.length > 8) top.push(`${kernels.length - 8} more`);
+      rows.push([VARIANT_LABELS[v], String(p.programs[v] ?? '–'), fmt(total), top.join(', ')]);
+    }
+    lines.push(
+      ...table(['variant', 'GPU programs', 'total', 'kernels'], ['---', '--:', '--:', '---'], rows),
+    );
+  }
+  if (output.training.length) {
+    const t0 = output.training[0];
+    lines.push(
+      '',
+      `Training step: style-transfer network (${t0.norms} norms) on 1x${t0.size}x${t0.size}x3, ` +
+        'Adam, MSE; ms per model.trainOnBatch, median, the three nets interleaved:',
+      '',
+    );
+    lines.push(
+      ...table(
+        [
+          'backend',
+          'with the layer',
+          'with the composite norm',
+          'no norm',
+          "layer's norms / step",
+          "composite's norms / step",
+          "composite's / layer's norm time",
+        ],
+        ['---', '--:', '--:', '--:', '--:', '--:', '--:'],
+        output.training.map(t => [
+          t.backend + (t.fusedKernels ? '' : ' (no fused kernels)'),
+          fmt(t.msPerStep.layer),
+          fmt(t.msPerStep.composite),
+          fmt(t.msPerStep.none),
+          `${(normShare(t, 'layer') * 100).toFixed(1)}%`,
+          `${(normShare(t, 'composite') * 100).toFixed(1)}%`,
+          `${fmt(normTimeRatio(t))}x`,
+        ]),
+      ),
+    );
+  }
+  if (output.targets.length) {
+    lines.push('', 'Targets (worst shape):', '');
+    lines.push(
+      ...table(
+        ['backend', 'measure', 'target', 'worst measured', 'met'],
+        ['---', '---', '--:', '--:', '---'],
+        output.targets.map(t => [
+          t.backend,
+          t.what,
+          t.target,
+          `${fmt(t.worst)}${t.target.replace(/[^a-z%]/g, '')}`,
+          (t.met ? 'yes' : 'NO') + (t.fusedKernels ? '' : ' (no fused kernels in this run)'),
+        ]),
+      ),
+    );
+  }
+  if (output.skipped.length) lines.push('', `Skipped: ${output.skipped.join('; ')}`);
+  if (output.errors.length) lines.push('', 'ERRORS:', ...output.errors.map(e => `- ${e}`));
+  return lines;
+}
