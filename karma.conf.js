@@ -1,7 +1,9 @@
-// Karma runs every spec in test/ in one headless Chromium, against the cpu,
-// webgl and webgpu backends (and the fallback path on a backend without the
-// fused kernels). SPEC=<glob> narrows the files, e.g. SPEC='test/forward*';
-// BACKENDS=cpu,fallback narrows the backends.
+// Karma runs every spec in test/ in one headless Chromium, each on the
+// environments of test/setup.ts (ENVS: cpu, webgl, webgl-unpacked, webgl-f16,
+// webgpu, wasm when its backend is loaded, and the fallback: cpu without this
+// package's kernels). SPEC=<glob> narrows the files, e.g. SPEC='test/forward*';
+// BACKENDS=cpu,fallback narrows the environments (a family name such as webgl
+// selects its variants too; a name it does not know fails the run).
 const fs = require('fs');
 const path = require('path');
 
@@ -50,7 +52,18 @@ module.exports = function (config) {
   fs.mkdirSync(process.env.TMPDIR, {recursive: true});
   config.set({
     frameworks: ['jasmine'],
-    files: [{pattern: specs, watched: false}],
+    files: [
+      {pattern: specs, watched: false},
+      // The wasm backend fetches its binary at /base/node_modules/... (test/setup.ts).
+      {
+        pattern: 'node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm',
+        included: false,
+        served: true,
+        watched: false,
+        nocache: true,
+      },
+    ],
+    mime: {'application/wasm': ['wasm']},
     preprocessors: {[specs]: ['esbuild']},
     esbuild: {target: 'es2020', sourcemap: true, singleBundle: true},
     plugins: [
@@ -64,7 +77,7 @@ module.exports = function (config) {
     customLaunchers: {
       ChromiumGPU: {base: 'Chrome', flags: CHROMIUM_FLAGS},
     },
-    // BACKENDS=cpu,webgl narrows the backends (test/setup.ts reads it).
+    // BACKENDS=cpu,webgl narrows the environments (test/setup.ts reads it).
     client: {
       jasmine: {random: false, timeoutInterval: 300000},
       args: process.env.BACKENDS ? [`backends=${process.env.BACKENDS}`] : [],

@@ -10,6 +10,7 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
+import {setWasmPaths} from '@tensorflow/tfjs-backend-wasm';
 
 import {
   backendInfo,
@@ -23,6 +24,9 @@ import {
 import {benchTraining, type TrainingResult} from './training';
 
 export type {BenchConfig, CaseResult, ProfileResult, TrainingResult};
+
+// The wasm backend's binaries lie beside the page (bench/build.mjs).
+setWasmPaths('/');
 
 export interface BenchOutput {
   userAgent: string;

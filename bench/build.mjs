@@ -48,6 +48,11 @@ export async function buildBench(dir, {minify = false, node = true, browser = tr
         outfile: path.join(dir, 'page', 'bench.js'),
       }),
     );
+    // The wasm backend's binaries, fetched by the page from its own folder.
+    const wasmDist = path.join(here, '../node_modules/@tensorflow/tfjs-backend-wasm/dist');
+    for (const name of fs.readdirSync(wasmDist).filter(n => n.endsWith('.wasm'))) {
+      fs.copyFileSync(path.join(wasmDist, name), path.join(dir, 'page', name));
+    }
     fs.writeFileSync(
       path.join(dir, 'page', 'index.html'),
       '<!doctype html><meta charset="utf-8"><title>tfjs-instance-norm bench</title>' +

@@ -23,7 +23,7 @@ const QUICK_NODE_CASES: ShapeCase[] = pickCases(BASE_CASES, ['1x32x32x8', '2x32x
 /** The browser bench (`npm run bench`): SwiftShader by default, a real GPU with `gpu`. */
 export function browserConfig(o: RunOptions): BenchConfig {
   // On a GPU, webgpu first: a run cut short by a time limit keeps it.
-  const backends = o.backends ?? (o.gpu ? ['webgpu', 'webgl'] : ['webgl', 'webgpu', 'cpu']);
+  const backends = o.backends ?? (o.gpu ? ['webgpu', 'webgl'] : ['webgl', 'webgpu', 'cpu', 'wasm']);
   const gpuBackends = backends.filter(b => b === 'webgl' || b === 'webgpu');
   const shapes = o.shapes ? pickCases(ALL_CASES, o.shapes) : o.gpu ? ALL_CASES : BASE_CASES;
   if (o.gpu) {
@@ -50,7 +50,7 @@ export function browserConfig(o: RunOptions): BenchConfig {
     shapes,
     // --quick leaves out, per backend, the shapes whose composite takes seconds
     // per call here (SwiftShader's WebGPU, tfjs' cpu transposes).
-    maxSize: o.quick ? {webgl: 1 << 20, webgpu: 1 << 19, cpu: 1 << 19} : {},
+    maxSize: o.quick ? {webgl: 1 << 20, webgpu: 1 << 19, cpu: 1 << 19, wasm: 1 << 20} : {},
     rounds: o.quick ? 3 : 5,
     batchMs: o.quick ? 60 : 200,
     maxCalls: o.quick ? 50 : 200,

@@ -221,8 +221,8 @@ export async function benchShape(
     }
   }
   const kernelMs: Partial<Record<Variant, number>> = {};
-  // The cpu backend's kernel time is wall time per kernel: no second opinion.
-  if (config.kernelTimeSamples > 0 && backend !== 'cpu') {
+  // The cpu and wasm backends' kernel time is wall time per kernel: no second opinion.
+  if (config.kernelTimeSamples > 0 && backend !== 'cpu' && backend !== 'wasm') {
     for (const v of VARIANTS) {
       // One sample of a call that alone outlasts a batch: it takes seconds.
       const samples = count[v] === 1 ? 1 : config.kernelTimeSamples;

@@ -97,6 +97,12 @@ export const SWIFTSHADER_TARGETS: Target[] = [
     value: r('compositeOverFusedGrad'),
     atLeast: 3,
   },
+  {
+    backend: 'wasm',
+    what: 'composite/fused fwd+grad',
+    value: r('compositeOverFusedGrad'),
+    atLeast: 3,
+  },
 ];
 
 /** Chrome on a real GPU (issue 16). */

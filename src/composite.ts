@@ -6,7 +6,7 @@ import {instanceNormLayout, threeDShape} from './layout';
 
 /**
  * The two kernels written with built-in ops, for backends that have no fused
- * kernels (wasm, tensorflow, ...). Same outputs as the kernels, same
+ * kernels (tensorflow, ...). Same outputs as the kernels, same
  * two-pass statistics; the gradient is the closed form, so it needs no
  * registered gradients of built-in ops.
  */

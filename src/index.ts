@@ -1,6 +1,6 @@
 /**
  * tfjs-instance-norm: instance normalization with its gradient for
- * TensorFlow.js, as fused kernels of the cpu, webgl and webgpu backends.
+ * TensorFlow.js, as fused kernels of the cpu, webgl, webgpu and wasm backends.
  *
  * Importing this module registers the kernels and the InstanceNormalization
  * layer classes (side effects). It loads no backend package at runtime:
@@ -11,6 +11,7 @@
 import '../kernels/cpu/index';
 import '../kernels/webgl/index';
 import '../kernels/webgpu/index';
+import '../kernels/wasm/index';
 
 export {instanceNorm} from './instance_norm';
 export {instanceNormComposite} from './composite';

@@ -12,8 +12,8 @@ const OP = 'instanceNorm';
  * mean and the biased variance taken over the spatial axes of (n, c).
  *
  * Runs the fused `InstanceNorm` kernel of the active backend (cpu, webgl,
- * webgpu) and, for the gradient, the fused `InstanceNormGrad` kernel; on a
- * backend without them (wasm, tensorflow, ...) it computes the same numbers
+ * webgpu, wasm) and, for the gradient, the fused `InstanceNormGrad` kernel; on a
+ * backend without them (tensorflow, ...) it computes the same numbers
  * and gradients with built-in ops. Differentiable with `tf.grads`,
  * `tf.variableGrads` and `optimizer.minimize` with respect to x, gamma and beta.
  *

@@ -1,5 +1,11 @@
-/** The shapes and data every forward and gradient spec checks. */
-import {Format, randomValues} from './setup';
+/**
+ * The shapes and data every forward and gradient spec checks, and the two
+ * kernels run directly (no op, no tape).
+ */
+import {Format} from './reference';
+import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
+
+import {randomValues, tf} from './setup';
 
 export interface Case {
   name: string;
@@ -14,7 +20,13 @@ export interface Case {
   constantChannel?: number;
 }
 
-function base(name: string, shape: number[], format: Format, more: Partial<Case> = {}): Case {
+/** A case with gamma and beta, epsilon 1e-5, unit scale, no offset, unless `more` says otherwise. */
+export function makeCase(
+  name: string,
+  shape: number[],
+  format: Format,
+  more: Partial<Case> = {},
+): Case {
   return {
     name,
     shape,
@@ -29,31 +41,31 @@ function base(name: string, shape: number[], format: Format, more: Partial<Case>
 }
 
 export const CASES: Case[] = [
-  base('odd sizes', [2, 5, 7, 3], 'channelsLast'),
-  base('odd sizes', [2, 3, 5, 7], 'channelsFirst'),
-  base('one pixel', [3, 1, 1, 4], 'channelsLast'),
-  base('one pixel', [3, 4, 1, 1], 'channelsFirst'),
-  base('one channel', [2, 6, 5, 1], 'channelsLast'),
-  base('one channel', [2, 1, 6, 5], 'channelsFirst'),
-  base('67 channels', [2, 3, 5, 67], 'channelsLast'),
-  base('67 channels', [2, 67, 3, 5], 'channelsFirst'),
-  base('rank 3', [2, 11, 5], 'channelsLast'),
-  base('rank 3', [2, 5, 11], 'channelsFirst'),
-  base('rank 5', [2, 3, 4, 5, 6], 'channelsLast'),
-  base('rank 5', [2, 6, 3, 4, 5], 'channelsFirst'),
-  base('no gamma, no beta', [2, 4, 6, 3], 'channelsLast', {withGamma: false, withBeta: false}),
-  base('no gamma, no beta', [2, 3, 4, 6], 'channelsFirst', {withGamma: false, withBeta: false}),
-  base('gamma only', [1, 5, 5, 2], 'channelsLast', {withBeta: false}),
-  base('beta only', [1, 2, 5, 5], 'channelsFirst', {withGamma: false}),
-  base('offset 1e4', [2, 8, 8, 3], 'channelsLast', {offset: 1e4}),
-  base('offset 1e4', [2, 3, 8, 8], 'channelsFirst', {offset: 1e4}),
-  base('scale 1e3', [2, 7, 9, 4], 'channelsLast', {scale: 1e3}),
-  base('scale 1e3', [2, 4, 7, 9], 'channelsFirst', {scale: 1e3}),
-  base('a constant channel', [2, 6, 6, 3], 'channelsLast', {constantChannel: 1}),
-  base('a constant channel', [2, 3, 6, 6], 'channelsFirst', {constantChannel: 1}),
-  base('epsilon 1e-3', [2, 16, 16, 8], 'channelsLast', {epsilon: 1e-3}),
-  base('a larger image', [1, 40, 40, 5], 'channelsLast'),
-  base('a larger image', [1, 5, 40, 40], 'channelsFirst'),
+  makeCase('odd sizes', [2, 5, 7, 3], 'channelsLast'),
+  makeCase('odd sizes', [2, 3, 5, 7], 'channelsFirst'),
+  makeCase('one pixel', [3, 1, 1, 4], 'channelsLast'),
+  makeCase('one pixel', [3, 4, 1, 1], 'channelsFirst'),
+  makeCase('one channel', [2, 6, 5, 1], 'channelsLast'),
+  makeCase('one channel', [2, 1, 6, 5], 'channelsFirst'),
+  makeCase('67 channels', [2, 3, 5, 67], 'channelsLast'),
+  makeCase('67 channels', [2, 67, 3, 5], 'channelsFirst'),
+  makeCase('rank 3', [2, 11, 5], 'channelsLast'),
+  makeCase('rank 3', [2, 5, 11], 'channelsFirst'),
+  makeCase('rank 5', [2, 3, 4, 5, 6], 'channelsLast'),
+  makeCase('rank 5', [2, 6, 3, 4, 5], 'channelsFirst'),
+  makeCase('no gamma, no beta', [2, 4, 6, 3], 'channelsLast', {withGamma: false, withBeta: false}),
+  makeCase('no gamma, no beta', [2, 3, 4, 6], 'channelsFirst', {withGamma: false, withBeta: false}),
+  makeCase('gamma only', [1, 5, 5, 2], 'channelsLast', {withBeta: false}),
+  makeCase('beta only', [1, 2, 5, 5], 'channelsFirst', {withGamma: false}),
+  makeCase('offset 1e4', [2, 8, 8, 3], 'channelsLast', {offset: 1e4}),
+  makeCase('offset 1e4', [2, 3, 8, 8], 'channelsFirst', {offset: 1e4}),
+  makeCase('scale 1e3', [2, 7, 9, 4], 'channelsLast', {scale: 1e3}),
+  makeCase('scale 1e3', [2, 4, 7, 9], 'channelsFirst', {scale: 1e3}),
+  makeCase('a constant channel', [2, 6, 6, 3], 'channelsLast', {constantChannel: 1}),
+  makeCase('a constant channel', [2, 3, 6, 6], 'channelsFirst', {constantChannel: 1}),
+  makeCase('epsilon 1e-3', [2, 16, 16, 8], 'channelsLast', {epsilon: 1e-3}),
+  makeCase('a larger image', [1, 40, 40, 5], 'channelsLast'),
+  makeCase('a larger image', [1, 5, 40, 40], 'channelsFirst'),
 ];
 
 export function describeCase(c: Case): string {
@@ -84,4 +96,39 @@ export function caseData(c: Case, seed = 7): CaseData {
   const beta = c.withBeta ? randomValues(channels, seed + 2, 1) : null;
   const dy = randomValues(size, seed + 3, 1);
   return {x, gamma, beta, dy, channels};
+}
+
+/** A case's data as tensors (gamma and beta null where the case has none); `all` to dispose. */
+export function caseTensors(c: Case, d: CaseData) {
+  const x = tf.tensor(d.x, c.shape);
+  const dy = tf.tensor(d.dy, c.shape);
+  const gamma = d.gamma && tf.tensor1d(d.gamma);
+  const beta = d.beta && tf.tensor1d(d.beta);
+  const all = [x, dy, gamma, beta].filter((t): t is tf.Tensor => t != null);
+  return {x, dy, gamma, beta, all};
+}
+
+/** The InstanceNorm kernel itself: [y, mean, invStd]. */
+export function runForwardKernel(
+  x: tf.Tensor,
+  gamma: tf.Tensor | null,
+  beta: tf.Tensor | null,
+  epsilon: number,
+  dataFormat: Format,
+): tf.Tensor[] {
+  const inputs = {x, ...(gamma ? {gamma} : {}), ...(beta ? {beta} : {})};
+  return tf.engine().runKernel(InstanceNorm, inputs, {epsilon, dataFormat}) as tf.Tensor[];
+}
+
+/** The InstanceNormGrad kernel itself: [dx, dgamma, dbeta]. */
+export function runGradientKernel(
+  dy: tf.Tensor,
+  x: tf.Tensor,
+  gamma: tf.Tensor | null,
+  mean: tf.Tensor,
+  invStd: tf.Tensor,
+  dataFormat: Format,
+): tf.Tensor[] {
+  const inputs = {dy, x, mean, invStd, ...(gamma ? {gamma} : {})};
+  return tf.engine().runKernel(InstanceNormGrad, inputs, {dataFormat}) as tf.Tensor[];
 }

@@ -1,20 +1,19 @@
 import {instanceNorm} from '../src/index';
 
-import {CASES, caseData, describeCase} from './cases';
+import {CASES, caseData, caseTensors, describeCase, runForwardKernel} from './cases';
 import {referenceForward} from './reference';
-import {describeEachBackend, expectClose, FALLBACK, tf, tolerance} from './setup';
+import {describeEachBackend, expectClose, tf, tolerance} from './setup';
 import {InstanceNorm} from '../src/kernel_names';
 
-describeEachBackend('forward', backend => {
+describeEachBackend('forward', (backend, env) => {
   const {atol, rtol} = tolerance(backend);
 
   for (const c of CASES) {
     it(`y, mean and invStd match the float64 reference — ${describeCase(c)}`, async () => {
       const d = caseData(c);
+      const inputs = caseTensors(c, d);
+      const {x, gamma, beta} = inputs;
       const expected = referenceForward(d.x, c.shape, d.gamma, d.beta, c.epsilon, c.format);
-      const x = tf.tensor(d.x, c.shape);
-      const gamma = d.gamma && tf.tensor1d(d.gamma);
-      const beta = d.beta && tf.tensor1d(d.beta);
       const before = tf.memory().numTensors;
 
       const y = instanceNorm(x, gamma, beta, c.epsilon, c.format);
@@ -23,15 +22,9 @@ describeEachBackend('forward', backend => {
       y.dispose();
       expect(tf.memory().numTensors).toBe(before);
 
-      if (backend !== FALLBACK) {
+      if (env.fused) {
         // The saved state of the forward pass, straight from the kernel.
-        const outputs = tf
-          .engine()
-          .runKernel(
-            InstanceNorm,
-            {x, ...(gamma ? {gamma} : {}), ...(beta ? {beta} : {})},
-            {epsilon: c.epsilon, dataFormat: c.format},
-          ) as tf.Tensor[];
+        const outputs = runForwardKernel(x, gamma, beta, c.epsilon, c.format);
         expect(outputs.length).toBe(3);
         expect(outputs[1].shape).toEqual([c.shape[0], d.channels]);
         expect(outputs[2].shape).toEqual([c.shape[0], d.channels]);
@@ -41,7 +34,7 @@ describeEachBackend('forward', backend => {
         expectClose(await outputs[2].data(), expected.invStd, atol, rtol, 'invStd');
         tf.dispose(outputs);
       }
-      tf.dispose([x, gamma, beta].filter(t => t != null));
+      tf.dispose(inputs.all);
     });
   }
 
@@ -49,7 +42,7 @@ describeEachBackend('forward', backend => {
     const x = tf.randomNormal([1, 4, 4, 2]);
     const profile = await tf.profile(() => instanceNorm(x));
     const names = profile.kernels.map(k => k.name);
-    expect(names.includes(InstanceNorm)).toBe(backend !== FALLBACK);
+    expect(names.includes(InstanceNorm)).toBe(env.fused);
     tf.dispose(profile.result as tf.Tensor);
     x.dispose();
   });

@@ -1,39 +1,32 @@
 import {instanceNorm} from '../src/index';
 import {InstanceNormGrad} from '../src/kernel_names';
 
-import {CASES, caseData, describeCase} from './cases';
-import {referenceGradient} from './reference';
+import {CASES, caseData, caseTensors, describeCase, runGradientKernel} from './cases';
 import {
   backendDataIds,
   describeEachBackend,
   expectClose,
-  FALLBACK,
   randomValues,
   tf,
   tolerance,
   withoutKernelLeakCheck,
 } from './setup';
-import {referenceForward} from './reference';
+import {Format, referenceForward, referenceGradient} from './reference';
 
-function referenceStats(
-  x: Float32Array,
-  c: {shape: number[]; epsilon: number; format: 'channelsLast' | 'channelsFirst'},
-) {
+function referenceStats(x: Float32Array, c: {shape: number[]; epsilon: number; format: Format}) {
   const {mean, invStd} = referenceForward(x, c.shape, null, null, c.epsilon, c.format);
   return {mean: Float32Array.from(mean), invStd: Float32Array.from(invStd)};
 }
 
-describeEachBackend('gradient', backend => {
+describeEachBackend('gradient', (backend, env) => {
   const {atol, rtol} = tolerance(backend);
 
   for (const c of CASES) {
     it(`dx, dgamma and dbeta match the float64 reference — ${describeCase(c)}`, async () => {
       const d = caseData(c);
       const expected = referenceGradient(d.dy, d.x, c.shape, d.gamma, c.epsilon, c.format);
-      const x = tf.tensor(d.x, c.shape);
-      const dy = tf.tensor(d.dy, c.shape);
-      const gamma = d.gamma && tf.tensor1d(d.gamma);
-      const beta = d.beta && tf.tensor1d(d.beta);
+      const tensors = caseTensors(c, d);
+      const {x, dy, gamma, beta} = tensors;
       const inputs = [x, gamma, beta].filter((t): t is tf.Tensor => t != null);
       const before = tf.memory().numTensors;
       const dataBefore = backendDataIds();
@@ -60,18 +53,12 @@ describeEachBackend('gradient', backend => {
       expect(tf.memory().numTensors).toBe(before);
       expect(backendDataIds()).toBe(dataBefore);
 
-      if (backend !== FALLBACK) {
+      if (env.fused) {
         // The gradient kernel alone, with the engine's leak check on.
         const stats = referenceStats(d.x, c);
         const mean = tf.tensor2d(stats.mean, [c.shape[0], d.channels]);
         const invStd = tf.tensor2d(stats.invStd, [c.shape[0], d.channels]);
-        const outputs = tf
-          .engine()
-          .runKernel(
-            InstanceNormGrad,
-            {dy, x, mean, invStd, ...(gamma ? {gamma} : {})},
-            {dataFormat: c.format},
-          ) as tf.Tensor[];
+        const outputs = runGradientKernel(dy, x, gamma, mean, invStd, c.format);
         expect(outputs.map(t => t.shape)).toEqual([c.shape, [d.channels], [d.channels]]);
         expectClose(
           await outputs[0].data(),
@@ -84,7 +71,7 @@ describeEachBackend('gradient', backend => {
         expectClose(await outputs[2].data(), expected.dbeta, atol * 10, rtol, 'dbeta (kernel)');
         tf.dispose([...outputs, mean, invStd]);
       }
-      tf.dispose([x, dy, gamma, beta].filter(t => t != null));
+      tf.dispose(tensors.all);
     });
   }
 
@@ -94,7 +81,7 @@ describeEachBackend('gradient', backend => {
       tf.profile(() => tf.grad(v => tf.sum(instanceNorm(v)))(x)),
     );
     const names = profile.kernels.map(k => k.name);
-    expect(names.includes(InstanceNormGrad)).toBe(backend !== FALLBACK);
+    expect(names.includes(InstanceNormGrad)).toBe(env.fused);
     tf.dispose(profile.result as tf.Tensor);
     x.dispose();
   });

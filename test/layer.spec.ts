@@ -21,6 +21,7 @@ import {
   expectClose,
   Format,
   randomValues,
+  skipWithoutKernels,
   tf,
   tolerance,
   withoutKernelLeakCheck,
@@ -162,27 +163,26 @@ function convertedKerasModel(
   return tf.io.fromMemory({modelTopology: topology, weightSpecs, weightData});
 }
 
+/**
+ * The config Keras writes for an InstanceNormalization layer with the default
+ * initializers and no regularizer or constraint (keras-contrib and Addons
+ * alike), with `more` on top.
+ */
+function kerasLayerConfig(name: string, axis: number | null, more: object = {}): object {
+  const zeros = {class_name: 'Zeros', config: {}};
+  const ones = {class_name: 'Ones', config: {}};
+  const none = {beta_regularizer: null, gamma_regularizer: null};
+  const unconstrained = {beta_constraint: null, gamma_constraint: null};
+  return {
+    ...{name, trainable: true, dtype: 'float32', axis, epsilon: EPSILON, center: true, scale: true},
+    ...{beta_initializer: zeros, gamma_initializer: ones, ...none, ...unconstrained, ...more},
+  };
+}
+
 /** The config keras-contrib (keras 2.2.4) writes for InstanceNormalization. */
 function kerasContribLayer(name: string, axis: number | null, batchInputShape?: number[]): object {
-  return {
-    class_name: 'InstanceNormalization',
-    config: {
-      name,
-      trainable: true,
-      ...(batchInputShape ? {batch_input_shape: [null, ...batchInputShape.slice(1)]} : {}),
-      dtype: 'float32',
-      axis,
-      epsilon: EPSILON,
-      center: true,
-      scale: true,
-      beta_initializer: {class_name: 'Zeros', config: {}},
-      gamma_initializer: {class_name: 'Ones', config: {}},
-      beta_regularizer: null,
-      gamma_regularizer: null,
-      beta_constraint: null,
-      gamma_constraint: null,
-    },
-  };
+  const shape = batchInputShape ? {batch_input_shape: [null, ...batchInputShape.slice(1)]} : {};
+  return {class_name: 'InstanceNormalization', config: kerasLayerConfig(name, axis, shape)};
 }
 
 /** A tf.keras 2.x functional model around TensorFlow Addons' layer. */
@@ -213,22 +213,10 @@ function addonsModel(axis: number, groups: number, batchInputShape: number[]): o
             class_name: 'Addons>InstanceNormalization',
             name: 'instance_normalization',
             inbound_nodes: [[['input_1', 0, 0, {}]]],
-            config: {
-              name: 'instance_normalization',
-              trainable: true,
-              dtype: 'float32',
+            config: kerasLayerConfig('instance_normalization', axis, {
               groups,
-              axis,
-              epsilon: EPSILON,
-              center: true,
-              scale: true,
-              beta_initializer: {class_name: 'Zeros', config: {}},
-              gamma_initializer: {class_name: 'Ones', config: {}},
-              beta_regularizer: null,
               gamma_regularizer: {class_name: 'L2', config: {l2: 0.01}},
-              beta_constraint: null,
-              gamma_constraint: null,
-            },
+            }),
           },
         ],
         input_layers: [['input_1', 0, 0]],
@@ -236,6 +224,30 @@ function addonsModel(axis: number, groups: number, batchInputShape: number[]): o
       },
     },
   };
+}
+
+/**
+ * The model's prediction on random images of `shape` (seed, spread 4 around
+ * offset), and their float64 instance norm with the given weights.
+ */
+async function predictImages(
+  model: tfl.LayersModel,
+  shape: number[],
+  seed: number,
+  offset: number,
+  norm: {gamma: number[]; beta: number[]; format: Format},
+): Promise<{x: tf.Tensor; y: tf.Tensor; normalized: Float64Array}> {
+  const values = randomValues(
+    shape.reduce((a, b) => a * b, 1),
+    seed,
+    4,
+    offset,
+  );
+  const x = tf.tensor(values, shape);
+  const y = model.predict(x) as tf.Tensor;
+  const {gamma, beta, format} = norm;
+  const normalized = referenceForward(values, shape, gamma, beta, EPSILON, format).y;
+  return {x, y, normalized};
 }
 
 describeEachBackend('layer', backend => {
@@ -261,12 +273,10 @@ describeEachBackend('layer', backend => {
     });
 
     it('round-trips every option through getConfig and fromConfig', () => {
+      // The options getConfig gives back as they are.
+      const plain = {name: 'norm', axis: 1, epsilon: 1e-4, center: false, scale: true};
       const layer = instanceNormalization({
-        name: 'norm',
-        axis: 1,
-        epsilon: 1e-4,
-        center: false,
-        scale: true,
+        ...plain,
         trainable: false,
         inputShape: [3, 5, 5],
         dtype: 'float32',
@@ -280,11 +290,7 @@ describeEachBackend('layer', backend => {
       const config = layer.getConfig();
       expect(config).toEqual(
         jasmine.objectContaining({
-          name: 'norm',
-          axis: 1,
-          epsilon: 1e-4,
-          center: false,
-          scale: true,
+          ...plain,
           trainable: false,
           batchInputShape: [null, 3, 5, 5],
           dtype: 'float32',
@@ -420,6 +426,7 @@ describeEachBackend('layer', backend => {
   });
 
   describe('training', () => {
+    beforeEach(() => skipWithoutKernels('Conv2DBackpropFilter'));
     for (const format of ['channelsLast', 'channelsFirst'] as Format[]) {
       it(`fits a conv net (${format}) step for step like the composite reference, without leaks`, async () => {
         const start = tf.memory().numTensors;
@@ -558,6 +565,7 @@ describeEachBackend('layer', backend => {
   });
 
   describe('save and load', () => {
+    beforeEach(() => skipWithoutKernels('Conv2DBackpropFilter'));
     for (const [what, make] of [
       ['InstanceNormalization', (axis: number) => instanceNormalization({axis})],
       ['Addons>InstanceNormalization', (axis: number) => new AddonsInstanceNormalization({axis})],
@@ -625,19 +633,15 @@ describeEachBackend('layer', backend => {
         InstanceNormalization,
         InstanceNormalization,
       ]);
-      const x = tf.tensor4d(
-        randomValues(120, 100, 4, 2),
-        shape as [number, number, number, number],
-      );
-      const y = model.predict(x) as tf.Tensor;
-      const first = referenceForward(
-        await x.data(),
-        shape,
-        gamma1,
-        beta1,
-        EPSILON,
-        'channelsLast',
-      ).y;
+      const {
+        x,
+        y,
+        normalized: first,
+      } = await predictImages(model, shape, 100, 2, {
+        gamma: gamma1,
+        beta: beta1,
+        format: 'channelsLast',
+      });
       const expected = referenceForward(first, [2, 60, 1], [3], [-1], EPSILON, 'channelsLast').y;
       expectClose(await y.data(), expected, atol, rtol, 'y');
       tf.dispose([x, y]);
@@ -661,19 +665,15 @@ describeEachBackend('layer', backend => {
         className: 'L1L2',
         config: {l1: 0, l2: 0.01},
       });
-      const x = tf.tensor4d(
-        randomValues(120, 110, 4, -3),
-        shape as [number, number, number, number],
-      );
-      const y = model.predict(x) as tf.Tensor;
-      const expected = referenceForward(
-        await x.data(),
-        shape,
+      const {
+        x,
+        y,
+        normalized: expected,
+      } = await predictImages(model, shape, 110, -3, {
         gamma,
         beta,
-        EPSILON,
-        'channelsFirst',
-      ).y;
+        format: 'channelsFirst',
+      });
       expectClose(await y.data(), expected, atol, rtol, 'y');
       tf.dispose([x, y]);
       model.dispose();

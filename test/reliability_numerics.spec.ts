@@ -4,15 +4,8 @@
  * gradient, against the float64 reference, on every backend and in the
  * float16 WebGL mode. Each case prints its worst errors (RELIABILITY lines).
  */
-import {describeEachBackendAndF16, F16_MAX, Format, seededRandom, WEBGL_F16} from './setup';
-import {
-  CheckInput,
-  computeOnBackend,
-  expectNear,
-  printReport,
-  referenceFor,
-  reliabilityTolerance,
-} from './reliability_util';
+import {describeEachBackend, F16_MAX, Format, seededRandom, WEBGL_F16} from './setup';
+import {CheckInput, computeOnBackend, referenceFor, Report} from './reliability_util';
 
 const SUITE = 'numerics';
 
@@ -159,8 +152,11 @@ function count(values: ArrayLike<number>, test: (v: number) => boolean): number 
   return k;
 }
 
-describeEachBackendAndF16('reliability: numerics', backend => {
-  afterAll(() => printReport(SUITE, backend));
+describeEachBackend('reliability: numerics', numericsSpecs, {f16: true});
+
+function numericsSpecs(backend: string): void {
+  const report = new Report(SUITE, backend);
+  afterAll(() => report.print());
 
   for (const original of CASES) {
     for (const format of ['channelsLast', 'channelsFirst'] as Format[]) {
@@ -182,12 +178,11 @@ describeEachBackendAndF16('reliability: numerics', backend => {
             .withContext('invStd fits float16')
             .toBe(true);
         }
-        const floor = c.floor ?? 1;
-        const tol = reliabilityTolerance(backend);
-        expectNear(SUITE, backend, label, 'y', got.y, want.y, tol, floor);
-        expectNear(SUITE, backend, label, 'dx', got.dx, want.dx, tol, floor);
-        expectNear(SUITE, backend, label, 'dgamma', got.dgamma!, want.dgamma, tol, floor);
-        expectNear(SUITE, backend, label, 'dbeta', got.dbeta!, want.dbeta, tol, floor);
+        const scale = {floor: c.floor ?? 1};
+        report.check(label, 'y', got.y, want.y, scale);
+        report.check(label, 'dx', got.dx, want.dx, scale);
+        report.check(label, 'dgamma', got.dgamma!, want.dgamma, scale);
+        report.check(label, 'dbeta', got.dbeta!, want.dbeta, scale);
 
         const spatial = c.shape[1] * c.shape[2];
         if (c.name.startsWith('constant input')) {
@@ -210,4 +205,4 @@ describeEachBackendAndF16('reliability: numerics', backend => {
       });
     }
   }
-});
+}

@@ -7,8 +7,8 @@
  */
 import {instanceNorm} from '../src/index';
 
-import {describeEachBackendAndF16, Format, randomValues, tf} from './setup';
-import {asStored, expectNear, printReport} from './reliability_util';
+import {describeEachBackend, Format, randomValues, tf} from './setup';
+import {asStored, Report} from './reliability_util';
 import {referenceForward, referenceGradient} from './reference';
 
 const SUITE = 'scopes';
@@ -66,6 +66,18 @@ function tensors(p: Problem) {
 }
 
 /**
+ * Two problems of one shape that share gamma and beta (seeds seed and
+ * seed + 1), a dy (seed + 2), and gamma, beta and dy as tensors.
+ */
+function twoInputs(shape: number[], seed: number) {
+  const p1 = problem(shape, seed);
+  const p2 = {...problem(shape, seed + 1), gamma: p1.gamma, beta: p1.beta};
+  const dyValues = randomValues(p1.x.length, seed + 2);
+  const dy = tf.tensor(dyValues, p1.shape);
+  return {p1, p2, dyValues, dy, gamma: tf.tensor1d(p1.gamma), beta: tf.tensor1d(p1.beta)};
+}
+
+/**
  * Runs fn; it must either return normally (its own checks then ran) or throw
  * an Error whose message says what is wrong (matches clearError).
  */
@@ -85,11 +97,14 @@ async function rightAnswerOrClearError(
   }
 }
 
-describeEachBackendAndF16('reliability: concurrency and scopes', backend => {
+describeEachBackend('reliability: concurrency and scopes', scopesSpecs, {f16: true});
+
+function scopesSpecs(backend: string): void {
+  const report = new Report(SUITE, backend);
   // Tape-recording code: the engine's per-kernel check would count the op's
   // saved state as leaked (see withoutKernelLeakCheck); the specs count tensors.
   beforeAll(() => tf.env().set('IS_TEST', false));
-  afterAll(() => printReport(SUITE, backend));
+  afterAll(() => report.print());
   let before = 0;
   beforeEach(() => (before = tf.memory().numTensors));
   afterEach(() => expect(tf.memory().numTensors).withContext('tensors left').toBe(before));
@@ -114,7 +129,7 @@ describeEachBackendAndF16('reliability: concurrency and scopes', backend => {
       await new Promise(resolve => setTimeout(resolve, (k * 3) % 4));
       const values = await y.data();
       y.dispose();
-      expectNear(SUITE, backend, `interleaved worker ${k}`, 'y', values, expectedY(backend, p));
+      report.check(`interleaved worker ${k}`, 'y', values, expectedY(backend, p));
     };
     await Promise.all(problems.map(worker));
 
@@ -129,18 +144,14 @@ describeEachBackendAndF16('reliability: concurrency and scopes', backend => {
     const extra = tensors(problems[0]);
     const extraY = instanceNorm(extra.x, extra.gamma, extra.beta);
     for (let k = problems.length - 1; k >= 0; k--) {
-      expectNear(
-        SUITE,
-        backend,
+      report.check(
         `issued together, read ${k}`,
         'y',
         await reads[k],
         expectedY(backend, problems[k]),
       );
     }
-    expectNear(
-      SUITE,
-      backend,
+    report.check(
       'reusing the freed buffers',
       'y',
       await extraY.data(),
@@ -169,14 +180,7 @@ describeEachBackendAndF16('reliability: concurrency and scopes', backend => {
         await new Promise(resolve => setTimeout(resolve, 3 - k));
         const values = await dx.data();
         dx.dispose();
-        expectNear(
-          SUITE,
-          backend,
-          `interleaved gradient ${k}`,
-          'dx',
-          values,
-          expectedDx(backend, p, dyValues),
-        );
+        report.check(`interleaved gradient ${k}`, 'dx', values, expectedDx(backend, p, dyValues));
       }),
     );
   });
@@ -192,15 +196,8 @@ describeEachBackendAndF16('reliability: concurrency and scopes', backend => {
     expect(tf.memory().numTensors)
       .withContext('tidy keeps only its results')
       .toBe(countIn + 2);
-    expectNear(SUITE, backend, 'in tf.tidy', 'y', await y.data(), expectedY(backend, p, 2));
-    expectNear(
-      SUITE,
-      backend,
-      'in tf.tidy',
-      'dx',
-      await grads[0].data(),
-      expectedDx(backend, p, dyValues),
-    );
+    report.check('in tf.tidy', 'y', await y.data(), expectedY(backend, p, 2));
+    report.check('in tf.tidy', 'dx', await grads[0].data(), expectedDx(backend, p, dyValues));
     tf.dispose([x, gamma, beta, dy, y, ...grads]);
   });
 
@@ -221,24 +218,12 @@ describeEachBackendAndF16('reliability: concurrency and scopes', backend => {
       .withContext('returned from the inner scope, freed by the outer')
       .toBe(true);
     expect(tf.memory().numTensors).toBe(countIn + 1);
-    expectNear(
-      SUITE,
-      backend,
-      'in engine scopes',
-      'y',
-      await kept.data(),
-      expectedY(backend, p, 2),
-    );
+    report.check('in engine scopes', 'y', await kept.data(), expectedY(backend, p, 2));
     tf.dispose([x, gamma, beta, kept]);
   });
 
   it('a gradient function reused after its inputs were disposed sees the new inputs', async () => {
-    const p1 = problem([2, 5, 5, 3], 41);
-    const p2 = {...problem([2, 5, 5, 3], 42), gamma: p1.gamma, beta: p1.beta};
-    const dyValues = randomValues(p1.x.length, 43);
-    const dy = tf.tensor(dyValues, p1.shape);
-    const gamma = tf.tensor1d(p1.gamma);
-    const beta = tf.tensor1d(p1.beta);
+    const {p1, p2, dyValues, dy, gamma, beta} = twoInputs([2, 5, 5, 3], 41);
     const gradient = tf.grads((a: tf.Tensor) => instanceNorm(a, gamma, beta));
     const x1 = tf.tensor(p1.x, p1.shape);
     const [dx1] = gradient([x1], dy);
@@ -247,32 +232,14 @@ describeEachBackendAndF16('reliability: concurrency and scopes', backend => {
     // Same shape: the new upload takes the freed buffer.
     const x2 = tf.tensor(p2.x, p2.shape);
     const [dx2] = gradient([x2], dy);
-    expectNear(
-      SUITE,
-      backend,
-      'reused gradient function',
-      'dx (first input)',
-      first,
-      expectedDx(backend, p1, dyValues),
-    );
-    expectNear(
-      SUITE,
-      backend,
-      'reused gradient function',
-      'dx (second input)',
-      await dx2.data(),
-      expectedDx(backend, p2, dyValues),
-    );
+    const name = 'reused gradient function';
+    report.check(name, 'dx (first input)', first, expectedDx(backend, p1, dyValues));
+    report.check(name, 'dx (second input)', await dx2.data(), expectedDx(backend, p2, dyValues));
     tf.dispose([x2, dx2, dy, gamma, beta]);
   });
 
   it('a variable assigned between gradient calls gives the gradient at its new value', async () => {
-    const p1 = problem([1, 6, 6, 2], 51);
-    const p2 = {...problem([1, 6, 6, 2], 52), gamma: p1.gamma, beta: p1.beta};
-    const dyValues = randomValues(p1.x.length, 53);
-    const dy = tf.tensor(dyValues, p1.shape);
-    const gamma = tf.tensor1d(p1.gamma);
-    const beta = tf.tensor1d(p1.beta);
+    const {p1, p2, dyValues, dy, gamma, beta} = twoInputs([1, 6, 6, 2], 51);
     const initial = tf.tensor(p1.x, p1.shape);
     const v = tf.variable(initial);
     initial.dispose();
@@ -284,20 +251,17 @@ describeEachBackendAndF16('reliability: concurrency and scopes', backend => {
     v.assign(next);
     next.dispose();
     const g2 = tf.variableGrads(loss, [v]);
-    expectNear(
-      SUITE,
-      backend,
+    const after = await g2.grads[v.name].data();
+    report.check(
       'assigned variable',
       'dx (before assign)',
       first,
       expectedDx(backend, p1, dyValues),
     );
-    expectNear(
-      SUITE,
-      backend,
+    report.check(
       'assigned variable',
       'dx (after assign)',
-      await g2.grads[v.name].data(),
+      after,
       expectedDx(backend, p2, dyValues),
     );
     tf.dispose([g2.value, ...Object.values(g2.grads), v, dy, gamma, beta]);
@@ -322,7 +286,7 @@ describeEachBackendAndF16('reliability: concurrency and scopes', backend => {
       // d/dx of f(1.5 x) = 1.5 f'(1.5 x).
       const scaled = {...p, x: asStored(backend, p.x).map(v => v * 1.5)};
       const want = expectedDx(backend, scaled, dyValues).map(v => v * 1.5);
-      expectNear(SUITE, backend, 'input disposed before backward', 'dx', values, want);
+      report.check('input disposed before backward', 'dx', values, want);
     }, /disposed/);
     // gamma disposed inside f: its gradient either comes from the saved copy
     // or the call fails clearly.
@@ -335,9 +299,7 @@ describeEachBackendAndF16('reliability: concurrency and scopes', backend => {
       })([x, gammaCopy], dy);
       const values = await grads[0].data();
       tf.dispose(grads);
-      expectNear(
-        SUITE,
-        backend,
+      report.check(
         'gamma disposed before backward',
         'dx',
         values,
@@ -355,10 +317,10 @@ describeEachBackendAndF16('reliability: concurrency and scopes', backend => {
     expect(tf.memory().numTensors)
       .withContext('nothing leaked by the failed call')
       .toBe(countBefore);
-    console.log(
-      `RELIABILITY scopes [${backend}] input disposed before backward: ${outcome}; ` +
-        `gamma disposed before backward: ${outcomeGamma}`,
-    );
+    report.figures({
+      'input disposed before backward': outcome,
+      'gamma disposed before backward': outcomeGamma,
+    });
     tf.dispose([x, gamma, beta, dy]);
   });
-});
+}

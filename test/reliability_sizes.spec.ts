@@ -6,14 +6,8 @@
  * (reading back and checking 4M values costs less than the kernels on
  * SwiftShader); each case prints its worst errors and its time.
  */
-import {describeEachBackendAndF16, FALLBACK, Format, randomValues} from './setup';
-import {
-  computeOnBackend,
-  expectNear,
-  printFigure,
-  printReport,
-  referenceFor,
-} from './reliability_util';
+import {describeEachBackend, Format, randomValues, TestEnv} from './setup';
+import {computeOnBackend, referenceFor, Report} from './reliability_util';
 
 const SUITE = 'sizes';
 
@@ -35,13 +29,16 @@ const CASES: SizeCase[] = [
   {shape: [0, 3, 4, 4], format: 'channelsFirst'},
 ];
 
-describeEachBackendAndF16('reliability: sizes', backend => {
-  afterAll(() => printReport(SUITE, backend));
+describeEachBackend('reliability: sizes', sizesSpecs, {f16: true});
+
+function sizesSpecs(backend: string, env: TestEnv): void {
+  const report = new Report(SUITE, backend);
+  afterAll(() => report.print());
 
   for (const {shape, format} of CASES) {
     // The fallback is tfjs' own ops on the cpu (20 s for a million pixels);
     // the million-pixel cases are for the fused kernels of cpu, webgl, webgpu.
-    if (backend === FALLBACK && shape.reduce((a, b) => a * b, 1) > 1e6) continue;
+    if (!env.fused && shape.reduce((a, b) => a * b, 1) > 1e6) continue;
     it(`[${shape}] ${format}: forward and gradient match the reference`, async () => {
       const size = shape.reduce((a, b) => a * b, 1);
       const channels = format === 'channelsLast' ? shape[shape.length - 1] : shape[1];
@@ -65,12 +62,12 @@ describeEachBackendAndF16('reliability: sizes', backend => {
       const seconds = (performance.now() - started) / 1000;
       const want = referenceFor(backend, input);
       const label = `[${shape}] ${format}`;
-      expectNear(SUITE, backend, label, 'y', got.y, want.y);
-      expectNear(SUITE, backend, label, 'dx', got.dx, want.dx);
-      expectNear(SUITE, backend, label, 'dgamma', got.dgamma!, want.dgamma);
-      expectNear(SUITE, backend, label, 'dbeta', got.dbeta!, want.dbeta);
+      report.check(label, 'y', got.y, want.y);
+      report.check(label, 'dx', got.dx, want.dx);
+      report.check(label, 'dgamma', got.dgamma!, want.dgamma);
+      report.check(label, 'dbeta', got.dbeta!, want.dbeta);
       expect(got.y.length).toBe(size);
-      printFigure(SUITE, backend, {name: label, seconds: Number(seconds.toFixed(2))});
+      report.figures({name: label, seconds: Number(seconds.toFixed(2))});
     });
   }
-});
+}

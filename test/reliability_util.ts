@@ -1,130 +1,71 @@
 /**
- * Shared by the reliability specs: error figures, the per-backend tolerance
- * (float16 included), GPU resource counts, and the report of the worst error
- * per case and backend that the specs print at the end of each file
- * (`RELIABILITY {...}` lines in Karma's output).
+ * Shared by the reliability specs: the values a backend stores, GPU resource
+ * counts, the forward + gradient round trip, and the report of the worst
+ * error per case and environment that the specs print at the end of each
+ * file (`RELIABILITY {...}` lines in Karma's output).
  */
 import {instanceNorm} from '../src/index';
-import {referenceForward, referenceGradient} from './reference';
-import {expectClose, tf, tolerance, toFloat16, WEBGL_F16} from './setup';
-
-export interface ErrorFigure {
-  /** Largest |actual - expected|. */
-  maxAbs: number;
-  /** maxAbs divided by max(floor, max |expected|): the figure the tolerance bounds. */
-  scaled: number;
-}
-
-/**
- * Worst error of actual against expected; Infinity when finiteness differs.
- * `floor` is the least scale: 1 for O(1) results, 0 for a purely relative
- * figure (results of magnitude 1e-18).
- */
-export function errorFigure(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  floor = 1,
-): ErrorFigure {
-  let maxAbs = 0;
-  let scale = floor;
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual[i];
-    const e = expected[i];
-    if (!Number.isFinite(a) || !Number.isFinite(e)) {
-      if (!(Object.is(a, e) || (Number.isNaN(a) && Number.isNaN(e)))) maxAbs = Infinity;
-      continue;
-    }
-    maxAbs = Math.max(maxAbs, Math.abs(a - e));
-    scale = Math.max(scale, Math.abs(e));
-  }
-  return {maxAbs, scaled: scale > 0 ? maxAbs / scale : maxAbs};
-}
-
-/** float16 textures: 11 significant bits (2^-11 = 4.9e-4) for every stored value. */
-export const F16_TOLERANCE = {atol: 1e-2, rtol: 1e-2};
-
-export function reliabilityTolerance(backend: string): {atol: number; rtol: number} {
-  return backend === WEBGL_F16 ? F16_TOLERANCE : tolerance(backend);
-}
+import {Format, referenceForward, referenceGradient} from './reference';
+import {
+  ErrorFigure,
+  expectClose,
+  tf,
+  tolerance,
+  toFloat16,
+  Tolerance,
+  WEBGL_F16,
+  withoutKernelLeakCheck,
+} from './setup';
 
 /** The values a backend holds after upload: float16-rounded on 'webgl-f16'. */
 export function asStored(backend: string, values: Float32Array): Float32Array {
   return backend === WEBGL_F16 ? toFloat16(values) : values;
 }
 
-interface Row {
-  suite: string;
-  backend: string;
-  name: string;
-  what: string;
-  maxAbs: number;
-  scaled: number;
-}
-const rows: Row[] = [];
-
-/** Records a figure for the summary, without checking it. */
-export function record(
-  suite: string,
-  backend: string,
-  name: string,
-  what: string,
-  figure: ErrorFigure,
-): void {
-  rows.push({suite, backend, name, what, ...figure});
-}
-
 /**
- * Checks actual against expected with the backend's tolerance, the absolute
- * part scaled by max(floor, max |expected|) (float32 error grows with the
- * magnitude of the result), and records the worst error.
+ * The worst errors of one suite on one environment: `check` asserts a result
+ * (expectClose with the environment's tolerance, its absolute part scaled by
+ * max(floor, max |expected|)) and records its error; `print` writes one
+ * `RELIABILITY` line per case.
  */
-export function expectNear(
-  suite: string,
-  backend: string,
-  name: string,
-  what: string,
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  tol = reliabilityTolerance(backend),
-  floor = 1,
-): ErrorFigure {
-  const figure = errorFigure(actual, expected, floor);
-  let scale = floor;
-  for (let i = 0; i < expected.length; i++) {
-    if (Number.isFinite(expected[i])) scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  expectClose(actual, expected, tol.atol * scale, tol.rtol, `${name}: ${what}`);
-  record(suite, backend, name, what, figure);
-  return figure;
-}
+export class Report {
+  private readonly rows: Array<{name: string; what: string} & ErrorFigure> = [];
 
-/**
- * Prints one `RELIABILITY` line per case of a suite and backend: the worst
- * error of each output, scaled (|actual - expected| / max(floor, max
- * |expected|)), then the largest absolute error.
- */
-export function printReport(suite: string, backend: string): void {
-  const cases = new Map<string, Row[]>();
-  for (const row of rows.filter(r => r.suite === suite && r.backend === backend)) {
-    const key = `[${row.backend}] ${row.name}`;
-    cases.set(key, [...(cases.get(key) ?? []), row]);
-  }
-  for (const [key, caseRows] of cases) {
-    const figures = caseRows.map(r => `${r.what} ${r.scaled.toPrecision(2)}`).join(', ');
-    const worstAbs = Math.max(...caseRows.map(r => r.maxAbs));
-    console.log(
-      `RELIABILITY ${suite} ${key}: ${figures} (largest |error| ${worstAbs.toPrecision(2)})`,
-    );
-  }
-}
+  constructor(
+    readonly suite: string,
+    readonly backend: string,
+  ) {}
 
-/** Records a plain figure (counts, steps, seconds) for the summary. */
-export function printFigure(
-  suite: string,
-  backend: string,
-  figures: Record<string, unknown>,
-): void {
-  console.log(`RELIABILITY ${suite} [${backend}] ${JSON.stringify(figures)}`);
+  check(
+    name: string,
+    what: string,
+    actual: ArrayLike<number>,
+    expected: ArrayLike<number>,
+    {floor = 1, tol = tolerance(this.backend)}: {floor?: number; tol?: Tolerance} = {},
+  ): ErrorFigure {
+    const figure = expectClose(actual, expected, tol.atol, tol.rtol, `${name}: ${what}`, floor);
+    this.rows.push({name, what, ...figure});
+    return figure;
+  }
+
+  /** Per case: the worst scaled error of each output, then the largest absolute one. */
+  print(): void {
+    const cases = new Map<string, typeof this.rows>();
+    for (const row of this.rows) cases.set(row.name, [...(cases.get(row.name) ?? []), row]);
+    for (const [name, rows] of cases) {
+      const figures = rows.map(r => `${r.what} ${r.scaled.toPrecision(2)}`).join(', ');
+      const worstAbs = Math.max(...rows.map(r => r.maxAbs));
+      console.log(
+        `RELIABILITY ${this.suite} [${this.backend}] ${name}: ${figures} ` +
+          `(largest |error| ${worstAbs.toPrecision(2)})`,
+      );
+    }
+  }
+
+  /** Prints plain figures (counts, steps, seconds). */
+  figures(figures: Record<string, unknown>): void {
+    console.log(`RELIABILITY ${this.suite} [${this.backend}] ${JSON.stringify(figures)}`);
+  }
 }
 
 /**
@@ -153,7 +94,7 @@ export interface CheckInput {
   beta: Float32Array | null;
   dy: Float32Array;
   epsilon: number;
-  format?: 'channelsLast' | 'channelsFirst';
+  format?: Format;
 }
 
 export interface Computed {
@@ -180,9 +121,7 @@ export async function computeOnBackend(input: CheckInput): Promise<Computed> {
     const b = beta ? a[gamma ? 2 : 1] : null;
     return instanceNorm(a[0], g, b, epsilon, format);
   };
-  const previous = tf.env().getBool('IS_TEST');
-  tf.env().set('IS_TEST', false); // see withoutKernelLeakCheck in setup.ts
-  try {
+  return withoutKernelLeakCheck(async () => {
     const y = f(...args);
     const grads = tf.grads(f)(args, dy);
     const [yv, ...gv] = await Promise.all(
@@ -195,9 +134,7 @@ export async function computeOnBackend(input: CheckInput): Promise<Computed> {
       dgamma: gamma ? gv[1] : null,
       dbeta: beta ? gv[gamma ? 2 : 1] : null,
     };
-  } finally {
-    tf.env().set('IS_TEST', previous);
-  }
+  });
 }
 
 /**

@@ -1,106 +1,207 @@
 /**
- * Shared by every spec: the backends, a seeded random source, and the
- * closeness check. Each spec file describes one behaviour and runs it on every
- * backend with `describeEachBackend`.
+ * The test harness, shared by every spec: the table of environments a spec
+ * runs on, the one entry point that runs a spec over them
+ * (`describeEachBackend`), the tolerance of each environment, the closeness
+ * check, and seeded random data.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
+// A backend imported here (with what it needs, e.g. setWasmPaths for wasm)
+// activates its entry of ENVS below.
+import {setWasmPaths} from '@tensorflow/tfjs-backend-wasm';
 import {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 import {MathBackendWebGL, setWebGLContext} from '@tensorflow/tfjs-backend-webgl';
 
-import {InstanceNorm, InstanceNormGrad, registerKernelsFor} from '../src/index';
+import {InstanceNorm, InstanceNormGrad} from '../src/index';
+
+// The .wasm binaries, served by Karma (karma.conf.js); without cross-origin
+// isolation the backend picks the plain or the SIMD one.
+setWasmPaths('/base/node_modules/@tensorflow/tfjs-backend-wasm/dist/');
 
 export {tf};
-export type Format = 'channelsLast' | 'channelsFirst';
+export type {Format} from './reference';
+
+export interface Tolerance {
+  atol: number;
+  rtol: number;
+}
+
+/** float32 arithmetic in double-checked order (cpu, wasm). */
+const CPU_TOLERANCE: Tolerance = {atol: 1e-4, rtol: 1e-4};
+/** GPU float32 math is less exact than the cpu's. */
+const GPU_TOLERANCE: Tolerance = {atol: 1e-3, rtol: 1e-3};
+/** float16 textures: 11 significant bits (2^-11 = 4.9e-4) for every stored value. */
+const F16_TOLERANCE: Tolerance = {atol: 1e-2, rtol: 1e-2};
+
+/** An environment a spec runs on: a backend and the env flags it runs under. */
+export interface TestEnv {
+  /** The `[name]` tag of its suites, and its name in BACKENDS. */
+  name: string;
+  /** The engine backend its suites select (tf.setBackend). */
+  backend: string;
+  /** BACKENDS=<family> selects every environment of the family. */
+  family: string;
+  /** Env flags set, over the defaults, while its suites run (restored after). */
+  flags: Record<string, boolean | number>;
+  /** What a result of magnitude ~1 may differ from the float64 reference. */
+  tolerance: Tolerance;
+  /** Whether this package's kernels run there (false: the composite fallback). */
+  fused: boolean;
+  /** The option of describeEachBackend that includes it (see EnvOptions). */
+  option?: 'fallback' | 'f16';
+  /** Whether the backend is loaded; an absent one is left out unless BACKENDS names it. */
+  present?: () => boolean;
+  /** Registers a backend the tests make themselves, once, before its suites run. */
+  register?: () => void;
+}
 
 /**
  * A backend with every cpu kernel except this package's: the fallback path
- * that wasm or tensorflow/node users get.
+ * that users of a backend without the kernels get.
  */
 export const FALLBACK = 'cpu-without-instance-norm';
 
-let registered = false;
-function registerFallbackBackend(): void {
-  if (registered) return;
-  registered = true;
-  tf.registerBackend(FALLBACK, () => new MathBackendCPU(), 0);
-  for (const kernel of tf.getKernelsForBackend('cpu')) {
-    if (kernel.kernelName !== InstanceNorm && kernel.kernelName !== InstanceNormGrad) {
-      tf.registerKernel({...kernel, backendName: FALLBACK});
-    }
-  }
-}
-
-/** The backends with fused kernels; every spec runs on each. */
-export const KERNEL_BACKENDS = ['cpu', 'webgl', 'webgl-unpacked', 'webgpu'];
-
 /**
- * Suites that run a backend under other env flags: 'webgl-unpacked' is the
- * webgl backend with WEBGL_PACK=false (the kernels' unpacked programs).
+ * A second WebGL backend that holds every kernel registered for 'webgl'
+ * (this package's included) and runs with float16 textures, as mobile GPUs do.
  */
-const FLAG_VARIANTS: Record<string, {backend: string; flags: Record<string, boolean>}> = {
-  'webgl-unpacked': {backend: 'webgl', flags: {WEBGL_PACK: false}},
+export const WEBGL_F16 = 'webgl-f16';
+
+/** float16 storage: 11 significant bits, largest finite value 65504. */
+export const F16_MAX = 65504;
+
+/** The flags of float16 textures; the derived ones too, as they are cached once read. */
+const F16_FLAGS = {
+  WEBGL_FORCE_F16_TEXTURES: true,
+  WEBGL_RENDER_FLOAT32_ENABLED: false,
+  WEBGL_SIZE_UPLOAD_UNIFORM: 0,
 };
 
-/**
- * Backends the suite runs on; __karma__ args can narrow them
- * (BACKENDS=cpu,webgl; a variant runs with its backend).
- */
-export function activeBackends(withFallback = true): string[] {
-  const all = [...KERNEL_BACKENDS, ...(withFallback ? [FALLBACK] : [])];
-  const wanted = (
+function env(name: string, tolerance: Tolerance, more: Partial<TestEnv> = {}): TestEnv {
+  return {name, backend: name, family: name, flags: {}, tolerance, fused: true, ...more};
+}
+
+/** Every environment; `describeEachBackend` runs a spec on each that is selected. */
+export const ENVS: TestEnv[] = [
+  env('cpu', CPU_TOLERANCE),
+  env('webgl', GPU_TOLERANCE),
+  env('webgl-unpacked', GPU_TOLERANCE, {
+    backend: 'webgl',
+    family: 'webgl',
+    flags: {WEBGL_PACK: false},
+  }),
+  env(WEBGL_F16, F16_TOLERANCE, {
+    family: 'webgl',
+    flags: F16_FLAGS,
+    option: 'f16',
+    register: registerWebglF16Backend,
+  }),
+  env('webgpu', GPU_TOLERANCE),
+  env('wasm', CPU_TOLERANCE, {present: () => tf.findBackendFactory('wasm') != null}),
+  env(FALLBACK, CPU_TOLERANCE, {
+    family: 'fallback',
+    fused: false,
+    option: 'fallback',
+    register: registerFallbackBackend,
+  }),
+];
+
+/** The float tolerance of an environment (by name). */
+export function tolerance(envName: string): Tolerance {
+  return ENVS.find(e => e.name === envName)?.tolerance ?? CPU_TOLERANCE;
+}
+
+/** The names in BACKENDS (karma's `backends=` arg), or null when it is not set. */
+const wanted: string[] | null = (() => {
+  const arg = (
     globalThis as {__karma__?: {config?: {args?: string[]}}}
   ).__karma__?.config?.args?.find(a => a.startsWith('backends='));
-  if (!wanted) return all;
-  const names = wanted.slice('backends='.length).split(',');
-  return all.filter(
-    b =>
-      names.includes(b) ||
-      names.includes(FLAG_VARIANTS[b]?.backend) ||
-      (b === FALLBACK && names.includes('fallback')),
-  );
+  return arg ? arg.slice('backends='.length).split(',').filter(Boolean) : null;
+})();
+
+const named = (e: TestEnv) =>
+  wanted != null && (wanted.includes(e.name) || wanted.includes(e.family));
+
+const unknown = (wanted ?? []).filter(w => !ENVS.some(e => e.name === w || e.family === w));
+if (unknown.length > 0) {
+  describe('BACKENDS [other]', () => {
+    it('names only known environments', () => {
+      fail(`unknown in BACKENDS: ${unknown.join(', ')} (known: ${ENVS.map(e => e.name)})`);
+    });
+  });
+}
+
+export interface EnvOptions {
+  /** Exactly these environments (by name), instead of the default ones. */
+  envs?: string[];
+  /** Include the fallback (default true). */
+  fallback?: boolean;
+  /** Include 'webgl-f16' (default false). */
+  f16?: boolean;
+}
+
+const OPTION_DEFAULTS = {fallback: true, f16: false};
+
+/**
+ * The environments a spec with these options runs on, narrowed by BACKENDS.
+ * One whose backend is not loaded (wasm without its package) is left out,
+ * unless BACKENDS names it: then its suites fail.
+ */
+export function selectedEnvs(options: EnvOptions = {}): TestEnv[] {
+  return ENVS.filter(e => {
+    const asked = options.envs
+      ? options.envs.includes(e.name)
+      : e.option == null || (options[e.option] ?? OPTION_DEFAULTS[e.option]);
+    const present = e.present?.() ?? true;
+    return asked && (wanted == null ? present : named(e));
+  });
 }
 
 /**
- * Runs `body` once per backend, in a suite tagged `[backend]`. A backend that
- * is expected (all three are in Chromium with the flags of karma.conf.js)
- * but fails to initialize fails the suite: it is never silently skipped.
+ * Runs the suite's specs on `env`: registers its backend if the tests make
+ * it, sets its flags over the defaults (flags derived from others, like
+ * WEBGL_PACK_* from WEBGL_PACK, are cached once read, so all are reset) and
+ * selects its backend; restores every flag after. An environment that was
+ * selected but does not start fails the suite: it is never silently skipped.
+ */
+function useEnv(env: TestEnv): void {
+  let saved: ReturnType<ReturnType<typeof tf.env>['getFlags']> = {};
+  beforeAll(async () => {
+    saved = {...tf.env().getFlags()};
+    if (Object.keys(env.flags).length > 0) tf.env().reset();
+    for (const [flag, value] of Object.entries(env.flags)) tf.env().set(flag, value);
+    const ok = tf.findBackendFactory(env.backend) != null && (await tf.setBackend(env.backend));
+    if (!ok || tf.getBackend() !== env.backend) {
+      throw new Error(`environment '${env.name}' is expected here but did not start`);
+    }
+    tf.env().set('IS_TEST', true);
+  });
+  afterAll(() => {
+    tf.env().setFlags(saved);
+    tf.env().set('IS_TEST', false);
+  });
+}
+
+/**
+ * Runs `body` once per selected environment, in a suite tagged `[env]`; the
+ * body gets the environment's name (and the environment). By default the
+ * environments with kernels and the fallback; `options` narrows or widens
+ * that (see EnvOptions), and BACKENDS=cpu,webgl,fallback,... narrows it
+ * further (a family name, like webgl, selects its variants too).
  */
 export function describeEachBackend(
   name: string,
-  body: (backend: string) => void,
-  options: {fallback?: boolean} = {},
+  body: (backend: string, env: TestEnv) => void,
+  options: EnvOptions = {},
 ): void {
-  registerFallbackBackend();
-  for (const backend of activeBackends(options.fallback ?? true)) {
-    const variant = FLAG_VARIANTS[backend];
-    const engineBackend = variant?.backend ?? backend;
-    describe(`${name} [${backend}]`, () => {
-      let savedFlags: ReturnType<ReturnType<typeof tf.env>['getFlags']> | null = null;
-      beforeAll(async () => {
-        if (variant) {
-          // Flags derived from others (WEBGL_PACK_* from WEBGL_PACK) are
-          // cached once read: reset them all, restore them after.
-          savedFlags = {...tf.env().getFlags()};
-          tf.env().reset();
-          for (const [flag, value] of Object.entries(variant.flags)) tf.env().set(flag, value);
-        }
-        const ok = await tf.setBackend(engineBackend);
-        if (!ok || tf.getBackend() !== engineBackend) {
-          throw new Error(
-            `backend '${backend}' is expected in this browser but did not initialize`,
-          );
-        }
-        tf.env().set('IS_TEST', true);
-      });
-      afterAll(() => {
-        if (savedFlags) tf.env().setFlags(savedFlags);
-        tf.env().set('IS_TEST', false);
-      });
-      body(backend);
+  for (const env of selectedEnvs(options)) {
+    env.register?.();
+    describe(`${name} [${env.name}]`, () => {
+      useEnv(env);
+      body(env.name, env);
     });
   }
 }
@@ -124,9 +225,21 @@ export function randomValues(size: number, seed: number, scale = 1, offset = 0):
   return values;
 }
 
+/** The worst error of a comparison. */
+export interface ErrorFigure {
+  /** Largest |actual - expected|; Infinity where finiteness differs. */
+  maxAbs: number;
+  /** maxAbs divided by max(floor, max |expected|): the figure a scaled tolerance bounds. */
+  scaled: number;
+}
+
 /**
  * Asserts |actual - expected| <= atol + rtol * |expected| elementwise, and
  * reports the worst element. Non-finite values fail unless both sides agree.
+ * With `floor`, atol is scaled by max(floor, max |expected|) (float32 error
+ * grows with the magnitude of the result; floor 0 makes it purely relative).
+ * Returns the worst error, scaled by max(floor, max |expected|) (floor 1 when
+ * not given).
  */
 export function expectClose(
   actual: ArrayLike<number>,
@@ -134,19 +247,29 @@ export function expectClose(
   atol: number,
   rtol = 0,
   what = 'values',
-): void {
+  floor?: number,
+): ErrorFigure {
   expect(actual.length).withContext(`${what}: length`).toBe(expected.length);
+  let scale = floor ?? 1;
+  for (let i = 0; i < expected.length; i++) {
+    if (Number.isFinite(expected[i])) scale = Math.max(scale, Math.abs(expected[i]));
+  }
+  const bound = floor == null ? atol : atol * scale;
   let worst = -1;
   let worstExcess = 0;
+  let maxAbs = 0;
   for (let i = 0; i < expected.length; i++) {
     const a = actual[i];
     const e = expected[i];
     if (!Number.isFinite(a) || !Number.isFinite(e)) {
       if (Object.is(a, e) || (Number.isNaN(a) && Number.isNaN(e))) continue;
-      worst = i;
-      break;
+      maxAbs = Infinity;
+      if (worstExcess !== Infinity) worst = i;
+      worstExcess = Infinity;
+      continue;
     }
-    const excess = Math.abs(a - e) - (atol + rtol * Math.abs(e));
+    maxAbs = Math.max(maxAbs, Math.abs(a - e));
+    const excess = Math.abs(a - e) - (bound + rtol * Math.abs(e));
     if (excess > worstExcess) {
       worst = i;
       worstExcess = excess;
@@ -156,15 +279,9 @@ export function expectClose(
     worst < 0
       ? ''
       : `${what}: element ${worst} is ${actual[worst]}, expected ${expected[worst]} ` +
-        `(atol ${atol}, rtol ${rtol})`;
+        `(atol ${bound}, rtol ${rtol})`;
   expect(worst).withContext(detail).toBe(-1);
-}
-
-/** Float tolerances per backend: GPU float32 math is less exact than the cpu's. */
-export function tolerance(backend: string): {atol: number; rtol: number} {
-  return backend.startsWith('webgl') || backend.startsWith('webgpu')
-    ? {atol: 1e-3, rtol: 1e-3}
-    : {atol: 1e-4, rtol: 1e-4};
+  return {maxAbs, scaled: scale > 0 ? maxAbs / scale : maxAbs};
 }
 
 /**
@@ -190,27 +307,19 @@ export function backendDataIds(): number {
   return tf.engine().backend.numDataIds();
 }
 
-// ---------------------------------------------------------------------------
-// The float16 WebGL mode (WEBGL_FORCE_F16_TEXTURES), added for the reliability
-// suite. A second WebGL backend, 'webgl-f16', holds every kernel registered
-// for 'webgl' (this package's included) and runs with float16 textures while
-// its suites run. It is active when webgl is one of KERNEL_BACKENDS; specs opt
-// in with describeEachBackendAndF16. BACKENDS=webgl-f16 selects it alone.
-// ---------------------------------------------------------------------------
+function registerFallbackBackend(): void {
+  if (tf.findBackendFactory(FALLBACK) != null) return;
+  tf.registerBackend(FALLBACK, () => new MathBackendCPU(), 0);
+  for (const kernel of tf.getKernelsForBackend('cpu')) {
+    if (kernel.kernelName !== InstanceNorm && kernel.kernelName !== InstanceNormGrad) {
+      tf.registerKernel({...kernel, backendName: FALLBACK});
+    }
+  }
+}
 
-export const WEBGL_F16 = 'webgl-f16';
-
-/** float16 storage: 11 significant bits, largest finite value 65504. */
-export const F16_MAX = 65504;
-
-let f16Registered = false;
-/**
- * Registers 'webgl-f16' once (a spec that registered it itself is reused, not
- * duplicated), with every kernel registered for 'webgl' at that moment.
- */
-export function registerWebglF16Backend(): void {
-  if (f16Registered || tf.findBackendFactory(WEBGL_F16) != null) return;
-  f16Registered = true;
+/** Registers 'webgl-f16' once, with every kernel registered for 'webgl' at that moment. */
+function registerWebglF16Backend(): void {
+  if (tf.findBackendFactory(WEBGL_F16) != null) return;
   tf.registerBackend(
     WEBGL_F16,
     () => {
@@ -224,72 +333,9 @@ export function registerWebglF16Backend(): void {
     },
     0,
   );
-  // A spec that imports the package before '@tensorflow/tfjs-backend-webgl'
-  // leaves this package's webgl kernels held (src/register.ts) until the
-  // first op: release them now, or 'webgl-f16' silently gets the fallback.
-  registerKernelsFor('webgl');
   for (const kernel of tf.getKernelsForBackend('webgl')) {
     tf.registerKernel({...kernel, backendName: WEBGL_F16});
   }
-}
-
-/**
- * The flags that make textures float16. The derived ones are cached once
- * evaluated, so they are set explicitly and restored after.
- */
-const F16_FLAGS = {
-  WEBGL_FORCE_F16_TEXTURES: true,
-  WEBGL_RENDER_FLOAT32_ENABLED: false,
-  WEBGL_SIZE_UPLOAD_UNIFORM: 0,
-};
-let savedFlags: Record<string, number | boolean> = {};
-function enterF16Mode(): void {
-  savedFlags = {};
-  for (const [flag, value] of Object.entries(F16_FLAGS)) {
-    savedFlags[flag] = tf.env().get(flag) as number | boolean;
-    tf.env().set(flag, value);
-  }
-}
-function leaveF16Mode(): void {
-  for (const [flag, value] of Object.entries(savedFlags)) tf.env().set(flag, value);
-}
-
-function f16Active(): boolean {
-  if (!KERNEL_BACKENDS.includes('webgl')) return false;
-  const wanted = (
-    globalThis as {__karma__?: {config?: {args?: string[]}}}
-  ).__karma__?.config?.args?.find(a => a.startsWith('backends='));
-  return !wanted || wanted.slice('backends='.length).split(',').includes(WEBGL_F16);
-}
-
-/**
- * describeEachBackend, plus a run on 'webgl-f16' when webgl has kernels. The
- * body sees the backend name: on 'webgl-f16' it rounds its inputs to float16
- * for the reference (toFloat16) and uses f16 tolerances.
- */
-export function describeEachBackendAndF16(
-  name: string,
-  body: (backend: string) => void,
-  options: {fallback?: boolean} = {},
-): void {
-  describeEachBackend(name, body, options);
-  if (!f16Active()) return;
-  registerWebglF16Backend();
-  describe(`${name} [${WEBGL_F16}]`, () => {
-    beforeAll(async () => {
-      enterF16Mode();
-      const ok = await tf.setBackend(WEBGL_F16);
-      if (!ok || tf.getBackend() !== WEBGL_F16) {
-        throw new Error(`backend '${WEBGL_F16}' did not initialize`);
-      }
-      tf.env().set('IS_TEST', true);
-    });
-    afterAll(() => {
-      tf.env().set('IS_TEST', false);
-      leaveF16Mode();
-    });
-    body(WEBGL_F16);
-  });
 }
 
 /** Rounds each value to the nearest float16 (ties to even), as f16 textures store it. */
@@ -312,4 +358,15 @@ export function toFloat16(values: ArrayLike<number>): Float32Array {
     out[i] = Math.sign(v) * (rounded > F16_MAX ? Infinity : rounded);
   }
   return out;
+}
+
+/**
+ * Marks the running spec pending when the active backend lacks a built-in
+ * tfjs kernel it needs (tfjs-backend-wasm has no Conv2DBackpropFilter, so no
+ * conv training, and no Complex): a gap of tfjs, not of this package.
+ */
+export function skipWithoutKernels(...kernelNames: string[]): void {
+  const backend = tf.getBackend();
+  const missing = kernelNames.filter(name => tf.getKernel(name, backend) == null);
+  if (missing.length > 0) pending(`tfjs' '${backend}' backend has no ${missing.join(', ')}`);
 }

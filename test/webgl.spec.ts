@@ -8,48 +8,18 @@ import {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
 import {instanceNorm} from '../src/index';
 import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
 
-import {Case, caseData} from './cases';
+import {Case, caseData, makeCase, runForwardKernel, runGradientKernel} from './cases';
 import {referenceForward, referenceGradient} from './reference';
 import {
-  activeBackends,
+  describeEachBackend,
   expectClose,
   randomValues,
-  registerWebglF16Backend,
   tf,
   toFloat16,
   tolerance,
   WEBGL_F16,
   withoutKernelLeakCheck,
 } from './setup';
-
-/**
- * Runs the specs in `body` on `backend` with some env flags changed. Flags
- * derived from others (WEBGL_PACK_* from WEBGL_PACK) are cached once read,
- * so the flags are reset and the given ones set; all are restored after.
- */
-function describeWithFlags(
-  name: string,
-  backend: string,
-  flags: Record<string, boolean | number>,
-  body: () => void,
-): void {
-  if (!activeBackends(false).includes('webgl')) return;
-  describe(`${name} [webgl]`, () => {
-    let saved: ReturnType<ReturnType<typeof tf.env>['getFlags']>;
-    beforeAll(async () => {
-      saved = {...tf.env().getFlags()};
-      tf.env().reset();
-      for (const [flag, value] of Object.entries(flags)) tf.env().set(flag, value);
-      tf.env().set('IS_TEST', true);
-      expect(await tf.setBackend(backend)).toBe(true);
-    });
-    afterAll(async () => {
-      tf.env().setFlags(saved);
-      await tf.setBackend('webgl');
-    });
-    body();
-  });
-}
 
 interface RunResult {
   y: Float32Array;
@@ -90,91 +60,58 @@ function expectAllFinite(values: Float32Array, what: string): void {
 }
 
 const VARIANT_CASES: Case[] = [
-  {
-    name: 'f16 range',
-    shape: [2, 12, 10, 3],
-    format: 'channelsLast',
-    withGamma: true,
-    withBeta: true,
-    epsilon: 1e-5,
-    scale: 50,
-    offset: 100,
-  },
-  {
-    name: 'f16 range',
-    shape: [2, 3, 12, 10],
-    format: 'channelsFirst',
-    withGamma: true,
-    withBeta: true,
-    epsilon: 1e-5,
-    scale: 50,
-    offset: 100,
-  },
-  {
-    name: 'a larger image',
-    shape: [1, 48, 48, 4],
-    format: 'channelsLast',
-    withGamma: true,
-    withBeta: true,
-    epsilon: 1e-5,
-    scale: 50,
-    offset: 100,
-  },
+  makeCase('f16 range', [2, 12, 10, 3], 'channelsLast', {scale: 50, offset: 100}),
+  makeCase('f16 range', [2, 3, 12, 10], 'channelsFirst', {scale: 50, offset: 100}),
+  makeCase('a larger image', [1, 48, 48, 4], 'channelsLast', {scale: 50, offset: 100}),
 ];
 
-describeWithFlags(
-  'float16 textures',
-  WEBGL_F16,
-  {
-    WEBGL_FORCE_F16_TEXTURES: true,
-    WEBGL_RENDER_FLOAT32_ENABLED: false,
-  },
-  () => {
-    registerWebglF16Backend();
+describeEachBackend('float16 textures', float16Specs, {envs: [WEBGL_F16]});
+describeEachBackend('WEBGL_PACK=false', unpackedSpecs, {envs: ['webgl-unpacked']});
+describeEachBackend('textures', textureSpecs, {envs: ['webgl']});
 
-    it('really stores float16: a value above 65504 overflows', async () => {
-      const big = tf.fill([4, 4], 70000);
-      const viaOp = tf.add(big, tf.zerosLike(big));
-      // Read back as Infinity or NaN depending on the download path; float32
-      // textures would give 70000 back.
-      const overflowed = (v: number) => !Number.isFinite(v);
-      expect(overflowed((await viaOp.data())[0]))
-        .withContext('add(70000, 0)')
-        .toBe(true);
-      // And the kernel's own outputs are float16 textures.
-      const x = tf.tensor(randomValues(16, 1), [1, 4, 4, 1]);
-      const y = instanceNorm(x, null, [70000]);
-      expect(overflowed((await y.data())[0]))
-        .withContext('y with beta 70000')
-        .toBe(true);
-      tf.dispose([big, viaOp, x, y]);
+function float16Specs(): void {
+  it('really stores float16: a value above 65504 overflows', async () => {
+    const big = tf.fill([4, 4], 70000);
+    const viaOp = tf.add(big, tf.zerosLike(big));
+    // Read back as Infinity or NaN depending on the download path; float32
+    // textures would give 70000 back.
+    const overflowed = (v: number) => !Number.isFinite(v);
+    expect(overflowed((await viaOp.data())[0]))
+      .withContext('add(70000, 0)')
+      .toBe(true);
+    // And the kernel's own outputs are float16 textures.
+    const x = tf.tensor(randomValues(16, 1), [1, 4, 4, 1]);
+    const y = instanceNorm(x, null, [70000]);
+    expect(overflowed((await y.data())[0]))
+      .withContext('y with beta 70000')
+      .toBe(true);
+    tf.dispose([big, viaOp, x, y]);
+  });
+
+  for (const c of VARIANT_CASES) {
+    it(`forward and gradient within float16 tolerance, no NaN or Inf — ${c.name}: [${c.shape}] ${
+      c.format
+    }`, async () => {
+      // Offset 100, scale 50: sums of squares over the pixels overflow
+      // float16 (and so would raw sums of a larger image).
+      const d = caseData(c, 21);
+      const got = await runForwardAndGradient(c, d);
+      for (const [name, values] of Object.entries(got)) expectAllFinite(values, name);
+      // The reference sees the inputs as the float16 textures hold them.
+      const [x, dy, gamma, beta] = [d.x, d.dy, d.gamma!, d.beta!].map(toFloat16);
+      const fwd = referenceForward(x, c.shape, gamma, beta, c.epsilon, c.format);
+      const grad = referenceGradient(dy, x, c.shape, gamma, c.epsilon, c.format);
+      const f16 = 3e-3;
+      expectClose(got.y, fwd.y, f16, f16, 'y');
+      const invStd = Math.max(...fwd.invStd);
+      expectClose(got.dx, grad.dx, f16 * invStd, f16, 'dx');
+      expectClose(got.dgamma, grad.dgamma, f16 * 10, f16, 'dgamma');
+      expectClose(got.dbeta, grad.dbeta, f16 * 10, f16, 'dbeta');
     });
+  }
+}
 
-    for (const c of VARIANT_CASES) {
-      it(`forward and gradient within float16 tolerance, no NaN or Inf — ${c.name}: [${c.shape}] ${
-        c.format
-      }`, async () => {
-        // Offset 100, scale 50: sums of squares over the pixels overflow
-        // float16 (and so would raw sums of a larger image).
-        const d = caseData(c, 21);
-        const got = await runForwardAndGradient(c, d);
-        for (const [name, values] of Object.entries(got)) expectAllFinite(values, name);
-        // The reference sees the inputs as the float16 textures hold them.
-        const [x, dy, gamma, beta] = [d.x, d.dy, d.gamma!, d.beta!].map(toFloat16);
-        const fwd = referenceForward(x, c.shape, gamma, beta, c.epsilon, c.format);
-        const grad = referenceGradient(dy, x, c.shape, gamma, c.epsilon, c.format);
-        const f16 = 3e-3;
-        expectClose(got.y, fwd.y, f16, f16, 'y');
-        const invStd = Math.max(...fwd.invStd);
-        expectClose(got.dx, grad.dx, f16 * invStd, f16, 'dx');
-        expectClose(got.dgamma, grad.dgamma, f16 * 10, f16, 'dgamma');
-        expectClose(got.dbeta, grad.dbeta, f16 * 10, f16, 'dbeta');
-      });
-    }
-  },
-);
-
-describeWithFlags('WEBGL_PACK=false', 'webgl', {WEBGL_PACK: false}, () => {
+function unpackedSpecs(backend: string): void {
   it('stores float32 when float16 is not forced: 70000 survives (control of the float16 check)', async () => {
     const big = tf.fill([4, 4], 70000);
     const viaOp = tf.add(big, tf.zerosLike(big));
@@ -195,7 +132,7 @@ describeWithFlags('WEBGL_PACK=false', 'webgl', {WEBGL_PACK: false}, () => {
     it(`forward and gradient match the float64 reference — ${c.name}: [${c.shape}] ${c.format}`, async () => {
       const d = caseData(c, 22);
       const got = await runForwardAndGradient(c, d);
-      const {atol, rtol} = tolerance('webgl');
+      const {atol, rtol} = tolerance(backend);
       const fwd = referenceForward(d.x, c.shape, d.gamma, d.beta, c.epsilon, c.format);
       const grad = referenceGradient(d.dy, d.x, c.shape, d.gamma, c.epsilon, c.format);
       expectClose(got.y, fwd.y, atol, rtol, 'y');
@@ -204,10 +141,10 @@ describeWithFlags('WEBGL_PACK=false', 'webgl', {WEBGL_PACK: false}, () => {
       expectClose(got.dbeta, grad.dbeta, atol * 10, rtol, 'dbeta');
     });
   }
-});
+}
 
-describeWithFlags('textures', 'webgl', {}, () => {
-  const {atol, rtol} = tolerance('webgl');
+function textureSpecs(backend: string): void {
+  const {atol, rtol} = tolerance(backend);
   type WithTextureManager = {textureManager: {getNumUsedTextures(): number}};
   const usedTextures = () =>
     (tf.backend() as unknown as WithTextureManager).textureManager.getNumUsedTextures();
@@ -258,16 +195,7 @@ describeWithFlags('textures', 'webgl', {}, () => {
   });
 
   it("takes x and dy from packed ops (odd width: the packed layout is not the 3-D view's)", async () => {
-    const c: Case = {
-      name: 'packed',
-      shape: [2, 5, 7, 3],
-      format: 'channelsLast',
-      withGamma: true,
-      withBeta: true,
-      epsilon: 1e-5,
-      scale: 1,
-      offset: 0,
-    };
+    const c = makeCase('packed', [2, 5, 7, 3], 'channelsLast');
     const d = caseData(c, 24);
     const backend = tf.backend() as MathBackendWebGL;
     const xRaw = tf.tensor(d.x, c.shape);
@@ -277,20 +205,8 @@ describeWithFlags('textures', 'webgl', {}, () => {
     const dy = tf.add(dyRaw, tf.zeros(c.shape));
     expect(backend.texData.get(x.dataId).isPacked).toBe(true);
     const gamma = tf.tensor1d(d.gamma!);
-    const outputs = tf
-      .engine()
-      .runKernel(
-        InstanceNorm,
-        {x, gamma},
-        {epsilon: c.epsilon, dataFormat: c.format},
-      ) as tf.Tensor[];
-    const grads = tf
-      .engine()
-      .runKernel(
-        InstanceNormGrad,
-        {dy, x, gamma, mean: outputs[1], invStd: outputs[2]},
-        {dataFormat: c.format},
-      ) as tf.Tensor[];
+    const outputs = runForwardKernel(x, gamma, null, c.epsilon, c.format);
+    const grads = runGradientKernel(dy, x, gamma, outputs[1], outputs[2], c.format);
     const fwd = referenceForward(d.x, c.shape, d.gamma, null, c.epsilon, c.format);
     const grad = referenceGradient(d.dy, d.x, c.shape, d.gamma, c.epsilon, c.format);
     expectClose(await outputs[0].data(), fwd.y, atol, rtol, 'y');
@@ -304,16 +220,7 @@ describeWithFlags('textures', 'webgl', {}, () => {
   // shape: width 7 is odd, so its packed layout is not the 3-D view's).
   for (const xPacked of [true, false]) {
     it(`takes dy stored ${xPacked ? 'unpacked with a packed x' : 'packed with an unpacked x'}`, async () => {
-      const c: Case = {
-        name: 'mixed',
-        shape: [2, 5, 7, 3],
-        format: 'channelsLast',
-        withGamma: true,
-        withBeta: false,
-        epsilon: 1e-5,
-        scale: 1,
-        offset: 0,
-      };
+      const c = makeCase('mixed', [2, 5, 7, 3], 'channelsLast', {withBeta: false});
       const d = caseData(c, 26);
       const backend = tf.backend() as MathBackendWebGL;
       const stored = (values: Float32Array, packed: boolean) => {
@@ -335,13 +242,7 @@ describeWithFlags('textures', 'webgl', {}, () => {
       const fwd = referenceForward(d.x, c.shape, null, null, c.epsilon, c.format);
       const mean = tf.tensor2d(Float32Array.from(fwd.mean), [2, 3]);
       const invStd = tf.tensor2d(Float32Array.from(fwd.invStd), [2, 3]);
-      const grads = tf
-        .engine()
-        .runKernel(
-          InstanceNormGrad,
-          {dy, x, gamma, mean, invStd},
-          {dataFormat: c.format},
-        ) as tf.Tensor[];
+      const grads = runGradientKernel(dy, x, gamma, mean, invStd, c.format);
       expect(!!backend.texData.get(grads[0].dataId).isPacked).toBe(xPacked);
       const grad = referenceGradient(d.dy, d.x, c.shape, d.gamma, c.epsilon, c.format);
       expectClose(await grads[0].data(), grad.dx, atol, rtol, 'dx');
@@ -362,24 +263,7 @@ describeWithFlags('textures', 'webgl', {}, () => {
   ];
   for (const [shape, format] of oddLines) {
     it(`splits odd-sized images into chunks exactly — [${shape}] ${format}`, async () => {
-      const c: Case = {
-        name: 'odd',
-        shape,
-        format,
-        withGamma: true,
-        withBeta: true,
-        epsilon: 1e-5,
-        scale: 3,
-        offset: 5,
-      };
-      const d = caseData(c, 27);
-      const got = await runForwardAndGradient(c, d);
-      const fwd = referenceForward(d.x, shape, d.gamma, d.beta, c.epsilon, format);
-      const grad = referenceGradient(d.dy, d.x, shape, d.gamma, c.epsilon, format);
-      expectClose(got.y, fwd.y, atol, rtol, 'y');
-      expectClose(got.dx, grad.dx, atol, rtol, 'dx');
-      expectClose(got.dgamma, grad.dgamma, atol * 10, rtol, 'dgamma');
-      expectClose(got.dbeta, grad.dbeta, atol * 10, rtol, 'dbeta');
+      await expectMatchesReference(makeCase('odd', shape, format, {scale: 3, offset: 5}), 27);
     });
   }
 
@@ -390,7 +274,7 @@ describeWithFlags('textures', 'webgl', {}, () => {
       const maxSize = tf.env().getNumber('WEBGL_MAX_TEXTURE_SIZE');
       const spatial = maxSize + 123;
       const shape = format === 'channelsLast' ? [1, spatial, 2] : [1, 2, spatial];
-      await checkLargeInput(shape, format);
+      await expectMatchesReference(makeCase('large', shape, format), 25);
     });
   }
 
@@ -402,31 +286,22 @@ describeWithFlags('textures', 'webgl', {}, () => {
       tf.env().set('WEBGL_MAX_TEXTURE_SIZE', 128);
       try {
         const shape = format === 'channelsLast' ? [2, 40, 50, 3] : [2, 3, 40, 50];
-        await checkLargeInput(shape, format);
+        await expectMatchesReference(makeCase('large', shape, format), 25);
       } finally {
         tf.env().set('WEBGL_MAX_TEXTURE_SIZE', previous);
       }
     });
   }
 
-  async function checkLargeInput(shape: number[], format: 'channelsLast' | 'channelsFirst') {
-    const c: Case = {
-      name: 'large',
-      shape,
-      format,
-      withGamma: true,
-      withBeta: true,
-      epsilon: 1e-5,
-      scale: 1,
-      offset: 0,
-    };
-    const d = caseData(c, 25);
+  /** The op's forward and gradient on case c (data of `seed`) against the float64 reference. */
+  async function expectMatchesReference(c: Case, seed: number): Promise<void> {
+    const d = caseData(c, seed);
     const got = await runForwardAndGradient(c, d);
-    const fwd = referenceForward(d.x, shape, d.gamma, d.beta, c.epsilon, format);
-    const grad = referenceGradient(d.dy, d.x, shape, d.gamma, c.epsilon, format);
+    const fwd = referenceForward(d.x, c.shape, d.gamma, d.beta, c.epsilon, c.format);
+    const grad = referenceGradient(d.dy, d.x, c.shape, d.gamma, c.epsilon, c.format);
     expectClose(got.y, fwd.y, atol, rtol, 'y');
     expectClose(got.dx, grad.dx, atol, rtol, 'dx');
     expectClose(got.dgamma, grad.dgamma, atol * 10, rtol, 'dgamma');
     expectClose(got.dbeta, grad.dbeta, atol * 10, rtol, 'dbeta');
   }
-});
+}

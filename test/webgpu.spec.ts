@@ -6,14 +6,23 @@
  */
 import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 
-import {instanceNorm, registerKernelsFor} from '../src/index';
+import {instanceNorm} from '../src/index';
 import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
 import {geometryOf, planTiling, TARGET_WORKGROUPS_FLAG} from '../kernels/webgpu/plan';
 
-import {Case, CASES, caseData, describeCase} from './cases';
+import {
+  Case,
+  CASES,
+  caseData,
+  caseTensors,
+  describeCase,
+  makeCase,
+  runForwardKernel,
+  runGradientKernel,
+} from './cases';
 import {referenceForward, referenceGradient} from './reference';
 import {
-  activeBackends,
+  describeEachBackend,
   backendDataIds,
   expectClose,
   Format,
@@ -50,50 +59,21 @@ async function checkKernelsAgainstReference(c: Case): Promise<void> {
   const d = caseData(c, 3);
   const expected = referenceForward(d.x, c.shape, d.gamma, d.beta, c.epsilon, c.format);
   const expectedGrad = referenceGradient(d.dy, d.x, c.shape, d.gamma, c.epsilon, c.format);
-  const x = tf.tensor(d.x, c.shape);
-  const dy = tf.tensor(d.dy, c.shape);
-  const gamma = d.gamma && tf.tensor1d(d.gamma);
-  const beta = d.beta && tf.tensor1d(d.beta);
-  const params = {...(gamma ? {gamma} : {}), ...(beta ? {beta} : {})};
+  const inputs = caseTensors(c, d);
+  const {x, dy, gamma, beta} = inputs;
 
-  const [y, mean, invStd] = tf
-    .engine()
-    .runKernel(
-      InstanceNorm,
-      {x, ...params},
-      {epsilon: c.epsilon, dataFormat: c.format},
-    ) as tf.Tensor[];
+  const [y, mean, invStd] = runForwardKernel(x, gamma, beta, c.epsilon, c.format);
   expectClose(await y.data(), expected.y, atol, rtol, 'y');
   expectClose(await mean.data(), expected.mean, atol, rtol, 'mean');
   expectClose(await invStd.data(), expected.invStd, atol, rtol, 'invStd');
-  const [dx, dgamma, dbeta] = tf
-    .engine()
-    .runKernel(
-      InstanceNormGrad,
-      {dy, x, mean, invStd, ...(gamma ? {gamma} : {})},
-      {dataFormat: c.format},
-    ) as tf.Tensor[];
+  const [dx, dgamma, dbeta] = runGradientKernel(dy, x, gamma, mean, invStd, c.format);
   // As in gradient.spec: dx scales with invStd; dgamma and dbeta sum N * S
   // terms of size 1.
   const dxScale = c.constantChannel != null ? 1 / Math.sqrt(c.epsilon) : 1 / c.scale;
   expectClose(await dx.data(), expectedGrad.dx, atol * Math.max(1, dxScale), rtol, 'dx');
   expectClose(await dgamma.data(), expectedGrad.dgamma, atol * 10, rtol, 'dgamma');
   expectClose(await dbeta.data(), expectedGrad.dbeta, atol * 10, rtol, 'dbeta');
-  tf.dispose([x, dy, y, mean, invStd, dx, dgamma, dbeta, ...Object.values(params)]);
-}
-
-/** A case of the given shape with gamma and beta, epsilon 1e-5. */
-function shapeCase(shape: number[], format: Format, offset = 0): Case {
-  return {
-    name: '',
-    shape,
-    format,
-    withGamma: true,
-    withBeta: true,
-    epsilon: 1e-5,
-    scale: 1,
-    offset,
-  };
+  tf.dispose([...inputs.all, y, mean, invStd, dx, dgamma, dbeta]);
 }
 
 /** Runs fn with the reduction spread over `target` workgroups (0: the adapter's choice). */
@@ -107,19 +87,9 @@ async function withTarget(target: number, fn: () => Promise<void>): Promise<void
   }
 }
 
-if (activeBackends(false).includes(BACKEND)) {
-  describe(`webgpu kernels [${BACKEND}]`, () => {
-    beforeAll(async () => {
-      // Fails (never skips) when Chromium's WebGPU adapter is missing.
-      if (!(await tf.setBackend(BACKEND)) || tf.getBackend() !== BACKEND) {
-        throw new Error(`backend '${BACKEND}' is expected in this browser but did not initialize`);
-      }
-      // runKernel below, before any op has released the held kernels.
-      registerKernelsFor(BACKEND);
-      tf.env().set('IS_TEST', true);
-    });
-    afterAll(() => tf.env().set('IS_TEST', false));
-
+describeEachBackend(
+  'webgpu kernels',
+  () => {
     it('runs on the real webgpu backend with a GPU device', () => {
       const backend = tf.backend() as WebGPUBackend;
       expect(tf.getBackend()).toBe(BACKEND);
@@ -136,7 +106,8 @@ if (activeBackends(false).includes(BACKEND)) {
       ['channelsFirst', [1, 8, 72, 64], THREE_PASSES],
     ];
     for (const [format, shape, forwardPrograms] of dispatchCases) {
-      it(`dispatches ${forwardPrograms.length} programs per forward and 3 per gradient — [${shape}] ${format}`, async () => {
+      const count = forwardPrograms.length;
+      it(`dispatches ${count} programs per forward and 3 per gradient — [${shape}] ${format}`, async () => {
         const x = tf.randomNormal(shape);
         const dy = tf.randomNormal(shape);
         const gamma = tf.ones([8]);
@@ -167,7 +138,7 @@ if (activeBackends(false).includes(BACKEND)) {
         // Through the op: the forward adds no dispatch of its own, and a
         // gradient with a given dy is exactly forward + gradient kernels.
         const op = recordPrograms(() => instanceNorm(x, gamma, beta, 1e-5, format));
-        expect(op.programs.length).toBe(forwardPrograms.length);
+        expect(op.programs.length).toBe(count);
         const grads = await withoutKernelLeakCheck(() =>
           recordPrograms(() =>
             tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
@@ -175,7 +146,7 @@ if (activeBackends(false).includes(BACKEND)) {
             )([x, gamma, beta], dy),
           ),
         );
-        expect(grads.programs.length).toBe(forwardPrograms.length + 3);
+        expect(grads.programs.length).toBe(count + 3);
         tf.dispose([
           x,
           dy,
@@ -209,7 +180,7 @@ if (activeBackends(false).includes(BACKEND)) {
             `target ${target || 'of the adapter'}`,
           async () => {
             await withTarget(target, () =>
-              checkKernelsAgainstReference(shapeCase(shape, format, offset)),
+              checkKernelsAgainstReference(makeCase('', shape, format, {offset})),
             );
           },
         );
@@ -249,7 +220,7 @@ if (activeBackends(false).includes(BACKEND)) {
             ? shape[shape.length - 1]
             : shape.slice(2).reduce((a, b) => a * b, 1);
         expect(tiling.vector).toBe(contiguous % 4 === 0 ? 4 : 1);
-        await checkKernelsAgainstReference(shapeCase(shape, format));
+        await checkKernelsAgainstReference(makeCase('', shape, format));
       });
     }
 
@@ -260,20 +231,8 @@ if (activeBackends(false).includes(BACKEND)) {
       const dy = tf.randomNormal(shape);
       const gamma = tf.ones([8]);
       // Upload the inputs first: they count in the GPU bytes.
-      const warm = tf
-        .engine()
-        .runKernel(
-          InstanceNorm,
-          {x, gamma},
-          {epsilon: 1e-5, dataFormat: 'channelsLast'},
-        ) as tf.Tensor[];
-      const warmGrads = tf
-        .engine()
-        .runKernel(
-          InstanceNormGrad,
-          {dy, x, gamma, mean: warm[1], invStd: warm[2]},
-          {dataFormat: 'channelsLast'},
-        ) as tf.Tensor[];
+      const warm = runForwardKernel(x, gamma, null, 1e-5, 'channelsLast');
+      const warmGrads = runGradientKernel(dy, x, gamma, warm[1], warm[2], 'channelsLast');
       await Promise.all(warmGrads.map(t => t.data()));
       tf.dispose([...warm, ...warmGrads]);
       const before = {
@@ -282,23 +241,11 @@ if (activeBackends(false).includes(BACKEND)) {
         bytes: backend.memory().numBytesInGPU,
       };
       for (let i = 0; i < 3; i++) {
-        const outputs = tf
-          .engine()
-          .runKernel(
-            InstanceNorm,
-            {x, gamma},
-            {epsilon: 1e-5, dataFormat: 'channelsLast'},
-          ) as tf.Tensor[];
+        const outputs = runForwardKernel(x, gamma, null, 1e-5, 'channelsLast');
         // Exactly the three outputs are new; the partials are gone.
         expect(backendDataIds()).toBe(before.ids + 3);
         const [y, mean, invStd] = outputs;
-        const grads = tf
-          .engine()
-          .runKernel(
-            InstanceNormGrad,
-            {dy, x, gamma, mean, invStd},
-            {dataFormat: 'channelsLast'},
-          ) as tf.Tensor[];
+        const grads = runGradientKernel(dy, x, gamma, mean, invStd, 'channelsLast');
         expect(backendDataIds()).toBe(before.ids + 6);
         await Promise.all(grads.map(t => t.data()));
         tf.dispose([y, mean, invStd, ...grads]);
@@ -308,5 +255,6 @@ if (activeBackends(false).includes(BACKEND)) {
       }
       tf.dispose([x, dy, gamma]);
     });
-  });
-}
+  },
+  {envs: [BACKEND]},
+);

@@ -5,7 +5,6 @@
  * the adapter's tiling and with S split as far as it goes.
  */
 import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
-import {registerKernelsFor} from '../src/index';
 import {TARGET_WORKGROUPS_FLAG} from '../kernels/webgpu/plan';
 
 import {referenceForward, referenceGradient} from './reference';
@@ -100,9 +99,6 @@ function groupCounts(channels: number): number[] {
 describeEachBackend(
   'group norm through the groups attribute',
   backend => {
-    // The other backends' group kernels are specified beside their own kernels.
-    if (backend !== 'webgpu') return;
-    beforeAll(() => registerKernelsFor(backend));
     for (const [shape, format] of SHAPES) {
       const channels = format === 'channelsLast' ? shape[shape.length - 1] : shape[1];
       for (const groups of groupCounts(channels)) {
@@ -128,5 +124,5 @@ describeEachBackend(
       }
     });
   },
-  {fallback: false},
+  {envs: ['webgpu']},
 );

@@ -1,0 +1,103 @@
+/**
+ * The forward pass of instance / group norm as plain loops with float64
+ * accumulation, on typed arrays the caller owns (a backend's own arrays or
+ * views of the wasm heap): no tensors, no allocation of outputs.
+ *
+ * Two passes over x. Pass 1 sums d = x - pivot and d² per (instance,
+ * channel), the pivot being the channel's first pixel, so an offset of 1e4 or
+ * a constant channel costs no precision; the (count, mean, M2) of the channels
+ * of a group are then merged with Chan's formula. Pass 2 writes
+ * y = (x - mean) * scale + beta, mean and scale per (instance, channel); x -
+ * mean is taken first so that beta survives at any magnitude of x.
+ */
+import {centeredSums} from './centered_sums';
+import {affinePass, channelValue, groupToChannel, NormGeometry, scaledByChannel} from './geometry';
+
+export interface ForwardArrays {
+  /** Same layout as x. */
+  y: Float32Array;
+  /** `[N, groups]`. */
+  mean: Float32Array;
+  /** `[N, groups]`: 1 / sqrt(variance + epsilon). */
+  invStd: Float32Array;
+}
+
+/**
+ * Writes y, mean and invStd of x into `out`. gamma and beta are per channel;
+ * null means 1 and 0.
+ */
+export function normForwardFloat64(
+  geometry: NormGeometry,
+  x: Float32Array,
+  gamma: Float32Array | null,
+  beta: Float32Array | null,
+  epsilon: number,
+  out: ForwardArrays,
+): void {
+  if (geometry.groupSize === 0) {
+    // No elements: y is empty; the statistics of an empty group are those of zeros.
+    out.mean.fill(0);
+    out.invStd.fill(1 / Math.sqrt(epsilon));
+    return;
+  }
+  const {mean, invStd} = groupMoments(geometry, x, epsilon);
+  out.mean.set(mean);
+  out.invStd.set(invStd);
+  const size = geometry.batch * geometry.channels;
+  const shift = new Float64Array(size);
+  for (let nc = 0; nc < size; nc++) shift[nc] = channelValue(beta, nc % geometry.channels, 0);
+  affinePass(geometry, out.y, x, null, {
+    a: new Float64Array(size),
+    b: scaledByChannel(geometry, invStd, gamma),
+    m: groupToChannel(geometry, mean),
+    k: shift,
+  });
+}
+
+/** Pass 1 and the merge: mean and invStd per (instance, group), `[N, groups]`. */
+function groupMoments(
+  geometry: NormGeometry,
+  x: Float32Array,
+  epsilon: number,
+): {mean: Float64Array; invStd: Float64Array} {
+  const {batch, spatial, channels, groups, channelsPerGroup} = geometry;
+  const pivot = channelPivots(geometry, x);
+  const {d: sum, dd: sumSquares} = centeredSums(geometry, x, pivot, null);
+  const groupMean = new Float64Array(batch * groups);
+  const groupInvStd = new Float64Array(batch * groups);
+  for (let n = 0; n < batch; n++) {
+    for (let group = 0; group < groups; group++) {
+      const c0 = group * channelsPerGroup;
+      // Chan's formula over the channels of the group, one (S, mean, M2) each.
+      let count = 0;
+      let mean = 0;
+      let m2 = 0;
+      for (let c = c0; c < c0 + channelsPerGroup; c++) {
+        const nc = n * channels + c;
+        const channelMean = pivot[nc] + sum[nc] / spatial;
+        const channelM2 = Math.max(0, sumSquares[nc] - (sum[nc] * sum[nc]) / spatial);
+        const total = count + spatial;
+        const delta = channelMean - mean;
+        mean += (delta * spatial) / total;
+        m2 += channelM2 + (delta * delta * count * spatial) / total;
+        count = total;
+      }
+      groupMean[n * groups + group] = mean;
+      groupInvStd[n * groups + group] = 1 / Math.sqrt(m2 / count + epsilon);
+    }
+  }
+  return {mean: groupMean, invStd: groupInvStd};
+}
+
+/** x at the first pixel of every (instance, channel), indexed `n * C + c`. */
+function channelPivots(geometry: NormGeometry, x: Float32Array): Float64Array {
+  const {batch, spatial, channels} = geometry;
+  const channelStride = geometry.dataFormat === 'channelsLast' ? 1 : spatial;
+  const pivot = new Float64Array(batch * channels);
+  for (let n = 0; n < batch; n++) {
+    for (let c = 0; c < channels; c++) {
+      pivot[n * channels + c] = x[n * spatial * channels + c * channelStride];
+    }
+  }
+  return pivot;
+}

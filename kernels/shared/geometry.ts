@@ -1,0 +1,132 @@
+/**
+ * What the float64 loops of this folder need to know about x: its layout
+ * (src/layout.ts) and the channel groups of group norm. Backend-independent:
+ * the loops read and write plain typed arrays (JS arrays on cpu, views of the
+ * wasm heap on wasm).
+ */
+import type {DataFormat} from '../../src/kernel_names';
+import {instanceNormLayout, InstanceNormLayout} from '../../src/layout';
+
+export interface NormGeometry extends InstanceNormLayout {
+  /** Channel groups (C for instance norm); channel c is in group floor(c / channelsPerGroup). */
+  groups: number;
+  channelsPerGroup: number;
+  /** Elements per (instance, group): spatial * channelsPerGroup. */
+  groupSize: number;
+}
+
+/**
+ * The geometry of x for the kernel `kernelName`; `groups` absent means C.
+ * Throws when `groups` is not a positive divisor of C.
+ */
+export function normGeometry(
+  shape: readonly number[],
+  dataFormat: DataFormat,
+  groups: number | undefined,
+  kernelName: string,
+): NormGeometry {
+  const layout = instanceNormLayout(shape, dataFormat);
+  const count = groups ?? layout.channels;
+  if (!Number.isInteger(count) || count < 1 || layout.channels % count !== 0) {
+    throw new Error(
+      `${kernelName}: attribute 'groups' must be a positive divisor of C = ` +
+        `${layout.channels}, but got ${String(groups)}.`,
+    );
+  }
+  const channelsPerGroup = layout.channels / count;
+  return {
+    ...layout,
+    groups: count,
+    channelsPerGroup,
+    groupSize: layout.spatial * channelsPerGroup,
+  };
+}
+
+/**
+ * Per (instance, channel) values from per (instance, group) ones: entry
+ * `n * C + c` of the result is entry `n * groups + group(c)` of `perGroup`.
+ */
+export function groupToChannel(geometry: NormGeometry, perGroup: ArrayLike<number>): Float64Array {
+  const {batch, channels, groups, channelsPerGroup} = geometry;
+  const out = new Float64Array(batch * channels);
+  for (let n = 0; n < batch; n++) {
+    for (let c = 0; c < channels; c++) {
+      out[n * channels + c] = perGroup[n * groups + Math.floor(c / channelsPerGroup)];
+    }
+  }
+  return out;
+}
+
+/** A per-channel vector read at c, or `fill` where it is absent. */
+export function channelValue(values: ArrayLike<number> | null, c: number, fill: number): number {
+  return values ? values[c] : fill;
+}
+
+/**
+ * Per (instance, channel): `perGroup(n, group(c)) * values[c]` (values absent: 1),
+ * e.g. invStd * gamma.
+ */
+export function scaledByChannel(
+  geometry: NormGeometry,
+  perGroup: ArrayLike<number>,
+  values: ArrayLike<number> | null,
+): Float64Array {
+  const out = groupToChannel(geometry, perGroup);
+  for (let nc = 0; nc < out.length; nc++)
+    out[nc] *= channelValue(values, nc % geometry.channels, 1);
+  return out;
+}
+
+/** The terms of {@link affinePass}, each per (instance, channel), index `n * C + c`. */
+export interface AffineTerms {
+  /** Factor of dy. */
+  a: Float64Array;
+  /** Factor of x - m. */
+  b: Float64Array;
+  m: Float64Array;
+  k: Float64Array;
+}
+
+/**
+ * Writes `target = a * dy + b * (x - m) + k` elementwise (y: dy null, a term
+ * of 0; dx: every term), x - m taken first so that k survives at any
+ * magnitude of x. Memory order in both layouts; channelsLast takes two pixels
+ * per step (the last one twice for an odd S) so the terms are loaded once for
+ * both.
+ */
+export function affinePass(
+  geometry: NormGeometry,
+  target: Float32Array,
+  x: Float32Array,
+  dy: Float32Array | null,
+  terms: AffineTerms,
+): void {
+  const {batch, spatial, channels} = geometry;
+  const {a, b, m, k} = terms;
+  const g = dy ?? x; // with a = 0 when dy is absent
+  if (geometry.dataFormat === 'channelsLast') {
+    for (let n = 0; n < batch; n++) {
+      const base = n * channels;
+      for (let s = 0, i = base * spatial; s < spatial; s += 2, i += 2 * channels) {
+        const next = s + 1 < spatial ? channels : 0;
+        for (let c = 0; c < channels; c++) {
+          const nc = base + c;
+          const ac = a[nc];
+          const bc = b[nc];
+          const mc = m[nc];
+          const kc = k[nc];
+          target[i + c] = ac * g[i + c] + bc * (x[i + c] - mc) + kc;
+          target[i + next + c] = ac * g[i + next + c] + bc * (x[i + next + c] - mc) + kc;
+        }
+      }
+    }
+  } else {
+    for (let nc = 0, i = 0; nc < batch * channels; nc++) {
+      const ac = a[nc];
+      const bc = b[nc];
+      const mc = m[nc];
+      const kc = k[nc];
+      for (const end = i + spatial; i < end; i++) target[i] = ac * g[i] + bc * (x[i] - mc) + kc;
+    }
+  }
+}
