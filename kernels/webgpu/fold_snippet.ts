@@ -5,9 +5,14 @@
  */
 import type {ReduceLayout} from './reduce_snippet';
 
-/** Element (n, channel) of row `row` of the coefficients `[N, rowCount, C]`. */
-export function coefficientAt(rowCount: number, row: number): string {
-  return `coefficients[(n * ${rowCount} + ${row}) * uniforms.channels + channel]`;
+/**
+ * For a table of rows (`{name: index, ..., count}`), the WGSL of element
+ * (n, channel) of a named row of the coefficients `[N, rows.count, C]`.
+ */
+export function coefficientsOf<Rows extends {count: number}>(
+  rows: Rows,
+): (row: Exclude<keyof Rows, 'count'>) => string {
+  return row => `coefficients[(n * ${rows.count} + ${rows[row]}) * uniforms.channels + channel]`;
 }
 
 /** Every lane of a fold workgroup is a member of its one slot. */

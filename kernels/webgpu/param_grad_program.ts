@@ -1,6 +1,6 @@
 import {optionalInputs} from './dispatch';
 import type {ComputeProgram} from './dispatch';
-import {coefficientAt, foldMain, foldReduce, overEntries} from './fold_snippet';
+import {coefficientsOf, foldMain, foldReduce, overEntries} from './fold_snippet';
 import {SUM_FIELDS} from './grad_sums_program';
 import {gradSumsSnippet} from './moments_snippet';
 import type {Geometry} from './plan';
@@ -35,8 +35,7 @@ export function paramGradProgram(
   lanes: number,
   hasGamma: boolean,
 ): ComputeProgram {
-  const coefficient = (row: keyof typeof INPUT_GRAD_ROWS) =>
-    coefficientAt(INPUT_GRAD_ROWS.count, INPUT_GRAD_ROWS[row]);
+  const coefficient = coefficientsOf(INPUT_GRAD_ROWS);
   const weight = hasGamma ? 'gamma[channel]' : '1.0';
   // Channels summed side by side: a power of two up to the group's channels.
   const slots = Math.min(lanes, 2 ** Math.floor(Math.log2(geometry.groupChannels)));

@@ -1,6 +1,6 @@
 import {optionalInputs} from './dispatch';
 import type {ComputeProgram} from './dispatch';
-import {coefficientAt, foldMain, foldReduce, overChannels, overEntries} from './fold_snippet';
+import {coefficientsOf, foldMain, foldReduce, overChannels, overEntries} from './fold_snippet';
 import {MOMENT_FIELDS} from './moments_program';
 import {momentsSnippet} from './moments_snippet';
 import type {Geometry} from './plan';
@@ -28,8 +28,7 @@ export function statisticsProgram(
   hasGamma: boolean,
   hasBeta: boolean,
 ): ComputeProgram {
-  const coefficient = (row: keyof typeof NORMALIZE_ROWS) =>
-    coefficientAt(NORMALIZE_ROWS.count, NORMALIZE_ROWS[row]);
+  const coefficient = coefficientsOf(NORMALIZE_ROWS);
   return foldProgram(geometry, lanes, {
     name: 'InstanceNormStatistics',
     key: `${+hasGamma}${+hasBeta}`,
