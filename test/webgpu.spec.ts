@@ -4,16 +4,11 @@
  * (few instances with a large image, many instances with a small one), vec4
  * and scalar layouts, and GPU buffers after forward and gradient.
  */
-import type {WebGPUBackend, WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
+import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 
 import {instanceNorm} from '../src/index';
 import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
-import {instanceNormLayout} from '../src/layout';
-import {
-  planTiling,
-  TARGET_WORKGROUPS_FLAG,
-  workgroupBudget,
-} from '../kernels/webgpu/shader_snippets';
+import {geometryOf, planTiling, TARGET_WORKGROUPS_FLAG} from '../kernels/webgpu/plan';
 
 import {
   Case,
@@ -37,21 +32,24 @@ import {
 } from './setup';
 
 const BACKEND = 'webgpu';
+const THREE_PASSES = ['InstanceNormMoments', 'InstanceNormStatistics', 'InstanceNormNormalize'];
 
-/** The shaderKeys of the programs `fn` dispatches, in order. */
+/**
+ * The labels of the pipelines `fn` dispatches, in order (the package's
+ * programs label their pipelines with their names; tfjs' have none).
+ */
 function recordPrograms<T>(fn: () => T): {result: T; programs: string[]} {
-  const backend = tf.backend() as WebGPUBackend;
-  const original = backend.runWebGPUProgram;
+  const encoder = GPUComputePassEncoder.prototype;
+  const original = encoder.setPipeline;
   const programs: string[] = [];
-  backend.runWebGPUProgram = function (this: WebGPUBackend, program: WebGPUProgram, ...rest) {
-    const output = original.call(this, program, ...rest);
-    programs.push(program.shaderKey);
-    return output;
-  } as typeof original;
+  encoder.setPipeline = function (this: GPUComputePassEncoder, pipeline: GPUComputePipeline) {
+    programs.push(pipeline.label);
+    original.call(this, pipeline);
+  };
   try {
     return {result: fn(), programs};
   } finally {
-    backend.runWebGPUProgram = original;
+    encoder.setPipeline = original;
   }
 }
 
@@ -95,15 +93,21 @@ describeEachBackend(
     it('runs on the real webgpu backend with a GPU device', () => {
       const backend = tf.backend() as WebGPUBackend;
       expect(tf.getBackend()).toBe(BACKEND);
-      expect(typeof backend.runWebGPUProgram).toBe('function');
       expect(backend.device instanceof GPUDevice).toBe(true);
       expect(tf.getKernel(InstanceNorm, BACKEND)).toBeDefined();
       expect(tf.getKernel(InstanceNormGrad, BACKEND)).toBeDefined();
     });
 
-    for (const format of ['channelsLast', 'channelsFirst'] as const) {
-      it(`dispatches 4 programs per forward and 4 per gradient — ${format}`, async () => {
-        const shape = format === 'channelsLast' ? [2, 16, 16, 8] : [2, 8, 16, 16];
+    // An (n, c) extent of at most ONE_PASS_MAX_EXTENT takes the one-pass forward.
+    const dispatchCases: Array<[Format, number[], string[]]> = [
+      ['channelsLast', [2, 16, 16, 8], ['InstanceNormOnePass']],
+      ['channelsFirst', [2, 8, 16, 16], ['InstanceNormOnePass']],
+      ['channelsLast', [1, 72, 64, 8], THREE_PASSES],
+      ['channelsFirst', [1, 8, 72, 64], THREE_PASSES],
+    ];
+    for (const [format, shape, forwardPrograms] of dispatchCases) {
+      const count = forwardPrograms.length;
+      it(`dispatches ${count} programs per forward and 3 per gradient — [${shape}] ${format}`, async () => {
         const x = tf.randomNormal(shape);
         const dy = tf.randomNormal(shape);
         const gamma = tf.ones([8]);
@@ -112,12 +116,7 @@ describeEachBackend(
         const forward = recordPrograms(
           () => tf.engine().runKernel(InstanceNorm, {x, gamma, beta}, attrs) as tf.Tensor[],
         );
-        expect(forward.programs.map(k => k.split('_')[0])).toEqual([
-          'instanceNormMoments',
-          'instanceNormNormalize',
-          'instanceNormStats',
-          'instanceNormStats',
-        ]);
+        expect(forward.programs).toEqual(forwardPrograms);
         const [y, mean, invStd] = forward.result;
         const backward = recordPrograms(
           () =>
@@ -129,18 +128,17 @@ describeEachBackend(
                 {dataFormat: format},
               ) as tf.Tensor[],
         );
-        expect(backward.programs.map(k => k.split('_')[0])).toEqual([
-          'instanceNormGradSums',
-          'instanceNormGradInput',
-          'instanceNormGradParam',
-          'instanceNormGradParam',
+        expect(backward.programs).toEqual([
+          'InstanceNormGradSums',
+          'InstanceNormParamGrad',
+          'InstanceNormInputGrad',
         ]);
         await Promise.all(backward.result.map(t => t.data()));
 
         // Through the op: the forward adds no dispatch of its own, and a
         // gradient with a given dy is exactly forward + gradient kernels.
         const op = recordPrograms(() => instanceNorm(x, gamma, beta, 1e-5, format));
-        expect(op.programs.length).toBe(4);
+        expect(op.programs.length).toBe(count);
         const grads = await withoutKernelLeakCheck(() =>
           recordPrograms(() =>
             tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
@@ -148,7 +146,7 @@ describeEachBackend(
             )([x, gamma, beta], dy),
           ),
         );
-        expect(grads.programs.length).toBe(8);
+        expect(grads.programs.length).toBe(count + 3);
         tf.dispose([
           x,
           dy,
@@ -164,42 +162,8 @@ describeEachBackend(
       });
     }
 
-    it('splits the reduction of a large image over many workgroups', () => {
-      // The tiling a GPU gets (256 workgroups wanted).
-      const few = planTiling(instanceNormLayout([1, 256, 256, 16], 'channelsLast'));
-      expect(few.vec).toBe(4);
-      expect(few.splits).toBeGreaterThan(16);
-      const fewFirst = planTiling(instanceNormLayout([1, 16, 256, 256], 'channelsFirst'));
-      expect(fewFirst.vec).toBe(4);
-      expect(fewFirst.splits).toBeGreaterThan(8);
-      // Many small instances need few splits (each costs every workgroup of
-      // the second pass a re-read of the partials), and several short rows
-      // share a workgroup in channelsFirst.
-      const many = planTiling(instanceNormLayout([16, 16, 16, 128], 'channelsLast'));
-      expect(many.splits).toBeLessThanOrEqual(4);
-      expect(many.tiles * many.batch * many.splits).toBeGreaterThanOrEqual(64);
-      const manyFirst = planTiling(instanceNormLayout([16, 128, 16, 16], 'channelsFirst'));
-      expect(manyFirst.slots).toBeGreaterThan(1);
-      // This adapter's budget still splits a single large image (SwiftShader
-      // wants a few workgroups per core, each looping over several items).
-      const budget = workgroupBudget(tf.backend() as WebGPUBackend);
-      const here = planTiling(instanceNormLayout([1, 256, 256, 16], 'channelsLast'), budget);
-      expect(here.splits).toBeGreaterThan(1);
-      const loop = planTiling(instanceNormLayout([16, 128, 16, 16], 'channelsFirst'), {
-        target: 8,
-        max: 8,
-        maxMembers: 1,
-        economicSplits: true,
-      });
-      expect(loop.itemsPerGroup).toBeGreaterThan(1);
-      expect(loop.dispatch[0]).toBe(8);
-      // One lane per row: no barrier tree at all (the CPU-emulated budget).
-      expect(loop.members).toBe(1);
-      expect(loop.slots).toBe(64);
-    });
-
     // The shapes of the benchmark, checked in full against float64, with the
-    // adapter's tiling and with the GPU one (256 workgroups: many chunks).
+    // adapter's tiling and with 256 workgroups wanted (many chunks).
     const shapes: Array<[string, number[], Format, number]> = [
       ['few instances, large image, offset 1e4', [1, 256, 256, 16], 'channelsLast', 1e4],
       ['few instances, large image', [1, 16, 256, 256], 'channelsFirst', 0],
@@ -250,12 +214,12 @@ describeEachBackend(
     ];
     for (const [name, shape, format] of layouts) {
       it(`${name}: [${shape}] ${format}`, async () => {
-        const tiling = planTiling(instanceNormLayout(shape, format));
+        const tiling = planTiling(geometryOf(shape, format));
         const contiguous =
           format === 'channelsLast'
             ? shape[shape.length - 1]
             : shape.slice(2).reduce((a, b) => a * b, 1);
-        expect(tiling.vec).toBe(contiguous % 4 === 0 ? 4 : 1);
+        expect(tiling.vector).toBe(contiguous % 4 === 0 ? 4 : 1);
         await checkKernelsAgainstReference(makeCase('', shape, format));
       });
     }

@@ -1,0 +1,70 @@
+import {gradSumsSnippet} from './moments_snippet';
+import type {Tiling} from './plan';
+import {tiledProgram} from './program_kinds';
+import type {ComputeProgram} from './dispatch';
+import {treeReduceSnippet} from './reduce_snippet';
+import {loadType, perGroupSnippet, statType, tilingReduce} from './tile_snippet';
+
+/** The partials of the gradient hold sum(dy), sum(dy * xhat) and sum(xhat) per chunk. */
+export const SUM_FIELDS = 3;
+
+/**
+ * Gradient pass 1: the three sums for every (n, chunk of S, c), written to the
+ * partials `[N, splits, 3, C]`. sum(xhat) is zero up to the rounding of the
+ * float32 saved mean; the fold uses it to re-center xhat, which keeps the
+ * gradient accurate at large offsets.
+ */
+export function gradSumsProgram(tiling: Tiling): ComputeProgram {
+  const stat = statType(tiling);
+  const load = loadType(tiling);
+  const collapse =
+    tiling.geometry.format === 'channelsFirst' && tiling.vector === 4
+      ? (v: string) => `dot(${v}, vec4<f32>(1.0))`
+      : (v: string) => v;
+  return tiledProgram(tiling, {
+    name: 'InstanceNormGradSums',
+    inputs: [
+      {name: 'dy', type: load},
+      {name: 'x', type: load},
+      {name: 'mean', type: 'f32'},
+      {name: 'invStd', type: 'f32'},
+    ],
+    snippets: [
+      perGroupSnippet(tiling, 'mean', 'mean[tile.n * uniforms.groups + GROUP]'),
+      perGroupSnippet(tiling, 'invStd', 'invStd[tile.n * uniforms.groups + GROUP]'),
+      gradSumsSnippet(stat),
+      treeReduceSnippet(tilingReduce(tiling), 'reduceSums', 'GradSums', 'addGradSums'),
+    ],
+    body: `
+        // Block sums (see the moments pass) keep float32 rounding bounded.
+        var own = GradSums(${stat}(0.0), ${stat}(0.0), ${stat}(0.0));
+        if (tile.valid) {
+          let center = meanOf(tile);
+          let scale = invStdOf(tile);
+          var i = tile.first;
+          for (var block = 0; block < tile.visits; block += SUM_BLOCK) {
+            let visits = min(SUM_BLOCK, tile.visits - block);
+            var sumDy = ${load}(0.0);
+            var sumDyXhat = ${load}(0.0);
+            var sumXhat = ${load}(0.0);
+            for (var k = 0; k < visits; k++) {
+              let xhat = (x[i] - center) * scale;
+              let gradient = dy[i];
+              sumDy += gradient;
+              sumDyXhat += gradient * xhat;
+              sumXhat += xhat;
+              i += tile.stride;
+            }
+            own = addGradSums(own, GradSums(${collapse('sumDy')}, ${collapse('sumDyXhat')},
+                ${collapse('sumXhat')}));
+          }
+        }
+        let total = reduceSums(lane, tile.slot, tile.memberIndex, own);
+        if (tile.valid && tile.memberIndex == 0) {
+          partials[partialIndex(tile, tile.split, 0, ${SUM_FIELDS})] = total.dy;
+          partials[partialIndex(tile, tile.split, 1, ${SUM_FIELDS})] = total.dyXhat;
+          partials[partialIndex(tile, tile.split, 2, ${SUM_FIELDS})] = total.xhat;
+        }
+    `,
+  });
+}

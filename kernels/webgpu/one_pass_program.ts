@@ -1,0 +1,101 @@
+import {optionalInputs} from './dispatch';
+import type {ComputeProgram} from './dispatch';
+import {blockMomentsSnippet, momentsSnippet} from './moments_snippet';
+import type {Geometry, OnePassPlan} from './plan';
+import {treeReduceSnippet} from './reduce_snippet';
+import {fields, GEOMETRY_UNIFORMS} from './uniforms';
+
+export const ONE_PASS_UNIFORMS = [...GEOMETRY_UNIFORMS, ...fields('f32', 'epsilon')];
+
+/**
+ * The whole forward in one dispatch when an (n, group)'s extent is small (see
+ * planOnePass): a workgroup per (n, group) takes its pivot-shifted moments
+ * (blocks merged with Chan's formula, then a tree), writes mean and invStd,
+ * and normalizes the extent it has just read (from cache).
+ */
+export function onePassProgram(
+  geometry: Geometry,
+  plan: OnePassPlan,
+  hasGamma: boolean,
+  hasBeta: boolean,
+): ComputeProgram {
+  const channelsLast = geometry.format === 'channelsLast';
+  const lanes = plan.lanes;
+  return {
+    name: 'InstanceNormOnePass',
+    key: `${geometry.format}_${lanes}_${+hasGamma}${+hasBeta}`,
+    workgroupSize: lanes,
+    dispatch: plan.dispatch,
+    outputs: [
+      {name: 'y', type: 'f32'},
+      {name: 'mean', type: 'f32'},
+      {name: 'invStd', type: 'f32'},
+    ],
+    inputs: [{name: 'x', type: 'f32'}, ...optionalInputs({gamma: hasGamma, beta: hasBeta})],
+    uniforms: ONE_PASS_UNIFORMS,
+    code: `
+      const LANES = ${lanes};
+      const MOMENT_BLOCK = 16;
+      ${momentsSnippet('f32')}
+      ${blockMomentsSnippet('f32', false)}
+      ${treeReduceSnippet(
+        {workgroupSize: lanes, members: lanes, memberStride: 1, slotStride: 0},
+        'reduceMoments',
+        'Moments',
+        'mergeMoments',
+      )}
+
+      // Element \`index\` of the extent of (n, group), and its channel.
+      fn offsetOf(n : i32, group : i32, index : i32) -> i32 {
+        return ${
+          channelsLast
+            ? `(n * uniforms.spatial + index / uniforms.groupChannels) * uniforms.channels +
+                group * uniforms.groupChannels + index % uniforms.groupChannels`
+            : '(n * uniforms.channels + group * uniforms.groupChannels) * uniforms.spatial + index'
+        };
+      }
+
+      fn channelOf(group : i32, index : i32) -> i32 {
+        return group * uniforms.groupChannels + ${
+          channelsLast ? 'index % uniforms.groupChannels' : 'index / uniforms.spatial'
+        };
+      }
+
+      fn compute(lane : i32, workgroup : i32, workgroups : i32) {
+        let extent = uniforms.spatial * uniforms.groupChannels;
+        for (var item = workgroup; item < uniforms.batch * uniforms.groups; item += workgroups) {
+          let n = item / uniforms.groups;
+          let group = item % uniforms.groups;
+          let pivot = x[offsetOf(n, group, 0)];
+          var own = Moments(0.0, 0.0, 0.0);
+          let visits = select(0, (extent - lane + LANES - 1) / LANES, lane < extent);
+          var index = lane;
+          for (var block = 0; block < visits; block += MOMENT_BLOCK) {
+            let count = min(MOMENT_BLOCK, visits - block);
+            var sum = 0.0;
+            var squares = 0.0;
+            for (var k = 0; k < count; k++) {
+              let shifted = x[offsetOf(n, group, index)] - pivot;
+              sum += shifted;
+              squares += shifted * shifted;
+              index += LANES;
+            }
+            own = mergeMoments(own, blockMoments(f32(count), sum, squares));
+          }
+          let total = reduceMoments(lane, 0, lane, own);
+          let invStdValue = inverseSqrt(total.variance + uniforms.epsilon);
+          if (lane == 0) {
+            mean[item] = pivot + total.mean;
+            invStd[item] = invStdValue;
+          }
+          for (var at = lane; at < extent; at += LANES) {
+            let offset = offsetOf(n, group, at);
+            let channel = channelOf(group, at);
+            let scale = invStdValue${hasGamma ? ' * gamma[channel]' : ''};
+            y[offset] = ((x[offset] - pivot) - total.mean) * scale${hasBeta ? ' + beta[channel]' : ''};
+          }
+        }
+      }
+    `,
+  };
+}

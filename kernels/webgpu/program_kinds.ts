@@ -1,0 +1,99 @@
+/**
+ * The three kinds of program and the fields each kind fills: a tiled
+ * reduction into partials, a fold (one workgroup per group) and an
+ * elementwise pass over x. A program file adds its name, buffers and WGSL.
+ */
+import type {BufferBinding, ComputeProgram} from './dispatch';
+import {elementwiseMain} from './elementwise_snippet';
+import {dispatchOf, ELEMENTWISE_WORKGROUP_SIZE, ElementwisePlan, Geometry, Tiling} from './plan';
+import {mainOverItems, statType, tileSnippet, tilingKey} from './tile_snippet';
+import {fields, GEOMETRY_UNIFORMS, UniformField} from './uniforms';
+
+export const TILING_UNIFORMS: readonly UniformField[] = [
+  ...GEOMETRY_UNIFORMS,
+  ...fields('i32', 'chunk', 'splits', 'tiles', 'items', 'itemsPerGroup'),
+];
+
+/** Values of TILING_UNIFORMS. */
+export function tilingValues(tiling: Tiling): object {
+  return {...tiling.geometry, ...tiling};
+}
+
+export const FOLD_UNIFORMS: readonly UniformField[] = [
+  ...GEOMETRY_UNIFORMS,
+  ...fields('i32', 'chunk', 'splits'),
+];
+
+/** Values of FOLD_UNIFORMS for the partials of `tiling`. */
+export function foldValues(tiling: Tiling): object {
+  return {...tiling.geometry, chunk: tiling.chunk, splits: tiling.splits};
+}
+
+export const ELEMENTWISE_UNIFORMS: readonly UniformField[] = fields(
+  'i32',
+  'units',
+  'spatial',
+  'channels',
+);
+
+/**
+ * A reduction pass writing the partials `[N, splits, fields, C]`: `snippets`
+ * (functions) and `body` (run per work item, see mainOverItems) after the
+ * tiling's WGSL.
+ */
+export function tiledProgram(
+  tiling: Tiling,
+  program: Pick<ComputeProgram, 'name' | 'inputs'> & {snippets: string[]; body: string},
+): ComputeProgram {
+  return {
+    name: program.name,
+    inputs: program.inputs,
+    code: [tileSnippet(tiling), ...program.snippets, mainOverItems(program.body)].join('\n'),
+    key: tilingKey(tiling),
+    workgroupSize: tiling.workgroupSize,
+    dispatch: tiling.dispatch,
+    outputs: [{name: 'partials', type: statType(tiling)}],
+    uniforms: TILING_UNIFORMS,
+  };
+}
+
+/** A fold pass: `lanes` per workgroup, one workgroup per group, scalar outputs. */
+export function foldProgram(
+  geometry: Geometry,
+  lanes: number,
+  program: Omit<ComputeProgram, 'workgroupSize' | 'dispatch' | 'outputs'> & {outputs: string[]},
+): ComputeProgram {
+  return {
+    ...program,
+    key: `${geometry.format}_${lanes}_${program.key}`,
+    workgroupSize: lanes,
+    dispatch: dispatchOf(geometry.groups),
+    outputs: program.outputs.map(name => ({name, type: 'f32'})),
+  };
+}
+
+/**
+ * An elementwise pass writing `output` from `inputs` (shaped like x) and the
+ * per-(n, c) coefficients `[N, rows, C]`; `body` as in elementwiseMain.
+ */
+export function elementwiseProgram(
+  geometry: Geometry,
+  plan: ElementwisePlan,
+  program: {name: string; output: string; inputs: string[]; rows: number; body: string},
+): ComputeProgram {
+  const load = plan.vector === 4 ? 'vec4<f32>' : 'f32';
+  const coefficients: BufferBinding = {
+    name: 'coefficients',
+    type: geometry.format === 'channelsLast' ? load : 'f32',
+  };
+  return {
+    name: program.name,
+    key: `${geometry.format}_${plan.vector}`,
+    workgroupSize: ELEMENTWISE_WORKGROUP_SIZE,
+    dispatch: plan.dispatch,
+    outputs: [{name: program.output, type: load}],
+    inputs: [...program.inputs.map(name => ({name, type: load})), coefficients],
+    uniforms: ELEMENTWISE_UNIFORMS,
+    code: elementwiseMain(geometry, plan, program.rows, program.body),
+  };
+}

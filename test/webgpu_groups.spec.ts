@@ -1,0 +1,128 @@
+/**
+ * Group norm through the webgpu kernels' `groups` attribute, against the
+ * float64 reference: groups 1, 2, a middle value and C; both layouts; ranks
+ * 3-5; an offset of 1e4 and a constant group; forward and gradient; with
+ * the adapter's tiling and with S split as far as it goes.
+ */
+import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
+import {TARGET_WORKGROUPS_FLAG} from '../kernels/webgpu/plan';
+
+import {referenceForward, referenceGradient} from './reference';
+import {describeEachBackend, expectClose, Format, randomValues, tf, tolerance} from './setup';
+
+interface GroupCase {
+  shape: number[];
+  format: Format;
+  groups: number;
+  offset: number;
+  /** Sets group 0 of instance 0 to one value. */
+  constantGroup: boolean;
+}
+
+/** Flat indices of the elements of (instance 0, group 0). */
+function firstGroupIndices(shape: number[], format: Format, groups: number): number[] {
+  const channels = format === 'channelsLast' ? shape[shape.length - 1] : shape[1];
+  const spatialDims = format === 'channelsLast' ? shape.slice(1, -1) : shape.slice(2);
+  const spatial = spatialDims.reduce((a, b) => a * b, 1);
+  const groupChannels = channels / groups;
+  const indices: number[] = [];
+  for (let c = 0; c < groupChannels; c++) {
+    for (let s = 0; s < spatial; s++) {
+      indices.push(format === 'channelsLast' ? s * channels + c : c * spatial + s);
+    }
+  }
+  return indices;
+}
+
+async function checkGroupCase(c: GroupCase, backend: string): Promise<void> {
+  const {atol, rtol} = tolerance(backend);
+  const size = c.shape.reduce((a, b) => a * b, 1);
+  const channels = c.format === 'channelsLast' ? c.shape[c.shape.length - 1] : c.shape[1];
+  const x = randomValues(size, 11, 1, c.offset);
+  if (c.constantGroup) {
+    for (const i of firstGroupIndices(c.shape, c.format, c.groups)) x[i] = c.offset + 0.5;
+  }
+  const dy = randomValues(size, 12);
+  const gamma = randomValues(channels, 13, 0.5, 1);
+  const beta = randomValues(channels, 14);
+  const epsilon = 1e-5;
+  const expected = referenceForward(x, c.shape, gamma, beta, epsilon, c.format, c.groups);
+  const expectedGrad = referenceGradient(dy, x, c.shape, gamma, epsilon, c.format, c.groups);
+  const tensors = {
+    x: tf.tensor(x, c.shape),
+    dy: tf.tensor(dy, c.shape),
+    gamma: tf.tensor1d(gamma),
+    beta: tf.tensor1d(beta),
+  };
+  const attrs = {dataFormat: c.format, groups: c.groups};
+  const forwardInputs = {x: tensors.x, gamma: tensors.gamma, beta: tensors.beta};
+  const forward = tf.engine().runKernel(InstanceNorm, forwardInputs, {...attrs, epsilon});
+  const [y, mean, invStd] = forward as tf.Tensor[];
+  expect(mean.shape).toEqual([c.shape[0], c.groups]);
+  const gradInputs = {dy: tensors.dy, x: tensors.x, gamma: tensors.gamma, mean, invStd};
+  const [dx, dgamma, dbeta] = tf
+    .engine()
+    .runKernel(InstanceNormGrad, gradInputs, attrs) as tf.Tensor[];
+  // dx scales with invStd (1 / sqrt(epsilon) on a constant group); dgamma and
+  // dbeta sum many terms of size 1.
+  const dxScale = c.constantGroup ? 1 / Math.sqrt(epsilon) : 1;
+  const checks: Array<[string, tf.Tensor, ArrayLike<number>, number]> = [
+    ['y', y, expected.y, atol],
+    ['mean', mean, expected.mean, atol],
+    ['invStd', invStd, expected.invStd, atol],
+    ['dx', dx, expectedGrad.dx, atol * dxScale],
+    ['dgamma', dgamma, expectedGrad.dgamma, atol * 10],
+    ['dbeta', dbeta, expectedGrad.dbeta, atol * 10],
+  ];
+  for (const [name, actual, wanted, absolute] of checks) {
+    expectClose(await actual.data(), wanted, absolute, rtol, name);
+  }
+  tf.dispose([y, mean, invStd, dx, dgamma, dbeta, ...Object.values(tensors)]);
+}
+
+/** Shapes with C = 12, 6 or 8: vec4 and scalar loads on both layouts, ranks 3-5. */
+const SHAPES: Array<[number[], Format]> = [
+  [[2, 5, 6, 12], 'channelsLast'],
+  [[2, 12, 20], 'channelsFirst'],
+  [[2, 3, 3, 3, 6], 'channelsLast'],
+  [[2, 6, 3, 3, 3], 'channelsFirst'],
+  [[3, 7, 8], 'channelsLast'],
+  [[2, 8, 6, 6], 'channelsFirst'],
+];
+
+function groupCounts(channels: number): number[] {
+  // 4 groups of 3 (or 2) channels cut across the vec4 loads of channelsLast.
+  const middle = [4, 3].find(g => channels % g === 0 && g < channels) ?? 2;
+  return [...new Set([1, 2, middle, channels])];
+}
+
+describeEachBackend(
+  'group norm through the groups attribute',
+  backend => {
+    for (const [shape, format] of SHAPES) {
+      const channels = format === 'channelsLast' ? shape[shape.length - 1] : shape[1];
+      for (const groups of groupCounts(channels)) {
+        const name = `[${shape}] ${format}, groups ${groups}`;
+        it(`forward and gradient match float64 — ${name}`, async () => {
+          await checkGroupCase({shape, format, groups, offset: 0, constantGroup: false}, backend);
+        });
+        it(`at offset 1e4 with a constant group — ${name}`, async () => {
+          await checkGroupCase({shape, format, groups, offset: 1e4, constantGroup: true}, backend);
+        });
+      }
+    }
+    it('merges many chunks of S per group (S split as far as it goes)', async () => {
+      const previous = tf.env().getNumber(TARGET_WORKGROUPS_FLAG);
+      tf.env().set(TARGET_WORKGROUPS_FLAG, 1 << 20);
+      try {
+        for (const [shape, format] of SHAPES) {
+          const groups = format === 'channelsLast' ? 2 : 1;
+          await checkGroupCase({shape, format, groups, offset: 1e4, constantGroup: false}, backend);
+        }
+      } finally {
+        tf.env().set(TARGET_WORKGROUPS_FLAG, previous);
+      }
+    });
+  },
+  {envs: ['webgpu']},
+);

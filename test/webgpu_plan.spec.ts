@@ -1,0 +1,107 @@
+/**
+ * Unit specs of the WebGPU kernels' planning (kernels/webgpu/plan.ts) and
+ * uniform lists: numbers only, no GPU needed.
+ */
+import {
+  budgetFor,
+  dispatchOf,
+  geometryOf,
+  GPU_BUDGET,
+  isCpuEmulated,
+  ONE_PASS_MAX_EXTENT,
+  planElementwise,
+  planOnePass,
+  planTiling,
+  vectorWidth,
+} from '../kernels/webgpu/plan';
+import {fields, uniformStruct, uniformValues} from '../kernels/webgpu/uniforms';
+
+const SWIFTSHADER = {vendor: 'google', architecture: 'swiftshader'};
+const NVIDIA = {vendor: 'nvidia', architecture: ''};
+
+describe('webgpu planning', () => {
+  it('sees x as [N, S, C] or [N, C, S] with C / groups channels per group', () => {
+    expect(geometryOf([2, 5, 6, 12], 'channelsLast', 4)).toEqual({
+      format: 'channelsLast',
+      batch: 2,
+      spatial: 30,
+      channels: 12,
+      groups: 4,
+      groupChannels: 3,
+    });
+    const instance = geometryOf([3, 8, 4, 4, 4], 'channelsFirst');
+    expect([instance.spatial, instance.groups, instance.groupChannels]).toEqual([64, 8, 1]);
+  });
+
+  it('tells a CPU-emulated adapter from a GPU and budgets each', () => {
+    expect(isCpuEmulated(SWIFTSHADER)).toBe(true);
+    expect(isCpuEmulated({isFallbackAdapter: true})).toBe(true);
+    expect(isCpuEmulated(NVIDIA)).toBe(false);
+    expect(budgetFor(NVIDIA, 16)).toBe(GPU_BUDGET);
+    const cpu = budgetFor(SWIFTSHADER, 2);
+    expect(cpu.max).toBe(8);
+    // One lane per slot and per fold: no barrier tree on a CPU.
+    expect([cpu.maxMembers, cpu.foldLanes, cpu.onePassLanes]).toEqual([1, 1, 1]);
+  });
+
+  it('fills a 132-SM GPU on large tensors in both layouts', () => {
+    for (const [shape, format] of [
+      [[4, 512, 512, 32], 'channelsLast'],
+      [[4, 32, 512, 512], 'channelsFirst'],
+    ] as const) {
+      const tiling = planTiling(geometryOf(shape, format), GPU_BUDGET);
+      expect(tiling.vector).toBe(4);
+      expect(tiling.items).toBeGreaterThanOrEqual(1024);
+      expect(tiling.itemsPerGroup).toBe(1);
+      // Every lane still gets several loads per chunk.
+      const loads = tiling.geometry.format === 'channelsLast' ? tiling.chunk : tiling.chunk / 4;
+      expect(loads / tiling.members).toBeGreaterThanOrEqual(8);
+    }
+  });
+
+  it('loops few workgroups over many items on a CPU adapter', () => {
+    const tiling = planTiling(
+      geometryOf([16, 128, 16, 16], 'channelsFirst'),
+      budgetFor(SWIFTSHADER, 2),
+    );
+    expect(tiling.dispatch).toEqual([8, 1, 1]);
+    expect(tiling.itemsPerGroup).toBeGreaterThan(1);
+    expect(tiling.members).toBe(1);
+    expect(tiling.slots).toBe(64);
+  });
+
+  it('takes vec4 loads where the contiguous axis allows', () => {
+    expect(vectorWidth(geometryOf([2, 9, 9, 8], 'channelsLast'))).toBe(4);
+    expect(vectorWidth(geometryOf([2, 9, 9, 6], 'channelsLast'))).toBe(1);
+    expect(vectorWidth(geometryOf([2, 8, 6, 8], 'channelsFirst'))).toBe(4);
+    expect(vectorWidth(geometryOf([2, 8, 9, 9], 'channelsFirst'))).toBe(1);
+    const elementwise = planElementwise(geometryOf([4, 512, 512, 32], 'channelsLast'), GPU_BUDGET);
+    expect(elementwise.units).toBe((4 * 512 * 512 * 32) / 4);
+  });
+
+  it('runs the forward in one pass only when an (n, group) is small', () => {
+    expect(planOnePass(geometryOf([8, 64, 64, 32], 'channelsLast'), GPU_BUDGET)).not.toBeNull();
+    expect(planOnePass(geometryOf([2, 64, 64, 320], 'channelsLast', 32), GPU_BUDGET)).toBeNull();
+    const side = Math.sqrt(ONE_PASS_MAX_EXTENT);
+    expect(planOnePass(geometryOf([1, 1, side, side], 'channelsFirst'), GPU_BUDGET)).not.toBeNull();
+    expect(planOnePass(geometryOf([1, 1, side, side + 1], 'channelsFirst'), GPU_BUDGET)).toBeNull();
+  });
+
+  it('dispatches in two dimensions past 65535 workgroups', () => {
+    expect(dispatchOf(65535)).toEqual([65535, 1, 1]);
+    expect(dispatchOf(65536)).toEqual([65535, 2, 1]);
+  });
+
+  it('declares each uniform list once for both WGSL and values', () => {
+    const list = [...fields('i32', 'batch', 'spatial'), ...fields('f32', 'epsilon')];
+    expect(uniformStruct(list)).toBe(
+      'struct Uniforms { batch : i32, spatial : i32, epsilon : f32, };',
+    );
+    expect(uniformValues(list, {epsilon: 0.5, batch: 2, spatial: 3, other: 'ignored'})).toEqual([
+      {type: 'int32', data: [2]},
+      {type: 'int32', data: [3]},
+      {type: 'float32', data: [0.5]},
+    ]);
+    expect(() => uniformValues(list, {batch: 2})).toThrowError(/spatial/);
+  });
+});
