@@ -261,21 +261,25 @@ export async function benchShape(
  * or runWebGLProgram calls (tfjs' kernels and this package's go through them).
  */
 function countPrograms(call: Call): number | undefined {
-  const backend = tf.backend() as unknown as Record<string, unknown>;
-  const method = ['runWebGPUProgram', 'runWebGLProgram'].find(
-    m => typeof backend[m] === 'function',
-  );
-  if (!method) return undefined;
-  const original = backend[method] as (...args: unknown[]) => unknown;
+  // WebGPU: every dispatch sets a pipeline (this package's multi-output
+  // programs bypass runWebGPUProgram); WebGL: every draw is a runWebGLProgram.
+  const webgpu = tf.getBackend() === 'webgpu' && typeof GPUComputePassEncoder !== 'undefined';
+  const target = (webgpu ? GPUComputePassEncoder.prototype : tf.backend()) as unknown as Record<
+    string,
+    unknown
+  >;
+  const method = webgpu ? 'setPipeline' : 'runWebGLProgram';
+  if (typeof target[method] !== 'function') return undefined;
+  const original = target[method] as (...args: unknown[]) => unknown;
   let count = 0;
-  backend[method] = function (this: unknown, ...args: unknown[]) {
+  target[method] = function (this: unknown, ...args: unknown[]) {
     count++;
     return original.apply(this, args);
   };
   try {
     tf.dispose(call());
   } finally {
-    backend[method] = original;
+    target[method] = original;
   }
   return count;
 }
