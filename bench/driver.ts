@@ -64,6 +64,13 @@ const browser = await puppeteer.launch({
   ignoreDefaultArgs: true,
   args: flags,
   protocolTimeout: 0,
+  // A first start on a fresh GPU machine (shader caches, fontconfig) can take
+  // longer than puppeteer's 30 s; BENCH_DUMPIO=1 shows the browser's stderr.
+  timeout: 180000,
+  // Without puppeteer's default args no about:blank is opened (a headless
+  // shell then has no page target to wait for); the driver opens its page.
+  waitForInitialPage: false,
+  dumpio: process.env.BENCH_DUMPIO === '1',
 });
 const output: BenchOutput = {
   userAgent: '',

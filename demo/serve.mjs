@@ -64,14 +64,16 @@ const TYPES = {
 
 /**
  * Serves demo/index.html, demo/style.css, the bundle in demo/out/ and the
- * .wasm files of tfjs-backend-wasm under /wasm/; nothing else.
+ * .wasm files of tfjs-backend-wasm under /wasm/ and /; nothing else.
  */
 function handle(req, res) {
   const url = new URL(req.url, 'http://localhost');
   const name = url.pathname === '/' ? 'index.html' : url.pathname.slice(1);
-  const wasmFile = /^wasm\/[\w.-]+\.wasm$/.test(name) && wasmDir;
+  // Under /wasm/ (the page's setWasmPaths) and beside the page (tfjs' default
+  // location, which the wasm backend falls back to).
+  const wasmFile = /^(wasm\/)?tfjs-backend-wasm[\w.-]*\.wasm$/.test(name) && wasmDir;
   const file = wasmFile
-    ? path.join(wasmDir, name.slice('wasm/'.length))
+    ? path.join(wasmDir, path.basename(name))
     : path.normalize(path.join(demoDir, name));
   const allowed =
     wasmFile ||
