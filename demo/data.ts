@@ -16,8 +16,11 @@ export interface Dataset {
   color: Float32Array;
 }
 
-/** Mulberry32: small and seeded, so every visit trains on the same images. */
-function seeded(seed: number): () => number {
+/**
+ * Mulberry32: small and seeded, so every visit trains on the same images (and
+ * every test run sees the same data: test/setup.ts re-exports it).
+ */
+export function seeded(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

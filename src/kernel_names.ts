@@ -3,7 +3,7 @@
  * Every backend imports them from here: no kernel or attribute name is
  * spelled anywhere else.
  */
-import type {NamedTensorInfoMap, TensorInfo} from '@tensorflow/tfjs-core';
+import type {KernelConfig, KernelFunc, NamedTensorInfoMap, TensorInfo} from '@tensorflow/tfjs-core';
 
 /** Layout of x: `[N, ...spatial, C]` or `[N, C, ...spatial]`. */
 export type DataFormat = 'channelsLast' | 'channelsFirst';
@@ -56,4 +56,13 @@ export interface KernelArgs<Inputs, Backend, Attrs> {
   inputs: Inputs;
   backend: Backend;
   attrs: Attrs;
+}
+
+/** The registry entry of a kernel function of this package. */
+export function kernelConfig<Args>(
+  kernelName: string,
+  backendName: string,
+  kernelFunc: (args: Args) => TensorInfo | TensorInfo[],
+): KernelConfig {
+  return {kernelName, backendName, kernelFunc: kernelFunc as unknown as KernelFunc};
 }

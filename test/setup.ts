@@ -15,6 +15,7 @@ import {setWasmPaths} from '@tensorflow/tfjs-backend-wasm';
 import {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 import {MathBackendWebGL, setWebGLContext} from '@tensorflow/tfjs-backend-webgl';
 
+import {seeded} from '../demo/data';
 import {InstanceNorm, InstanceNormGrad} from '../src/index';
 
 // The .wasm binaries, served by Karma (karma.conf.js); without cross-origin
@@ -206,17 +207,8 @@ export function describeEachBackend(
   }
 }
 
-/** Mulberry32: a small seeded generator, so every run sees the same data. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Mulberry32, the demo's seeded generator: every run sees the same data. */
+export const seededRandom = seeded;
 
 export function randomValues(size: number, seed: number, scale = 1, offset = 0): Float32Array {
   const next = seededRandom(seed);

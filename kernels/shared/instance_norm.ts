@@ -1,10 +1,11 @@
-import type {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
+import type {KernelConfig, TensorInfo} from '@tensorflow/tfjs-core';
 
 import {
   InstanceNorm,
   InstanceNormAttrs,
   InstanceNormInputs,
   KernelArgs,
+  kernelConfig,
 } from '../../src/kernel_names';
 import {normForwardFloat64} from './float64_forward';
 import {normGeometry} from './geometry';
@@ -29,5 +30,5 @@ export function float64InstanceNormConfig<Backend>(
       normForwardFloat64(geometry, x, gamma ?? null, beta ?? null, attrs.epsilon, out);
     }) as TensorInfo[];
   };
-  return {kernelName: InstanceNorm, backendName, kernelFunc: kernelFunc as unknown as KernelFunc};
+  return kernelConfig(InstanceNorm, backendName, kernelFunc);
 }

@@ -1,10 +1,11 @@
-import type {KernelConfig, KernelFunc} from '@tensorflow/tfjs-core';
+import type {KernelConfig} from '@tensorflow/tfjs-core';
 
 import {
   InstanceNormGrad,
   InstanceNormGradAttrs,
   InstanceNormGradInputs,
   KernelArgs,
+  kernelConfig,
 } from '../../src/kernel_names';
 import {normGradientFloat64} from './float64_gradient';
 import {normGeometry} from './geometry';
@@ -30,9 +31,5 @@ export function float64InstanceNormGradConfig<Backend>(
       normGradientFloat64(geometry, dy, x, gamma ?? null, mean, invStd, {dx, dgamma, dbeta});
     });
   };
-  return {
-    kernelName: InstanceNormGrad,
-    backendName,
-    kernelFunc: kernelFunc as unknown as KernelFunc,
-  };
+  return kernelConfig(InstanceNormGrad, backendName, kernelFunc);
 }

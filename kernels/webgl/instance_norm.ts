@@ -1,7 +1,12 @@
-import type {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
+import type {TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
 
-import {InstanceNorm, InstanceNormAttrs, InstanceNormInputs} from '../../src/kernel_names';
+import {
+  InstanceNorm,
+  InstanceNormAttrs,
+  InstanceNormInputs,
+  kernelConfig,
+} from '../../src/kernel_names';
 import {ChunkMomentsProgram} from './chunk_moments_gpu';
 import {PackedChunkMomentsProgram} from './chunk_moments_packed_gpu';
 import {MergeMomentsProgram} from './merge_moments_gpu';
@@ -72,8 +77,4 @@ function instanceNormWebGL(args: {
   }
 }
 
-export const instanceNormWebGLConfig: KernelConfig = {
-  kernelName: InstanceNorm,
-  backendName: 'webgl',
-  kernelFunc: instanceNormWebGL as unknown as KernelFunc,
-};
+export const instanceNormWebGLConfig = kernelConfig(InstanceNorm, 'webgl', instanceNormWebGL);

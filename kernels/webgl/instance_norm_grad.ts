@@ -1,10 +1,11 @@
-import type {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
+import type {TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
 
 import {
   InstanceNormGrad,
   InstanceNormGradAttrs,
   InstanceNormGradInputs,
+  kernelConfig,
 } from '../../src/kernel_names';
 import {ChunkGradSumsProgram} from './chunk_grad_sums_gpu';
 import {PackedChunkGradSumsProgram} from './chunk_grad_sums_packed_gpu';
@@ -80,8 +81,8 @@ function instanceNormGradWebGL(args: {
   }
 }
 
-export const instanceNormGradWebGLConfig: KernelConfig = {
-  kernelName: InstanceNormGrad,
-  backendName: 'webgl',
-  kernelFunc: instanceNormGradWebGL as unknown as KernelFunc,
-};
+export const instanceNormGradWebGLConfig = kernelConfig(
+  InstanceNormGrad,
+  'webgl',
+  instanceNormGradWebGL,
+);

@@ -1,7 +1,12 @@
-import type {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
+import type {TensorInfo} from '@tensorflow/tfjs-core';
 import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 
-import {InstanceNorm, InstanceNormAttrs, InstanceNormInputs} from '../../src/kernel_names';
+import {
+  InstanceNorm,
+  InstanceNormAttrs,
+  InstanceNormInputs,
+  kernelConfig,
+} from '../../src/kernel_names';
 import {runPasses} from './dispatch';
 import {MOMENT_FIELDS, momentsProgram} from './moments_program';
 import {normalizeProgram} from './normalize_program';
@@ -79,8 +84,4 @@ function instanceNormWebGPU(args: {
   });
 }
 
-export const instanceNormWebGPUConfig: KernelConfig = {
-  kernelName: InstanceNorm,
-  backendName: 'webgpu',
-  kernelFunc: instanceNormWebGPU as unknown as KernelFunc,
-};
+export const instanceNormWebGPUConfig = kernelConfig(InstanceNorm, 'webgpu', instanceNormWebGPU);

@@ -1,10 +1,11 @@
-import type {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
+import type {TensorInfo} from '@tensorflow/tfjs-core';
 import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 
 import {
   InstanceNormGrad,
   InstanceNormGradAttrs,
   InstanceNormGradInputs,
+  kernelConfig,
 } from '../../src/kernel_names';
 import {runPasses} from './dispatch';
 import {SUM_FIELDS, gradSumsProgram} from './grad_sums_program';
@@ -66,8 +67,8 @@ function instanceNormGradWebGPU(args: {
   });
 }
 
-export const instanceNormGradWebGPUConfig: KernelConfig = {
-  kernelName: InstanceNormGrad,
-  backendName: 'webgpu',
-  kernelFunc: instanceNormGradWebGPU as unknown as KernelFunc,
-};
+export const instanceNormGradWebGPUConfig = kernelConfig(
+  InstanceNormGrad,
+  'webgpu',
+  instanceNormGradWebGPU,
+);

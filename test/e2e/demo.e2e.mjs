@@ -109,6 +109,17 @@ async function checkKernelNote(page, backend, label) {
   return note;
 }
 
+/** The kernel note of a backend with fused kernels: it must say they run. */
+async function checkFusedNote(page, backend, label) {
+  const note = await checkKernelNote(page, backend, label);
+  check(
+    `${backend}: the note says the fused kernels run`,
+    /"fused" runs this package's/.test(note),
+    note,
+  );
+  return note;
+}
+
 /** Trains `norm` on the current backend for `steps` steps; checks the loss went down. */
 async function checkTraining(page, backend, norm, steps = STEPS) {
   const s = await waitFor(page, s => s.backend === backend && s.losses[norm].length >= steps);
@@ -171,12 +182,7 @@ async function main() {
       `picked ${picked?.backend}; unavailable: ${JSON.stringify(picked?.unavailable)}`,
     );
     await checkTraining(page, 'webgpu', 'fused');
-    notes.webgpu = await checkKernelNote(page, 'webgpu', 'WebGPU');
-    check(
-      'webgpu: the note says the fused kernels run',
-      /"fused" runs this package's/.test(notes.webgpu),
-      notes.webgpu,
-    );
+    notes.webgpu = await checkFusedNote(page, 'webgpu', 'WebGPU');
 
     // The toggle: the composite version trains from the same initial weights.
     await page.click('[data-norm="composite"]');
@@ -202,12 +208,7 @@ async function main() {
     // WebGL, chosen with its button.
     await page.click('[data-backend="webgl"]');
     await checkTraining(page, 'webgl', 'fused');
-    notes.webgl = await checkKernelNote(page, 'webgl', 'WebGL');
-    check(
-      'webgl: the note says the fused kernels run',
-      /"fused" runs this package's/.test(notes.webgl),
-      notes.webgl,
-    );
+    notes.webgl = await checkFusedNote(page, 'webgl', 'WebGL');
     await measureBoth(page, 'webgl');
     await checkTraining(page, 'webgl', 'composite', 10);
 
@@ -259,12 +260,7 @@ async function main() {
       onCpu?.backend === 'cpu' && cpuLosses.length >= 2 && cpuLosses.every(Number.isFinite),
       `backend ${onCpu?.backend}, losses ${cpuLosses.slice(0, 4).join(', ')}`,
     );
-    notes.cpu = await checkKernelNote(page, 'cpu', 'CPU');
-    check(
-      'cpu: the note says the fused kernels run',
-      /"fused" runs this package's/.test(notes.cpu),
-      notes.cpu,
-    );
+    notes.cpu = await checkFusedNote(page, 'cpu', 'CPU');
     for (const [backend, note] of Object.entries(notes)) console.log(`note on ${backend}: ${note}`);
 
     // The one expected error: WASM cannot train the convolutions (checked above).
