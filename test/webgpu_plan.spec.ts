@@ -82,8 +82,9 @@ describe('webgpu planning', () => {
   it('runs the forward in one pass only when an (n, group) is small', () => {
     expect(planOnePass(geometryOf([8, 64, 64, 32], 'channelsLast'), GPU_BUDGET)).not.toBeNull();
     expect(planOnePass(geometryOf([2, 64, 64, 320], 'channelsLast', 32), GPU_BUDGET)).toBeNull();
-    // Rows wider than ONE_PASS_MAX_ROW floats take three passes even when small.
-    expect(planOnePass(geometryOf([2, 4, 4, 64], 'channelsLast'), GPU_BUDGET)).toBeNull();
+    // Rows wider than ONE_PASS_MAX_ROW floats take three passes once a lane loads more than one.
+    expect(planOnePass(geometryOf([2, 32, 32, 64], 'channelsLast'), GPU_BUDGET)).toBeNull();
+    expect(planOnePass(geometryOf([16, 16, 16, 128], 'channelsLast'), GPU_BUDGET)).not.toBeNull();
     expect(planOnePass(geometryOf([2, 64, 4, 4], 'channelsFirst'), GPU_BUDGET)).not.toBeNull();
     const side = Math.sqrt(ONE_PASS_MAX_EXTENT);
     expect(planOnePass(geometryOf([1, 1, side, side], 'channelsFirst'), GPU_BUDGET)).not.toBeNull();

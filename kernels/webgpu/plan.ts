@@ -78,11 +78,12 @@ export interface WorkgroupBudget {
 }
 
 /**
- * Widest channelsLast row (C) the one-pass forward takes: its workgroup reads
- * the group's channels at a stride of C floats, and past 32 floats (128
- * bytes) a GPU's reads stop sharing cache lines; on an H200 in Chrome the
- * one-pass forward of 2x64x64x320 took 0.31 ms of kernel time, the three
- * passes 0.04.
+ * Widest channelsLast row (C) the one-pass forward takes when its lanes load
+ * more than one element each: they then read the group's channels at a stride
+ * of C floats, and past 32 floats (128 bytes) those reads stop sharing cache
+ * lines. On an H200 in Chrome the one-pass forward of 2x64x64x320 (16 loads a
+ * lane) took 0.31 ms of kernel time, the three passes 0.14; 16x16x16x128 (one
+ * load a lane) took 0.063 in one pass and 0.11 in three.
  */
 export const ONE_PASS_MAX_ROW = 32;
 
@@ -295,7 +296,10 @@ export interface OnePassPlan {
  */
 export function planOnePass(geometry: Geometry, budget: WorkgroupBudget): OnePassPlan | null {
   const extent = geometry.spatial * geometry.groupChannels;
-  const sparse = geometry.format === 'channelsLast' && geometry.channels > budget.onePassMaxRow;
+  const sparse =
+    geometry.format === 'channelsLast' &&
+    geometry.channels > budget.onePassMaxRow &&
+    extent > budget.onePassLanes;
   if (budget.onePassLanes === 0 || extent > ONE_PASS_MAX_EXTENT || sparse) return null;
   const items = geometry.batch * geometry.groups;
   return {lanes: budget.onePassLanes, dispatch: dispatchOf(Math.min(items, budget.max))};
