@@ -10,7 +10,8 @@
 // No build contains any tfjs code: a second copy of tfjs-core would be a second
 // kernel registry (our kernels registered where the app's backends never look).
 // The build fails if one does, or if the ESM/CJS builds would load a backend
-// package at runtime (they are optional peers: only `import type` is allowed).
+// package at runtime (the app installs the backends it wants; they are not dependencies: only
+// `import type` is allowed).
 import {execSync} from 'node:child_process';
 import fs from 'node:fs';
 import zlib from 'node:zlib';
@@ -70,7 +71,7 @@ function checkImports(result, label, {allowExternal}) {
       throw new Error(
         `${label} (${file}) imports ${[...new Set(disallowed)].join(', ')} at runtime; ` +
           `only ${allowExternal.join(', ') || 'nothing'} may be (the backend packages are ` +
-          `optional peers: use \`import type\` for their types).`,
+          `the app's own choice, not dependencies: use \`import type\` for their types).`,
       );
     }
   }
