@@ -8,7 +8,8 @@ import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 
 import {instanceNorm} from '../src/index';
 import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
-import {geometryOf, planTiling, TARGET_WORKGROUPS_FLAG} from '../kernels/webgpu/plan';
+import {PLAN_FLAG, TARGET_WORKGROUPS_FLAG} from '../kernels/webgpu/budget';
+import {geometryOf, planTiling} from '../kernels/webgpu/plan';
 
 import {
   Case,
@@ -98,16 +99,22 @@ describeEachBackend(
       expect(tf.getKernel(InstanceNormGrad, BACKEND)).toBeDefined();
     });
 
-    // An (n, c) extent of at most ONE_PASS_MAX_EXTENT takes the one-pass forward.
-    const dispatchCases: Array<[Format, number[], string[]]> = [
-      ['channelsLast', [2, 16, 16, 8], ['InstanceNormOnePass']],
-      ['channelsFirst', [2, 8, 16, 16], ['InstanceNormOnePass']],
-      ['channelsLast', [1, 72, 64, 8], THREE_PASSES],
-      ['channelsFirst', [1, 8, 72, 64], THREE_PASSES],
+    // Planned for a GPU, an (n, c) extent of at most ONE_PASS_MAX_EXTENT takes
+    // the one-pass forward; a CPU-emulated adapter always takes three passes.
+    const dispatchCases: Array<[Format, number[], string, string[]]> = [
+      ['channelsLast', [2, 16, 16, 8], 'gpu', ['InstanceNormOnePass']],
+      ['channelsFirst', [2, 8, 16, 16], 'gpu', ['InstanceNormOnePass']],
+      ['channelsLast', [2, 16, 16, 8], 'cpu', THREE_PASSES],
+      ['channelsLast', [1, 72, 64, 8], 'gpu', THREE_PASSES],
+      ['channelsFirst', [1, 8, 72, 64], 'gpu', THREE_PASSES],
     ];
-    for (const [format, shape, forwardPrograms] of dispatchCases) {
+    let savedPlan: string;
+    beforeEach(() => (savedPlan = tf.env().get(PLAN_FLAG) as string));
+    afterEach(() => tf.env().set(PLAN_FLAG, savedPlan));
+    for (const [format, shape, plan, forwardPrograms] of dispatchCases) {
       const count = forwardPrograms.length;
-      it(`dispatches ${count} programs per forward and 3 per gradient — [${shape}] ${format}`, async () => {
+      it(`dispatches ${count} programs per forward and 3 per gradient — [${shape}] ${format}, ${plan} plan`, async () => {
+        tf.env().set(PLAN_FLAG, plan);
         const x = tf.randomNormal(shape);
         const dy = tf.randomNormal(shape);
         const gamma = tf.ones([8]);

@@ -5,7 +5,7 @@
  * the adapter's tiling and with S split as far as it goes.
  */
 import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
-import {TARGET_WORKGROUPS_FLAG} from '../kernels/webgpu/plan';
+import {PLAN_FLAG, TARGET_WORKGROUPS_FLAG} from '../kernels/webgpu/budget';
 
 import {referenceForward, referenceGradient} from './reference';
 import {describeEachBackend, expectClose, Format, randomValues, tf, tolerance} from './setup';
@@ -99,17 +99,29 @@ function groupCounts(channels: number): number[] {
 describeEachBackend(
   'group norm through the groups attribute',
   backend => {
-    for (const [shape, format] of SHAPES) {
-      const channels = format === 'channelsLast' ? shape[shape.length - 1] : shape[1];
-      for (const groups of groupCounts(channels)) {
-        const name = `[${shape}] ${format}, groups ${groups}`;
-        it(`forward and gradient match float64 — ${name}`, async () => {
-          await checkGroupCase({shape, format, groups, offset: 0, constantGroup: false}, backend);
+    // The adapter's own plan, and the GPU plan (one-pass forward for small
+    // extents) forced on whatever adapter runs the suite.
+    for (const plan of ['auto', 'gpu']) {
+      describe(`planned ${plan === 'auto' ? 'for this adapter' : 'for a GPU'}`, () => {
+        let saved: string;
+        beforeAll(() => {
+          saved = tf.env().get(PLAN_FLAG) as string;
+          tf.env().set(PLAN_FLAG, plan);
         });
-        it(`at offset 1e4 with a constant group — ${name}`, async () => {
-          await checkGroupCase({shape, format, groups, offset: 1e4, constantGroup: true}, backend);
-        });
-      }
+        afterAll(() => tf.env().set(PLAN_FLAG, saved));
+        for (const [shape, format] of SHAPES) {
+          const channels = format === 'channelsLast' ? shape[shape.length - 1] : shape[1];
+          for (const groups of groupCounts(channels)) {
+            const name = `[${shape}] ${format}, groups ${groups}`;
+            const plain = {shape, format, groups, offset: 0, constantGroup: false};
+            it(`forward and gradient match float64 — ${name}`, () =>
+              checkGroupCase(plain, backend));
+            const shifted = {...plain, offset: 1e4, constantGroup: true};
+            it(`at offset 1e4 with a constant group — ${name}`, () =>
+              checkGroupCase(shifted, backend));
+          }
+        }
+      });
     }
     it('merges many chunks of S per group (S split as far as it goes)', async () => {
       const previous = tf.env().getNumber(TARGET_WORKGROUPS_FLAG);

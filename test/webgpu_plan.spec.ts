@@ -2,12 +2,10 @@
  * Unit specs of the WebGPU kernels' planning (kernels/webgpu/plan.ts) and
  * uniform lists: numbers only, no GPU needed.
  */
+import {budgetFor, GPU_BUDGET, isCpuEmulated} from '../kernels/webgpu/budget';
 import {
-  budgetFor,
   dispatchOf,
   geometryOf,
-  GPU_BUDGET,
-  isCpuEmulated,
   ONE_PASS_MAX_EXTENT,
   planElementwise,
   planOnePass,
@@ -41,7 +39,7 @@ describe('webgpu planning', () => {
     const cpu = budgetFor(SWIFTSHADER, 2);
     expect(cpu.max).toBe(8);
     // One lane per slot and per fold: no barrier tree on a CPU.
-    expect([cpu.maxMembers, cpu.foldLanes, cpu.onePassLanes]).toEqual([1, 1, 1]);
+    expect([cpu.maxMembers, cpu.foldLanes, cpu.onePassLanes]).toEqual([1, 1, 0]);
   });
 
   it('fills a 132-SM GPU on large tensors in both layouts', () => {

@@ -11,7 +11,8 @@ import {runPasses} from './dispatch';
 import {SUM_FIELDS, gradSumsProgram} from './grad_sums_program';
 import {inputGradProgram} from './input_grad_program';
 import {INPUT_GRAD_ROWS, paramGradProgram} from './param_grad_program';
-import {geometryOf, planElementwise, planTiling, workgroupBudget} from './plan';
+import {workgroupBudget} from './budget';
+import {geometryOf, planElementwise, planTiling} from './plan';
 import {
   ELEMENTWISE_UNIFORMS,
   FOLD_UNIFORMS,

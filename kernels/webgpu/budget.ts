@@ -1,0 +1,137 @@
+/**
+ * How many workgroups and lanes the WebGPU passes use, per adapter kind: a
+ * GPU, or a CPU-emulated adapter (SwiftShader, a fallback adapter). Numbers
+ * only; plan.ts turns them into tilings and dispatches.
+ */
+import {env} from '@tensorflow/tfjs-core';
+import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
+
+/** Lanes per workgroup of the reduction and fold passes on a GPU. */
+export const WORKGROUP_SIZE = 64;
+
+/** How many workgroups the passes use on an adapter. */
+export interface WorkgroupBudget {
+  /** Work items ((channel tile or row tile) x instance x chunk) wanted in the reduction. */
+  target: number;
+  /** Most workgroups of any pass; beyond it a workgroup loops. */
+  max: number;
+  /** Most lanes sharing a slot of the reduction (the depth of its barrier tree). */
+  maxMembers: number;
+  /** Lanes of a fold workgroup. */
+  foldLanes: number;
+  /** Lanes of a one-pass forward workgroup; 0 never takes the one-pass forward. */
+  onePassLanes: number;
+  /** Widest channelsLast row (C) the one-pass forward takes (see ONE_PASS_MAX_ROW). */
+  onePassMaxRow: number;
+  /**
+   * Split S only into chunks that give each lane MIN_VISITS_PER_LANE loads;
+   * false splits as far as the target asks (the tests' stress mode).
+   */
+  economicSplits: boolean;
+}
+
+/**
+ * Widest channelsLast row (C) the one-pass forward takes when its lanes load
+ * more than one element each: they then read the group's channels at a stride
+ * of C floats, and past 32 floats (128 bytes) those reads stop sharing cache
+ * lines. On an H200 in Chrome the one-pass forward of 2x64x64x320 (16 loads a
+ * lane) took 0.31 ms of kernel time, the three passes 0.14; 16x16x16x128 (one
+ * load a lane) took 0.063 in one pass and 0.11 in three.
+ */
+export const ONE_PASS_MAX_ROW = 32;
+
+/**
+ * A GPU: 4096 items fill a 132-SM card (32 workgroups of 64 lanes per SM)
+ * with room to spare for smaller ones; no pass is capped.
+ */
+export const GPU_BUDGET: WorkgroupBudget = {
+  target: 4096,
+  max: Infinity,
+  maxMembers: WORKGROUP_SIZE,
+  foldLanes: WORKGROUP_SIZE,
+  onePassLanes: 256,
+  onePassMaxRow: ONE_PASS_MAX_ROW,
+  economicSplits: true,
+};
+
+/**
+ * A CPU-emulated adapter (SwiftShader, a fallback adapter) runs a workgroup
+ * on one thread and its barriers as coroutines: measured on 2 cores, 4
+ * workgroups per core each looping over many items, and one lane per slot
+ * (no barrier tree), were fastest.
+ */
+const CPU_WORKGROUPS_PER_CORE = 4;
+
+/**
+ * tfjs flag overriding the reduction's workgroup budget (0: by adapter). A
+ * value sets target = max and splits S as far as that target asks: the tests
+ * use it to stress the split path and the item loop on any adapter.
+ */
+export const TARGET_WORKGROUPS_FLAG = 'INSTANCE_NORM_WEBGPU_TARGET_WORKGROUPS';
+env().registerFlag(TARGET_WORKGROUPS_FLAG, () => 0);
+
+/** What the backend says of its adapter (tfjs' AdapterInfo and the device's). */
+export interface AdapterFacts {
+  vendor?: string;
+  architecture?: string;
+  isFallbackAdapter?: boolean;
+}
+
+export function adapterFacts(backend: WebGPUBackend): AdapterFacts {
+  const fromBackend = backend.adapterInfo as unknown as AdapterFacts | undefined;
+  const fromDevice = (backend.device as Partial<GPUDevice>).adapterInfo;
+  return {
+    vendor: fromBackend?.vendor ?? fromDevice?.vendor,
+    architecture: fromBackend?.architecture ?? fromDevice?.architecture,
+    isFallbackAdapter: fromDevice?.isFallbackAdapter,
+  };
+}
+
+export function isCpuEmulated(facts: AdapterFacts): boolean {
+  return facts.isFallbackAdapter === true || facts.architecture === 'swiftshader';
+}
+
+/** The budget for an adapter; `cores` matters for a CPU-emulated one. */
+export function budgetFor(facts: AdapterFacts, cores: number): WorkgroupBudget {
+  if (!isCpuEmulated(facts)) return GPU_BUDGET;
+  const workgroups = CPU_WORKGROUPS_PER_CORE * cores;
+  return {
+    target: workgroups,
+    max: workgroups,
+    maxMembers: 1,
+    foldLanes: 1,
+    // One workgroup of one lane per (n, group) serializes the whole extent on
+    // a core: on SwiftShader the three passes were 2-10x faster.
+    onePassLanes: 0,
+    onePassMaxRow: 0,
+    economicSplits: true,
+  };
+}
+
+/**
+ * tfjs flag forcing the plan of an adapter kind: 'auto' (the default: by
+ * adapter), 'gpu' or 'cpu' (CPU-emulated). The tests run the GPU plan,
+ * one-pass forward included, on SwiftShader with it.
+ */
+export const PLAN_FLAG = 'INSTANCE_NORM_WEBGPU_PLAN';
+env().registerFlag(PLAN_FLAG, () => 'auto');
+
+/** The budget of the backend's adapter, or the one the tests force. */
+export function workgroupBudget(backend: WebGPUBackend): WorkgroupBudget {
+  const forced = env().getNumber(TARGET_WORKGROUPS_FLAG);
+  if (forced > 0) {
+    return {
+      target: forced,
+      max: forced,
+      maxMembers: WORKGROUP_SIZE,
+      foldLanes: WORKGROUP_SIZE,
+      onePassLanes: 0,
+      onePassMaxRow: 0,
+      economicSplits: false,
+    };
+  }
+  const cores = (typeof navigator !== 'undefined' && navigator.hardwareConcurrency) || 2;
+  const plan = env().get(PLAN_FLAG);
+  const facts = plan === 'gpu' ? {} : plan === 'cpu' ? {isFallbackAdapter: true} : null;
+  return budgetFor(facts ?? adapterFacts(backend), cores);
+}
