@@ -21,6 +21,7 @@ import {
   type ProfileResult,
   recording,
 } from './core';
+import {type BenchOutput, emptyOutput} from './report';
 import {benchTraining, type TrainingResult} from './training';
 
 export type {BenchConfig, CaseResult, ProfileResult, TrainingResult};
@@ -28,27 +29,8 @@ export type {BenchConfig, CaseResult, ProfileResult, TrainingResult};
 // The wasm backend's binaries lie beside the page (bench/build.mjs).
 setWasmPaths('/');
 
-export interface BenchOutput {
-  userAgent: string;
-  backends: Record<string, Record<string, unknown>>;
-  cases: CaseResult[];
-  profiles: ProfileResult[];
-  training: TrainingResult[];
-  skipped: string[];
-  /** What failed (the run goes on with the next shape or backend). */
-  errors: string[];
-}
-
 async function runBenchmark(config: BenchConfig): Promise<BenchOutput> {
-  const output: BenchOutput = {
-    userAgent: navigator.userAgent,
-    backends: {},
-    cases: [],
-    profiles: [],
-    training: [],
-    skipped: [],
-    errors: [],
-  };
+  const output = emptyOutput(navigator.userAgent);
   for (const backend of config.backends) {
     if (!(await tf.setBackend(backend)) || tf.getBackend() !== backend) {
       output.errors.push(`${backend}: the backend did not initialize in this browser`);

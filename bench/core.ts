@@ -243,10 +243,7 @@ export async function benchShape(
   }
   dispose();
   return {
-    backend,
-    shape: shapeCase.shape,
-    dataFormat: shapeCase.dataFormat,
-    ...(shapeCase.groups === undefined ? {} : {groups: shapeCase.groups}),
+    ...caseIdentity(backend, shapeCase),
     elements: elementsOf(shapeCase),
     fusedKernels: hasFusedKernels(backend),
     calls: count,
@@ -284,6 +281,12 @@ function countPrograms(call: Call): number | undefined {
   return count;
 }
 
+/** The fields that name a result: backend, shape, data format and groups when set. */
+function caseIdentity(backend: string, shapeCase: ShapeCase) {
+  const {shape, dataFormat, groups} = shapeCase;
+  return {backend, shape, dataFormat, ...(groups === undefined ? {} : {groups})};
+}
+
 /**
  * tf.profile of one call of each variant but the copy (after a call that
  * counts its GPU programs), its kernels' times summed by kernel name. Times are GPU timestamps where the
@@ -309,10 +312,7 @@ export async function profileShape(backend: string, shapeCase: ShapeCase): Promi
   }
   dispose();
   return {
-    backend,
-    shape: shapeCase.shape,
-    dataFormat: shapeCase.dataFormat,
-    ...(shapeCase.groups === undefined ? {} : {groups: shapeCase.groups}),
+    ...caseIdentity(backend, shapeCase),
     kernels,
     programs,
   };

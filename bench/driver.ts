@@ -21,12 +21,13 @@ import {fileURLToPath} from 'node:url';
 import puppeteer from 'puppeteer-core';
 
 import {CHROMIUM_FLAGS, CHROMIUM_GPU_FLAGS, chromiumPath} from '../scripts/chromium.cjs';
-import type {BenchOutput} from './bench';
 import {browserConfig, parseOptions} from './config';
 import {
   CHROME_GPU_TARGETS,
   CHROME_GPU_TRAINING_TARGETS,
+  type BenchOutput,
   checkTargets,
+  emptyOutput,
   ratiosOf,
   report,
   SWIFTSHADER_TARGETS,
@@ -72,15 +73,7 @@ const browser = await puppeteer.launch({
   waitForInitialPage: false,
   dumpio: process.env.BENCH_DUMPIO === '1',
 });
-const output: BenchOutput = {
-  userAgent: '',
-  backends: {},
-  cases: [],
-  profiles: [],
-  training: [],
-  skipped: [],
-  errors: [],
-};
+const output = emptyOutput('');
 const file = path.join(outDir, 'results.json');
 let browserVersion = '';
 

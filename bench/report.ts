@@ -7,6 +7,22 @@ import {caseLabel, MIN_PASSES, type ShapeCase, VARIANT_LABELS, VARIANTS} from '.
 import type {CaseResult, ProfileResult} from './core';
 import type {TrainingResult} from './training';
 
+/** What a browser run hands back to its driver (and results.json holds). */
+export interface BenchOutput {
+  userAgent: string;
+  backends: Record<string, Record<string, unknown>>;
+  cases: CaseResult[];
+  profiles: ProfileResult[];
+  training: TrainingResult[];
+  skipped: string[];
+  /** What failed (the run goes on with the next shape or backend). */
+  errors: string[];
+}
+
+export function emptyOutput(userAgent: string): BenchOutput {
+  return {userAgent, backends: {}, cases: [], profiles: [], training: [], skipped: [], errors: []};
+}
+
 export const fmt = (v: number | undefined): string =>
   v === undefined || !Number.isFinite(v)
     ? '–'

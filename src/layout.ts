@@ -24,6 +24,26 @@ export function instanceNormLayout(
   return {batch, spatial, channels, dataFormat};
 }
 
+/**
+ * The `groups` attribute of a kernel checked against the channels of x
+ * (absent: C, instance norm): every backend's kernels call this, so a kernel
+ * run directly with a bad value fails the same way everywhere.
+ */
+export function kernelGroups(
+  layout: InstanceNormLayout,
+  groups: number | undefined,
+  kernelName: string,
+): number {
+  const count = groups ?? layout.channels;
+  if (!Number.isInteger(count) || count < 1 || layout.channels % count !== 0) {
+    throw new Error(
+      `${kernelName}: attribute 'groups' must be a positive divisor of C = ` +
+        `${layout.channels}, but got ${String(groups)}.`,
+    );
+  }
+  return count;
+}
+
 /** The shape `[N, S, C]` or `[N, C, S]` in which x is seen. */
 export function threeDShape(layout: InstanceNormLayout): [number, number, number] {
   const {batch, spatial, channels} = layout;

@@ -6,9 +6,8 @@
 import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
 
 import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
-import {instanceNormLayout, threeDShape} from '../src/layout';
+import {instanceNormLayout, kernelGroups, threeDShape} from '../src/layout';
 import {
-  checkedGroups,
   chooseChunking,
   FORWARD_ROWS,
   geometry,
@@ -65,10 +64,12 @@ describe('webgl planning', () => {
 
   it('checks groups: a positive integer dividing C, absent meaning C', () => {
     const layout = instanceNormLayout([1, 4, 4, 12], 'channelsLast');
-    expect(checkedGroups(layout, undefined)).toBe(12);
-    expect(checkedGroups(layout, 3)).toBe(3);
+    expect(kernelGroups(layout, undefined, 'InstanceNorm')).toBe(12);
+    expect(kernelGroups(layout, 3, 'InstanceNorm')).toBe(3);
     for (const bad of [0, 5, 2.5, -3]) {
-      expect(() => checkedGroups(layout, bad)).toThrowError(/groups/);
+      expect(() => kernelGroups(layout, bad, 'InstanceNorm')).toThrowError(
+        /InstanceNorm: .*'groups'/,
+      );
     }
   });
 

@@ -1,9 +1,11 @@
-import {registerKernel} from '@tensorflow/tfjs-core';
-
+import {registerKernelsWhenBackendExists} from '../../src/register';
 import {float64InstanceNormConfig} from '../shared/instance_norm';
 import {float64InstanceNormGradConfig} from '../shared/instance_norm_grad';
 import {cpuMemory} from './memory';
 
-// The cpu backend ships with tfjs-core's usual bundles: registered at import.
-registerKernel(float64InstanceNormConfig('cpu', cpuMemory));
-registerKernel(float64InstanceNormGradConfig('cpu', cpuMemory));
+// Registered at import like every backend's kernels (see src/register.ts),
+// never over a kernel the app registered under the same name.
+registerKernelsWhenBackendExists([
+  float64InstanceNormConfig('cpu', cpuMemory),
+  float64InstanceNormGradConfig('cpu', cpuMemory),
+]);

@@ -5,7 +5,7 @@
  * wasm heap on wasm).
  */
 import type {DataFormat} from '../../src/kernel_names';
-import {instanceNormLayout, InstanceNormLayout} from '../../src/layout';
+import {instanceNormLayout, InstanceNormLayout, kernelGroups} from '../../src/layout';
 
 export interface NormGeometry extends InstanceNormLayout {
   /** Channel groups (C for instance norm); channel c is in group floor(c / channelsPerGroup). */
@@ -26,13 +26,7 @@ export function normGeometry(
   kernelName: string,
 ): NormGeometry {
   const layout = instanceNormLayout(shape, dataFormat);
-  const count = groups ?? layout.channels;
-  if (!Number.isInteger(count) || count < 1 || layout.channels % count !== 0) {
-    throw new Error(
-      `${kernelName}: attribute 'groups' must be a positive divisor of C = ` +
-        `${layout.channels}, but got ${String(groups)}.`,
-    );
-  }
+  const count = kernelGroups(layout, groups, kernelName);
   const channelsPerGroup = layout.channels / count;
   return {
     ...layout,

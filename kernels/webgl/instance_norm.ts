@@ -32,7 +32,13 @@ function instanceNormWebGL(args: {
   attrs: InstanceNormAttrs;
 }): TensorInfo[] {
   const {inputs, backend, attrs} = args;
-  const {geometry, chunking} = planFor(backend, inputs.x, attrs.dataFormat, attrs.groups);
+  const {geometry, chunking} = planFor(
+    backend,
+    inputs.x,
+    attrs.dataFormat,
+    attrs.groups,
+    InstanceNorm,
+  );
   const {packed} = geometry;
   const hasGamma = inputs.gamma != null;
   const hasBeta = inputs.beta != null;

@@ -22,7 +22,9 @@ import {disposeAll, runIntermediate, viewOf, withShape} from './storage';
  * The gradient of instance (and group) norm in five draws: chunk means of
  * dy, dy * xhat and xhat per (instance, channel); their merge into
  * per-channel coefficients (group sums weighted by gamma); the elementwise
- * dx; dgamma; dbeta. dy and x are read twice in full (chunk pass, dx).
+ * dx; dgamma; dbeta. dy and x are read twice in full (chunk pass, dx); the
+ * packed chunk pass reads x once more (its xhat row set and its dy row set
+ * are separate reads).
  */
 function instanceNormGradWebGL(args: {
   inputs: InstanceNormGradInputs;
@@ -30,7 +32,13 @@ function instanceNormGradWebGL(args: {
   attrs: InstanceNormGradAttrs;
 }): TensorInfo[] {
   const {inputs, backend, attrs} = args;
-  const {geometry, chunking} = planFor(backend, inputs.x, attrs.dataFormat, attrs.groups);
+  const {geometry, chunking} = planFor(
+    backend,
+    inputs.x,
+    attrs.dataFormat,
+    attrs.groups,
+    InstanceNormGrad,
+  );
   const {mean, invStd} = inputs;
   const gamma = inputs.gamma != null ? [inputs.gamma] : [];
   const hasGamma = gamma.length > 0;

@@ -22,7 +22,7 @@ import type {TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
 
 import type {DataFormat} from '../../src/kernel_names';
-import {InstanceNormLayout, instanceNormLayout, threeDShape} from '../../src/layout';
+import {InstanceNormLayout, instanceNormLayout, threeDShape, kernelGroups} from '../../src/layout';
 import {Renderer, rendererOf} from './renderer';
 
 /**
@@ -256,25 +256,15 @@ export function prefersPacked(backend: MathBackendWebGL, x: TensorInfo): boolean
   return data.isPacked === true || (data.texture == null && env().getBool('WEBGL_PACK'));
 }
 
-/** Checks `groups` (absent: C) against the channels of x; returns it. */
-export function checkedGroups(layout: InstanceNormLayout, groups: number | undefined): number {
-  const value = groups ?? layout.channels;
-  if (!Number.isInteger(value) || value < 1 || layout.channels % value !== 0) {
-    throw new Error(
-      `groups must be a positive integer dividing the ${layout.channels} channels; got ${groups}`,
-    );
-  }
-  return value;
-}
-
 export function planFor(
   backend: MathBackendWebGL,
   x: TensorInfo,
   dataFormat: DataFormat,
   groups: number | undefined,
+  kernelName: string,
 ): Plan {
   const layout = instanceNormLayout(x.shape, dataFormat);
-  groups = checkedGroups(layout, groups);
+  groups = kernelGroups(layout, groups, kernelName);
   const packed = prefersPacked(backend, x);
   const version = env().getNumber('WEBGL_VERSION');
   const seen = geometry(x.shape, layout, groups, packed, version);

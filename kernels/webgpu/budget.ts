@@ -120,15 +120,7 @@ env().registerFlag(PLAN_FLAG, () => 'auto');
 export function workgroupBudget(backend: WebGPUBackend): WorkgroupBudget {
   const forced = env().getNumber(TARGET_WORKGROUPS_FLAG);
   if (forced > 0) {
-    return {
-      target: forced,
-      max: forced,
-      maxMembers: WORKGROUP_SIZE,
-      foldLanes: WORKGROUP_SIZE,
-      onePassLanes: 0,
-      onePassMaxRow: 0,
-      economicSplits: false,
-    };
+    return {...GPU_BUDGET, target: forced, max: forced, onePassLanes: 0, economicSplits: false};
   }
   const cores = (typeof navigator !== 'undefined' && navigator.hardwareConcurrency) || 2;
   const plan = env().get(PLAN_FLAG);

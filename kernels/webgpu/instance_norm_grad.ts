@@ -33,7 +33,7 @@ function instanceNormGradWebGPU(args: {
 }): TensorInfo[] {
   const {inputs, backend, attrs} = args;
   const {dy, x, gamma, mean, invStd} = inputs;
-  const geometry = geometryOf(x.shape, attrs.dataFormat, attrs.groups);
+  const geometry = geometryOf(x.shape, attrs.dataFormat, attrs.groups, InstanceNormGrad);
   const {batch, channels} = geometry;
   if (x.shape.some(d => d === 0)) {
     return [

@@ -14,8 +14,8 @@
  * x is seen as `[N, S, C]` (channelsLast) or `[N, C, S]` (channelsFirst);
  * channel c is in group floor(c / groupChannels).
  */
-import type {DataFormat} from '../../src/kernel_names';
-import {instanceNormLayout} from '../../src/layout';
+import {DataFormat, InstanceNorm} from '../../src/kernel_names';
+import {instanceNormLayout, kernelGroups} from '../../src/layout';
 import {GPU_BUDGET, WORKGROUP_SIZE, WorkgroupBudget} from './budget';
 
 /** Lanes per workgroup of the elementwise passes. */
@@ -40,9 +40,11 @@ export function geometryOf(
   shape: readonly number[],
   format: DataFormat,
   groups?: number,
+  kernelName = InstanceNorm,
 ): Geometry {
-  const {batch, spatial, channels} = instanceNormLayout(shape, format);
-  const groupCount = groups ?? channels;
+  const layout = instanceNormLayout(shape, format);
+  const {batch, spatial, channels} = layout;
+  const groupCount = kernelGroups(layout, groups, kernelName);
   return {
     format,
     batch,
