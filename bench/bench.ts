@@ -24,7 +24,7 @@ import {
 import {type BenchOutput, emptyOutput} from './report';
 import {benchTraining, type TrainingResult} from './training';
 
-export type {BenchConfig, CaseResult, ProfileResult, TrainingResult};
+export type {BenchConfig, BenchOutput, CaseResult, ProfileResult, TrainingResult};
 
 // The wasm backend's binaries lie beside the page (bench/build.mjs).
 setWasmPaths('/');
