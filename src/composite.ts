@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type {Tensor} from '@tensorflow/tfjs-core';
 
 import type {DataFormat} from './kernel_names';
-import {GroupView, groupView, instanceNormLayout} from './layout';
+import {GroupView, groupView, instanceNormLayout} from './geometry';
 
 /**
  * The two kernels written with built-in ops, for backends that have no fused

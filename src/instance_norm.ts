@@ -185,7 +185,7 @@ function fusedGroupNorm(
   x: Tensor,
   gamma: Tensor | null,
   beta: Tensor | null,
-  attrs: Required<InstanceNormAttrs>,
+  attrs: InstanceNormAttrs & {groups: number},
 ): Tensor {
   const {epsilon, dataFormat, groups} = attrs;
   const args = [x, gamma, beta].filter((t): t is Tensor => t != null);
@@ -225,7 +225,7 @@ function fusedGroupNorm(
               .runKernel(
                 InstanceNormGrad,
                 definedOnly({dy, x: sx, gamma: sGamma, mean: sMean, invStd: sInvStd}),
-                {dataFormat, groups} as unknown as tf.NamedAttrMap,
+                attrs as unknown as tf.NamedAttrMap,
               ) as Tensor[])
           : instanceNormGradCompositeKernel(dy, sx, sGamma, sMean, sInvStd, dataFormat, groups);
       return [dx, ...(gamma ? [dgamma] : []), ...(beta ? [dbeta] : [])];

@@ -6,7 +6,7 @@
 import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
 
 import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
-import {instanceNormLayout, kernelGroups, threeDShape} from '../src/layout';
+import {instanceNormLayout, kernelGroups, threeDShape} from '../src/geometry';
 import {
   chooseChunking,
   FORWARD_ROWS,

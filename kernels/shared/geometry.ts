@@ -1,40 +1,13 @@
 /**
  * What the float64 loops of this folder need to know about x: its layout
- * (src/layout.ts) and the channel groups of group norm. Backend-independent:
+ * (src/geometry.ts) and the channel groups of group norm. Backend-independent:
  * the loops read and write plain typed arrays (JS arrays on cpu, views of the
  * wasm heap on wasm).
  */
-import type {DataFormat} from '../../src/kernel_names';
-import {instanceNormLayout, InstanceNormLayout, kernelGroups} from '../../src/layout';
+import type {NormGeometry} from '../../src/geometry';
 
-export interface NormGeometry extends InstanceNormLayout {
-  /** Channel groups (C for instance norm); channel c is in group floor(c / channelsPerGroup). */
-  groups: number;
-  channelsPerGroup: number;
-  /** Elements per (instance, group): spatial * channelsPerGroup. */
-  groupSize: number;
-}
-
-/**
- * The geometry of x for the kernel `kernelName`; `groups` absent means C.
- * Throws when `groups` is not a positive divisor of C.
- */
-export function normGeometry(
-  shape: readonly number[],
-  dataFormat: DataFormat,
-  groups: number | undefined,
-  kernelName: string,
-): NormGeometry {
-  const layout = instanceNormLayout(shape, dataFormat);
-  const count = kernelGroups(layout, groups, kernelName);
-  const channelsPerGroup = layout.channels / count;
-  return {
-    ...layout,
-    groups: count,
-    channelsPerGroup,
-    groupSize: layout.spatial * channelsPerGroup,
-  };
-}
+export {normGeometry} from '../../src/geometry';
+export type {NormGeometry};
 
 /**
  * Per (instance, channel) values from per (instance, group) ones: entry

@@ -22,7 +22,12 @@ import type {TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
 
 import type {DataFormat} from '../../src/kernel_names';
-import {InstanceNormLayout, instanceNormLayout, threeDShape, kernelGroups} from '../../src/layout';
+import {
+  InstanceNormLayout,
+  instanceNormLayout,
+  threeDShape,
+  kernelGroups,
+} from '../../src/geometry';
 import {Renderer, rendererOf} from './renderer';
 
 /**

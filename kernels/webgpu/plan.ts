@@ -15,7 +15,7 @@
  * channel c is in group floor(c / groupChannels).
  */
 import {DataFormat, InstanceNorm} from '../../src/kernel_names';
-import {instanceNormLayout, kernelGroups} from '../../src/layout';
+import {instanceNormLayout, kernelGroups} from '../../src/geometry';
 import {GPU_BUDGET, WORKGROUP_SIZE, WorkgroupBudget} from './budget';
 
 /** Lanes per workgroup of the elementwise passes. */

@@ -1,15 +1,61 @@
+/**
+ * The one description of x that every backend, the composite and the layers
+ * share: {@link NormGeometry}. One spelling per concept: `dataFormat`,
+ * `channelsPerGroup`, `groupSize`.
+ */
 import type {DataFormat} from './kernel_names';
 
 /**
  * Every kernel sees x as a 3-D array: `[batch, spatial, channels]` for
  * channelsLast, `[batch, channels, spatial]` for channelsFirst, where
- * `spatial` is the product of the spatial dimensions (rank 3, 4 and 5 alike).
+ * `spatial` is the product of the spatial dimensions (rank 2 to 5 alike:
+ * rank 2, `[N, C]`, has spatial = 1).
  */
 export interface InstanceNormLayout {
   batch: number;
   spatial: number;
   channels: number;
   dataFormat: DataFormat;
+}
+
+/** x as every kernel sees it, with its channel groups. */
+export interface NormGeometry extends InstanceNormLayout {
+  /** Channel groups (C for instance norm); channel c is in group floor(c / channelsPerGroup). */
+  groups: number;
+  /** C / groups. */
+  channelsPerGroup: number;
+  /** Elements per (instance, group): spatial * channelsPerGroup. */
+  groupSize: number;
+}
+
+/**
+ * The geometry of x for the kernel `kernelName`; `groups` absent means C.
+ * Throws when `groups` is not a positive divisor of C.
+ */
+export function normGeometry(
+  shape: readonly number[],
+  dataFormat: DataFormat,
+  groups: number | undefined,
+  kernelName: string,
+): NormGeometry {
+  const layout = instanceNormLayout(shape, dataFormat);
+  const count = kernelGroups(layout, groups, kernelName);
+  const channelsPerGroup = layout.channels / count;
+  return {
+    ...layout,
+    groups: count,
+    channelsPerGroup,
+    groupSize: layout.spatial * channelsPerGroup,
+  };
+}
+
+/**
+ * Whether a gamma or beta of this shape is per instance (`[N, C]`) rather
+ * than per channel (`[C]`): element (n, c) is at `n * C + c` if so, at `c`
+ * otherwise.
+ */
+export function isPerInstance(shape: readonly number[] | undefined): boolean {
+  return shape != null && shape.length === 2;
 }
 
 export function instanceNormLayout(
