@@ -1,12 +1,13 @@
 // `npm test`: finds or sets up what the suite needs beyond node_modules
 // (scripts/prerequisites.mjs: Chromium, the Vulkan loader, Dawn), then runs
-// the set-up logic's own test, lint, the type-check, the build, the Karma suite in headless Chromium (every
-// backend), the Node smoke test, the consumer tests (test/consumer/run.mjs:
-// the packed tarball installed in temp folders) and the demo's end-to-end
-// test, every step even when an earlier one failed, and prints one closing
-// line `N passed, N failed, N skipped` summed over all (a step that writes no
-// counts is one check). `npm test -- karma node` runs only the steps named;
-// SPEC and BACKENDS narrow the Karma step (karma.conf.js).
+// the set-up logic's own test, lint, the type-check, the build, the Karma
+// suite in headless Chromium (every backend), the Node smoke test, the
+// consumer tests (test/consumer/run.mjs: the packed tarball installed in temp
+// folders) and the demo's end-to-end test, every step even when an earlier
+// one failed, and prints one closing line `N passed, N failed, N skipped`
+// summed over all (a step that writes no counts is one check).
+// `npm test -- karma node` runs only the steps named; SPEC and BACKENDS
+// narrow the Karma step (karma.conf.js).
 import {spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 
