@@ -14,10 +14,10 @@ import {
   referenceNorm,
   referenceNormGradient,
 } from './reference';
-import {expectClose, seededRandom} from './setup';
+import {expectClose, seeded} from './setup';
 
 function float64Values(size: number, seed: number, scale = 1, offset = 0): Float64Array {
-  const next = seededRandom(seed);
+  const next = seeded(seed);
   return Float64Array.from({length: size}, () => offset + scale * (2 * next() - 1));
 }
 
