@@ -116,7 +116,9 @@ export const ENVS: TestEnv[] = [
  * of describeEachBackend reads `env.tolerance`.
  */
 export function tolerance(envName: string): Tolerance {
-  return ENVS.find(e => e.name === envName)?.tolerance ?? CPU_TOLERANCE;
+  const env = ENVS.find(e => e.name === envName);
+  if (env == null) throw new Error(`tolerance: no environment named ${String(envName)}`);
+  return env.tolerance;
 }
 
 /** The names in BACKENDS (karma's `backends=` arg), or null when it is not set. */
