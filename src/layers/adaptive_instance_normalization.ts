@@ -4,7 +4,8 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type {LayerArgs} from '@tensorflow/tfjs-layers/dist/engine/topology';
 import type {Kwargs} from '@tensorflow/tfjs-layers/dist/types';
 
-import {adaptiveInstanceNorm} from '../instance_norm';
+import {instanceNorm} from '../instance_norm';
+import type {DataFormat} from '../kernel_names';
 import {checkEpsilon, checkKeys} from './base';
 
 /** Configuration of the AdaptiveInstanceNormalization layer. */
@@ -98,4 +99,19 @@ export function adaptiveInstanceNormalization(
   args?: AdaptiveInstanceNormalizationLayerArgs,
 ): AdaptiveInstanceNormalization {
   return new AdaptiveInstanceNormalization(args);
+}
+
+/** AdaIN through the fused instanceNorm with [N, C] gamma/beta from the style's moments. */
+function adaptiveInstanceNorm(
+  content: Tensor,
+  style: Tensor,
+  epsilon: number,
+  dataFormat: DataFormat,
+): Tensor {
+  return tf.tidy(() => {
+    const rank = style.rank;
+    const axes = Array.from({length: rank - 2}, (_, i) => (dataFormat === 'channelsLast' ? i + 1 : i + 2));
+    const {mean, variance} = tf.moments(style, axes);
+    return instanceNorm(content, tf.sqrt(tf.add(variance, epsilon)), mean, epsilon, dataFormat);
+  });
 }

@@ -130,6 +130,11 @@ export class KerasContribGroupNormalization extends GroupNormalization {
     } as GroupNormalizationLayerArgs);
   }
 
+  /** keras-contrib's keys only (it has no activation). */
+  override getConfig(): tf.serialization.ConfigDict {
+    return {...this.kerasConfig(), groups: this.groups};
+  }
+
   override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     const axis = this.channelAxis(x.rank);
