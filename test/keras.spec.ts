@@ -224,7 +224,14 @@ describeEachBackend('converted Keras models', (envName, env) => {
         const x = inputs(expected);
         const y = model.predict(x) as tf.Tensor;
         expect(y.shape).toEqual(expected.output.shape);
-        expectClose(await y.data(), expected.output.values, tolerance.atol, tolerance.rtol, fixture, 1);
+        expectClose(
+          await y.data(),
+          expected.output.values,
+          tolerance.atol,
+          tolerance.rtol,
+          fixture,
+          1,
+        );
         tf.dispose([y, ...x]);
         model.dispose();
         expect(tf.memory().numTensors).toBe(start);
@@ -319,10 +326,14 @@ describeEachBackend('converted Keras models', (envName, env) => {
     // keras' group_normalization_test.py, test_correctness_1d (atol 1e-3).
     const x = tf.tensor2d([[-1, -1, 1, 1, 2, 2, 0, -2]]);
     const one = tfl.sequential({
-      layers: [new GroupNormalization({groups: 1, axis: -1, inputShape: [8], scale: false, center: false})],
+      layers: [
+        new GroupNormalization({groups: 1, axis: -1, inputShape: [8], scale: false, center: false}),
+      ],
     });
     const two = tfl.sequential({
-      layers: [new GroupNormalization({groups: 2, axis: 1, inputShape: [8], scale: false, center: false})],
+      layers: [
+        new GroupNormalization({groups: 2, axis: 1, inputShape: [8], scale: false, center: false}),
+      ],
     });
     const [y1, y2] = [one.predict(x) as tf.Tensor, two.predict(x) as tf.Tensor];
     expectClose(await y1.data(), [-0.898, -0.898, 0.539, 0.539, 1.257, 1.257, -0.18, -1.616], 1e-3);
@@ -355,132 +366,129 @@ function savedByPackage(config: object, shape: number[]): object {
   };
 }
 
-describeEachBackend(
-  'Keras flavour decisions',
-  (envName, env) => {
-    const {atol, rtol} = env.tolerance;
-    const shape = [2, 3, 3, 2];
-    // Channel 1 of instance 0 has std ~ epsilon: the two modes differ there by ~30%.
-    const values = randomValues(36, 7, 2);
-    for (let i = 1; i < 18; i += 2) values[i] = 0.25 + 1e-3 * values[i];
-    const weights = [
-      {name: 'instance_normalization_Inst1/gamma', values: [1.5, 0.5]},
-      {name: 'instance_normalization_Inst1/beta', values: [0.1, -0.2]},
-    ];
+describeEachBackend('Keras flavour decisions', (envName, env) => {
+  const {atol, rtol} = env.tolerance;
+  const shape = [2, 3, 3, 2];
+  // Channel 1 of instance 0 has std ~ epsilon: the two modes differ there by ~30%.
+  const values = randomValues(36, 7, 2);
+  for (let i = 1; i < 18; i += 2) values[i] = 0.25 + 1e-3 * values[i];
+  const weights = [
+    {name: 'instance_normalization_Inst1/gamma', values: [1.5, 0.5]},
+    {name: 'instance_normalization_Inst1/beta', values: [0.1, -0.2]},
+  ];
 
-    async function predictSaved(config: object): Promise<tf.Tensor> {
-      const model = await tfl.loadLayersModel(
-        convertedKerasModel(savedByPackage(config, shape), weights),
-      );
-      const x = tf.tensor(values, shape);
-      const y = model.predict(x) as tf.Tensor;
-      x.dispose();
-      model.dispose();
-      return y;
-    }
+  async function predictSaved(config: object): Promise<tf.Tensor> {
+    const model = await tfl.loadLayersModel(
+      convertedKerasModel(savedByPackage(config, shape), weights),
+    );
+    const x = tf.tensor(values, shape);
+    const y = model.predict(x) as tf.Tensor;
+    x.dispose();
+    model.dispose();
+    return y;
+  }
 
-    const expected = (epsilonMode: 'variance' | 'stddev') =>
-      referenceNorm(values, shape, [1.5, 0.5], [0.1, -0.2], {
-        epsilon: 1e-3,
-        format: 'channelsLast',
-        epsilonMode,
-      }).y;
+  const expected = (epsilonMode: 'variance' | 'stddev') =>
+    referenceNorm(values, shape, [1.5, 0.5], [0.1, -0.2], {
+      epsilon: 1e-3,
+      format: 'channelsLast',
+      epsilonMode,
+    }).y;
 
-    it('a layer built in JS saves epsilon_mode and activation, and loads with the same math', async () => {
-      const layer = new InstanceNormalization({inputShape: shape.slice(1)});
-      const model = tfl.sequential({layers: [layer]});
-      const artifacts = await saveToMemory(model);
-      const json = JSON.stringify(artifacts.modelTopology);
-      expect(json).toContain('"epsilon_mode":"variance"');
-      expect(json).toContain('"activation":"linear"');
-      const loaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
-      expect((loaded.layers[0] as InstanceNormalization).flavour).toBe('package');
-      expect((loaded.layers[0] as InstanceNormalization).epsilonMode).toBe('variance');
-      model.dispose();
-      loaded.dispose();
+  it('a layer built in JS saves epsilon_mode and activation, and loads with the same math', async () => {
+    const layer = new InstanceNormalization({inputShape: shape.slice(1)});
+    const model = tfl.sequential({layers: [layer]});
+    const artifacts = await saveToMemory(model);
+    const json = JSON.stringify(artifacts.modelTopology);
+    expect(json).toContain('"epsilon_mode":"variance"');
+    expect(json).toContain('"activation":"linear"');
+    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
+    expect((loaded.layers[0] as InstanceNormalization).flavour).toBe('package');
+    expect((loaded.layers[0] as InstanceNormalization).epsilonMode).toBe('variance');
+    model.dispose();
+    loaded.dispose();
+  });
+
+  it("a config of the previous release (keras-contrib's keys, no epsilon_mode) loads as keras-contrib", async () => {
+    const y = await predictSaved({});
+    expectClose(await y.data(), expected('stddev'), atol, rtol, 'stddev', 1);
+    y.dispose();
+  });
+
+  it("epsilon_mode 'variance' added to such a config restores sqrt(variance + epsilon)", async () => {
+    const y = await predictSaved({epsilon_mode: 'variance'});
+    expectClose(await y.data(), expected('variance'), atol, rtol, 'variance', 1);
+    // The two modes really differ on this data.
+    const [a, b] = [expected('variance'), expected('stddev')];
+    expect(Math.max(...a.map((v, i) => Math.abs(v - b[i])))).toBeGreaterThan(0.1);
+    y.dispose();
+  });
+
+  it('a config without activation loads linear; with one, applies it', async () => {
+    const y = await predictSaved({epsilon_mode: 'variance', activation: 'relu'});
+    const relu = expected('variance').map(v => Math.max(v, 0));
+    expectClose(await y.data(), relu, atol, rtol, 'relu', 1);
+    y.dispose();
+  });
+
+  const rejects: Array<[string, string, object, RegExp]> = [
+    [
+      'Addons>InstanceNormalization',
+      'epsilon_mode stddev',
+      {groups: -1, epsilon_mode: 'stddev'},
+      /Addons>InstanceNormalization layer 'norm'.*epsilon_mode "stddev" contradicts/,
+    ],
+    [
+      'Addons>InstanceNormalization',
+      'axis null',
+      {groups: -1, axis: null},
+      /Addons>InstanceNormalization layer 'norm'.*axis null contradicts/,
+    ],
+    [
+      'Addons>InstanceNormalization',
+      'groups 2 of 4 channels',
+      {groups: 2},
+      /Addons>InstanceNormalization layer 'norm'.*groups must be -1 or the number of channels \(4/,
+    ],
+    [
+      'InstanceNormalization',
+      "keras-contrib keys with Addons' groups",
+      {groups: -1},
+      /InstanceNormalization layer 'norm'.*the key 'groups' is TensorFlow Addons'/,
+    ],
+    [
+      'InstanceNormalization',
+      'an unknown epsilon_mode',
+      {epsilon_mode: 'std'},
+      /InstanceNormalization layer 'norm'.*epsilonMode \(epsilon_mode\) must be/,
+    ],
+    [
+      'InstanceNormalization',
+      'an unknown activation',
+      {epsilon_mode: 'variance', activation: 'softmax'},
+      /InstanceNormalization layer 'norm'.*activation must be one of/,
+    ],
+  ];
+  for (const [className, what, config, error] of rejects) {
+    it(`rejects ${className} with ${what}, naming the layer and the key`, async () => {
+      const before = tf.memory().numTensors;
+      const topology = functionalKerasModel(className, 'norm', config, [1, 3, 3, 4]);
+      await expectAsync(
+        tfl.loadLayersModel(convertedKerasModel(topology, [])),
+      ).toBeRejectedWithError(error);
+      expect(tf.memory().numTensors).toBe(before);
     });
+  }
 
-    it("a config of the previous release (keras-contrib's keys, no epsilon_mode) loads as keras-contrib", async () => {
-      const y = await predictSaved({});
-      expectClose(await y.data(), expected('stddev'), atol, rtol, 'stddev', 1);
-      y.dispose();
-    });
-
-    it("epsilon_mode 'variance' added to such a config restores sqrt(variance + epsilon)", async () => {
-      const y = await predictSaved({epsilon_mode: 'variance'});
-      expectClose(await y.data(), expected('variance'), atol, rtol, 'variance', 1);
-      // The two modes really differ on this data.
-      const [a, b] = [expected('variance'), expected('stddev')];
-      expect(Math.max(...a.map((v, i) => Math.abs(v - b[i])))).toBeGreaterThan(0.1);
-      y.dispose();
-    });
-
-    it('a config without activation loads linear; with one, applies it', async () => {
-      const y = await predictSaved({epsilon_mode: 'variance', activation: 'relu'});
-      const relu = expected('variance').map(v => Math.max(v, 0));
-      expectClose(await y.data(), relu, atol, rtol, 'relu', 1);
-      y.dispose();
-    });
-
-    const rejects: Array<[string, string, object, RegExp]> = [
-      [
-        'Addons>InstanceNormalization',
-        'epsilon_mode stddev',
-        {groups: -1, epsilon_mode: 'stddev'},
-        /Addons>InstanceNormalization layer 'norm'.*epsilon_mode "stddev" contradicts/,
-      ],
-      [
-        'Addons>InstanceNormalization',
-        'axis null',
-        {groups: -1, axis: null},
-        /Addons>InstanceNormalization layer 'norm'.*axis null contradicts/,
-      ],
-      [
-        'Addons>InstanceNormalization',
-        'groups 2 of 4 channels',
-        {groups: 2},
-        /Addons>InstanceNormalization layer 'norm'.*groups must be -1 or the number of channels \(4/,
-      ],
-      [
-        'InstanceNormalization',
-        "keras-contrib keys with Addons' groups",
-        {groups: -1},
-        /InstanceNormalization layer 'norm'.*the key 'groups' is TensorFlow Addons'/,
-      ],
-      [
-        'InstanceNormalization',
-        'an unknown epsilon_mode',
-        {epsilon_mode: 'std'},
-        /InstanceNormalization layer 'norm'.*epsilonMode \(epsilon_mode\) must be/,
-      ],
-      [
-        'InstanceNormalization',
-        'an unknown activation',
-        {epsilon_mode: 'variance', activation: 'softmax'},
-        /InstanceNormalization layer 'norm'.*activation must be one of/,
-      ],
-    ];
-    for (const [className, what, config, error] of rejects) {
-      it(`rejects ${className} with ${what}, naming the layer and the key`, async () => {
-        const before = tf.memory().numTensors;
-        const topology = functionalKerasModel(className, 'norm', config, [1, 3, 3, 4]);
-        await expectAsync(tfl.loadLayersModel(convertedKerasModel(topology, []))).toBeRejectedWithError(
-          error,
-        );
-        expect(tf.memory().numTensors).toBe(before);
-      });
-    }
-
-    it('rejects the pix2pix layer on inputs other than [N, H, W, C]', async () => {
-      const topology = functionalKerasModel('InstanceNormalization', 'norm', {}, [1, 9, 4]);
-      // kerasLayerConfig adds Keras' keys: keep the base keys only.
-      const layer = (topology as {model_config: {config: {layers: Array<{config: object}>}}})
-        .model_config.config.layers[1];
-      layer.config = {name: 'norm', trainable: true, dtype: 'float32'};
-      await expectAsync(tfl.loadLayersModel(convertedKerasModel(topology, []))).toBeRejectedWithError(
-        /InstanceNormalization layer 'norm': the TensorFlow pix2pix layer.*\[null,9,4\]/,
-      );
-    });
-    void envName;
-  },
-);
+  it('rejects the pix2pix layer on inputs other than [N, H, W, C]', async () => {
+    const topology = functionalKerasModel('InstanceNormalization', 'norm', {}, [1, 9, 4]);
+    // kerasLayerConfig adds Keras' keys: keep the base keys only.
+    const layer = (topology as {model_config: {config: {layers: Array<{config: object}>}}})
+      .model_config.config.layers[1];
+    layer.config = {name: 'norm', trainable: true, dtype: 'float32'};
+    await expectAsync(tfl.loadLayersModel(convertedKerasModel(topology, []))).toBeRejectedWithError(
+      /InstanceNormalization layer 'norm': the TensorFlow pix2pix layer.*\[null,9,4\]/,
+    );
+  });
+  void envName;
+});

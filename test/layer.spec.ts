@@ -482,7 +482,9 @@ describeEachBackend('layer', backend => {
       built.dispose();
       await expectAsync(
         tfl.loadLayersModel(convertedKerasModel(addonsModel(-1, 6, [1, 4, 4, 3]), weights)),
-      ).toBeRejectedWithError(/'instance_normalization'.*groups must be -1 or the number of channels \(3.*got 6/);
+      ).toBeRejectedWithError(
+        /'instance_normalization'.*groups must be -1 or the number of channels \(3.*got 6/,
+      );
       await expectAsync(
         tfl.loadLayersModel(convertedKerasModel(addonsModel(4, -1, [1, 4, 4, 3]), weights)),
       ).toBeRejectedWithError(

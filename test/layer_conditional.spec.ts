@@ -53,7 +53,8 @@ describeEachBackend('conditional and adaptive instance normalization layers', (e
       const ids = tf.tensor1d([2, 0, 2, 1], 'int32');
       const y = model.predict([x, ids]) as tf.Tensor;
       const [gamma, beta] = await weightValues(model);
-      const pick = (table: Float32Array) => [2, 0, 2, 1].flatMap(s => [...table.slice(s * C, s * C + C)]);
+      const pick = (table: Float32Array) =>
+        [2, 0, 2, 1].flatMap(s => [...table.slice(s * C, s * C + C)]);
       const expected = referenceNorm(await x.data(), x.shape, pick(gamma), pick(beta), {
         epsilon: norm.epsilon,
         format,
@@ -77,11 +78,17 @@ describeEachBackend('conditional and adaptive instance normalization layers', (e
     const w = tf.tensor2d(mix);
     const y = model.predict([x, w]) as tf.Tensor;
     const [gamma, beta] = await weightValues(model);
-    const expected = referenceNorm(await x.data(), x.shape, mixRows(gamma, mix), mixRows(beta, mix), {
-      epsilon: norm.epsilon,
-      format: 'channelsLast',
-      activation: 'relu',
-    }).y;
+    const expected = referenceNorm(
+      await x.data(),
+      x.shape,
+      mixRows(gamma, mix),
+      mixRows(beta, mix),
+      {
+        epsilon: norm.epsilon,
+        format: 'channelsLast',
+        activation: 'relu',
+      },
+    ).y;
     expectClose(await y.data(), expected, atol, rtol, 'y', 1);
     tf.dispose([x, w, y]);
     model.dispose();
@@ -123,22 +130,37 @@ describeEachBackend('conditional and adaptive instance normalization layers', (e
       /ConditionalInstanceNormalization layer 'c': numStyles must be a positive integer/,
     );
     const layer = new ConditionalInstanceNormalization({numStyles: 3, name: 'c2'});
-    expect(() => layer.build([[null, 4, 4, 2], [null, 5]])).toThrowError(
-      /'c2': the style input must be styleIds \[batch\] or \[batch, 1\]/,
-    );
+    expect(() =>
+      layer.build([
+        [null, 4, 4, 2],
+        [null, 5],
+      ]),
+    ).toThrowError(/'c2': the style input must be styleIds \[batch\] or \[batch, 1\]/);
   });
 
   it('AdaptiveInstanceNormalization matches AdaIN with a style of another size, trains and round-trips', async () => {
     const content = tfl.input({shape: [6, 5, C]});
     const style = tfl.input({shape: [3, 4, C]});
-    const conv = tfl.layers.conv2d({filters: C, kernelSize: 1, useBias: false, kernelInitializer: tfl.initializers.glorotUniform({seed: 5})});
+    const conv = tfl.layers.conv2d({
+      filters: C,
+      kernelSize: 1,
+      useBias: false,
+      kernelInitializer: tfl.initializers.glorotUniform({seed: 5}),
+    });
     const adain = new AdaptiveInstanceNormalization({epsilon: 1e-5});
     const y = adain.apply([conv.apply(content) as tfl.SymbolicTensor, style]) as tfl.SymbolicTensor;
     const model = tfl.model({inputs: [content, style], outputs: y});
     const c = tf.tensor(randomValues(2 * 30 * C, 15, 2), [2, 6, 5, C]);
     const s = tf.tensor(randomValues(2 * 12 * C, 16, 3, 1), [2, 3, 4, C]);
     const convOut = conv.apply(c) as tf.Tensor;
-    const expected = referenceAdaIN(await convOut.data(), convOut.shape, await s.data(), s.shape, 1e-5, 'channelsLast');
+    const expected = referenceAdaIN(
+      await convOut.data(),
+      convOut.shape,
+      await s.data(),
+      s.shape,
+      1e-5,
+      'channelsLast',
+    );
     const out = model.predict([c, s]) as tf.Tensor;
     expectClose(await out.data(), expected, atol, rtol, 'y', 1);
 
@@ -162,7 +184,12 @@ describeEachBackend('conditional and adaptive instance normalization layers', (e
 
   it('AdaptiveInstanceNormalization rejects a style with another channel count', () => {
     const layer = new AdaptiveInstanceNormalization({name: 'ada'});
-    expect(() => layer.build([[null, 4, 4, 3], [null, 4, 4, 2]])).toThrowError(
+    expect(() =>
+      layer.build([
+        [null, 4, 4, 3],
+        [null, 4, 4, 2],
+      ]),
+    ).toThrowError(
       /AdaptiveInstanceNormalization layer 'ada': content and style must have the same rank and channel count/,
     );
   });

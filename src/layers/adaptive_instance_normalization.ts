@@ -110,7 +110,9 @@ function adaptiveInstanceNorm(
 ): Tensor {
   return tf.tidy(() => {
     const rank = style.rank;
-    const axes = Array.from({length: rank - 2}, (_, i) => (dataFormat === 'channelsLast' ? i + 1 : i + 2));
+    const axes = Array.from({length: rank - 2}, (_, i) =>
+      dataFormat === 'channelsLast' ? i + 1 : i + 2,
+    );
     const {mean, variance} = tf.moments(style, axes);
     return instanceNorm(content, tf.sqrt(tf.add(variance, epsilon)), mean, epsilon, dataFormat);
   });

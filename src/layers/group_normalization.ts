@@ -145,10 +145,20 @@ export class KerasContribGroupNormalization extends GroupNormalization {
       const shape = x.shape as number[];
       const [batch, groups] = [shape[0], this.groups === -1 ? shape[axis] : this.groups];
       const perGroup = shape[axis] / groups;
-      const slabs = tf.reshape(tf.cast(x, 'float32'), [batch, groups, product(shape.slice(1)) / groups]);
+      const slabs = tf.reshape(tf.cast(x, 'float32'), [
+        batch,
+        groups,
+        product(shape.slice(1)) / groups,
+      ]);
       const normed = instanceNorm(slabs, null, null, this.epsilon, 'channelsFirst');
-      const groupShape = [batch, groups, ...shape.slice(1).map((d, i) => (i + 1 === axis ? perGroup : d))];
-      const paramShape = groupShape.map((_, i) => (i === 1 ? groups : i === axis + 1 ? perGroup : 1));
+      const groupShape = [
+        batch,
+        groups,
+        ...shape.slice(1).map((d, i) => (i + 1 === axis ? perGroup : d)),
+      ];
+      const paramShape = groupShape.map((_, i) =>
+        i === 1 ? groups : i === axis + 1 ? perGroup : 1,
+      );
       let y = tf.reshape(normed, groupShape);
       const [gamma, beta] = this.weights.map(w => w.read());
       if (this.scale) {
