@@ -73,7 +73,7 @@ export default tseslint.config(
     languageOptions: {globals: {...globals.browser, ...globals.node, GPUDevice: 'readonly'}},
   },
   {
-    files: ['scripts/**', '*.js', '*.cjs', '*.mjs', 'test/node/**', 'test/fixtures/*.mjs'],
+    files: ['scripts/**', '*.js', '*.cjs', '*.mjs', 'test/node/**'],
     languageOptions: {globals: {...globals.node}},
   },
   {
