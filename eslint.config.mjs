@@ -34,7 +34,7 @@ export default tseslint.config(
     // The package itself: browser and Node alike, so no environment globals.
     files: ['src/**/*.ts', 'kernels/**/*.ts'],
     rules: {
-      // The backend packages are no dependency of the package, not even a peer:
+      // The backend packages are not dependencies of the package, not even peers:
       // it may name their types but must not load them (the build checks its
       // output too). A kernel gets its backend from its arguments.
       '@typescript-eslint/no-restricted-imports': [
