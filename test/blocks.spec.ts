@@ -28,7 +28,7 @@ import {
   ErrorFigure,
   expectClose,
   randomValues,
-  seededRandom,
+  seeded,
   tf,
   toFloat16,
   tolerance,
@@ -37,7 +37,7 @@ import {
 } from './setup';
 
 function float64Values(size: number, seed: number, scale = 1, offset = 0): Float64Array {
-  const next = seededRandom(seed);
+  const next = seeded(seed);
   return Float64Array.from({length: size}, () => offset + scale * (2 * next() - 1));
 }
 
@@ -406,18 +406,18 @@ function activationBlocks(): Block[] {
 
 describeEachBackend(
   'fused blocks',
-  (envName, env) => {
-    const log = new ErrorLog(envName);
+  env => {
+    const log = new ErrorLog(env.name);
     afterAll(() => log.print());
 
     it('every activation: y, dx, dgamma and dbeta match the float64 reference', async () => {
-      for (const b of activationBlocks()) await checkBlock(envName, b, log);
+      for (const b of activationBlocks()) await checkBlock(env.name, b, log);
     });
 
     it('gamma and beta [C] or [N, C] in all four combinations (and absent)', async () => {
       for (const [gamma, beta] of KINDS) {
         for (const activation of ['linear', 'swish'] as const) {
-          await checkBlock(envName, {
+          await checkBlock(env.name, {
             shape: [3, 4, 5, 6],
             format: activation === 'linear' ? 'channelsLast' : 'channelsFirst',
             groups: activation === 'linear' ? null : 2,
@@ -466,7 +466,7 @@ describeEachBackend(
         },
       ];
       for (const b of blocks) {
-        const got = await checkBlock(envName, b, log);
+        const got = await checkBlock(env.name, b, log);
         for (const [what, values] of Object.entries(got)) {
           if (values == null) continue;
           expect((values as Float32Array).every(Number.isFinite))
@@ -495,9 +495,9 @@ describeEachBackend(
         // gradients against the reference.
         const gradients = b.offset == null || activation === 'linear';
         const got =
-          envName === WEBGL_F16
+          env.name === WEBGL_F16
             ? await computeBlock(b, blockData(b))
-            : await checkBlock(envName, b, log, {gradients});
+            : await checkBlock(env.name, b, log, {gradients});
         for (const [what, values] of Object.entries(got)) {
           if (values == null) continue;
           expect((values as Float32Array).every(Number.isFinite))
@@ -552,7 +552,7 @@ describeEachBackend(
         },
       ];
       for (const b of blocks) {
-        const got = await checkBlock(envName, b, log);
+        const got = await checkBlock(env.name, b, log);
         // -0 is 0.
         expect(Array.from(got.dx).filter(v => v !== 0))
           .withContext(`${describeBlock(b)}: dx`)
@@ -563,7 +563,7 @@ describeEachBackend(
     // The fallback runs no kernels of this package.
     if (env.fused)
       it('the two kernels run directly take every attribute (engine leak check on)', async () => {
-        const {atol, rtol} = tolerance(envName);
+        const {atol, rtol} = env.tolerance;
         const blocks: Block[] = [
           {
             shape: [2, 3, 5, 4],
@@ -595,7 +595,7 @@ describeEachBackend(
         ];
         for (const b of blocks) {
           const d = blockData(b);
-          const want = referenceOf(envName, b, d);
+          const want = referenceOf(env.name, b, d);
           const x = tf.tensor(d.x, b.shape);
           const dy = tf.tensor(d.dy, b.shape);
           const gamma = parameterTensor(d.gamma, b.gamma, b);
@@ -634,7 +634,7 @@ describeEachBackend(
       });
 
     it('second order (tf.grad of tf.grad) through fused activations matches float64', async () => {
-      const {rtol} = tolerance(envName);
+      const {rtol} = env.tolerance;
       const blocks: Block[] = [
         {
           shape: [2, 4, 3, 3],
@@ -694,7 +694,7 @@ describeEachBackend(
     });
 
     it('adaptiveInstanceNorm: values and both gradients match the float64 reference', async () => {
-      const {atol, rtol} = tolerance(envName);
+      const {atol, rtol} = env.tolerance;
       const pairs: [number[], number[], Format][] = [
         [[2, 5, 6, 3], [2, 4, 3, 3], 'channelsLast'],
         [[2, 3, 5, 6], [2, 3, 7, 2], 'channelsFirst'],
@@ -709,7 +709,7 @@ describeEachBackend(
         const c = randomValues(size(contentShape), 71, 1.5, 0.5);
         const st = randomValues(size(styleShape), 72, 2, -1);
         const g = randomValues(size(contentShape), 73, 1);
-        const held = (v: Float32Array) => (envName === WEBGL_F16 ? toFloat16(v) : v);
+        const held = (v: Float32Array) => (env.name === WEBGL_F16 ? toFloat16(v) : v);
         const expectedY = referenceAdaIN(held(c), contentShape, held(st), styleShape, 1e-5, format);
         const expected = referenceAdaINGradient(
           held(g),

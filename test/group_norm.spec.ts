@@ -14,9 +14,8 @@ import {
   describeEachBackend,
   expectClose,
   FALLBACK,
-  Format,
+  DataFormat,
   tf,
-  tolerance,
   withoutKernelLeakCheck,
 } from './setup';
 
@@ -26,12 +25,17 @@ interface GroupCase extends Case {
   constantGroup?: number;
 }
 
-function groupCase(shape: number[], format: Format, groups: number, more: Partial<GroupCase> = {}) {
+function groupCase(
+  shape: number[],
+  format: DataFormat,
+  groups: number,
+  more: Partial<GroupCase> = {},
+) {
   const c: GroupCase = {...makeCase(`groups ${groups}`, shape, format), groups, ...more};
   return c;
 }
 
-const SHAPES: Record<Format, number[][]> = {
+const SHAPES: Record<DataFormat, number[][]> = {
   channelsLast: [
     [3, 6],
     [2, 7, 6],
@@ -88,8 +92,8 @@ function caseTensors(c: GroupCase, d: CaseData) {
   };
 }
 
-describeEachBackend('groupNorm', backend => {
-  const {atol, rtol} = tolerance(backend);
+describeEachBackend('groupNorm', env => {
+  const {atol, rtol} = env.tolerance;
   // Worst absolute error of y and of each gradient over the cases (a constant
   // group's dx, ~316 times larger, left out), printed for the record.
   const worst: Record<string, number> = {y: 0, dx: 0, dgamma: 0, dbeta: 0};
@@ -99,7 +103,7 @@ describeEachBackend('groupNorm', backend => {
   };
   afterAll(() => {
     const errors = Object.entries(worst).map(([what, e]) => `${what} ${e.toExponential(2)}`);
-    console.log(`groupNorm [${backend}]: worst absolute error ${errors.join(', ')}`);
+    console.log(`groupNorm [${env.name}]: worst absolute error ${errors.join(', ')}`);
   });
 
   for (const c of GROUP_CASES) {
@@ -119,7 +123,7 @@ describeEachBackend('groupNorm', backend => {
       y.dispose();
       expect(tf.memory().numTensors).toBe(before);
 
-      if (backend !== FALLBACK) {
+      if (env.name !== FALLBACK) {
         // The forward kernel alone: statistics of shape [N, groups].
         const params = {...(gamma ? {gamma} : {}), ...(beta ? {beta} : {})};
         const attrs = {epsilon, dataFormat: format, groups};
@@ -171,7 +175,7 @@ describeEachBackend('groupNorm', backend => {
     const x = tf.tensor2d([[-1, -1, 1, 1, 2, 2, 0, -2]]);
     const one = groupNorm(x, 1, null, null, 1e-3);
     const two = groupNorm(x, 2, null, null, 1e-3, 'channelsFirst');
-    const {atol: a} = tolerance(backend);
+    const {atol: a} = env.tolerance;
     expectClose(
       await one.data(),
       [-0.898, -0.898, 0.539, 0.539, 1.257, 1.257, -0.18, -1.616],
@@ -204,8 +208,8 @@ describeEachBackend('groupNorm', backend => {
       tf.profile(() => tf.grad(v => tf.sum(groupNorm(v, 2)))(x)),
     );
     const names = profile.kernels.map(k => k.name);
-    expect(names.includes(InstanceNorm)).toBe(backend !== FALLBACK);
-    expect(names.includes(InstanceNormGrad)).toBe(backend !== FALLBACK);
+    expect(names.includes(InstanceNorm)).toBe(env.name !== FALLBACK);
+    expect(names.includes(InstanceNormGrad)).toBe(env.name !== FALLBACK);
     tf.dispose(profile.result as tf.Tensor);
     x.dispose();
   });

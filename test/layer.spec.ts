@@ -13,8 +13,8 @@ import {
 } from '../src/index';
 import type {InstanceNormalizationLayerArgs} from '../src/index';
 
+import {CompositeNorm} from '../support';
 import {
-  CompositeInstanceNorm,
   convNet,
   convertedKerasModel,
   EPSILON,
@@ -28,15 +28,14 @@ import {
   setWeights,
   weightValues,
 } from './layer_util';
-import {referenceForward} from './reference';
+import {referenceForward, referenceNorm} from './reference';
 import {
   describeEachBackend,
   expectClose,
-  Format,
+  DataFormat,
   randomValues,
   skipWithoutKernels,
   tf,
-  tolerance,
 } from './setup';
 
 /** The config keras-contrib (keras 2.2.4) writes for InstanceNormalization. */
@@ -64,7 +63,7 @@ async function predictImages(
   shape: number[],
   seed: number,
   offset: number,
-  norm: {gamma: number[]; beta: number[]; format: Format},
+  norm: {gamma: number[]; beta: number[]; format: DataFormat; epsilonMode?: 'variance' | 'stddev'},
 ): Promise<{x: tf.Tensor; y: tf.Tensor; normalized: Float64Array}> {
   const values = randomValues(
     shape.reduce((a, b) => a * b, 1),
@@ -74,13 +73,17 @@ async function predictImages(
   );
   const x = tf.tensor(values, shape);
   const y = model.predict(x) as tf.Tensor;
-  const {gamma, beta, format} = norm;
-  const normalized = referenceForward(values, shape, gamma, beta, EPSILON, format).y;
+  const {gamma, beta, format, epsilonMode} = norm;
+  const normalized = referenceNorm(values, shape, gamma, beta, {
+    epsilon: EPSILON,
+    format,
+    epsilonMode,
+  }).y;
   return {x, y, normalized};
 }
 
-describeEachBackend('layer', backend => {
-  const {atol, rtol} = tolerance(backend);
+describeEachBackend('layer', env => {
+  const {atol, rtol} = env.tolerance;
 
   describe('config', () => {
     it('has the Keras defaults', () => {
@@ -256,14 +259,14 @@ describeEachBackend('layer', backend => {
 
   describe('training', () => {
     beforeEach(() => skipWithoutKernels('Conv2DBackpropFilter'));
-    for (const format of ['channelsLast', 'channelsFirst'] as Format[]) {
+    for (const format of ['channelsLast', 'channelsFirst'] as DataFormat[]) {
       it(`fits a conv net (${format}) step for step like the composite reference, without leaks`, async () => {
         const axis = format === 'channelsLast' ? -1 : 1;
         await expectFitsLikeReference(
           format,
           instanceNormalization({axis}),
-          new CompositeInstanceNorm(format),
-          tolerance(backend),
+          new CompositeNorm({dataFormat: format}),
+          env.tolerance,
         );
       });
     }
@@ -371,7 +374,7 @@ describeEachBackend('layer', backend => {
     }
 
     it('round-trips through indexeddb://', async () => {
-      const url = `indexeddb://tfjs-instance-norm-layer-${backend}`;
+      const url = `indexeddb://tfjs-instance-norm-layer-${env.name}`;
       const model = convNet('channelsLast', instanceNormalization({axis: null, epsilon: 1e-2}));
       setWeights(model.layers[1], [[1.5], [-0.5]]);
       await model.save(url);
@@ -386,7 +389,7 @@ describeEachBackend('layer', backend => {
   });
 
   describe('models converted from Keras', () => {
-    it('loads keras-contrib InstanceNormalization (axis -1 and axis null) and predicts', async () => {
+    it('loads keras-contrib InstanceNormalization (axis -1 and axis null) and predicts (x - mean) / (std + epsilon)', async () => {
       const shape = [2, 4, 5, 3];
       const topology = {
         class_name: 'Sequential',
@@ -422,8 +425,13 @@ describeEachBackend('layer', backend => {
         gamma: gamma1,
         beta: beta1,
         format: 'channelsLast',
+        epsilonMode: 'stddev',
       });
-      const expected = referenceForward(first, [2, 60, 1], [3], [-1], EPSILON, 'channelsLast').y;
+      const expected = referenceNorm(first, [2, 60, 1], [3], [-1], {
+        epsilon: EPSILON,
+        format: 'channelsLast',
+        epsilonMode: 'stddev',
+      }).y;
       expectClose(await y.data(), expected, atol, rtol, 'y');
       tf.dispose([x, y]);
       model.dispose();
@@ -466,9 +474,16 @@ describeEachBackend('layer', backend => {
         {name: 'instance_normalization/beta', values: [0, 0, 0]},
       ];
       const before = tf.memory().numTensors;
+      // Addons saves a built layer with groups = C: that loads.
+      const built = await tfl.loadLayersModel(
+        convertedKerasModel(addonsModel(-1, 3, [1, 4, 4, 3]), weights),
+      );
+      built.dispose();
       await expectAsync(
-        tfl.loadLayersModel(convertedKerasModel(addonsModel(-1, 3, [1, 4, 4, 3]), weights)),
-      ).toBeRejectedWithError(/'instance_normalization'.*groups must be -1.*got 3/);
+        tfl.loadLayersModel(convertedKerasModel(addonsModel(-1, 6, [1, 4, 4, 3]), weights)),
+      ).toBeRejectedWithError(
+        /'instance_normalization'.*groups must be -1 or the number of channels \(3.*got 6/,
+      );
       await expectAsync(
         tfl.loadLayersModel(convertedKerasModel(addonsModel(4, -1, [1, 4, 4, 3]), weights)),
       ).toBeRejectedWithError(
