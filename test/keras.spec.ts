@@ -480,6 +480,50 @@ describeEachBackend('Keras flavour decisions', (envName, env) => {
     });
   }
 
+  for (const inputShape of [[6], [3, 2, 6]]) {
+    it(`GroupNormalization fuses its activation and saves it (input ${JSON.stringify(inputShape)})`, async () => {
+      const layer = new GroupNormalization({groups: 2, activation: 'swish', inputShape});
+      const model = tfl.sequential({layers: [layer]});
+      const [gamma, beta] = [
+        [1.5, 0.5, -1, 2, 1, 0.25],
+        [0, 0.1, -0.2, 0.3, 0, 1],
+      ];
+      const weights = [tf.tensor1d(gamma), tf.tensor1d(beta)];
+      layer.setWeights(weights);
+      const shape = [2, ...inputShape];
+      const x = tf.tensor(
+        randomValues(
+          shape.reduce((a, b) => a * b),
+          21,
+          2,
+        ),
+        shape,
+      );
+      const y = model.predict(x) as tf.Tensor;
+      const expectedY = referenceNorm(
+        await x.data(),
+        shape.length === 2 ? [2, 1, 6] : shape,
+        gamma,
+        beta,
+        {
+          epsilon: 1e-3,
+          format: 'channelsLast',
+          groups: 2,
+          activation: 'swish',
+        },
+      ).y;
+      expectClose(await y.data(), expectedY, atol, rtol, 'swish', 1);
+      const artifacts = await saveToMemory(model);
+      expect(JSON.stringify(artifacts.modelTopology)).toContain('"activation":"swish"');
+      const loaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
+      const again = loaded.predict(x) as tf.Tensor;
+      expect(await again.data()).toEqual(await y.data());
+      tf.dispose([x, y, again, ...weights]);
+      model.dispose();
+      loaded.dispose();
+    });
+  }
+
   it('rejects the pix2pix layer on inputs other than [N, H, W, C]', async () => {
     const topology = functionalKerasModel('InstanceNormalization', 'norm', {}, [1, 9, 4]);
     // kerasLayerConfig adds Keras' keys: keep the base keys only.
