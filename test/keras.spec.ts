@@ -19,6 +19,7 @@ import {
   convertedKerasModel,
   functionalKerasModel,
   kerasLayerConfig,
+  missingKernels,
   saveToMemory,
 } from './layer_util';
 import {referenceNorm} from './reference';
@@ -186,8 +187,19 @@ function roundTripSpec(fixture: string, env: TestEnv, backprop = true): void {
   it(`${fixture}: fine-tunes with fit through the fused gradient, saves and loads the same bits`, async () => {
     const {model, expected} = await loadFixture(fixture);
     const x = inputs(expected);
-    const names = await fineTune(model, x);
-    if (env.fused) {
+    const original = model.predict(x) as tf.Tensor;
+    const before = await original.data();
+    original.dispose();
+    const convs = model.layers.some(l => l.getClassName() === 'Conv2D');
+    const missing = convs ? missingKernels(['Conv2DBackpropFilter']) : [];
+    if (missing.length > 0) {
+      // tfjs' own conv gradient is absent on this backend: no fit, with any norm.
+      await expectAsync(fineTune(model, x)).toBeRejectedWithError(/not registered/);
+    }
+    const names = missing.length > 0 ? null : await fineTune(model, x);
+    if (names == null) {
+      // Nothing to check about the gradient kernels.
+    } else if (env.fused) {
       expect(names).toContain(InstanceNorm);
       if (backprop) {
         expect(names).toContain(InstanceNormGrad);
@@ -202,10 +214,8 @@ function roundTripSpec(fixture: string, env: TestEnv, backprop = true): void {
     expect(configs(loaded)).toEqual(configs(model));
     const [a, b] = [model.predict(x) as tf.Tensor, loaded.predict(x) as tf.Tensor];
     expect(await b.data()).toEqual(await a.data());
-    // Fine-tuning changed the weights: the loaded model is not the fixture's.
-    expect(
-      (await a.data()).some((v, i) => Math.abs(v - expected.output.values[i]) > 1e-6),
-    ).toBeTrue();
+    // Fine-tuning changed the predictions (where it ran).
+    expect((await a.data()).some((v, i) => v !== before[i])).toBe(names != null);
     tf.dispose([a, b, ...x]);
     model.dispose();
     loaded.dispose();
@@ -476,6 +486,50 @@ describeEachBackend('Keras flavour decisions', env => {
         tfl.loadLayersModel(convertedKerasModel(topology, [])),
       ).toBeRejectedWithError(error);
       expect(tf.memory().numTensors).toBe(before);
+    });
+  }
+
+  for (const inputShape of [[6], [3, 2, 6]]) {
+    it(`GroupNormalization fuses its activation and saves it (input ${JSON.stringify(inputShape)})`, async () => {
+      const layer = new GroupNormalization({groups: 2, activation: 'swish', inputShape});
+      const model = tfl.sequential({layers: [layer]});
+      const [gamma, beta] = [
+        [1.5, 0.5, -1, 2, 1, 0.25],
+        [0, 0.1, -0.2, 0.3, 0, 1],
+      ];
+      const weights = [tf.tensor1d(gamma), tf.tensor1d(beta)];
+      layer.setWeights(weights);
+      const shape = [2, ...inputShape];
+      const x = tf.tensor(
+        randomValues(
+          shape.reduce((a, b) => a * b),
+          21,
+          2,
+        ),
+        shape,
+      );
+      const y = model.predict(x) as tf.Tensor;
+      const expectedY = referenceNorm(
+        await x.data(),
+        shape.length === 2 ? [2, 1, 6] : shape,
+        gamma,
+        beta,
+        {
+          epsilon: 1e-3,
+          format: 'channelsLast',
+          groups: 2,
+          activation: 'swish',
+        },
+      ).y;
+      expectClose(await y.data(), expectedY, atol, rtol, 'swish', 1);
+      const artifacts = await saveToMemory(model);
+      expect(JSON.stringify(artifacts.modelTopology)).toContain('"activation":"swish"');
+      const loaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
+      const again = loaded.predict(x) as tf.Tensor;
+      expect(await again.data()).toEqual(await y.data());
+      tf.dispose([x, y, again, ...weights]);
+      model.dispose();
+      loaded.dispose();
     });
   }
 

@@ -4,8 +4,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type {LayerArgs} from '@tensorflow/tfjs-layers/dist/engine/topology';
 import type {Kwargs} from '@tensorflow/tfjs-layers/dist/types';
 
-import {instanceNorm} from '../instance_norm';
-import type {DataFormat} from '../kernel_names';
+import {adaptiveInstanceNorm} from '../adaptive_instance_norm';
 import {checkEpsilon, checkKeys} from './base';
 
 /** Configuration of the AdaptiveInstanceNormalization layer. */
@@ -99,21 +98,4 @@ export function adaptiveInstanceNormalization(
   args?: AdaptiveInstanceNormalizationLayerArgs,
 ): AdaptiveInstanceNormalization {
   return new AdaptiveInstanceNormalization(args);
-}
-
-/** AdaIN through the fused instanceNorm with [N, C] gamma/beta from the style's moments. */
-function adaptiveInstanceNorm(
-  content: Tensor,
-  style: Tensor,
-  epsilon: number,
-  dataFormat: DataFormat,
-): Tensor {
-  return tf.tidy(() => {
-    const rank = style.rank;
-    const axes = Array.from({length: rank - 2}, (_, i) =>
-      dataFormat === 'channelsLast' ? i + 1 : i + 2,
-    );
-    const {mean, variance} = tf.moments(style, axes);
-    return instanceNorm(content, tf.sqrt(tf.add(variance, epsilon)), mean, epsilon, dataFormat);
-  });
 }

@@ -124,6 +124,8 @@ export class InstanceNormalization extends ChannelGroupNormalization {
   static className = 'InstanceNormalization';
   /** Which layer this one computes as (and saves as). */
   readonly flavour: InstanceNormFlavour;
+  /** Addons' saved groups: -1, or C once built; checked against C at build. */
+  private readonly savedGroups: number = -1;
 
   constructor(args: InstanceNormalizationLayerArgs = {}) {
     const flavour = (args as FlavouredArgs)[FLAVOUR] ?? 'package';
@@ -150,9 +152,6 @@ export class InstanceNormalization extends ChannelGroupNormalization {
       }
     }
   }
-
-  /** Addons' saved groups: -1, or C once built; checked against C at build. */
-  private readonly savedGroups: number = -1;
 
   /** Decides the flavour of a saved config (see {@link instanceNormFlavour}). */
   static override fromConfig<T extends tf.serialization.Serializable>(
