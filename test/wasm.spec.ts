@@ -369,8 +369,8 @@ describeEachBackend(
     for (const {path, simd} of PATHS) {
       describe(path, () => {
         let saved = false;
-        beforeAll(() => {
-          saved = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
+        beforeAll(async () => {
+          saved = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
           tf.env().set('WASM_HAS_SIMD_SUPPORT', simd && saved);
         });
         afterAll(() => tf.env().set('WASM_HAS_SIMD_SUPPORT', saved));

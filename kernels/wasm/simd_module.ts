@@ -79,15 +79,24 @@ export function backendHeap(backend: BackendWasm): EmscriptenHeap {
   return backend.wasm as unknown as EmscriptenHeap;
 }
 
-/** Whether the backend runs with SIMD, as its own detection (or the app) set the flag. */
+/**
+ * Whether the backend runs with SIMD: the flag WASM_HAS_SIMD_SUPPORT, as the
+ * backend's own detection (or the app) set it. After `tf.env().reset()` the
+ * flag has no value until evaluated again (asynchronously): then the same
+ * detection the backend made, whether this engine validates a SIMD module.
+ */
 export function simdEnabled(): boolean {
   try {
     return env().getBool('WASM_HAS_SIMD_SUPPORT');
   } catch {
-    // Not evaluated yet (only asynchronously): the backend has not started.
-    return false;
+    if (engineValidatesSimd == null) {
+      engineValidatesSimd =
+        typeof WebAssembly === 'object' && WebAssembly.validate(decode(INSTANCE_NORM_WASM));
+    }
+    return engineValidatesSimd;
   }
 }
+let engineValidatesSimd: boolean | null = null;
 
 /** The SIMD kernels on this backend's memory, or null to run the float64 loops. */
 export function simdKernels(backend: BackendWasm): SimdKernels | null {

@@ -165,12 +165,13 @@ function rowSums(row: usize, other: usize, count: i32, center: f32, centerLo: f3
     let q2 = f32x4.splat(0);
     let q3 = f32x4.splat(0);
     if (other == 0) {
+      // Moments around a float32 center: every caller passes lo = 0 here.
       for (; i < blockEnd; i += 16) {
         const p = row + ((<usize>i) << 2);
-        const d0 = f32x4.sub(f32x4.sub(v128.load(p), c4), lo4);
-        const d1 = f32x4.sub(f32x4.sub(v128.load(p, 16), c4), lo4);
-        const d2 = f32x4.sub(f32x4.sub(v128.load(p, 32), c4), lo4);
-        const d3 = f32x4.sub(f32x4.sub(v128.load(p, 48), c4), lo4);
+        const d0 = f32x4.sub(v128.load(p), c4);
+        const d1 = f32x4.sub(v128.load(p, 16), c4);
+        const d2 = f32x4.sub(v128.load(p, 32), c4);
+        const d3 = f32x4.sub(v128.load(p, 48), c4);
         s0 = f32x4.add(s0, d0);
         s1 = f32x4.add(s1, d1);
         s2 = f32x4.add(s2, d2);
