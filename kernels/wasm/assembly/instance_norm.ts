@@ -47,6 +47,8 @@ const REDO_RATIO: f64 = 16;
 const BLOCK_VECTORS = 32;
 /** Pixels per channelsLast block (terms per accumulator lane). */
 const BLOCK_PIXELS = 8;
+/** Pixels per channelsLast block of the elementwise pass. */
+const AFFINE_PIXELS = 64;
 
 // Scratch layout, per channel of the unit (C entries each): float64 arrays,
 // then float32 arrays.
@@ -629,32 +631,53 @@ function affineSimd(
     }
     return;
   }
+  // Channels last: blocks of pixels (in cache across the channel loop), the
+  // terms of four channels loaded once per block.
   const quads = channels & ~3;
-  for (let s = 0; s < spatial; s++) {
-    const offset = (<usize>index(n, s, 0)) << 2;
-    const px = x + offset;
-    const pt = target + offset;
-    const pg = other + offset;
+  const stride = (<usize>channels) << 2;
+  for (let s0 = 0; s0 < spatial; s0 += AFFINE_PIXELS) {
+    const pixels = min(AFFINE_PIXELS, spatial - s0);
+    const offset = (<usize>index(n, s0, 0)) << 2;
     for (let c = 0; c < quads; c += 4) {
       const q = (<usize>c) << 2;
-      const d = f32x4.sub(
-        f32x4.sub(v128.load(px + q), v128.load(f32Array(MEAN_HI) + q)),
-        v128.load(f32Array(MEAN_LO) + q),
-      );
-      let v = f32x4.add(
-        f32x4.mul(d, v128.load(f32Array(slopeArray) + q)),
-        v128.load(f32Array(constArray) + q),
-      );
-      if (other != 0)
-        v = f32x4.add(v, f32x4.mul(v128.load(pg + q), v128.load(f32Array(factorArray) + q)));
-      v128.store(pt + q, v);
+      const hi = v128.load(f32Array(MEAN_HI) + q);
+      const lo = v128.load(f32Array(MEAN_LO) + q);
+      const e = v128.load(f32Array(slopeArray) + q);
+      const k = v128.load(f32Array(constArray) + q);
+      let px = x + offset + q;
+      let pt = target + offset + q;
+      if (other == 0) {
+        for (let p = 0; p < pixels; p++) {
+          const d = f32x4.sub(f32x4.sub(v128.load(px), hi), lo);
+          v128.store(pt, f32x4.add(f32x4.mul(d, e), k));
+          px += stride;
+          pt += stride;
+        }
+      } else {
+        const f = v128.load(f32Array(factorArray) + q);
+        let pg = other + offset + q;
+        for (let p = 0; p < pixels; p++) {
+          const d = f32x4.sub(f32x4.sub(v128.load(px), hi), lo);
+          const u = f32x4.mul(v128.load(pg), f);
+          v128.store(pt, f32x4.add(f32x4.add(f32x4.mul(d, e), k), u));
+          px += stride;
+          pt += stride;
+          pg += stride;
+        }
+      }
     }
     for (let c = quads; c < channels; c++) {
-      const q = (<usize>c) << 2;
-      const d = load<f32>(px + q) - getF32(MEAN_HI, c) - getF32(MEAN_LO, c);
-      let v = d * getF32(slopeArray, c) + getF32(constArray, c);
-      if (other != 0) v += load<f32>(pg + q) * getF32(factorArray, c);
-      store<f32>(pt + q, v);
+      const hi = getF32(MEAN_HI, c);
+      const lo = getF32(MEAN_LO, c);
+      const e = getF32(slopeArray, c);
+      const k = getF32(constArray, c);
+      const f = other != 0 ? getF32(factorArray, c) : 0;
+      for (let p = 0; p < pixels; p++) {
+        const q = (<usize>index(n, s0 + p, c)) << 2;
+        let v = (load<f32>(x + q) - hi - lo) * e + k;
+        if (other != 0) v += load<f32>(other + q) * f;
+        store<f32>(target + q, v);
+      }
     }
   }
 }
