@@ -886,8 +886,11 @@ function gradientUnit(
       setF32(SCALE32, c, <f32>getF64(SCALE, c));
     }
   }
-  // Pass 2: dx = a * dz + slope * (x - mean) + constant.
-  if (activation == LINEAR) affineSimd(dx, x, dy, n, c0, c1, SLOPE32, SHIFT32, SCALE32);
+  // Pass 2: dx = a * dz + slope * (x - mean) + constant; exactly 0 for
+  // one-element groups (the terms cancel, float32 rounding would not).
+  if (spatial * perGroup == 1) {
+    for (let c = c0; c < c1; c++) store<f32>(dx + ((<usize>index(n, 0, c)) << 2), 0);
+  } else if (activation == LINEAR) affineSimd(dx, x, dy, n, c0, c1, SLOPE32, SHIFT32, SCALE32);
   else gradientScalar(dx, dy, x, n, c0, c1, activation, alpha);
 }
 
