@@ -8,7 +8,7 @@ import {
   pixelLoop,
   pixelReadersSnippet,
 } from './chunk_snippets';
-import {Chunking, Geometry, partialsShape} from './plan';
+import {partialsShape, Plan} from './plan';
 
 /**
  * Forward chunk pass, unpacked: per chunk of (instance, channel), the texel
@@ -26,20 +26,22 @@ export class ChunkMomentsProgram implements GPGPUProgram {
   outputShape: number[];
   userCode: string;
 
-  constructor(geometry: Geometry, chunking: Chunking) {
-    this.outputShape = partialsShape(geometry, chunking);
-    const deviation = '(xPixel(n, c, u) - local)';
+  constructor(plan: Plan) {
+    this.outputShape = partialsShape(plan);
+    const readers = pixelReadersSnippet(plan, ['x']);
+    const pivot = `xPixel(n, ${groupStart(plan, 'c')}, 0)`;
+    const addPixel = addDeviation(plan, '(xPixel(n, c, u) - local)', 'sum', 'squares');
+    const moments = chunkMoments(plan, 'float', 'sum', 'squares');
     this.userCode = chunkPass(
-      geometry,
-      chunking,
-      pixelReadersSnippet(geometry, ['x']),
+      plan,
+      readers,
       `
-      float pivot = xPixel(n, ${groupStart(geometry, 'c')}, 0);
+      float pivot = ${pivot};
       float local = xPixel(n, c, u0);
       float sum = 0.0;
       float squares = 0.0;
-      ${pixelLoop(chunking, addDeviation(geometry, chunking, deviation, 'sum', 'squares'))}
-      ${chunkMoments(geometry, chunking, 'float', 'sum', 'squares')}
+      ${pixelLoop(plan, addPixel)}
+      ${moments}
       setOutput(vec4((local - pivot) + mean, deviation, pivot, 0.0));`,
     );
   }
