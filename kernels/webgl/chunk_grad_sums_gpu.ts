@@ -2,6 +2,7 @@ import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
 
 import {activationSnippet} from './activation_snippet';
 import {chunkPass, pixelLoop, pixelReadersSnippet} from './chunk_snippets';
+import {paramNames} from './merge_moments_gpu';
 import {channelBlocks, partialsShape, Plan} from './plan';
 import {NORM_UNIFORMS} from './uniforms';
 
@@ -9,7 +10,8 @@ import {NORM_UNIFORMS} from './uniforms';
  * Gradient chunk pass, unpacked: per chunk of (instance, channel), the
  * means of dz, dz * xhat and xhat, with xhat = (x - mean) * invStd from the
  * saved statistics of the channel's group and dz = dy * act'(xhat * gamma +
- * beta); in a second set of rows, the group's (mean, invStd) for the merge.
+ * beta); in a second set of rows, (mean, invStd, gamma, beta) of the
+ * (instance, channel) for the merge, which then reads no other input.
  */
 export class ChunkGradSumsProgram implements GPGPUProgram {
   customUniforms = NORM_UNIFORMS;
@@ -20,17 +22,12 @@ export class ChunkGradSumsProgram implements GPGPUProgram {
 
   constructor(plan: Plan) {
     this.outputShape = partialsShape(plan, 2);
-    this.variableNames = ['dy', 'x', 'mean', 'invStd', ...affineNames(plan)];
+    this.variableNames = ['dy', 'x', 'mean', 'invStd', ...paramNames(plan)];
     const secondSet = plan.geometry.batch * channelBlocks(plan.geometry, plan.view);
-    const param = (name: 'gamma' | 'beta', absent: string) => {
-      const kind = plan.block[name];
-      const sampler = name === 'gamma' ? 'getGamma' : 'getBeta';
-      return kind === 'absent' ? absent : kind === 'perChannel' ? `${sampler}(c)` : `${sampler}(n, c)`;
-    };
-    const gradient =
-      plan.block.activation === 'linear'
-        ? 'dyPixel(n, c, u)'
-        : 'dyPixel(n, c, u) * activateGrad(xhat * gamma + beta)';
+    const linear = plan.block.activation === 'linear';
+    const gradient = linear
+      ? 'dyPixel(n, c, u)'
+      : 'dyPixel(n, c, u) * activateGrad(xhat * gamma + beta)';
     const addPixel = `
       float xhat = (xPixel(n, c, u) - mean) * invStd;
       float gradient = ${gradient};
@@ -43,12 +40,11 @@ export class ChunkGradSumsProgram implements GPGPUProgram {
       int group = c / ${plan.geometry.channelsPerGroup};
       float mean = getMean(n, group);
       float invStd = getInvStd(n, group);
+      ${unpackedAffine(plan)}
       if (texel.x >= ${secondSet}) {
-        setOutput(vec4(mean, invStd, 0.0, 0.0));
+        setOutput(vec4(mean, invStd, gamma, beta));
         return;
       }
-      float gamma = ${param('gamma', '1.0')};
-      float beta = ${param('beta', '0.0')};
       vec3 sums = vec3(0.0);
       ${pixelLoop(plan, addPixel)}
       setOutput(vec4(sums / count, 0.0));`,
@@ -64,4 +60,17 @@ export function affineNames(plan: Plan): string[] {
   if (plan.block.gamma !== 'absent') names.push('gamma');
   if (plan.block.beta !== 'absent') names.push('beta');
   return names;
+}
+
+/**
+ * Unpacked chunk passes: GLSL defining `float gamma` and `float beta` of
+ * (n, c), 1 and 0 when absent.
+ */
+export function unpackedAffine(plan: Plan): string {
+  const read = (name: 'gamma' | 'beta', absent: string) => {
+    const kind = plan.block[name];
+    const sampler = name === 'gamma' ? 'getGamma' : 'getBeta';
+    return kind === 'absent' ? absent : kind === 'perChannel' ? `${sampler}(c)` : `${sampler}(n, c)`;
+  };
+  return `float gamma = ${read('gamma', '1.0')}; float beta = ${read('beta', '0.0')};`;
 }

@@ -8,7 +8,9 @@ import {
   pixelLoop,
   pixelReadersSnippet,
 } from './chunk_snippets';
-import {partialsShape, Plan} from './plan';
+import {unpackedAffine} from './chunk_grad_sums_gpu';
+import {paramNames} from './merge_moments_gpu';
+import {channelBlocks, partialsShape, Plan} from './plan';
 
 /**
  * Forward chunk pass, unpacked: per chunk of (instance, channel), the texel
@@ -18,16 +20,19 @@ import {partialsShape, Plan} from './plan';
  * deviation rather than the variance keeps it in float16 range for any x
  * that is. The squares are of deviations scaled by a power of two
  * (squaresScale), so that x of magnitude 1e18 does not overflow their
- * float32 sum.
+ * float32 sum. A second set of rows holds (0, 0, gamma, beta) per (instance,
+ * channel) for the merge, which then reads no other input.
  */
 export class ChunkMomentsProgram implements GPGPUProgram {
-  variableNames = ['x'];
   packedOutput = true;
+  variableNames: string[];
   outputShape: number[];
   userCode: string;
 
   constructor(plan: Plan) {
-    this.outputShape = partialsShape(plan);
+    this.outputShape = partialsShape(plan, 2);
+    this.variableNames = ['x', ...paramNames(plan)];
+    const secondSet = plan.geometry.batch * channelBlocks(plan.geometry, plan.view);
     const readers = pixelReadersSnippet(plan, ['x']);
     const pivot = `xPixel(n, ${groupStart(plan, 'c')}, 0)`;
     const addPixel = addDeviation(plan, '(xPixel(n, c, u) - local)', 'sum', 'squares');
@@ -36,6 +41,11 @@ export class ChunkMomentsProgram implements GPGPUProgram {
       plan,
       readers,
       `
+      if (texel.x >= ${secondSet}) {
+        ${unpackedAffine(plan)}
+        setOutput(vec4(0.0, 0.0, gamma, beta));
+        return;
+      }
       float pivot = ${pivot};
       float local = xPixel(n, c, u0);
       float sum = 0.0;
@@ -43,6 +53,7 @@ export class ChunkMomentsProgram implements GPGPUProgram {
       ${pixelLoop(plan, addPixel)}
       ${moments}
       setOutput(vec4((local - pivot) + mean, deviation, pivot, 0.0));`,
+      `(texel.x >= ${secondSet} ? ${secondSet} : 0)`,
     );
   }
 }

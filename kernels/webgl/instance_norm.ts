@@ -55,12 +55,12 @@ function instanceNormWebGL({
   const intermediates: TensorInfo[] = [];
   try {
     const x = viewOf(backend, inputs.x, plan.view, intermediates);
-    const {gamma, beta} = inputs;
-    const partials = run(backend, new family.ChunkMoments(plan), {x}, uniforms, intermediates);
+    const named = {x, gamma: inputs.gamma, beta: inputs.beta};
+    const partials = run(backend, new family.ChunkMoments(plan), named, uniforms, intermediates);
     const stats = run(
       backend,
       new family.MergeMoments(plan),
-      {partials, x, gamma, beta},
+      {...named, partials},
       uniforms,
       intermediates,
     );

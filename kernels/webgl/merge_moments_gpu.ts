@@ -7,19 +7,19 @@ import {NORM_UNIFORMS} from './uniforms';
 /**
  * Forward merge, unpacked: `[N * FORWARD_ROWS, C]`, one value a fragment,
  * per channel the affine (scale, offset), the pivot and the outputs (mean,
- * invStd) of its group. Its inputs are read packed.
+ * invStd) of its group. Reads the partials only, gamma and beta
+ * included (their second set of rows).
  */
 export class MergeMomentsProgram implements GPGPUProgram {
   packedInputs = true;
   customUniforms = NORM_UNIFORMS;
-  variableNames: string[];
+  variableNames = ['partials'];
   outputShape: number[];
   userCode: string;
 
   constructor(plan: Plan) {
     const {batch, channels} = plan.geometry;
     this.outputShape = [batch * FORWARD_ROWS.perInstance, channels];
-    this.variableNames = ['partials', ...paramNames(plan)];
     this.userCode = `
       ${forwardMergeSnippet(plan)}
       ${mergeMain(plan, FORWARD_ROWS.perInstance)}`;

@@ -5,7 +5,7 @@
  * gradient), then the values of the rows of FORWARD_ROWS / GRAD_ROWS as
  * `vec2 rowPair(int n, int c, int row, vec4 stats)`, the rows (row, row + 1)
  * of channel c from `vec4 groupStats(int n, int group)`. The merges read all
- * inputs packed.
+ * inputs packed; the unpacked family's read the partials only.
  */
 import {channelBlocks, FORWARD_ROWS, GRAD_ROWS, ParamKind, Plan} from './plan';
 import {chunkPixelsSnippet, groupStart} from './chunk_snippets';
@@ -13,18 +13,23 @@ import {firstPixelsSnippet, PICK_SNIPPET} from './texel_snippets';
 
 /**
  * `float gammaOf(int n, int c)` and `float betaOf(int n, int c)`: 1 and 0
- * when absent, else from a packed `[C]` or `[N, C]` texture.
+ * when absent; packed, from a packed `[C]` or `[N, C]` texture; unpacked,
+ * from lanes z, w of the partials' second set of rows (chunk 0).
  */
 export function affineSnippet(plan: Plan): string {
-  const read = (kind: ParamKind, sampler: string, absent: string) =>
+  const blocks = channelBlocks(plan.geometry, plan.view);
+  const secondSet = `getPartials(${plan.geometry.batch * blocks} + n * ${blocks} + c, 0, 0)`;
+  const read = (kind: ParamKind, sampler: string, absent: string, lane: string) =>
     kind === 'absent'
       ? absent
-      : kind === 'perChannel'
-        ? `pick1d(${sampler}(c), c)`
-        : `pick2d(${sampler}(n, c), n, c)`;
+      : !plan.view.packed
+        ? `${secondSet}.${lane}`
+        : kind === 'perChannel'
+          ? `pick1d(${sampler}(c), c)`
+          : `pick2d(${sampler}(n, c), n, c)`;
   return `
-    float gammaOf(int n, int c) { return ${read(plan.block.gamma, 'getGamma', '1.0')}; }
-    float betaOf(int n, int c) { return ${read(plan.block.beta, 'getBeta', '0.0')}; }`;
+    float gammaOf(int n, int c) { return ${read(plan.block.gamma, 'getGamma', '1.0', 'z')}; }
+    float betaOf(int n, int c) { return ${read(plan.block.beta, 'getBeta', '0.0', 'w')}; }`;
 }
 
 /** GLSL expression: invStd from a biased `variance`, per epsilon mode. */
@@ -96,7 +101,8 @@ export function forwardMergeSnippet(plan: Plan): string {
  * dbeta = S * A, dgamma = S * (B - Xg * A). Subtracting Xg re-centres xhat,
  * removing the shift the float32 rounding of the saved mean causes at large
  * offsets (the true xhat has mean zero over the group). Unpacked, a chunk
- * texel holds one channel (A, B, X) and a second set of rows (mean, invStd);
+ * texel holds one channel (A, B, X) and a second set of rows (mean, invStd,
+ * gamma, beta);
  * packed, (A, B) of a pair, X of the pair in the second set, the statistics
  * read from the mean and invStd inputs.
  */
