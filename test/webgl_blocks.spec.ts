@@ -55,7 +55,14 @@ function cases(): BlockCase[] {
     });
   });
   for (const [shape, format, groups] of SHAPES) {
-    all.push({shape, format, groups, activation: 'linear', epsilonMode: 'stddev', perInstance: true});
+    all.push({
+      shape,
+      format,
+      groups,
+      activation: 'linear',
+      epsilonMode: 'stddev',
+      perInstance: true,
+    });
     all.push({shape, format, groups, activation: 'swish'});
   }
   return all;

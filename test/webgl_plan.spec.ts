@@ -98,9 +98,7 @@ describe('webgl planning', () => {
   }
 
   it('keeps the software plans: 16 chunks for 8x64x64x32, 256 for 1x256x256x16', () => {
-    expect(chunkingOf(planned([8, 64, 64, 32], 'channelsLast', true), 'software').count).toBe(
-      16,
-    );
+    expect(chunkingOf(planned([8, 64, 64, 32], 'channelsLast', true), 'software').count).toBe(16);
     expect(chunkingOf(planned([1, 256, 256, 16], 'channelsLast', true), 'software').count).toBe(
       256,
     );

@@ -70,7 +70,11 @@ export function unpackedAffine(plan: Plan): string {
   const read = (name: 'gamma' | 'beta', absent: string) => {
     const kind = plan.block[name];
     const sampler = name === 'gamma' ? 'getGamma' : 'getBeta';
-    return kind === 'absent' ? absent : kind === 'perChannel' ? `${sampler}(c)` : `${sampler}(n, c)`;
+    return kind === 'absent'
+      ? absent
+      : kind === 'perChannel'
+        ? `${sampler}(c)`
+        : `${sampler}(n, c)`;
   };
   return `float gamma = ${read('gamma', '1.0')}; float beta = ${read('beta', '0.0')};`;
 }

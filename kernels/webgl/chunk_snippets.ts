@@ -238,12 +238,7 @@ export function groupPair(plan: Plan): string {
  * GLSL adding deviation `d` (relative to the chunk's first pixel) to `sum`,
  * and its square, scaled by squaresScale, to `squares`.
  */
-export function addDeviation(
-  plan: Plan,
-  d: string,
-  sum: string,
-  squares: string,
-): string {
+export function addDeviation(plan: Plan, d: string, sum: string, squares: string): string {
   const scale = glslFloat(squaresScale(plan.view, plan.chunking));
   return `${sum} += ${d}; ${squares} += (${d} * ${scale}) * (${d} * ${scale});`;
 }

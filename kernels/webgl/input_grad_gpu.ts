@@ -14,8 +14,7 @@ export class InputGradProgram implements GPGPUProgram {
 
   constructor(plan: Plan) {
     this.outputShape = plan.view.viewShape;
-    const row = (offset: number) =>
-      `getCoefficients(n * ${GRAD_ROWS.perInstance} + ${offset}, c)`;
+    const row = (offset: number) => `getCoefficients(n * ${GRAD_ROWS.perInstance} + ${offset}, c)`;
     const {slopes, centre, stats, affine} = GRAD_ROWS;
     const gradient =
       plan.block.activation === 'linear'

@@ -110,7 +110,8 @@ export function gradMergeSnippet(plan: Plan): string {
   const {batch, channelsPerGroup: perGroup, spatial} = plan.geometry;
   const blocks = channelBlocks(plan.geometry, plan.view);
   const secondSet = batch * blocks;
-  const texel = (offset: string, c: string) => `getPartials(${offset}n * ${blocks} + ${c}, 0, 2 * k)`;
+  const texel = (offset: string, c: string) =>
+    `getPartials(${offset}n * ${blocks} + ${c}, 0, 2 * k)`;
   const access = plan.view.packed
     ? `vec3 chunkGradMeans(int n, int c, int k) {
          vec4 chunk = ${texel('', 'c / 2')};

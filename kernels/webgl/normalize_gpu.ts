@@ -18,8 +18,7 @@ export class NormalizeProgram implements GPGPUProgram {
 
   constructor(plan: Plan) {
     this.outputShape = plan.view.viewShape;
-    const row = (offset: number) =>
-      `getStats(n * ${FORWARD_ROWS.perInstance} + ${offset}, c)`;
+    const row = (offset: number) => `getStats(n * ${FORWARD_ROWS.perInstance} + ${offset}, c)`;
     const {affine, pivot} = FORWARD_ROWS;
     this.userCode = `
       ${activationSnippet(plan.block.activation)}

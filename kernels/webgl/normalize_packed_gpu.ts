@@ -18,7 +18,8 @@ export class PackedNormalizeProgram implements GPGPUProgram {
     this.outputShape = plan.view.viewShape;
     const affine = rowsTexel('stats', FORWARD_ROWS.affine);
     const pivot = rowsTexel('stats', FORWARD_ROWS.pivot);
-    const z = '(getXAtOutCoords() - spread(pivot, c, false)) * spread(affine, c, false) + spread(affine, c, true)';
+    const z =
+      '(getXAtOutCoords() - spread(pivot, c, false)) * spread(affine, c, false) + spread(affine, c, true)';
     const y = plan.block.activation === 'linear' ? z : `activate4(${z})`;
     this.userCode = texelPass(
       plan,

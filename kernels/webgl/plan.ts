@@ -189,11 +189,7 @@ export function channelBlocks(geometry: NormGeometry, seen: View): number {
  * unitsPerChunk * texelsPerUnit ~ 2 * count * channelsPerGroup, at least 16
  * pixels.
  */
-export function chooseChunking(
-  geometry: NormGeometry,
-  seen: View,
-  renderer: Renderer,
-): Chunking {
+export function chooseChunking(geometry: NormGeometry, seen: View, renderer: Renderer): Chunking {
   const {units, unitPixels} = seen;
   let unitsPerChunk: number;
   if (renderer === 'gpu') {
