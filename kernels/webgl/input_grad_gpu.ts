@@ -20,14 +20,17 @@ export class InputGradProgram implements GPGPUProgram {
       plan.block.activation === 'linear'
         ? 'getDyAtOutCoords()'
         : `getDyAtOutCoords() * activateGrad(xhat * ${row(affine)} + ${row(affine + 1)})`;
+    // One pixel per channel: A, the channel's mean of dz, is dz itself, and
+    // its float16 rounding must not leave G * (dz - A) nonzero.
+    const ownTerm =
+      plan.geometry.spatial === 1 ? '0.0' : `${row(slopes)} * (gradient - ${row(centre + 1)})`;
     this.userCode = `
       ${activationSnippet(plan.block.activation)}
       void main() {
         ${viewCoordsSnippet(plan)}
         float xhat = (getXAtOutCoords() - ${row(stats)}) * ${row(stats + 1)};
         float gradient = ${gradient};
-        setOutput(${row(slopes)} * (gradient - ${row(centre + 1)}) + ${row(slopes + 1)} -
-                  ${row(centre)} * xhat);
+        setOutput(${ownTerm} + ${row(slopes + 1)} - ${row(centre)} * xhat);
       }`;
   }
 }

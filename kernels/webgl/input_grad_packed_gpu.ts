@@ -23,6 +23,12 @@ export class PackedInputGradProgram implements GPGPUProgram {
       ? 'getDyAtOutCoords()'
       : `getDyAtOutCoords() *
          activateGrad4(xhat * spread(affine, c, false) + spread(affine, c, true))`;
+    // One pixel per channel: A, the channel's mean of dz, is dz itself, and
+    // its float16 rounding must not leave G * (dz - A) nonzero.
+    const ownTerm =
+      plan.geometry.spatial === 1
+        ? 'vec4(0.0)'
+        : 'spread(slopes, c, false) * (gradient - spread(centre, c, true))';
     this.userCode = texelPass(
       plan,
       GRAD_ROWS.perInstance,
@@ -33,8 +39,7 @@ export class PackedInputGradProgram implements GPGPUProgram {
         ${linear ? '' : rows('affine')}
         vec4 xhat = (getXAtOutCoords() - spread(stats, c, false)) * spread(stats, c, true);
         vec4 gradient = ${gradient};
-        setOutput(spread(slopes, c, false) * (gradient - spread(centre, c, true)) +
-                  spread(slopes, c, true) - spread(centre, c, false) * xhat);`,
+        setOutput(${ownTerm} + spread(slopes, c, true) - spread(centre, c, false) * xhat);`,
       activationSnippet(plan.block.activation),
     );
   }

@@ -182,6 +182,7 @@ export function gradMergeSnippet(plan: Plan): string {
  */
 export function packedMergeMain(plan: Plan, rowsPerInstance: number): string {
   const {channels, channelsPerGroup: perGroup} = plan.geometry;
+  const stored = storedValue(plan, 'vec4(first.x, second.x, first.y, second.y)');
   return `
     void main() {
       ivec2 coords = getOutputCoords();
@@ -199,7 +200,7 @@ export function packedMergeMain(plan: Plan, rowsPerInstance: number): string {
         }
         second = rowPair(n, c + 1, row, stats);
       }
-      setOutput(vec4(first.x, second.x, first.y, second.y));
+      setOutput(${stored});
     }`;
 }
 
@@ -213,6 +214,11 @@ export function mergeMain(plan: Plan, rowsPerInstance: number): string {
       int c = coords.y;
       int even = row - imod(row, 2);
       vec2 pair = rowPair(n, c, even, groupStats(n, c / ${plan.geometry.channelsPerGroup}));
-      setOutput(row == even ? pair.x : pair.y);
+      setOutput(${storedValue(plan, 'row == even ? pair.x : pair.y')});
     }`;
+}
+
+/** GLSL expression: `value` clamped to what a float16 texture holds, where textures are. */
+function storedValue(plan: Plan, value: string): string {
+  return plan.view.halfFloat ? `clamp(${value}, -65504.0, 65504.0)` : value;
 }

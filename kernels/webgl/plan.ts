@@ -58,6 +58,12 @@ export interface View {
    * instead of the generated samplers' per-read coordinate math.
    */
   texelFetch: boolean;
+  /**
+   * Textures store float16 (largest finite value 65504): the merges clamp
+   * what they store to that range (a constant group's invStd under 'stddev'
+   * is 1 / epsilon, 1e5 at epsilon 1e-5), so that nothing reads back Inf.
+   */
+  halfFloat: boolean;
 }
 
 /** Where a gamma or beta is: absent (1 or 0), `[C]` or `[N, C]`. */
@@ -92,6 +98,7 @@ export function view(
   geometry: NormGeometry,
   packed: boolean,
   webglVersion: number,
+  halfFloat = false,
 ): View {
   const {batch, channels, dataFormat} = geometry;
   const texelFetch = webglVersion === 2;
@@ -107,6 +114,7 @@ export function view(
       texelsPerUnit: 1,
       slabs: 1,
       texelFetch,
+      halfFloat,
     };
   }
   const rank = shape.length;
@@ -130,6 +138,7 @@ export function view(
       texelsPerUnit: 1,
       slabs,
       texelFetch,
+      halfFloat,
     };
   }
   if (rank === 3) {
@@ -144,6 +153,7 @@ export function view(
       texelsPerUnit: 1,
       slabs: 1,
       texelFetch,
+      halfFloat,
     };
   }
   // A unit is a row of texels: two image rows of `columns` pixels.
@@ -159,6 +169,7 @@ export function view(
     texelsPerUnit: half(columns),
     slabs,
     texelFetch,
+    halfFloat,
   };
 }
 
@@ -292,7 +303,9 @@ export function planFor(
 ): Plan {
   const geometry = normGeometry(x.shape, attrs.dataFormat, attrs.groups, kernelName);
   const version = env().getNumber('WEBGL_VERSION');
-  const seen = view(x.shape, geometry, prefersPacked(backend, x), version);
+  const halfFloat =
+    env().getBool('WEBGL_FORCE_F16_TEXTURES') || !env().getBool('WEBGL_RENDER_FLOAT32_ENABLED');
+  const seen = view(x.shape, geometry, prefersPacked(backend, x), version, halfFloat);
   return {
     geometry,
     view: seen,
