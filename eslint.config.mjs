@@ -1,9 +1,23 @@
 // `npm run lint`: ESLint (flat config) with typescript-eslint over the whole
 // tree, then `npm run format:check` (Prettier). Formatting itself is left to
 // Prettier: no stylistic rules here.
+import {readFileSync} from 'node:fs';
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
+
+/**
+ * The private and protected members of tfjs' MathBackendWebGL, read from the
+ * installed declarations, so the list follows the tfjs version in use.
+ */
+function nonPublicMembers(declarations) {
+  const text = readFileSync(new URL(declarations, import.meta.url), 'utf8');
+  const found = text.matchAll(/^\s*(?:private|protected)\s+(?:static\s+)?(?:readonly\s+)?(\w+)/gm);
+  return [...new Set([...found].map(match => match[1]))];
+}
+const webglPrivate = nonPublicMembers(
+  './node_modules/@tensorflow/tfjs-backend-webgl/dist/backend_webgl.d.ts',
+).join('|');
 
 export default tseslint.config(
   {
@@ -59,6 +73,23 @@ export default tseslint.config(
                 'to the global tf of the script-tag build.',
             },
           ],
+        },
+      ],
+    },
+  },
+  {
+    // The webgl kernels use only MathBackendWebGL's public API: no member it declares private or protected (tsc misses backend['x'] and casts).
+    files: ['kernels/webgl/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: `MemberExpression[computed=false] > Identifier.property[name=/^(${webglPrivate})$/]`,
+          message: 'A non-public member of MathBackendWebGL: use its public API.',
+        },
+        {
+          selector: `MemberExpression[computed=true] > Literal.property[value=/^(${webglPrivate})$/]`,
+          message: 'A non-public member of MathBackendWebGL: use its public API.',
         },
       ],
     },

@@ -6,23 +6,34 @@
 import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
 
 import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
-import {instanceNormLayout, kernelGroups, threeDShape} from '../src/geometry';
+import {instanceNormLayout, kernelGroups, normGeometry, threeDShape} from '../src/geometry';
+import type {NormGeometry} from '../src/geometry';
 import {
+  blockOf,
   chooseChunking,
   FORWARD_ROWS,
-  geometry,
-  Geometry,
   GRAD_ROWS,
   partialsShape,
   squaresScale,
+  view,
+  View,
 } from '../kernels/webgl/plan';
 import {PLAN_FLAG, Renderer, rendererOf} from '../kernels/webgl/renderer';
 
 import {DataFormat, selectedEnvs, tf} from './setup';
 
-function planned(shape: number[], format: DataFormat, packed: boolean, groups?: number): Geometry {
-  const layout = instanceNormLayout(shape, format);
-  return geometry(shape, layout, groups ?? layout.channels, packed, 2);
+interface Planned extends View {
+  geometry: NormGeometry;
+}
+
+/** The view of x for one family, with its geometry. */
+function planned(shape: number[], format: DataFormat, packed: boolean, groups?: number): Planned {
+  const geometry = normGeometry(shape, format, groups, InstanceNorm);
+  return {...view(shape, geometry, packed, 2), geometry};
+}
+
+function chunkingOf(seen: Planned, renderer: Renderer) {
+  return chooseChunking(seen.geometry, seen, renderer);
 }
 
 const SHAPES: Array<[number[], DataFormat]> = [
@@ -58,8 +69,8 @@ describe('webgl planning', () => {
   });
 
   it('counts the channels of a group', () => {
-    expect(planned([2, 5, 7, 12], 'channelsLast', true, 4).channelsPerGroup).toBe(3);
-    expect(planned([2, 5, 7, 12], 'channelsLast', true).channelsPerGroup).toBe(1);
+    expect(planned([2, 5, 7, 12], 'channelsLast', true, 4).geometry.channelsPerGroup).toBe(3);
+    expect(planned([2, 5, 7, 12], 'channelsLast', true).geometry.channelsPerGroup).toBe(1);
   });
 
   it('checks groups: a positive integer dividing C, absent meaning C', () => {
@@ -78,7 +89,7 @@ describe('webgl planning', () => {
       for (const [shape, format] of SHAPES) {
         for (const packed of [true, false]) {
           const seen = planned(shape, format, packed);
-          const {unitsPerChunk, count} = chooseChunking(seen, renderer);
+          const {unitsPerChunk, count} = chooseChunking(seen.geometry, seen, renderer);
           expect(count * unitsPerChunk).toBeGreaterThanOrEqual(seen.units);
           expect((count - 1) * unitsPerChunk).toBeLessThan(seen.units);
         }
@@ -87,10 +98,8 @@ describe('webgl planning', () => {
   }
 
   it('keeps the software plans: 16 chunks for 8x64x64x32, 256 for 1x256x256x16', () => {
-    expect(chooseChunking(planned([8, 64, 64, 32], 'channelsLast', true), 'software').count).toBe(
-      16,
-    );
-    expect(chooseChunking(planned([1, 256, 256, 16], 'channelsLast', true), 'software').count).toBe(
+    expect(chunkingOf(planned([8, 64, 64, 32], 'channelsLast', true), 'software').count).toBe(16);
+    expect(chunkingOf(planned([1, 256, 256, 16], 'channelsLast', true), 'software').count).toBe(
       256,
     );
   });
@@ -98,8 +107,8 @@ describe('webgl planning', () => {
   it('balances chunk and merge loops on a GPU', () => {
     for (const groups of [320, 32]) {
       const seen = planned([2, 64, 64, 320], 'channelsLast', true, groups);
-      const {unitsPerChunk, count} = chooseChunking(seen, 'gpu');
-      const mergeLoop = 2 * count * seen.channelsPerGroup;
+      const {unitsPerChunk, count} = chooseChunking(seen.geometry, seen, 'gpu');
+      const mergeLoop = 2 * count * seen.geometry.channelsPerGroup;
       expect(unitsPerChunk / mergeLoop).toBeGreaterThan(0.5);
       expect(unitsPerChunk / mergeLoop).toBeLessThan(2);
     }
@@ -109,7 +118,7 @@ describe('webgl planning', () => {
     for (const [shape, format] of SHAPES) {
       for (const renderer of ['software', 'gpu'] as Renderer[]) {
         const seen = planned(shape, format, true);
-        const chunking = chooseChunking(seen, renderer);
+        const chunking = chooseChunking(seen.geometry, seen, renderer);
         const scale = squaresScale(seen, chunking);
         expect(Number.isInteger(Math.log2(scale))).toBe(true);
         expect(scale * scale * chunking.unitsPerChunk * seen.unitPixels).toBeLessThanOrEqual(1);
@@ -119,7 +128,13 @@ describe('webgl planning', () => {
 
   it('shapes the partials one texel per (instance, channel block, chunk)', () => {
     const seen = planned([2, 5, 7, 3], 'channelsLast', true);
-    expect(partialsShape(seen, {unitsPerChunk: 8, count: 3}, 2)).toEqual([8, 2, 6]);
+    const plan = {
+      geometry: seen.geometry,
+      view: seen,
+      chunking: {unitsPerChunk: 8, count: 3},
+      block: blockOf({epsilon: 1e-3, dataFormat: 'channelsLast'}),
+    };
+    expect(partialsShape(plan, 2)).toEqual([8, 2, 6]);
   });
 
   it('names distinct even row pairs within each merge texture', () => {

@@ -1,36 +1,80 @@
 import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
 
+import {activationSnippet} from './activation_snippet';
 import {chunkPass, pixelLoop, pixelReadersSnippet} from './chunk_snippets';
-import {Chunking, Geometry, partialsShape} from './plan';
+import {paramNames} from './merge_moments_gpu';
+import {channelBlocks, partialsShape, Plan} from './plan';
+import {NORM_UNIFORMS} from './uniforms';
 
 /**
  * Gradient chunk pass, unpacked: per chunk of (instance, channel), the
- * means of dy, dy * xhat and xhat, with xhat = (x - mean) * invStd from the
- * saved statistics of the channel's group.
+ * means of dz, dz * xhat and xhat, with xhat = (x - mean) * invStd from the
+ * saved statistics of the channel's group and dz = dy * act'(xhat * gamma +
+ * beta); in a second set of rows, (mean, invStd, gamma, beta) of the
+ * (instance, channel) for the merge, which then reads no other input.
  */
 export class ChunkGradSumsProgram implements GPGPUProgram {
-  variableNames = ['dy', 'x', 'mean', 'invStd'];
+  customUniforms = NORM_UNIFORMS;
   packedOutput = true;
+  variableNames: string[];
   outputShape: number[];
   userCode: string;
 
-  constructor(geometry: Geometry, chunking: Chunking) {
-    this.outputShape = partialsShape(geometry, chunking);
-    const sumsOfPixel = `
-      float gradient = dyPixel(n, c, u);
+  constructor(plan: Plan) {
+    this.outputShape = partialsShape(plan, 2);
+    this.variableNames = ['dy', 'x', 'mean', 'invStd', ...paramNames(plan)];
+    const secondSet = plan.geometry.batch * channelBlocks(plan.geometry, plan.view);
+    const linear = plan.block.activation === 'linear';
+    const gradient = linear
+      ? 'dyPixel(n, c, u)'
+      : 'dyPixel(n, c, u) * activateGrad(xhat * gamma + beta)';
+    const addPixel = `
       float xhat = (xPixel(n, c, u) - mean) * invStd;
+      float gradient = ${gradient};
       sums += vec3(gradient, gradient * xhat, xhat);`;
     this.userCode = chunkPass(
-      geometry,
-      chunking,
-      pixelReadersSnippet(geometry, ['x', 'dy']),
+      plan,
+      `${pixelReadersSnippet(plan, ['x', 'dy'])}
+       ${activationSnippet(plan.block.activation)}`,
       `
-      int group = c / ${geometry.channelsPerGroup};
+      int group = c / ${plan.geometry.channelsPerGroup};
       float mean = getMean(n, group);
       float invStd = getInvStd(n, group);
+      ${unpackedAffine(plan)}
+      if (texel.x >= ${secondSet}) {
+        setOutput(vec4(mean, invStd, gamma, beta));
+        return;
+      }
       vec3 sums = vec3(0.0);
-      ${pixelLoop(chunking, sumsOfPixel)}
+      ${pixelLoop(plan, addPixel)}
       setOutput(vec4(sums / count, 0.0));`,
+      `(texel.x >= ${secondSet} ? ${secondSet} : 0)`,
     );
   }
+}
+
+/** The gamma and beta inputs a gradient pass reads z from: none for linear. */
+export function affineNames(plan: Plan): string[] {
+  if (plan.block.activation === 'linear') return [];
+  const names: string[] = [];
+  if (plan.block.gamma !== 'absent') names.push('gamma');
+  if (plan.block.beta !== 'absent') names.push('beta');
+  return names;
+}
+
+/**
+ * Unpacked chunk passes: GLSL defining `float gamma` and `float beta` of
+ * (n, c), 1 and 0 when absent.
+ */
+export function unpackedAffine(plan: Plan): string {
+  const read = (name: 'gamma' | 'beta', absent: string) => {
+    const kind = plan.block[name];
+    const sampler = name === 'gamma' ? 'getGamma' : 'getBeta';
+    return kind === 'absent'
+      ? absent
+      : kind === 'perChannel'
+        ? `${sampler}(c)`
+        : `${sampler}(n, c)`;
+  };
+  return `float gamma = ${read('gamma', '1.0')}; float beta = ${read('beta', '0.0')};`;
 }

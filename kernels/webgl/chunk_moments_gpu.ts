@@ -8,7 +8,9 @@ import {
   pixelLoop,
   pixelReadersSnippet,
 } from './chunk_snippets';
-import {Chunking, Geometry, partialsShape} from './plan';
+import {unpackedAffine} from './chunk_grad_sums_gpu';
+import {paramNames} from './merge_moments_gpu';
+import {channelBlocks, partialsShape, Plan} from './plan';
 
 /**
  * Forward chunk pass, unpacked: per chunk of (instance, channel), the texel
@@ -18,29 +20,40 @@ import {Chunking, Geometry, partialsShape} from './plan';
  * deviation rather than the variance keeps it in float16 range for any x
  * that is. The squares are of deviations scaled by a power of two
  * (squaresScale), so that x of magnitude 1e18 does not overflow their
- * float32 sum.
+ * float32 sum. A second set of rows holds (0, 0, gamma, beta) per (instance,
+ * channel) for the merge, which then reads no other input.
  */
 export class ChunkMomentsProgram implements GPGPUProgram {
-  variableNames = ['x'];
   packedOutput = true;
+  variableNames: string[];
   outputShape: number[];
   userCode: string;
 
-  constructor(geometry: Geometry, chunking: Chunking) {
-    this.outputShape = partialsShape(geometry, chunking);
-    const deviation = '(xPixel(n, c, u) - local)';
+  constructor(plan: Plan) {
+    this.outputShape = partialsShape(plan, 2);
+    this.variableNames = ['x', ...paramNames(plan)];
+    const secondSet = plan.geometry.batch * channelBlocks(plan.geometry, plan.view);
+    const readers = pixelReadersSnippet(plan, ['x']);
+    const pivot = `xPixel(n, ${groupStart(plan, 'c')}, 0)`;
+    const addPixel = addDeviation(plan, '(xPixel(n, c, u) - local)', 'sum', 'squares');
+    const moments = chunkMoments(plan, 'float', 'sum', 'squares');
     this.userCode = chunkPass(
-      geometry,
-      chunking,
-      pixelReadersSnippet(geometry, ['x']),
+      plan,
+      readers,
       `
-      float pivot = xPixel(n, ${groupStart(geometry, 'c')}, 0);
+      if (texel.x >= ${secondSet}) {
+        ${unpackedAffine(plan)}
+        setOutput(vec4(0.0, 0.0, gamma, beta));
+        return;
+      }
+      float pivot = ${pivot};
       float local = xPixel(n, c, u0);
       float sum = 0.0;
       float squares = 0.0;
-      ${pixelLoop(chunking, addDeviation(geometry, chunking, deviation, 'sum', 'squares'))}
-      ${chunkMoments(geometry, chunking, 'float', 'sum', 'squares')}
+      ${pixelLoop(plan, addPixel)}
+      ${moments}
       setOutput(vec4((local - pivot) + mean, deviation, pivot, 0.0));`,
+      `(texel.x >= ${secondSet} ? ${secondSet} : 0)`,
     );
   }
 }

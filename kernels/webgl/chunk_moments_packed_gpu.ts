@@ -1,7 +1,7 @@
 import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
 
 import {addDeviation, chunkMoments, chunkPass, pivotPair, texelLoop} from './chunk_snippets';
-import {Chunking, Geometry, partialsShape} from './plan';
+import {partialsShape, Plan} from './plan';
 import {
   channelSums,
   firstPixelsSnippet,
@@ -23,28 +23,29 @@ export class PackedChunkMomentsProgram implements GPGPUProgram {
   outputShape: number[];
   userCode: string;
 
-  constructor(geometry: Geometry, chunking: Chunking) {
-    this.outputShape = partialsShape(geometry, chunking);
-    const sums = (name: string) => channelSums(geometry, `${name}0`, `${name}1`);
+  constructor(plan: Plan) {
+    this.outputShape = partialsShape(plan);
+    const sums = (name: string) => channelSums(plan, `${name}0`, `${name}1`);
     const addTexel = (which: string) => `
-      vec4 d${which} = ${masked(geometry, `x${which} - local${which}`)};
-      ${addDeviation(geometry, chunking, `d${which}`, `sum${which}`, `squares${which}`)}`;
+      vec4 d${which} = ${masked(plan, `x${which} - local${which}`)};
+      ${addDeviation(plan, `d${which}`, `sum${which}`, `squares${which}`)}`;
+    const loop = texelLoop(plan, ['x'], addTexel);
+    const moments = chunkMoments(plan, 'vec2', sums('sum'), sums('squares'));
     this.userCode = chunkPass(
-      geometry,
-      chunking,
-      `${firstPixelsSnippet(geometry, 'x')}
+      plan,
+      `${firstPixelsSnippet(plan, 'x')}
        ${SELECT_SNIPPET}`,
       `
-      vec2 pivot = ${pivotPair(geometry)};
+      vec2 pivot = ${pivotPair(plan)};
       vec2 local = xFirstPixels(n, c, u0);
-      vec4 local0 = ${spreadPair(geometry, 'local', '0')};
-      vec4 local1 = ${spreadPair(geometry, 'local', '1')};
+      vec4 local0 = ${spreadPair(plan, 'local', '0')};
+      vec4 local1 = ${spreadPair(plan, 'local', '1')};
       vec4 sum0 = vec4(0.0);
       vec4 sum1 = vec4(0.0);
       vec4 squares0 = vec4(0.0);
       vec4 squares1 = vec4(0.0);
-      ${texelLoop(geometry, chunking, ['x'], addTexel)}
-      ${chunkMoments(geometry, chunking, 'vec2', sums('sum'), sums('squares'))}
+      ${loop}
+      ${moments}
       vec2 shifted = (local - pivot) + mean;
       setOutput(vec4(shifted.x, deviation.x, shifted.y, deviation.y));`,
     );

@@ -4,7 +4,7 @@
  * fragment reads whole texels, masks the lanes outside the tensor, and writes
  * its chunk's means.
  */
-import {blockWidth, channelBlocks, Chunking, Geometry, squaresScale} from './plan';
+import {blockWidth, channelBlocks, Plan, squaresScale} from './plan';
 import {glslFloat, needsMask, samplerOf} from './texel_snippets';
 
 /**
@@ -12,17 +12,16 @@ import {glslFloat, needsMask, samplerOf} from './texel_snippets';
  * with chunkHeader and runs `body`.
  */
 export function chunkPass(
-  geometry: Geometry,
-  chunking: Chunking,
+  plan: Plan,
   declarations: string,
   body: string,
   rowOffset?: string,
 ): string {
   return `
-    ${chunkPixelsSnippet(geometry, chunking)}
+    ${chunkPixelsSnippet(plan)}
     ${declarations}
     void main() {
-      ${chunkHeader(geometry, chunking, rowOffset)}
+      ${chunkHeader(plan, rowOffset)}
       ${body}
     }`;
 }
@@ -31,13 +30,13 @@ export function chunkPass(
  * `float chunkPixels(int k)`: the number of pixels in chunk k, in closed
  * form: full units, less half a unit for each line end (odd line) inside.
  */
-export function chunkPixelsSnippet(geometry: Geometry, chunking: Chunking): string {
-  const {units, unitsPerLine, unitPixels} = geometry;
-  const halfUnit = geometry.oddLine ? unitPixels / 2 : 0;
+export function chunkPixelsSnippet(plan: Plan): string {
+  const {units, unitsPerLine, unitPixels} = plan.view;
+  const halfUnit = plan.view.oddLine ? unitPixels / 2 : 0;
   return `
     float chunkPixels(int k) {
-      int u0 = k * ${chunking.unitsPerChunk};
-      int u1 = min(u0 + ${chunking.unitsPerChunk}, ${units});
+      int u0 = k * ${plan.chunking.unitsPerChunk};
+      int u1 = min(u0 + ${plan.chunking.unitsPerChunk}, ${units});
       int lineEnds = u1 / ${unitsPerLine} - u0 / ${unitsPerLine};
       return float(${unitPixels} * (u1 - u0) - ${halfUnit} * lineEnds);
     }`;
@@ -51,27 +50,27 @@ export function chunkPixelsSnippet(geometry: Geometry, chunking: Chunking): stri
  * `rowOffset` for a second set of rows. Defines n, c (the block's first
  * channel), u0, units (in the chunk) and count (its pixels).
  */
-export function chunkHeader(geometry: Geometry, chunking: Chunking, rowOffset = '0'): string {
-  const blocks = channelBlocks(geometry);
+export function chunkHeader(plan: Plan, rowOffset = '0'): string {
+  const blocks = channelBlocks(plan.geometry, plan.view);
   return `
     ivec3 texel = getOutputCoords();
     int block = texel.x - ${rowOffset};
     int n = block / ${blocks};
-    int c = (block - n * ${blocks}) * ${blockWidth(geometry)};
-    int u0 = (texel.z / 2) * ${chunking.unitsPerChunk};
-    int units = min(${chunking.unitsPerChunk}, ${geometry.units} - u0);
+    int c = (block - n * ${blocks}) * ${blockWidth(plan.view)};
+    int u0 = (texel.z / 2) * ${plan.chunking.unitsPerChunk};
+    int units = min(${plan.chunking.unitsPerChunk}, ${plan.view.units} - u0);
     float count = chunkPixels(texel.z / 2);`;
 }
 
 /** GLSL expression: the first channel of the group of channel `c`. */
-export function groupStart(geometry: Geometry, c: string): string {
-  const perGroup = geometry.channelsPerGroup;
+export function groupStart(plan: Plan, c: string): string {
+  const perGroup = plan.geometry.channelsPerGroup;
   return perGroup === 1 ? c : `((${c}) / ${perGroup}) * ${perGroup}`;
 }
 
 /** Unpacked: `float <name>Pixel(int n, int c, int u)` is pixel u of (n, c), per name. */
-export function pixelReadersSnippet(geometry: Geometry, names: string[]): string {
-  const args = geometry.layout.dataFormat === 'channelsLast' ? 'n, u, c' : 'n, c, u';
+export function pixelReadersSnippet(plan: Plan, names: string[]): string {
+  const args = plan.geometry.dataFormat === 'channelsLast' ? 'n, u, c' : 'n, c, u';
   return names
     .map(name => `float ${name}Pixel(int n, int c, int u) { return ${samplerOf(name)}(${args}); }`)
     .join('\n');
@@ -81,9 +80,9 @@ export function pixelReadersSnippet(geometry: Geometry, names: string[]): string
  * The loop of an unpacked chunk-pass fragment over its pixels, with `body`
  * seeing `u`. Constant bounds, as GLSL ES 1.0 requires.
  */
-export function pixelLoop(chunking: Chunking, body: string): string {
+export function pixelLoop(plan: Plan, body: string): string {
   return `
-    for (int i = 0; i < ${chunking.unitsPerChunk}; i++) {
+    for (int i = 0; i < ${plan.chunking.unitsPerChunk}; i++) {
       if (i >= units) {
         break;
       }
@@ -111,16 +110,15 @@ interface TexelWalk {
  * pays for.
  */
 export function texelLoop(
-  geometry: Geometry,
-  chunking: Chunking,
+  plan: Plan,
   inputs: string[],
   body: (which: '0' | '1') => string,
 ): string {
-  const walk = texelWalk(geometry, inputs);
-  const perTexel = geometry.channelAxis === 'texel';
+  const walk = texelWalk(plan, inputs);
+  const perTexel = plan.view.channelAxis === 'texel';
   return `
     ${walk.setup}
-    for (int i = 0; i < ${chunking.unitsPerChunk}; i++) {
+    for (int i = 0; i < ${plan.chunking.unitsPerChunk}; i++) {
       if (i >= units) {
         break;
       }
@@ -128,18 +126,18 @@ export function texelLoop(
         ${walk.fetch}
         ${body('0')}
         ${perTexel ? body('1') : ''}
-        ${perTexel && geometry.texelFetch ? 'index++;' : ''}
+        ${perTexel && plan.view.texelFetch ? 'index++;' : ''}
       }
       ${walk.advance}
     }`;
 }
 
-function texelWalk(geometry: Geometry, inputs: string[]): TexelWalk {
-  const {unitsPerLine, slabs, texelFetch} = geometry;
-  const [, rows, columns] = geometry.viewShape;
-  const {channels} = geometry.layout;
-  const blocks = channelBlocks(geometry);
-  const mask = needsMask(geometry);
+function texelWalk(plan: Plan, inputs: string[]): TexelWalk {
+  const {unitsPerLine, slabs, texelFetch} = plan.view;
+  const [, rows, columns] = plan.view.viewShape;
+  const {channels} = plan.geometry;
+  const blocks = channelBlocks(plan.geometry, plan.view);
+  const mask = needsMask(plan);
   // WebGL2: flat texel index of the first texel of the chunk, and the step
   // per unit (packed texels run row-major through [B, ceil(R/2), ceil(Cc/2)]).
   const at = (name: string, index: string) =>
@@ -148,7 +146,7 @@ function texelWalk(geometry: Geometry, inputs: string[]): TexelWalk {
     ? inputs.map(name => `int ${name}Width = textureSize(${name}, 0).x;`).join('\n')
     : '';
   const fetchEach = (read: (name: string) => string) => inputs.map(read).join('\n');
-  switch (geometry.channelAxis) {
+  switch (plan.view.channelAxis) {
     case 'columns':
       return {
         setup: `int line = u0 / ${unitsPerLine}; int step = u0 - line * ${unitsPerLine};
@@ -220,19 +218,19 @@ function texelWalk(geometry: Geometry, inputs: string[]): TexelWalk {
  * Packed: GLSL expression, the pivots (first element of the group) of
  * channels c and c + 1, read from x (firstPixelsSnippet).
  */
-export function pivotPair(geometry: Geometry): string {
-  const perGroup = geometry.channelsPerGroup;
+export function pivotPair(plan: Plan): string {
+  const perGroup = plan.geometry.channelsPerGroup;
   if (perGroup === 1) return 'xFirstPixels(n, c, 0)';
-  const first = `xFirstPixel(n, ${groupStart(geometry, 'c')})`;
+  const first = `xFirstPixel(n, ${groupStart(plan, 'c')})`;
   if (perGroup % 2 === 0) return `vec2(${first})`;
-  const last = geometry.layout.channels - 1;
-  return `vec2(${first}, xFirstPixel(n, ${groupStart(geometry, `min(c + 1, ${last})`)}))`;
+  const last = plan.geometry.channels - 1;
+  return `vec2(${first}, xFirstPixel(n, ${groupStart(plan, `min(c + 1, ${last})`)}))`;
 }
 
 /** Packed: GLSL defining `group0`, `group1`, the groups of channels c and c + 1. */
-export function groupPair(geometry: Geometry): string {
-  const perGroup = geometry.channelsPerGroup;
-  const last = geometry.layout.channels - 1;
+export function groupPair(plan: Plan): string {
+  const perGroup = plan.geometry.channelsPerGroup;
+  const last = plan.geometry.channels - 1;
   return `int group0 = c / ${perGroup}; int group1 = min(c + 1, ${last}) / ${perGroup};`;
 }
 
@@ -240,14 +238,8 @@ export function groupPair(geometry: Geometry): string {
  * GLSL adding deviation `d` (relative to the chunk's first pixel) to `sum`,
  * and its square, scaled by squaresScale, to `squares`.
  */
-export function addDeviation(
-  geometry: Geometry,
-  chunking: Chunking,
-  d: string,
-  sum: string,
-  squares: string,
-): string {
-  const scale = glslFloat(squaresScale(geometry, chunking));
+export function addDeviation(plan: Plan, d: string, sum: string, squares: string): string {
+  const scale = glslFloat(squaresScale(plan.view, plan.chunking));
   return `${sum} += ${d}; ${squares} += (${d} * ${scale}) * (${d} * ${scale});`;
 }
 
@@ -257,13 +249,12 @@ export function addDeviation(
  * scaled until its root.
  */
 export function chunkMoments(
-  geometry: Geometry,
-  chunking: Chunking,
+  plan: Plan,
   type: 'float' | 'vec2',
   sum: string,
   squares: string,
 ): string {
-  const scale = squaresScale(geometry, chunking);
+  const scale = squaresScale(plan.view, plan.chunking);
   return `
     ${type} mean = ${sum} / count;
     ${type} scaledMean = mean * ${glslFloat(scale)};

@@ -5,6 +5,7 @@ import {
   InstanceNorm,
   InstanceNormAttrs,
   InstanceNormInputs,
+  KernelArgs,
   kernelConfig,
 } from '../../src/kernel_names';
 import {ChunkMomentsProgram} from './chunk_moments_gpu';
@@ -16,70 +17,59 @@ import {PackedNormalizeProgram} from './normalize_packed_gpu';
 import {planFor} from './plan';
 import {StatOutputProgram} from './stat_output_gpu';
 import {PackedStatOutputProgram} from './stat_output_packed_gpu';
-import {disposeAll, runIntermediate, viewOf, withShape} from './storage';
-import {MERGE_UNIFORMS, uniformValues} from './uniforms';
+import {run, viewOf, withShape} from './storage';
+import {uniformValues} from './uniforms';
+
+/** The forward programs of one storage family: the same arguments, inputs and layouts. */
+const FAMILIES = {
+  packed: {
+    ChunkMoments: PackedChunkMomentsProgram,
+    MergeMoments: PackedMergeMomentsProgram,
+    StatOutput: PackedStatOutputProgram,
+    Normalize: PackedNormalizeProgram,
+  },
+  unpacked: {
+    ChunkMoments: ChunkMomentsProgram,
+    MergeMoments: MergeMomentsProgram,
+    StatOutput: StatOutputProgram,
+    Normalize: NormalizeProgram,
+  },
+};
 
 /**
- * Instance norm, and group norm (attrs.groups), in five draws: chunk
- * moments; their merge into per-(instance, group) statistics (packed: per
- * channel rows of the affine); the mean and invStd outputs; the elementwise
- * normalize-and-affine. x is read twice in full (chunk pass, normalize); the
- * other draws touch N*C values (times the chunks for the merge).
+ * Instance norm, and group norm (attrs.groups), with the fused activation,
+ * in five draws: chunk moments; their merge into per-channel rows
+ * (FORWARD_ROWS: the affine, the pivot, the group's mean and invStd); the
+ * mean and invStd outputs; y = act((x - pivot) * scale + offset). x is read
+ * twice in full (chunk pass, normalize); the other draws touch N*C values
+ * (times the chunks for the merge).
  */
-function instanceNormWebGL(args: {
-  inputs: InstanceNormInputs;
-  backend: MathBackendWebGL;
-  attrs: InstanceNormAttrs;
-}): TensorInfo[] {
-  const {inputs, backend, attrs} = args;
-  const {geometry, chunking} = planFor(
-    backend,
-    inputs.x,
-    attrs.dataFormat,
-    attrs.groups,
-    InstanceNorm,
-  );
-  const {packed} = geometry;
-  const hasGamma = inputs.gamma != null;
-  const hasBeta = inputs.beta != null;
-  const params = [inputs.gamma, inputs.beta].filter((t): t is TensorInfo => t != null);
+function instanceNormWebGL({
+  inputs,
+  backend,
+  attrs,
+}: KernelArgs<InstanceNormInputs, MathBackendWebGL, InstanceNormAttrs>): TensorInfo[] {
+  const plan = planFor(backend, inputs.x, attrs, InstanceNorm, inputs.gamma, inputs.beta);
+  const family = FAMILIES[plan.view.packed ? 'packed' : 'unpacked'];
+  const uniforms = uniformValues(attrs);
   const intermediates: TensorInfo[] = [];
   try {
-    const x = viewOf(backend, inputs.x, geometry, intermediates);
-    const partials = runIntermediate(
+    const x = viewOf(backend, inputs.x, plan.view, intermediates);
+    const named = {x, gamma: inputs.gamma, beta: inputs.beta};
+    const partials = run(backend, new family.ChunkMoments(plan), named, uniforms, intermediates);
+    const stats = run(
       backend,
-      packed
-        ? new PackedChunkMomentsProgram(geometry, chunking)
-        : new ChunkMomentsProgram(geometry, chunking),
-      [x],
+      new family.MergeMoments(plan),
+      {...named, partials},
+      uniforms,
       intermediates,
     );
-    // Packed, the merge folds gamma and beta into per-channel rows;
-    // unpacked, the normalize reads them.
-    const stats = runIntermediate(
-      backend,
-      packed
-        ? new PackedMergeMomentsProgram(geometry, chunking, hasGamma, hasBeta)
-        : new MergeMomentsProgram(geometry, chunking),
-      packed ? [partials, x, ...params] : [partials],
-      intermediates,
-      uniformValues(MERGE_UNIFORMS, {epsilon: attrs.epsilon}),
-    );
-    const StatOutput = packed ? PackedStatOutputProgram : StatOutputProgram;
-    const output = (which: 'mean' | 'invStd') =>
-      backend.runWebGLProgram(new StatOutput(geometry, which), [stats], 'float32');
-    const mean = output('mean');
-    const invStd = output('invStd');
-    const y = packed
-      ? backend.runWebGLProgram(new PackedNormalizeProgram(geometry), [x, stats], 'float32')
-      : backend.runWebGLProgram(
-          new NormalizeProgram(geometry, hasGamma, hasBeta),
-          [x, stats, ...params],
-          'float32',
-        );
+    const mean = run(backend, new family.StatOutput(plan, 'mean'), {stats}, uniforms);
+    const invStd = run(backend, new family.StatOutput(plan, 'invStd'), {stats}, uniforms);
+    const y = run(backend, new family.Normalize(plan), {x, stats}, uniforms);
     return [withShape(y, inputs.x.shape), mean, invStd];
   } finally {
-    disposeAll(backend, intermediates);
+    for (const info of intermediates) backend.disposeIntermediateTensorInfo(info);
   }
 }
 

@@ -5,6 +5,7 @@ import {
   InstanceNormGrad,
   InstanceNormGradAttrs,
   InstanceNormGradInputs,
+  KernelArgs,
   kernelConfig,
 } from '../../src/kernel_names';
 import {ChunkGradSumsProgram} from './chunk_grad_sums_gpu';
@@ -16,76 +17,65 @@ import {PackedMergeGradProgram} from './merge_grad_packed_gpu';
 import {ParamGradProgram} from './param_grad_gpu';
 import {PackedParamGradProgram} from './param_grad_packed_gpu';
 import {planFor} from './plan';
-import {disposeAll, runIntermediate, viewOf, withShape} from './storage';
+import {run, viewOf, withShape} from './storage';
+import {uniformValues} from './uniforms';
+
+/** The gradient programs of one storage family: the same arguments, inputs and layouts. */
+const FAMILIES = {
+  packed: {
+    ChunkGradSums: PackedChunkGradSumsProgram,
+    MergeGrad: PackedMergeGradProgram,
+    InputGrad: PackedInputGradProgram,
+    ParamGrad: PackedParamGradProgram,
+  },
+  unpacked: {
+    ChunkGradSums: ChunkGradSumsProgram,
+    MergeGrad: MergeGradProgram,
+    InputGrad: InputGradProgram,
+    ParamGrad: ParamGradProgram,
+  },
+};
 
 /**
- * The gradient of instance (and group) norm in five draws: chunk means of
- * dy, dy * xhat and xhat per (instance, channel); their merge into
- * per-channel coefficients (group sums weighted by gamma); the elementwise
- * dx; dgamma; dbeta. dy and x are read twice in full (chunk pass, dx); the
- * packed chunk pass reads x once more (its xhat row set and its dy row set
- * are separate reads).
+ * The gradient of instance (and group) norm and its fused activation in
+ * five draws: chunk means of dz, dz * xhat and xhat per (instance, channel),
+ * z recomputed from x, the saved statistics, gamma and beta; their merge
+ * into per-channel rows (GRAD_ROWS); the elementwise dx; dgamma; dbeta. dy
+ * and x are read twice in full (chunk pass, dx); the packed chunk pass reads
+ * x once more (its xhat row set and its dz row set are separate reads).
  */
-function instanceNormGradWebGL(args: {
-  inputs: InstanceNormGradInputs;
-  backend: MathBackendWebGL;
-  attrs: InstanceNormGradAttrs;
-}): TensorInfo[] {
-  const {inputs, backend, attrs} = args;
-  const {geometry, chunking} = planFor(
-    backend,
-    inputs.x,
-    attrs.dataFormat,
-    attrs.groups,
-    InstanceNormGrad,
-  );
-  const {mean, invStd} = inputs;
-  const gamma = inputs.gamma != null ? [inputs.gamma] : [];
-  const hasGamma = gamma.length > 0;
+function instanceNormGradWebGL({
+  inputs,
+  backend,
+  attrs,
+}: KernelArgs<InstanceNormGradInputs, MathBackendWebGL, InstanceNormGradAttrs>): TensorInfo[] {
+  const plan = planFor(backend, inputs.x, attrs, InstanceNormGrad, inputs.gamma, inputs.beta);
+  const family = FAMILIES[plan.view.packed ? 'packed' : 'unpacked'];
+  const uniforms = uniformValues(attrs);
   const intermediates: TensorInfo[] = [];
   try {
-    const dy = viewOf(backend, inputs.dy, geometry, intermediates);
-    const x = viewOf(backend, inputs.x, geometry, intermediates);
-    const Chunk = geometry.packed ? PackedChunkGradSumsProgram : ChunkGradSumsProgram;
-    const partials = runIntermediate(
+    const named = {
+      dy: viewOf(backend, inputs.dy, plan.view, intermediates),
+      x: viewOf(backend, inputs.x, plan.view, intermediates),
+      mean: inputs.mean,
+      invStd: inputs.invStd,
+      gamma: inputs.gamma,
+      beta: inputs.beta,
+    };
+    const partials = run(backend, new family.ChunkGradSums(plan), named, uniforms, intermediates);
+    const coefficients = run(
       backend,
-      new Chunk(geometry, chunking),
-      [dy, x, mean, invStd],
+      new family.MergeGrad(plan),
+      {...named, partials},
+      uniforms,
       intermediates,
     );
-    let dx: TensorInfo;
-    let coefficients: TensorInfo;
-    if (geometry.packed) {
-      coefficients = runIntermediate(
-        backend,
-        new PackedMergeGradProgram(geometry, chunking, hasGamma),
-        [partials, mean, invStd, ...gamma],
-        intermediates,
-      );
-      dx = backend.runWebGLProgram(
-        new PackedInputGradProgram(geometry),
-        [dy, x, coefficients],
-        'float32',
-      );
-    } else {
-      coefficients = runIntermediate(
-        backend,
-        new MergeGradProgram(geometry, chunking, hasGamma),
-        [partials, ...gamma],
-        intermediates,
-      );
-      dx = backend.runWebGLProgram(
-        new InputGradProgram(geometry, hasGamma),
-        [dy, x, mean, invStd, coefficients, ...gamma],
-        'float32',
-      );
-    }
-    const ParamGrad = geometry.packed ? PackedParamGradProgram : ParamGradProgram;
-    const paramGrad = (which: 'dgamma' | 'dbeta') =>
-      backend.runWebGLProgram(new ParamGrad(geometry, which), [coefficients], 'float32');
-    return [withShape(dx, inputs.x.shape), paramGrad('dgamma'), paramGrad('dbeta')];
+    const dx = run(backend, new family.InputGrad(plan), {...named, coefficients}, uniforms);
+    const dgamma = run(backend, new family.ParamGrad(plan, 'dgamma'), {coefficients}, uniforms);
+    const dbeta = run(backend, new family.ParamGrad(plan, 'dbeta'), {coefficients}, uniforms);
+    return [withShape(dx, inputs.x.shape), dgamma, dbeta];
   } finally {
-    disposeAll(backend, intermediates);
+    for (const info of intermediates) backend.disposeIntermediateTensorInfo(info);
   }
 }
 

@@ -1,40 +1,26 @@
 import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
 
-import {gradMergeSnippets} from './merge_snippets';
-import {Chunking, COEFFICIENT_ROWS, Geometry} from './plan';
+import {gradMergeSnippet, mergeMain} from './merge_snippets';
+import {GRAD_ROWS, Plan} from './plan';
+import {NORM_UNIFORMS} from './uniforms';
 
 /**
- * Gradient merge, unpacked: `[N, COEFFICIENT_ROWS, C]`, per channel the
- * group's shift U - Xg * V and slope V (gradTermsSnippet), and the channel's
- * dbeta and dgamma of one instance. Its inputs are read packed (gamma too).
+ * Gradient merge, unpacked: `[N * GRAD_ROWS, C]`, one value a fragment (the
+ * rows of gradMergeSnippet). Reads the partials only: the group's
+ * mean and invStd, gamma and beta come in their second set of rows.
  */
 export class MergeGradProgram implements GPGPUProgram {
   packedInputs = true;
-  variableNames: string[];
+  customUniforms = NORM_UNIFORMS;
+  variableNames = ['partials'];
   outputShape: number[];
   userCode: string;
 
-  constructor(geometry: Geometry, chunking: Chunking, hasGamma: boolean) {
-    const {batch, channels, spatial} = geometry.layout;
-    this.outputShape = [batch, COEFFICIENT_ROWS.perInstance, channels];
-    this.variableNames = hasGamma ? ['partials', 'gamma'] : ['partials'];
+  constructor(plan: Plan) {
+    const {batch, channels} = plan.geometry;
+    this.outputShape = [batch * GRAD_ROWS.perInstance, channels];
     this.userCode = `
-      ${gradMergeSnippets(geometry, chunking, hasGamma)}
-      void main() {
-        ivec3 coords = getOutputCoords();
-        int n = coords.x;
-        int row = coords.y;
-        int c = coords.z;
-        vec3 terms = groupGradTerms(n, c / ${geometry.channelsPerGroup});
-        if (row == ${COEFFICIENT_ROWS.shift}) {
-          setOutput(terms.x - terms.z * terms.y);
-        } else if (row == ${COEFFICIENT_ROWS.slope}) {
-          setOutput(terms.y);
-        } else {
-          vec3 means = channelGradMeans(n, c);
-          float sum = row == ${COEFFICIENT_ROWS.dbeta} ? means.x : means.y - terms.z * means.x;
-          setOutput(sum * ${spatial}.0);
-        }
-      }`;
+      ${gradMergeSnippet(plan)}
+      ${mergeMain(plan, GRAD_ROWS.perInstance)}`;
   }
 }

@@ -1,26 +1,35 @@
 import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
 
-import {momentsMergeSnippets} from './merge_snippets';
-import {Chunking, Geometry, STATS_ROWS} from './plan';
-import {MERGE_UNIFORMS} from './uniforms';
+import {forwardMergeSnippet, mergeMain} from './merge_snippets';
+import {FORWARD_ROWS, Plan} from './plan';
+import {NORM_UNIFORMS} from './uniforms';
 
-/** Forward merge, unpacked: `[N, STATS_ROWS, groups]`, rows mean - pivot, invStd, pivot. */
+/**
+ * Forward merge, unpacked: `[N * FORWARD_ROWS, C]`, one value a fragment,
+ * per channel the affine (scale, offset), the pivot and the outputs (mean,
+ * invStd) of its group. Reads the partials only, gamma and beta
+ * included (their second set of rows).
+ */
 export class MergeMomentsProgram implements GPGPUProgram {
-  variableNames = ['partials'];
   packedInputs = true;
-  customUniforms = MERGE_UNIFORMS;
+  customUniforms = NORM_UNIFORMS;
+  variableNames = ['partials'];
   outputShape: number[];
   userCode: string;
 
-  constructor(geometry: Geometry, chunking: Chunking) {
-    this.outputShape = [geometry.layout.batch, STATS_ROWS.perInstance, geometry.groups];
+  constructor(plan: Plan) {
+    const {batch, channels} = plan.geometry;
+    this.outputShape = [batch * FORWARD_ROWS.perInstance, channels];
     this.userCode = `
-      ${momentsMergeSnippets(geometry, chunking)}
-      void main() {
-        ivec3 coords = getOutputCoords();
-        vec3 moments = groupMoments(coords.x, coords.z);
-        setOutput(coords.y == ${STATS_ROWS.shiftedMean} ? moments.x :
-                  coords.y == ${STATS_ROWS.invStd} ? 1.0 / sqrt(moments.y + epsilon) : moments.z);
-      }`;
+      ${forwardMergeSnippet(plan)}
+      ${mergeMain(plan, FORWARD_ROWS.perInstance)}`;
   }
+}
+
+/** The gamma and beta inputs a merge reads: those present. */
+export function paramNames(plan: Plan): string[] {
+  const names: string[] = [];
+  if (plan.block.gamma !== 'absent') names.push('gamma');
+  if (plan.block.beta !== 'absent') names.push('beta');
+  return names;
 }

@@ -1,136 +1,188 @@
 /**
- * GLSL text of the merges: the chunk texels of the chunk passes combined
- * into per-(instance, group) statistics, Chan's merge over all chunks of the
- * group's channels for the forward, gamma-weighted sums of per-channel means
- * for the gradient; and the main() both packed merges share.
+ * GLSL of the merges, both families: the chunk texels of the chunk passes
+ * combined into per-(instance, group) terms (Chan's merge over all chunks of
+ * the group's channels for the forward, gamma-weighted means for the
+ * gradient), then the values of the rows of FORWARD_ROWS / GRAD_ROWS as
+ * `vec2 rowPair(int n, int c, int row, vec4 stats)`, the rows (row, row + 1)
+ * of channel c from `vec4 groupStats(int n, int group)`. The merges read all
+ * inputs packed; the unpacked family's read the partials only.
  */
-import {channelBlocks, Chunking, Geometry} from './plan';
+import {channelBlocks, FORWARD_ROWS, GRAD_ROWS, ParamKind, Plan} from './plan';
 import {chunkPixelsSnippet, groupStart} from './chunk_snippets';
 import {firstPixelsSnippet, PICK_SNIPPET} from './texel_snippets';
 
 /**
- * Access to the chunk texels, per (n, c, chunk k): `vec2 chunkMoments(n, c,
- * k)` (mean relative to the group's pivot, standard deviation) and
- * `float groupPivot(n, c)` for the forward, `vec3 chunkGradMeans(n, c, k)`
- * (chunk means of dy, dy * xhat and xhat) for the gradient. Unpacked, a
- * texel holds one channel (the forward's with the pivot in z); packed, a
- * pair, with the xhat means in a second set of rows, and the pivot read from
- * x (firstPixelsSnippet).
+ * `float gammaOf(int n, int c)` and `float betaOf(int n, int c)`: 1 and 0
+ * when absent; packed, from a packed `[C]` or `[N, C]` texture; unpacked,
+ * from lanes z, w of the partials' second set of rows (chunk 0).
  */
-export function chunkAccessSnippet(geometry: Geometry, which: 'moments' | 'grad'): string {
-  const {batch, channels} = geometry.layout;
-  if (!geometry.packed) {
-    const texel = (k: string) => `getPartials(n * ${channels} + c, 0, 2 * ${k})`;
-    return which === 'moments'
-      ? `
-        vec2 chunkMoments(int n, int c, int k) { return ${texel('k')}.xy; }
-        float groupPivot(int n, int c) { return ${texel('0')}.z; }`
-      : `
-        vec3 chunkGradMeans(int n, int c, int k) { return ${texel('k')}.xyz; }`;
-  }
-  const blocks = channelBlocks(geometry);
-  const texel = (offset: string) => `getPartials(${offset}n * ${blocks} + c / 2, 0, 2 * k)`;
-  return which === 'moments'
-    ? `
-      vec2 chunkMoments(int n, int c, int k) {
-        vec4 chunk = ${texel('')};
-        return imod(c, 2) == 0 ? chunk.xy : chunk.zw;
-      }
-      float groupPivot(int n, int c) { return xFirstPixel(n, ${groupStart(geometry, 'c')}); }`
-    : `
-      vec3 chunkGradMeans(int n, int c, int k) {
-        vec4 chunk = ${texel('')};
-        vec4 xhat = ${texel(`${batch * blocks} + `)};
-        return imod(c, 2) == 0 ? vec3(chunk.xy, xhat.x) : vec3(chunk.zw, xhat.y);
-      }`;
-}
-
-/**
- * `float gammaOf(int c)` and `float betaOf(int c)`: the affine parameters of
- * channel c, 1 and 0 when absent, from packed 1-D textures (two a texel; the
- * merges read all inputs packed).
- */
-export function affineSnippet(hasGamma: boolean, hasBeta: boolean): string {
-  const read = (name: string) => `pick1d(${name}(c), c)`;
+export function affineSnippet(plan: Plan): string {
+  const blocks = channelBlocks(plan.geometry, plan.view);
+  const secondSet = `getPartials(${plan.geometry.batch * blocks} + n * ${blocks} + c, 0, 0)`;
+  const read = (kind: ParamKind, sampler: string, absent: string, lane: string) =>
+    kind === 'absent'
+      ? absent
+      : !plan.view.packed
+        ? `${secondSet}.${lane}`
+        : kind === 'perChannel'
+          ? `pick1d(${sampler}(c), c)`
+          : `pick2d(${sampler}(n, c), n, c)`;
   return `
-    float gammaOf(int c) { return ${hasGamma ? read('getGamma') : '1.0'}; }
-    float betaOf(int c) { return ${hasBeta ? read('getBeta') : '0.0'}; }`;
+    float gammaOf(int n, int c) { return ${read(plan.block.gamma, 'getGamma', '1.0', 'z')}; }
+    float betaOf(int n, int c) { return ${read(plan.block.beta, 'getBeta', '0.0', 'w')}; }`;
+}
+
+/** GLSL expression: invStd from a biased `variance`, per epsilon mode. */
+function invStdOf(plan: Plan, variance: string): string {
+  return plan.block.epsilonMode === 'stddev'
+    ? `1.0 / (sqrt(${variance}) + epsilon)`
+    : `1.0 / sqrt(${variance} + epsilon)`;
 }
 
 /**
- * `vec3 groupMoments(int n, int group)`: (mean - pivot, biased variance,
- * pivot) of the group, merged over the chunks of all its channels by Chan et
- * al.: the variance is the mean chunk variance plus the spread of the chunk
- * means, each chunk's term weighted by its share of the pixels as it is
- * added, never by its pixel count: count * variance overflows float32 when
- * the standard deviation is ~1e18.
+ * Forward: `vec4 groupStats(n, group)` = (mean - pivot, invStd, pivot, 0),
+ * merged over the chunks of all the group's channels by Chan et al.: the
+ * variance is the mean chunk variance plus the spread of the chunk means,
+ * each chunk's term weighted by its share of the pixels as it is added, never
+ * by its pixel count (count * variance overflows float32 when the standard
+ * deviation is ~1e18); and the FORWARD_ROWS pairs. Unpacked, a chunk texel
+ * holds one channel, its pivot in z; packed, a pair, the pivot read from x.
  */
-export function groupMomentsSnippet(geometry: Geometry, chunking: Chunking): string {
-  const perGroup = geometry.channelsPerGroup;
-  const pixels = `${geometry.layout.spatial * perGroup}.0`;
+export function forwardMergeSnippet(plan: Plan): string {
+  const {channelsPerGroup: perGroup, groupSize} = plan.geometry;
+  const {count} = plan.chunking;
+  const blocks = channelBlocks(plan.geometry, plan.view);
+  const access = plan.view.packed
+    ? `${firstPixelsSnippet(plan, 'x')}
+       vec2 chunkMoments(int n, int c, int k) {
+         vec4 chunk = getPartials(n * ${blocks} + c / 2, 0, 2 * k);
+         return imod(c, 2) == 0 ? chunk.xy : chunk.zw;
+       }
+       float groupPivot(int n, int c) { return xFirstPixel(n, ${groupStart(plan, 'c')}); }`
+    : `vec2 chunkMoments(int n, int c, int k) { return getPartials(n * ${blocks} + c, 0, 2 * k).xy; }
+       float groupPivot(int n, int c) { return getPartials(n * ${blocks} + c, 0, 0).z; }`;
   const eachChunk = (body: string) => `
     for (int i = 0; i < ${perGroup}; i++) {
-      for (int k = 0; k < ${chunking.count}; k++) {
+      for (int k = 0; k < ${count}; k++) {
         vec2 chunk = chunkMoments(n, group * ${perGroup} + i, k);
         ${body}
       }
     }`;
+  const {affine, pivot} = FORWARD_ROWS;
   return `
-    vec3 groupMoments(int n, int group) {
+    ${chunkPixelsSnippet(plan)}
+    ${PICK_SNIPPET}
+    ${affineSnippet(plan)}
+    ${access}
+    vec4 groupStats(int n, int group) {
       float mean = 0.0;
       ${eachChunk('mean += chunkPixels(k) * chunk.x;')}
-      mean /= ${pixels};
+      mean /= ${groupSize}.0;
       float variance = 0.0;
       ${eachChunk(`
         float d = chunk.x - mean;
-        variance += (chunkPixels(k) / ${pixels}) * (chunk.y * chunk.y + d * d);`)}
-      return vec3(mean, variance, groupPivot(n, group * ${perGroup}));
+        variance += (chunkPixels(k) / ${groupSize}.0) * (chunk.y * chunk.y + d * d);`)}
+      return vec4(mean, ${invStdOf(plan, 'variance')}, groupPivot(n, group * ${perGroup}), 0.0);
+    }
+    vec2 rowPair(int n, int c, int row, vec4 stats) {
+      float scale = stats.y * gammaOf(n, c);
+      return row == ${affine} ? vec2(scale, betaOf(n, c) - stats.x * scale) :
+             row == ${pivot} ? vec2(stats.z, 0.0) : vec2(stats.z + stats.x, stats.y);
     }`;
 }
 
 /**
- * `vec3 channelGradMeans(int n, int c)`: A = mean(dy), B = mean(dy * xhat)
- * and X = mean(xhat) over the pixels of (n, c); and `vec3
- * groupGradTerms(int n, int group)`: U = mean over the group's channels of
- * gamma * A, V = that of gamma * (B - Xg * A), Xg = the group's mean of xhat.
- * Then dx = invStd * (gamma * dy - (U - Xg * V) - xhat * V), and per channel
+ * Gradient: per channel, A = mean(dz), B = mean(dz * xhat), X = mean(xhat)
+ * over its pixels (`vec3 channelGradMeans(n, c)`); per group (`groupStats`),
+ * U = mean over its channels of gamma * A, Xg = that of X,
+ * V = mean of gamma * B - Xg * U, and invStd. Then with k = invStd
+ * ('variance') or 1 / (1 / invStd - epsilon) ('stddev', 0 where that sigma
+ * is <= 0), dx = G * (dz - A) + E - F * xhat (GRAD_ROWS), and per channel
  * dbeta = S * A, dgamma = S * (B - Xg * A). Subtracting Xg re-centres xhat,
  * removing the shift the float32 rounding of the saved mean causes at large
- * offsets (the true xhat has mean zero over the group).
+ * offsets (the true xhat has mean zero over the group). Unpacked, a chunk
+ * texel holds one channel (A, B, X) and a second set of rows (mean, invStd,
+ * gamma, beta);
+ * packed, (A, B) of a pair, X of the pair in the second set, the statistics
+ * read from the mean and invStd inputs.
  */
-export function gradTermsSnippet(geometry: Geometry, chunking: Chunking): string {
-  const perGroup = geometry.channelsPerGroup;
+export function gradMergeSnippet(plan: Plan): string {
+  const {batch, channelsPerGroup: perGroup, spatial} = plan.geometry;
+  const blocks = channelBlocks(plan.geometry, plan.view);
+  const secondSet = batch * blocks;
+  const texel = (offset: string, c: string) =>
+    `getPartials(${offset}n * ${blocks} + ${c}, 0, 2 * k)`;
+  const access = plan.view.packed
+    ? `vec3 chunkGradMeans(int n, int c, int k) {
+         vec4 chunk = ${texel('', 'c / 2')};
+         vec4 xhat = ${texel(`${secondSet} + `, 'c / 2')};
+         return imod(c, 2) == 0 ? vec3(chunk.xy, xhat.x) : vec3(chunk.zw, xhat.y);
+       }
+       vec2 groupMeanInvStd(int n, int group) {
+         return vec2(pick2d(getMean(n, group), n, group), pick2d(getInvStd(n, group), n, group));
+       }`
+    : `vec3 chunkGradMeans(int n, int c, int k) { return ${texel('', 'c')}.xyz; }
+       vec2 groupMeanInvStd(int n, int group) {
+         int k = 0;
+         return ${texel(`${secondSet} + `, `group * ${perGroup}`)}.xy;
+       }`;
+  const k =
+    plan.block.epsilonMode === 'stddev'
+      ? 'float sigma = 1.0 / stats.w - epsilon; float k = sigma > 0.0 ? 1.0 / sigma : 0.0;'
+      : 'float k = stats.w;';
+  const {slopes, centre, stats, affine} = GRAD_ROWS;
   return `
+    ${chunkPixelsSnippet(plan)}
+    ${PICK_SNIPPET}
+    ${affineSnippet(plan)}
+    ${access}
     vec3 channelGradMeans(int n, int c) {
       vec3 means = vec3(0.0);
-      for (int k = 0; k < ${chunking.count}; k++) {
+      for (int k = 0; k < ${plan.chunking.count}; k++) {
         means += chunkPixels(k) * chunkGradMeans(n, c, k);
       }
-      return means / ${geometry.layout.spatial}.0;
+      return means / ${spatial}.0;
     }
-    vec3 groupGradTerms(int n, int group) {
+    vec4 groupStats(int n, int group) {
       vec3 sums = vec3(0.0);
       for (int i = 0; i < ${perGroup}; i++) {
         int c = group * ${perGroup} + i;
         vec3 means = channelGradMeans(n, c);
-        float gamma = gammaOf(c);
+        float gamma = gammaOf(n, c);
         sums += vec3(gamma * means.x, gamma * means.y, means.z);
       }
       sums /= ${perGroup}.0;
-      return vec3(sums.x, sums.y - sums.z * sums.x, sums.z);
+      return vec4(sums.x, sums.y - sums.z * sums.x, sums.z,
+                  groupMeanInvStd(n, group).y);
+    }
+    vec2 rowPair(int n, int c, int row, vec4 stats) {
+      if (row == ${stats}) {
+        return groupMeanInvStd(n, c / ${perGroup});
+      }
+      float gamma = gammaOf(n, c);
+      if (row == ${affine}) {
+        return vec2(gamma, betaOf(n, c));
+      }
+      ${k}
+      vec3 means = channelGradMeans(n, c);
+      if (row == ${slopes}) {
+        return vec2(gamma * stats.w, stats.w * (gamma * means.x - stats.x) + k * stats.y * stats.z);
+      }
+      if (row == ${centre}) {
+        return vec2(k * stats.y, means.x);
+      }
+      return vec2(means.x, means.y - stats.z * means.x) * ${spatial}.0;
     }`;
 }
 
 /**
  * main() of the packed merges: output `[N * rowsPerInstance, C]`, a texel
- * holding two rows of channels c, c + 1. Expects `vec4 groupStats(int n,
- * int group)` (merged once per group the texel touches) and
- * `vec2 rowPair(int n, int c, int row, vec4 stats)`, the values of rows row
- * and row + 1 of channel c.
+ * holding two rows of channels c, c + 1; the group's terms are merged once
+ * per group the texel touches.
  */
-export function packedMergeMain(geometry: Geometry, rowsPerInstance: number): string {
-  const {channels} = geometry.layout;
-  const perGroup = geometry.channelsPerGroup;
+export function packedMergeMain(plan: Plan, rowsPerInstance: number): string {
+  const {channels, channelsPerGroup: perGroup} = plan.geometry;
+  const stored = storedValue(plan, 'vec4(first.x, second.x, first.y, second.y)');
   return `
     void main() {
       ivec2 coords = getOutputCoords();
@@ -148,43 +200,25 @@ export function packedMergeMain(geometry: Geometry, rowsPerInstance: number): st
         }
         second = rowPair(n, c + 1, row, stats);
       }
-      setOutput(vec4(first.x, second.x, first.y, second.y));
+      setOutput(${stored});
     }`;
 }
 
-/**
- * Everything a forward merge builds on: `vec3 groupMoments(n, group)` and
- * the affine parameters `gammaOf(c)`, `betaOf(c)`; the packed merge reads
- * the pivots from x.
- */
-export function momentsMergeSnippets(
-  geometry: Geometry,
-  chunking: Chunking,
-  hasGamma = false,
-  hasBeta = false,
-): string {
+/** main() of the unpacked merges: one value of `[N * rowsPerInstance, C]` a fragment. */
+export function mergeMain(plan: Plan, rowsPerInstance: number): string {
   return `
-    ${chunkPixelsSnippet(geometry, chunking)}
-    ${geometry.packed ? firstPixelsSnippet(geometry, 'x') : ''}
-    ${chunkAccessSnippet(geometry, 'moments')}
-    ${groupMomentsSnippet(geometry, chunking)}
-    ${PICK_SNIPPET}
-    ${affineSnippet(hasGamma, hasBeta)}`;
+    void main() {
+      ivec2 coords = getOutputCoords();
+      int n = coords.x / ${rowsPerInstance};
+      int row = coords.x - n * ${rowsPerInstance};
+      int c = coords.y;
+      int even = row - imod(row, 2);
+      vec2 pair = rowPair(n, c, even, groupStats(n, c / ${plan.geometry.channelsPerGroup}));
+      setOutput(${storedValue(plan, 'row == even ? pair.x : pair.y')});
+    }`;
 }
 
-/**
- * Everything a gradient merge builds on: `channelGradMeans(n, c)`,
- * `groupGradTerms(n, group)`, `gammaOf(c)` and the lane picks.
- */
-export function gradMergeSnippets(
-  geometry: Geometry,
-  chunking: Chunking,
-  hasGamma: boolean,
-): string {
-  return `
-    ${chunkPixelsSnippet(geometry, chunking)}
-    ${chunkAccessSnippet(geometry, 'grad')}
-    ${PICK_SNIPPET}
-    ${affineSnippet(hasGamma, false)}
-    ${gradTermsSnippet(geometry, chunking)}`;
+/** GLSL expression: `value` clamped to what a float16 texture holds, where textures are. */
+function storedValue(plan: Plan, value: string): string {
+  return plan.view.halfFloat ? `clamp(${value}, -65504.0, 65504.0)` : value;
 }

@@ -1,32 +1,31 @@
 import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
 
-import {Geometry, STATS_ROWS} from './plan';
+import {activationSnippet} from './activation_snippet';
+import {FORWARD_ROWS, Plan} from './plan';
 import {viewCoordsSnippet} from './texel_snippets';
+import {NORM_UNIFORMS} from './uniforms';
 
 /**
- * Forward normalize-and-affine, unpacked. y comes from x - pivot and the
- * shifted mean, rather than from the float32-rounded mean, which at an
- * offset of 1e4 is off by ~5e-4.
+ * Forward elementwise pass, unpacked: y = act((x - pivot) * scale + offset)
+ * from the merge's rows; x - pivot rather than x - mean, whose float32
+ * rounding at an offset of 1e4 is ~5e-4.
  */
 export class NormalizeProgram implements GPGPUProgram {
-  variableNames: string[];
+  variableNames = ['x', 'stats'];
+  customUniforms = NORM_UNIFORMS;
   outputShape: number[];
   userCode: string;
 
-  constructor(geometry: Geometry, hasGamma: boolean, hasBeta: boolean) {
-    this.outputShape = geometry.viewShape;
-    this.variableNames = ['x', 'stats'];
-    if (hasGamma) this.variableNames.push('gamma');
-    if (hasBeta) this.variableNames.push('beta');
-    const row = (name: keyof typeof STATS_ROWS) => `getStats(n, ${STATS_ROWS[name]}, group)`;
+  constructor(plan: Plan) {
+    this.outputShape = plan.view.viewShape;
+    const row = (offset: number) => `getStats(n * ${FORWARD_ROWS.perInstance} + ${offset}, c)`;
+    const {affine, pivot} = FORWARD_ROWS;
     this.userCode = `
+      ${activationSnippet(plan.block.activation)}
       void main() {
-        ${viewCoordsSnippet(geometry)}
-        float centered = (getXAtOutCoords() - ${row('pivot')}) - ${row('shiftedMean')};
-        float y = centered * ${row('invStd')};
-        ${hasGamma ? 'y *= getGamma(c);' : ''}
-        ${hasBeta ? 'y += getBeta(c);' : ''}
-        setOutput(y);
+        ${viewCoordsSnippet(plan)}
+        float z = (getXAtOutCoords() - ${row(pivot)}) * ${row(affine)} + ${row(affine + 1)};
+        setOutput(activate(z));
       }`;
   }
 }

@@ -1,21 +1,35 @@
 import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
 
-import {COEFFICIENT_ROWS, Geometry} from './plan';
+import {GRAD_ROWS, Plan} from './plan';
 
-/** dgamma or dbeta `[C]`, unpacked: the merge's rows added over instances. */
+/**
+ * dgamma or dbeta, unpacked, from the rows GRAD_ROWS.params of the gradient
+ * merge: `[C]`, added over instances, or `[N, C]` for a per-instance gamma
+ * or beta.
+ */
 export class ParamGradProgram implements GPGPUProgram {
   variableNames = ['coefficients'];
   outputShape: number[];
   userCode: string;
 
-  constructor(geometry: Geometry, which: 'dgamma' | 'dbeta') {
-    this.outputShape = [geometry.layout.channels];
-    this.userCode = `
+  constructor(plan: Plan, which: 'dgamma' | 'dbeta') {
+    const {batch, channels} = plan.geometry;
+    const {perInstance, params} = GRAD_ROWS;
+    const row = `${params} + ${which === 'dgamma' ? 1 : 0}`;
+    const perInstanceOutput = plan.block[which === 'dgamma' ? 'gamma' : 'beta'] === 'perInstance';
+    this.outputShape = perInstanceOutput ? [batch, channels] : [channels];
+    this.userCode = perInstanceOutput
+      ? `
+      void main() {
+        ivec2 coords = getOutputCoords();
+        setOutput(getCoefficients(coords.x * ${perInstance} + ${row}, coords.y));
+      }`
+      : `
       void main() {
         int c = getOutputCoords();
         float total = 0.0;
-        for (int n = 0; n < ${geometry.layout.batch}; n++) {
-          total += getCoefficients(n, ${COEFFICIENT_ROWS[which]}, c);
+        for (int n = 0; n < ${batch}; n++) {
+          total += getCoefficients(n * ${perInstance} + ${row}, c);
         }
         setOutput(total);
       }`;

@@ -1,8 +1,12 @@
 import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
 
-import {Geometry, GRAD_ROWS} from './plan';
+import {GRAD_ROWS, Plan} from './plan';
 
-/** dgamma or dbeta `[C]`, packed: rows GRAD_ROWS.params of the merge added over instances. */
+/**
+ * dgamma or dbeta, packed, from the rows GRAD_ROWS.params of the gradient
+ * merge: `[C]`, added over instances, or `[N, C]` for a per-instance gamma
+ * or beta.
+ */
 export class PackedParamGradProgram implements GPGPUProgram {
   variableNames = ['coefficients'];
   packedInputs = true;
@@ -10,17 +14,30 @@ export class PackedParamGradProgram implements GPGPUProgram {
   outputShape: number[];
   userCode: string;
 
-  constructor(geometry: Geometry, which: 'dgamma' | 'dbeta') {
-    this.outputShape = [geometry.layout.channels];
+  constructor(plan: Plan, which: 'dgamma' | 'dbeta') {
+    const {batch, channels} = plan.geometry;
     const {perInstance, params} = GRAD_ROWS;
-    this.userCode = `
+    const lanes = which === 'dgamma' ? 'zw' : 'xy';
+    const perInstanceOutput = plan.block[which === 'dgamma' ? 'gamma' : 'beta'] === 'perInstance';
+    this.outputShape = perInstanceOutput ? [batch, channels] : [channels];
+    // Per instance: texel (n..n+1, c..c+1); at an odd N the second row is padding.
+    this.userCode = perInstanceOutput
+      ? `
+      vec2 rowOf(int n, int c) {
+        return getCoefficients(n * ${perInstance} + ${params}, c).${lanes};
+      }
+      void main() {
+        ivec2 coords = getOutputCoords();
+        vec2 first = rowOf(coords.x, coords.y);
+        vec2 second = coords.x + 1 < ${batch} ? rowOf(coords.x + 1, coords.y) : vec2(0.0);
+        setOutput(vec4(first, second));
+      }`
+      : `
       void main() {
         int c = getOutputCoords();
         vec2 total = vec2(0.0);
-        for (int n = 0; n < ${geometry.layout.batch}; n++) {
-          total += getCoefficients(n * ${perInstance} + ${params}, c).${
-            which === 'dgamma' ? 'zw' : 'xy'
-          };
+        for (int n = 0; n < ${batch}; n++) {
+          total += getCoefficients(n * ${perInstance} + ${params}, c).${lanes};
         }
         setOutput(vec4(total, 0.0, 0.0));
       }`;

@@ -1,9 +1,11 @@
 /**
- * Planning for the webgl kernels: numbers only, no shader text. How x is
- * seen (Geometry), how the pixels of each (instance, channel) are split into
- * chunks (Chunking, per renderer), and the rows of the merge textures.
+ * Planning for the webgl kernels: numbers only, no shader text. How the
+ * programs see x (View), how the pixels of each (instance, channel) are
+ * split into chunks (Chunking, per renderer), which attributes the shaders
+ * specialise on (Block), and the rows of the merge textures.
  *
- * Two storage paths, chosen per call by how x is stored:
+ * Two families of programs, picked once per call by how x is stored, with
+ * the same constructor arguments, inputs and intermediate layouts:
  * - unpacked (one float per texel; WEBGL_PACK=false): programs see x as its
  *   3-D view `[N, S, C]` / `[N, C, S]` (free for an unpacked texture, which is
  *   laid out by flat index);
@@ -21,13 +23,8 @@ import {env} from '@tensorflow/tfjs-core';
 import type {TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
 
-import type {DataFormat} from '../../src/kernel_names';
-import {
-  InstanceNormLayout,
-  instanceNormLayout,
-  threeDShape,
-  kernelGroups,
-} from '../../src/geometry';
+import type {Activation, EpsilonMode, NormAttrs} from '../../src/kernel_names';
+import {isPerInstance, NormGeometry, normGeometry, threeDShape} from '../../src/geometry';
 import {Renderer, rendererOf} from './renderer';
 
 /**
@@ -39,13 +36,10 @@ import {Renderer, rendererOf} from './renderer';
  */
 export type ChannelAxis = 'columns' | 'rows' | 'texel';
 
-export interface Geometry {
-  layout: InstanceNormLayout;
-  /** Channel groups (a divisor of C; C for instance norm). */
-  groups: number;
-  channelsPerGroup: number;
+/** How the programs of a family read x (and dy). */
+export interface View {
   packed: boolean;
-  /** The view programs read x (and dy) in: the 3-D view, or `[B, R, Cc]` if packed. */
+  /** The shape programs read x in: the 3-D view, or `[B, R, Cc]` if packed. */
   viewShape: [number, number, number];
   channelAxis: ChannelAxis;
   /** Units per (instance, channel). */
@@ -64,30 +58,63 @@ export interface Geometry {
    * instead of the generated samplers' per-read coordinate math.
    */
   texelFetch: boolean;
+  /**
+   * Textures store float16 (largest finite value 65504): the merges clamp
+   * what they store to that range (a constant group's invStd under 'stddev'
+   * is 1 / epsilon, 1e5 at epsilon 1e-5), so that nothing reads back Inf.
+   */
+  halfFloat: boolean;
 }
 
-export function geometry(
+/** Where a gamma or beta is: absent (1 or 0), `[C]` or `[N, C]`. */
+export type ParamKind = 'absent' | 'perChannel' | 'perInstance';
+
+/** The attributes the shaders specialise on (epsilon and alpha are uniforms). */
+export interface Block {
+  activation: Activation;
+  epsilonMode: EpsilonMode;
+  gamma: ParamKind;
+  beta: ParamKind;
+}
+
+/** How the units of each (instance, channel) are split among fragments. */
+export interface Chunking {
+  /** Units per chunk (the last chunk may have fewer). */
+  unitsPerChunk: number;
+  /** Chunks per (instance, channel). */
+  count: number;
+}
+
+/** Everything a kernel call plans from x and its attributes. */
+export interface Plan {
+  geometry: NormGeometry;
+  view: View;
+  chunking: Chunking;
+  block: Block;
+}
+
+export function view(
   shape: readonly number[],
-  layout: InstanceNormLayout,
-  groups: number,
+  geometry: NormGeometry,
   packed: boolean,
   webglVersion: number,
-): Geometry {
-  const {batch, channels, dataFormat} = layout;
-  const common = {layout, groups, channelsPerGroup: channels / groups, packed};
+  halfFloat = false,
+): View {
+  const {batch, channels, dataFormat} = geometry;
   const texelFetch = webglVersion === 2;
   if (!packed) {
     return {
-      ...common,
-      viewShape: threeDShape(layout),
+      packed,
+      viewShape: threeDShape(geometry),
       channelAxis: 'columns',
-      units: layout.spatial,
+      units: geometry.spatial,
       unitPixels: 1,
       unitsPerLine: 1,
       oddLine: false,
       texelsPerUnit: 1,
       slabs: 1,
       texelFetch,
+      halfFloat,
     };
   }
   const rank = shape.length;
@@ -101,7 +128,7 @@ export function geometry(
     const slabs = lead / batch;
     const unitsPerLine = half(rows);
     return {
-      ...common,
+      packed,
       viewShape,
       channelAxis: 'columns',
       units: slabs * unitsPerLine,
@@ -111,11 +138,12 @@ export function geometry(
       texelsPerUnit: 1,
       slabs,
       texelFetch,
+      halfFloat,
     };
   }
   if (rank === 3) {
     return {
-      ...common,
+      packed,
       viewShape,
       channelAxis: 'rows',
       units: half(columns),
@@ -125,12 +153,13 @@ export function geometry(
       texelsPerUnit: 1,
       slabs: 1,
       texelFetch,
+      halfFloat,
     };
   }
   // A unit is a row of texels: two image rows of `columns` pixels.
   const slabs = lead / (batch * channels);
   return {
-    ...common,
+    packed,
     viewShape,
     channelAxis: 'texel',
     units: slabs * half(rows),
@@ -140,6 +169,7 @@ export function geometry(
     texelsPerUnit: half(columns),
     slabs,
     texelFetch,
+    halfFloat,
   };
 }
 
@@ -148,21 +178,13 @@ export function geometry(
  * which share texels when the channel is a texel axis and are read with one
  * fetch.
  */
-export function blockWidth(geometry: Geometry): number {
-  return geometry.packed ? 2 : 1;
+export function blockWidth(seen: View): number {
+  return seen.packed ? 2 : 1;
 }
 
 /** Channel blocks (of blockWidth channels) per instance. */
-export function channelBlocks(geometry: Geometry): number {
-  return Math.ceil(geometry.layout.channels / blockWidth(geometry));
-}
-
-/** How the units of each (instance, channel) are split among fragments. */
-export interface Chunking {
-  /** Units per chunk (the last chunk may have fewer). */
-  unitsPerChunk: number;
-  /** Chunks per (instance, channel). */
-  count: number;
+export function channelBlocks(geometry: NormGeometry, seen: View): number {
+  return Math.ceil(geometry.channels / blockWidth(seen));
 }
 
 /**
@@ -178,17 +200,16 @@ export interface Chunking {
  * unitsPerChunk * texelsPerUnit ~ 2 * count * channelsPerGroup, at least 16
  * pixels.
  */
-export function chooseChunking(geometry: Geometry, renderer: Renderer): Chunking {
-  const {units, unitPixels, layout} = geometry;
+export function chooseChunking(geometry: NormGeometry, seen: View, renderer: Renderer): Chunking {
+  const {units, unitPixels} = seen;
   let unitsPerChunk: number;
   if (renderer === 'gpu') {
-    const {texelsPerUnit, channelsPerGroup} = geometry;
-    const balanced = Math.sqrt((2 * units * channelsPerGroup) / texelsPerUnit);
+    const balanced = Math.sqrt((2 * units * geometry.channelsPerGroup) / seen.texelsPerUnit);
     unitsPerChunk = Math.max(Math.ceil(16 / unitPixels), Math.round(balanced));
   } else {
-    const blocksInAll = layout.batch * channelBlocks(geometry);
+    const blocksInAll = geometry.batch * channelBlocks(geometry, seen);
     const chunksWanted = Math.max(1, Math.round(2048 / blocksInAll));
-    const targetPixels = Math.min(1024, Math.max(64, Math.ceil(layout.spatial / chunksWanted)));
+    const targetPixels = Math.min(1024, Math.max(64, Math.ceil(geometry.spatial / chunksWanted)));
     unitsPerChunk = Math.round(targetPixels / unitPixels);
   }
   unitsPerChunk = Math.max(1, Math.min(units, unitsPerChunk));
@@ -202,15 +223,16 @@ export function chooseChunking(geometry: Geometry, renderer: Renderer): Chunking
  * largest d^2 and deviations around 1e18 (squares 1e36; float32 holds 3.4e38)
  * do not overflow. A power of two scales without rounding.
  */
-export function squaresScale(geometry: Geometry, chunking: Chunking): number {
-  const maxPixels = chunking.unitsPerChunk * geometry.unitPixels;
+export function squaresScale(seen: View, chunking: Chunking): number {
+  const maxPixels = chunking.unitsPerChunk * seen.unitPixels;
   return 2 ** -Math.ceil(Math.log2(maxPixels) / 2);
 }
 
 /**
- * Rows per instance of the packed merge textures `[N * rows, C]`; a texel
- * holds two rows (an even one and the next) of two channels, so each pair of
- * rows is named by its even row.
+ * Rows per instance of the forward merge `[N * rows, C]`, both families
+ * (packed, a texel holds two rows, an even one and the next, of two
+ * channels; each pair of rows is named by its even row). The elementwise
+ * pass is z = (x - pivot) * scale + offset.
  */
 export const FORWARD_ROWS = {
   /** (scale = invStd * gamma, offset = beta - (mean - pivot) * scale) */
@@ -222,58 +244,74 @@ export const FORWARD_ROWS = {
   perInstance: 6,
 } as const;
 
+/**
+ * Rows per instance of the gradient merge `[N * rows, C]`, both families.
+ * With dz = dy * act'(z), A the channel's mean of dz and xhat = (x - mean) *
+ * invStd: dx = G * (dz - A) + E - F * xhat. Every row is a mean or a centred
+ * value, bounded by |dz| * invStd: float16-safe; a one-element group gets
+ * dz - A = 0, E = 0 and xhat = 0 exactly.
+ */
 export const GRAD_ROWS = {
-  /** (A = gamma * invStd, E = invStd * (U - Xg * V)); dx = A dy - E - xhat F */
+  /** (G = gamma * invStd, E = invStd * (gamma * A - U) + k * V * Xg) */
   slopes: 0,
-  /** (F = invStd * V, mean) */
+  /** (F = k * V, A) */
   centre: 2,
-  /** (invStd, 0) */
-  invStd: 4,
+  /** (mean, invStd) */
+  stats: 4,
+  /** (gamma, beta): z for the activation's derivative */
+  affine: 6,
   /** (dbeta, dgamma) of one instance */
-  params: 6,
-  perInstance: 8,
+  params: 8,
+  perInstance: 10,
 } as const;
 
-/** Rows per instance of the unpacked forward merge `[N, rows, groups]`. */
-export const STATS_ROWS = {shiftedMean: 0, invStd: 1, pivot: 2, perInstance: 3} as const;
-
 /**
- * Rows per instance of the unpacked gradient merge `[N, rows, C]`:
- * dx = invStd * (gamma * dy - shift - xhat * slope); dbeta and dgamma of one
- * instance.
- */
-export const COEFFICIENT_ROWS = {shift: 0, slope: 1, dbeta: 2, dgamma: 3, perInstance: 4} as const;
-
-/** Everything a kernel call plans from x: the geometry, the chunking. */
-export interface Plan {
-  geometry: Geometry;
-  chunking: Chunking;
-}
-
-/**
- * Whether to run the packed programs: x is stored packed, or not yet on the
+ * Whether to run the packed family: x is stored packed, or not yet on the
  * GPU while the backend packs (WEBGL_PACK, the default), so it is uploaded
  * packed. Otherwise (WEBGL_PACK=false, or x from an unpacked op) the
- * unpacked programs read it without conversion.
+ * unpacked family reads it without conversion. Rank 2 (`[N, C]`, one pixel
+ * per instance) always runs unpacked: its packed texture holds two instances
+ * per texel, a layout the packed programs do not read.
  */
 export function prefersPacked(backend: MathBackendWebGL, x: TensorInfo): boolean {
+  if (x.shape.length < 3) return false;
   const data = backend.texData.get(x.dataId);
   return data.isPacked === true || (data.texture == null && env().getBool('WEBGL_PACK'));
+}
+
+export function paramKind(param: TensorInfo | undefined): ParamKind {
+  if (param == null) return 'absent';
+  return isPerInstance(param.shape) ? 'perInstance' : 'perChannel';
+}
+
+export function blockOf(attrs: NormAttrs, gamma?: TensorInfo, beta?: TensorInfo): Block {
+  return {
+    activation: attrs.activation ?? 'linear',
+    epsilonMode: attrs.epsilonMode ?? 'variance',
+    gamma: paramKind(gamma),
+    beta: paramKind(beta),
+  };
 }
 
 export function planFor(
   backend: MathBackendWebGL,
   x: TensorInfo,
-  dataFormat: DataFormat,
-  groups: number | undefined,
+  attrs: NormAttrs,
   kernelName: string,
+  gamma?: TensorInfo,
+  beta?: TensorInfo,
 ): Plan {
-  const layout = instanceNormLayout(x.shape, dataFormat);
-  groups = kernelGroups(layout, groups, kernelName);
-  const packed = prefersPacked(backend, x);
+  const geometry = normGeometry(x.shape, attrs.dataFormat, attrs.groups, kernelName);
   const version = env().getNumber('WEBGL_VERSION');
-  const seen = geometry(x.shape, layout, groups, packed, version);
-  return {geometry: seen, chunking: chooseChunking(seen, rendererOf(backend))};
+  const halfFloat =
+    env().getBool('WEBGL_FORCE_F16_TEXTURES') || !env().getBool('WEBGL_RENDER_FLOAT32_ENABLED');
+  const seen = view(x.shape, geometry, prefersPacked(backend, x), version, halfFloat);
+  return {
+    geometry,
+    view: seen,
+    chunking: chooseChunking(geometry, seen, rendererOf(backend)),
+    block: blockOf(attrs, gamma, beta),
+  };
 }
 
 /**
@@ -281,6 +319,7 @@ export function planFor(
  * chunk), `sets` times; the chunks along the texture's width, so that the
  * draw is not a one-texel-wide strip (SwiftShader shades 2x2 quads).
  */
-export function partialsShape(geometry: Geometry, chunking: Chunking, sets = 1): number[] {
-  return [sets * geometry.layout.batch * channelBlocks(geometry), 2, 2 * chunking.count];
+export function partialsShape(plan: Plan, sets = 1): number[] {
+  const blocks = channelBlocks(plan.geometry, plan.view);
+  return [sets * plan.geometry.batch * blocks, 2, 2 * plan.chunking.count];
 }

@@ -1,23 +1,25 @@
 import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
 
-import {Geometry, STATS_ROWS} from './plan';
+import {FORWARD_ROWS, Plan} from './plan';
 
-/** The `[N, groups]` output mean or invStd of the forward, unpacked. */
+/**
+ * The `[N, groups]` output mean or invStd of the forward, unpacked, from the
+ * rows FORWARD_ROWS.stats of the merge at each group's first channel.
+ */
 export class StatOutputProgram implements GPGPUProgram {
   variableNames = ['stats'];
   outputShape: number[];
   userCode: string;
 
-  constructor(geometry: Geometry, which: 'mean' | 'invStd') {
-    this.outputShape = [geometry.layout.batch, geometry.groups];
-    const row = (name: keyof typeof STATS_ROWS) => `getStats(n, ${STATS_ROWS[name]}, group)`;
-    const value = which === 'mean' ? `${row('pivot')} + ${row('shiftedMean')}` : row('invStd');
+  constructor(plan: Plan, which: 'mean' | 'invStd') {
+    const {batch, groups, channelsPerGroup} = plan.geometry;
+    this.outputShape = [batch, groups];
+    const row = FORWARD_ROWS.stats + (which === 'mean' ? 0 : 1);
     this.userCode = `
       void main() {
         ivec2 coords = getOutputCoords();
-        int n = coords.x;
-        int group = coords.y;
-        setOutput(${value});
+        setOutput(getStats(coords.x * ${FORWARD_ROWS.perInstance} + ${row},
+                           coords.y * ${channelsPerGroup}));
       }`;
   }
 }

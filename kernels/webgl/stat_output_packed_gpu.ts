@@ -1,6 +1,6 @@
 import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
 
-import {FORWARD_ROWS, Geometry} from './plan';
+import {FORWARD_ROWS, Plan} from './plan';
 
 /**
  * The `[N, groups]` output mean or invStd of the forward, packed, from the
@@ -13,16 +13,17 @@ export class PackedStatOutputProgram implements GPGPUProgram {
   outputShape: number[];
   userCode: string;
 
-  constructor(geometry: Geometry, which: 'mean' | 'invStd') {
-    this.outputShape = [geometry.layout.batch, geometry.groups];
-    const lanes = which === 'mean' ? ['x', 'y'] : ['z', 'w'];
+  constructor(plan: Plan, which: 'mean' | 'invStd') {
+    const {batch, groups, channelsPerGroup} = plan.geometry;
+    this.outputShape = [batch, groups];
+    const [even, odd] = which === 'mean' ? ['x', 'y'] : ['z', 'w'];
     const {perInstance, stats} = FORWARD_ROWS;
     // Texel (n..n+1, group..group+1); at an odd N or groups the rest is padding.
     this.userCode = `
       float statOf(int n, int group) {
-        int c = group * ${geometry.channelsPerGroup};
+        int c = group * ${channelsPerGroup};
         vec4 rows = getStats(n * ${perInstance} + ${stats}, c);
-        return imod(c, 2) == 1 ? rows.${lanes[1]} : rows.${lanes[0]};
+        return imod(c, 2) == 1 ? rows.${odd} : rows.${even};
       }
       void main() {
         ivec2 coords = getOutputCoords();

@@ -3,7 +3,7 @@
  * texel of the view `[B, R, Cc]` (see ChannelAxis in plan.ts), lane picks,
  * masks for padding lanes. Strings only; the numbers come from plan.ts.
  */
-import type {Geometry} from './plan';
+import type {Plan} from './plan';
 
 /** `getX` for the input named `x`: the sampler tfjs generates. */
 export function samplerOf(name: string): string {
@@ -34,14 +34,14 @@ export const PICK_SNIPPET = `
   float pick1d(vec4 texel, int c) { return imod(c, 2) == 1 ? texel.y : texel.x; }`;
 
 /** Whether some texels read by a packed chunk pass have padding lanes. */
-export function needsMask(geometry: Geometry): boolean {
-  const columns = geometry.viewShape[2];
-  return geometry.oddLine || (geometry.channelAxis === 'texel' && columns % 2 === 1);
+export function needsMask(plan: Plan): boolean {
+  const columns = plan.view.viewShape[2];
+  return plan.view.oddLine || (plan.view.channelAxis === 'texel' && columns % 2 === 1);
 }
 
 /** Zeroes the padding lanes of `expr` where the texel has any (compile-time). */
-export function masked(geometry: Geometry, expr: string): string {
-  return needsMask(geometry) ? `select4(valid, ${expr}, vec4(0.0))` : expr;
+export function masked(plan: Plan, expr: string): string {
+  return needsMask(plan) ? `select4(valid, ${expr}, vec4(0.0))` : expr;
 }
 
 /**
@@ -49,8 +49,8 @@ export function masked(geometry: Geometry, expr: string): string {
  * lanes of texel `which` of a unit ('0', or '1' for the second channel's
  * texel when a texel holds one channel).
  */
-export function spreadPair(geometry: Geometry, pair: string, which: '0' | '1'): string {
-  switch (geometry.channelAxis) {
+export function spreadPair(plan: Plan, pair: string, which: '0' | '1'): string {
+  switch (plan.view.channelAxis) {
     case 'columns':
       return `${pair}.xyxy`;
     case 'rows':
@@ -61,8 +61,8 @@ export function spreadPair(geometry: Geometry, pair: string, which: '0' | '1'): 
 }
 
 /** GLSL expression: per-lane sums `first` (and `second`, 'texel') added up per channel (c, c + 1). */
-export function channelSums(geometry: Geometry, first: string, second: string): string {
-  switch (geometry.channelAxis) {
+export function channelSums(plan: Plan, first: string, second: string): string {
+  switch (plan.view.channelAxis) {
     case 'columns':
       return `vec2(${first}.x + ${first}.z, ${first}.y + ${first}.w)`;
     case 'rows':
@@ -77,12 +77,12 @@ export function channelSums(geometry: Geometry, first: string, second: string): 
  * of channels c (even) and c + 1 of instance n; and
  * `float <name>FirstPixel(int n, int c)`, the first pixel of channel c (any).
  */
-export function firstPixelsSnippet(geometry: Geometry, name: string): string {
+export function firstPixelsSnippet(plan: Plan, name: string): string {
   const get = samplerOf(name);
-  const {unitsPerLine, slabs} = geometry;
-  const {channels} = geometry.layout;
+  const {unitsPerLine, slabs} = plan.view;
+  const {channels} = plan.geometry;
   let pair: string;
-  switch (geometry.channelAxis) {
+  switch (plan.view.channelAxis) {
     case 'columns':
       pair = `
         vec2 ${name}FirstPixels(int n, int c, int u) {
@@ -119,12 +119,12 @@ export function firstPixelsSnippet(geometry: Geometry, name: string): string {
  * lanes x, y = the even row for channels c, c + 1; z, w = the odd row
  * (`second`).
  */
-export function texelChannelSnippet(geometry: Geometry): string {
-  const {channels} = geometry.layout;
-  switch (geometry.channelAxis) {
+export function texelChannelSnippet(plan: Plan): string {
+  const {channels} = plan.geometry;
+  switch (plan.view.channelAxis) {
     case 'columns':
       return `
-        ivec2 texelInstanceChannel(ivec3 texel) { return ivec2(texel.x / ${geometry.slabs}, texel.z); }
+        ivec2 texelInstanceChannel(ivec3 texel) { return ivec2(texel.x / ${plan.view.slabs}, texel.z); }
         vec4 spread(vec4 rows, int c, bool second) { return second ? rows.zwzw : rows.xyxy; }`;
     case 'rows':
       return `
@@ -133,7 +133,7 @@ export function texelChannelSnippet(geometry: Geometry): string {
     default:
       return `
         ivec2 texelInstanceChannel(ivec3 texel) {
-          int slab = texel.x / ${geometry.slabs};
+          int slab = texel.x / ${plan.view.slabs};
           return ivec2(slab / ${channels}, imod(slab, ${channels}));
         }
         vec4 spread(vec4 rows, int c, bool second) {
@@ -147,24 +147,30 @@ export function texelChannelSnippet(geometry: Geometry): string {
  * Unpacked elementwise programs shaped like the 3-D view: `n`, `c` and the
  * channel's `group` from the output coordinates.
  */
-export function viewCoordsSnippet(geometry: Geometry): string {
-  const channel = geometry.layout.dataFormat === 'channelsLast' ? 'z' : 'y';
+export function viewCoordsSnippet(plan: Plan): string {
+  const channel = plan.geometry.dataFormat === 'channelsLast' ? 'z' : 'y';
   return `
     ivec3 coords = getOutputCoords();
     int n = coords.x;
     int c = coords.${channel};
-    int group = c / ${geometry.channelsPerGroup};`;
+    int group = c / ${plan.geometry.channelsPerGroup};`;
 }
 
 /**
  * A packed elementwise program: main() defines `first` (the instance's first
  * row of a packed merge texture of `rowsPerInstance` rows an instance) and
  * `c` (the channel) of the output texel, then runs `body`, with `spread`
- * (texelChannelSnippet) at hand.
+ * (texelChannelSnippet) and `declarations` at hand.
  */
-export function texelPass(geometry: Geometry, rowsPerInstance: number, body: string): string {
+export function texelPass(
+  plan: Plan,
+  rowsPerInstance: number,
+  body: string,
+  declarations = '',
+): string {
   return `
-    ${texelChannelSnippet(geometry)}
+    ${texelChannelSnippet(plan)}
+    ${declarations}
     void main() {
       ivec2 instanceChannel = texelInstanceChannel(getOutputCoords());
       int first = instanceChannel.x * ${rowsPerInstance};

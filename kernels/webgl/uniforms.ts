@@ -1,16 +1,21 @@
 import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
 
+import {LEAKY_RELU_ALPHA, NormAttrs} from '../../src/kernel_names';
+
 export type Uniform = NonNullable<GPGPUProgram['customUniforms']>[number];
 
 /**
- * The uniforms of the forward merges, declared once: a program sets
- * `customUniforms` to this list (tfjs generates the GLSL declarations from
- * it) and the kernel passes `uniformValues(list, attrs)`, in the same order.
- * Epsilon is a uniform, not a literal, so that each value does not compile a
- * program of its own.
+ * The uniforms of every program that reads epsilon or leakyRelu's alpha,
+ * declared once: a program sets `customUniforms` to this list (tfjs
+ * generates the GLSL declarations from it) and the kernel passes
+ * `uniformValues(attrs)`, in the same order. Uniforms, not literals, so that
+ * each value does not compile a program of its own.
  */
-export const MERGE_UNIFORMS: Uniform[] = [{name: 'epsilon', type: 'float'}];
+export const NORM_UNIFORMS: Uniform[] = [
+  {name: 'epsilon', type: 'float'},
+  {name: 'alpha', type: 'float'},
+];
 
-export function uniformValues(list: Uniform[], values: Record<string, number>): number[][] {
-  return list.map(({name}) => [values[name]]);
+export function uniformValues(attrs: NormAttrs): number[][] {
+  return [[attrs.epsilon], [attrs.alpha ?? LEAKY_RELU_ALPHA]];
 }
