@@ -2,10 +2,10 @@
  * Unit specs of the WebGPU kernels' planning (kernels/webgpu/plan.ts) and
  * uniform lists: numbers only, no GPU needed.
  */
-import {budgetFor, GPU_BUDGET, isCpuEmulated} from '../kernels/webgpu/budget';
+import {normGeometry} from '../src/geometry';
+import {budgetFor, deviceClassOf, GPU_BUDGET} from '../kernels/webgpu/budget';
 import {
   dispatchOf,
-  geometryOf,
   ONE_PASS_MAX_EXTENT,
   planElementwise,
   planOnePass,
@@ -17,26 +17,33 @@ import {fields, uniformStruct, uniformValues} from '../kernels/webgpu/uniforms';
 const SWIFTSHADER = {vendor: 'google', architecture: 'swiftshader'};
 const NVIDIA = {vendor: 'nvidia', architecture: ''};
 
+function geometryOf(shape: number[], dataFormat: 'channelsLast' | 'channelsFirst', groups?: number) {
+  return normGeometry(shape, dataFormat, groups, 'InstanceNorm');
+}
+
 describe('webgpu planning', () => {
   it('sees x as [N, S, C] or [N, C, S] with C / groups channels per group', () => {
     expect(geometryOf([2, 5, 6, 12], 'channelsLast', 4)).toEqual({
-      format: 'channelsLast',
+      dataFormat: 'channelsLast',
       batch: 2,
       spatial: 30,
       channels: 12,
       groups: 4,
-      groupChannels: 3,
+      channelsPerGroup: 3,
+      groupSize: 90,
     });
     const instance = geometryOf([3, 8, 4, 4, 4], 'channelsFirst');
-    expect([instance.spatial, instance.groups, instance.groupChannels]).toEqual([64, 8, 1]);
+    expect([instance.spatial, instance.groups, instance.channelsPerGroup]).toEqual([64, 8, 1]);
+    const features = geometryOf([3, 8], 'channelsLast', 2);
+    expect([features.spatial, features.groups, features.groupSize]).toEqual([1, 2, 4]);
   });
 
   it('tells a CPU-emulated adapter from a GPU and budgets each', () => {
-    expect(isCpuEmulated(SWIFTSHADER)).toBe(true);
-    expect(isCpuEmulated({isFallbackAdapter: true})).toBe(true);
-    expect(isCpuEmulated(NVIDIA)).toBe(false);
-    expect(budgetFor(NVIDIA, 16)).toBe(GPU_BUDGET);
-    const cpu = budgetFor(SWIFTSHADER, 2);
+    expect(deviceClassOf(SWIFTSHADER)).toBe('software');
+    expect(deviceClassOf({isFallbackAdapter: true})).toBe('software');
+    expect(deviceClassOf(NVIDIA)).toBe('gpu');
+    expect(budgetFor('gpu', 16)).toBe(GPU_BUDGET);
+    const cpu = budgetFor('software', 2);
     expect(cpu.max).toBe(8);
     // One lane per slot and per fold: no barrier tree on a CPU.
     expect([cpu.maxMembers, cpu.foldLanes, cpu.onePassLanes]).toEqual([1, 1, 0]);
@@ -52,7 +59,7 @@ describe('webgpu planning', () => {
       expect(tiling.items).toBeGreaterThanOrEqual(1024);
       expect(tiling.itemsPerGroup).toBe(1);
       // Every lane still gets several loads per chunk.
-      const loads = tiling.geometry.format === 'channelsLast' ? tiling.chunk : tiling.chunk / 4;
+      const loads = tiling.geometry.dataFormat === 'channelsLast' ? tiling.chunk : tiling.chunk / 4;
       expect(loads / tiling.members).toBeGreaterThanOrEqual(8);
     }
   });
@@ -60,7 +67,7 @@ describe('webgpu planning', () => {
   it('loops few workgroups over many items on a CPU adapter', () => {
     const tiling = planTiling(
       geometryOf([16, 128, 16, 16], 'channelsFirst'),
-      budgetFor(SWIFTSHADER, 2),
+      budgetFor('software', 2),
     );
     expect(tiling.dispatch).toEqual([8, 1, 1]);
     expect(tiling.itemsPerGroup).toBeGreaterThan(1);
