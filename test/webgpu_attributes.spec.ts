@@ -5,6 +5,8 @@
  * every plan: the adapter's, the GPU plan forced (one-pass programs on small
  * groups) and the reduction spread over a few looping workgroups.
  */
+import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
+
 import {
   ACTIVATIONS,
   Activation,
@@ -40,7 +42,7 @@ const erf = (v: number): number => {
   let sum = 0;
   for (let i = 0; i <= steps; i++) {
     const w = i === 0 || i === steps ? 1 : i % 2 === 1 ? 4 : 2;
-    sum += w * Math.exp(-(i * h) ** 2);
+    sum += w * Math.exp(-((i * h) ** 2));
   }
   return (Math.sign(v) * (2 / Math.sqrt(Math.PI)) * sum * h) / 3;
 };
@@ -240,6 +242,9 @@ async function checkAttributeCase(c: AttributeCase, seed: number): Promise<void>
     ...(c.alpha != null ? {alpha: c.alpha} : {}),
   };
   const before = tf.memory().numTensors;
+  // A WGSL error invalidates the whole command buffer without throwing.
+  const device = (tf.backend() as WebGPUBackend).device;
+  device.pushErrorScope('validation');
   const [y, mean, invStd] = tf
     .engine()
     .runKernel(
@@ -254,6 +259,7 @@ async function checkAttributeCase(c: AttributeCase, seed: number): Promise<void>
       defined({dy: inputs.dy, x: inputs.x, gamma: inputs.gamma, beta: inputs.beta, mean, invStd}),
       attrs as unknown as tf.NamedAttrMap,
     ) as tf.Tensor[];
+  expect(await device.popErrorScope()).withContext('WGSL or dispatch errors').toBeNull();
   expect(tf.memory().numTensors).toBe(before + 6);
   expect(dgamma.shape).toEqual(c.gamma === 'instance' ? [batch, channels] : [channels]);
   expect(dbeta.shape).toEqual(c.beta === 'instance' ? [batch, channels] : [channels]);

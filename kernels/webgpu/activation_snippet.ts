@@ -20,7 +20,7 @@ function formulas(activation: Activation, type: string): [string, string] {
     case 'relu6':
       return [
         `return clamp(z, ${zero}, ${type}(6.0));`,
-        `return select(${zero}, ${one}, ${positive} & z <= ${type}(6.0));`,
+        `return select(${zero}, ${one}, (${positive}) & (z <= ${type}(6.0)));`,
       ];
     case 'leakyRelu':
       return [
