@@ -9,8 +9,16 @@ import {instanceNormCompositeKernel, instanceNormGradCompositeKernel} from '../.
 import type {NormGeometry} from '../../src/geometry';
 import type {InstanceNormGradInputs, InstanceNormInputs, NormAttrs} from '../../src/kernel_names';
 
+/**
+ * A tensor on the data of a kernel input, holding its own reference: the
+ * data outlives the tensor's disposal at the end of the tidy.
+ */
 function tensorOf(info: TensorInfo | undefined): Tensor | undefined {
-  return info == null ? undefined : tf.engine().makeTensorFromTensorInfo(info);
+  if (info == null) return undefined;
+  const engine = tf.engine();
+  const tensor = engine.makeTensorFromTensorInfo(info);
+  engine.backend.incRef(info.dataId);
+  return tensor;
 }
 
 /** The forward's outputs, as tensors (the engine takes them as they are). */
