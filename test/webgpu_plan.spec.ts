@@ -8,7 +8,9 @@ import {
   dispatchOf,
   ONE_PASS_MAX_EXTENT,
   planElementwise,
+  ONE_PASS_GRAD_MAX_ELEMENTS,
   planOnePass,
+  planOnePassGrad,
   planTiling,
   vectorWidth,
 } from '../kernels/webgpu/plan';
@@ -94,6 +96,26 @@ describe('webgpu planning', () => {
     const side = Math.sqrt(ONE_PASS_MAX_EXTENT);
     expect(planOnePass(geometryOf([1, 1, side, side], 'channelsFirst'), GPU_BUDGET)).not.toBeNull();
     expect(planOnePass(geometryOf([1, 1, side, side + 1], 'channelsFirst'), GPU_BUDGET)).toBeNull();
+  });
+
+  it('runs the gradient in one pass only when a group over all instances is small', () => {
+    // The bench's small shapes: one dispatch each way.
+    for (const [shape, format] of [
+      [[8, 64, 64, 32], 'channelsLast'],
+      [[16, 16, 16, 128], 'channelsLast'],
+      [[1, 32, 32, 8], 'channelsLast'],
+      [[2, 32, 64, 64], 'channelsFirst'],
+    ] as const) {
+      const plan = planOnePassGrad(geometryOf([...shape], format), GPU_BUDGET);
+      expect(plan).withContext(`[${shape}]`).not.toBeNull();
+      expect(plan?.dispatch[0]).toBe(format === 'channelsLast' ? shape[3] : shape[1]);
+    }
+    const rows = ONE_PASS_GRAD_MAX_ELEMENTS / 4096;
+    expect(planOnePassGrad(geometryOf([rows, 64, 64, 8], 'channelsLast'), GPU_BUDGET)).not.toBeNull();
+    expect(planOnePassGrad(geometryOf([rows + 1, 64, 64, 8], 'channelsLast'), GPU_BUDGET)).toBeNull();
+    // Never where the forward takes three passes, nor on a CPU adapter.
+    expect(planOnePassGrad(geometryOf([1, 256, 256, 16], 'channelsLast'), GPU_BUDGET)).toBeNull();
+    expect(planOnePassGrad(geometryOf([2, 16, 16, 8], 'channelsLast'), budgetFor('software', 2))).toBeNull();
   });
 
   it('dispatches in two dimensions past 65535 workgroups', () => {

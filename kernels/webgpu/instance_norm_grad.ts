@@ -15,13 +15,15 @@ import {runPasses} from './dispatch';
 import {GRAD_SUMS_UNIFORMS, SUM_FIELDS, gradSumsProgram} from './grad_sums_program';
 import {inputGradProgram, INPUT_GRAD_UNIFORMS} from './input_grad_program';
 import {INPUT_GRAD_ROWS, paramGradProgram, PARAM_GRAD_UNIFORMS} from './param_grad_program';
-import {planElementwise, planTiling} from './plan';
+import {onePassGradProgram, ONE_PASS_GRAD_UNIFORMS} from './one_pass_grad_program';
+import {planElementwise, planOnePassGrad, planTiling} from './plan';
 import {foldValues, tilingValues} from './program_kinds';
 import {gradientByOps} from './public_path';
 import {uniformValues} from './uniforms';
 
 /**
- * Three dispatches: the partial sums of dz and x; dgamma, dbeta and the
+ * One dispatch when each group is small over all instances (a workgroup per
+ * group); else three: the partial sums of dz and x; dgamma, dbeta and the
  * per-(n, c) coefficients of dx; dx.
  */
 function instanceNormGradWebGPU(args: {
@@ -48,10 +50,22 @@ function instanceNormGradWebGPU(args: {
   const internals = backendInternals(backend);
   if (internals == null) return gradientByOps(inputs, attrs, geometry);
   const budget = workgroupBudget(backend);
-  const tiling = planTiling(geometry, budget);
-  const elementwise = planElementwise(geometry, budget);
   const activated = needsPreActivation(attributes);
   const params = [gamma, beta].filter((p): p is TensorInfo => p != null);
+  const read = [...(gamma ? [gamma] : []), ...(activated && beta ? [beta] : [])];
+  const onePass = planOnePassGrad(geometry, budget, 7 + read.length);
+  if (onePass != null) {
+    return runPasses(backend, internals, run =>
+      run(
+        onePassGradProgram(geometry, onePass, attributes),
+        [dy, x, mean, invStd, ...read],
+        [x.shape, gammaShape, betaShape],
+        uniformValues(ONE_PASS_GRAD_UNIFORMS, {...geometry, ...attributes}),
+      ),
+    );
+  }
+  const tiling = planTiling(geometry, budget);
+  const elementwise = planElementwise(geometry, budget);
   return runPasses(backend, internals, run => {
     const [partials] = run(
       gradSumsProgram(tiling, attributes),
@@ -61,7 +75,7 @@ function instanceNormGradWebGPU(args: {
     );
     const [dgamma, dbeta, coefficients] = run(
       paramGradProgram(geometry, budget.foldLanes, attributes),
-      [partials, mean, invStd, ...(gamma ? [gamma] : []), ...(activated && beta ? [beta] : [])],
+      [partials, mean, invStd, ...read],
       [gammaShape, betaShape, [batch, INPUT_GRAD_ROWS.count, channels]],
       uniformValues(PARAM_GRAD_UNIFORMS, {...foldValues(tiling), ...attributes}),
     );

@@ -156,3 +156,39 @@ export function planOnePass(geometry: NormGeometry, budget: WorkgroupBudget): On
   const items = geometry.batch * geometry.groups;
   return {lanes: budget.onePassLanes, dispatch: dispatchOf(Math.min(items, budget.max))};
 }
+
+/**
+ * Most elements of one group over all its instances that the one-pass
+ * gradient takes: a workgroup per group then loops over the instances, which
+ * costs less than the two dispatches it saves while each lane visits at most
+ * 128 elements per sweep.
+ */
+export const ONE_PASS_GRAD_MAX_ELEMENTS = 32768;
+
+/** WebGPU's default maxStorageBuffersPerShaderStage (tfjs asks for no more). */
+export const MAX_STORAGE_BUFFERS = 8;
+
+/**
+ * The one-pass gradient: a workgroup per group (dgamma and dbeta of its
+ * channels summed over the instances in order, inside the workgroup), or null
+ * where the forward would not take one pass, the group over all instances is
+ * too large, it has more channels than lanes, or its `storageBuffers` (3
+ * outputs, dy, x, mean, invStd and the parameters it reads) pass
+ * MAX_STORAGE_BUFFERS.
+ */
+export function planOnePassGrad(
+  geometry: NormGeometry,
+  budget: WorkgroupBudget,
+  storageBuffers = 7,
+): OnePassPlan | null {
+  const forward = planOnePass(geometry, budget);
+  if (
+    forward == null ||
+    storageBuffers > MAX_STORAGE_BUFFERS ||
+    geometry.batch * geometry.groupSize > ONE_PASS_GRAD_MAX_ELEMENTS ||
+    geometry.channelsPerGroup > forward.lanes
+  ) {
+    return null;
+  }
+  return {lanes: forward.lanes, dispatch: dispatchOf(Math.min(geometry.groups, budget.max))};
+}
