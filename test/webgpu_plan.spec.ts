@@ -19,7 +19,7 @@ import {fields, uniformStruct, uniformValues} from '../kernels/webgpu/uniforms';
 const SWIFTSHADER = {vendor: 'google', architecture: 'swiftshader'};
 const NVIDIA = {vendor: 'nvidia', architecture: ''};
 
-function geometryOf(shape: number[], dataFormat: 'channelsLast' | 'channelsFirst', groups?: number) {
+function geometryOf(shape: readonly number[], dataFormat: 'channelsLast' | 'channelsFirst', groups?: number) {
   return normGeometry(shape, dataFormat, groups, 'InstanceNorm');
 }
 

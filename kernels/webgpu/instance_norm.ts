@@ -46,7 +46,7 @@ function instanceNormWebGPU(args: {
     ];
   }
   const internals = backendInternals(backend);
-  if (internals == null) return forwardByOps(inputs, attrs, geometry);
+  if (internals == null) return forwardByOps(inputs, attributes, geometry);
   const budget = workgroupBudget(backend);
   const params = [gamma, beta].filter((p): p is TensorInfo => p != null);
   const onePass = planOnePass(geometry, budget);

@@ -48,7 +48,7 @@ function instanceNormGradWebGPU(args: {
     ];
   }
   const internals = backendInternals(backend);
-  if (internals == null) return gradientByOps(inputs, attrs, geometry);
+  if (internals == null) return gradientByOps(inputs, attributes, geometry);
   const budget = workgroupBudget(backend);
   const activated = needsPreActivation(attributes);
   const params = [gamma, beta].filter((p): p is TensorInfo => p != null);

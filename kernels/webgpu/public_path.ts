@@ -5,9 +5,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type {Tensor, TensorInfo} from '@tensorflow/tfjs-core';
 
-import {instanceNormCompositeKernel, instanceNormGradCompositeKernel} from '../../src/composite';
+import {
+  CompleteNormAttrs,
+  instanceNormCompositeKernel,
+  instanceNormGradCompositeKernel,
+} from '../../src/composite';
 import type {NormGeometry} from '../../src/geometry';
-import type {InstanceNormGradInputs, InstanceNormInputs, NormAttrs} from '../../src/kernel_names';
+import type {InstanceNormGradInputs, InstanceNormInputs} from '../../src/kernel_names';
+import type {KernelAttributes} from './attributes';
 
 /**
  * A tensor on the data of a kernel input, holding its own reference: the
@@ -21,10 +26,16 @@ function tensorOf(info: TensorInfo | undefined): Tensor | undefined {
   return tensor;
 }
 
+/** Every attribute, defaults filled in, as the composite takes them. */
+function completeAttrs(attributes: KernelAttributes, geometry: NormGeometry): CompleteNormAttrs {
+  const {epsilon, epsilonMode, activation, alpha} = attributes;
+  return {epsilon, epsilonMode, activation, alpha, ...geometry};
+}
+
 /** The forward's outputs, as tensors (the engine takes them as they are). */
 export function forwardByOps(
   inputs: InstanceNormInputs,
-  attrs: NormAttrs,
+  attributes: KernelAttributes,
   geometry: NormGeometry,
 ): Tensor[] {
   return tf.tidy(() =>
@@ -32,9 +43,7 @@ export function forwardByOps(
       tensorOf(inputs.x) as Tensor,
       tensorOf(inputs.gamma),
       tensorOf(inputs.beta),
-      attrs.epsilon,
-      geometry.dataFormat,
-      geometry.groups,
+      completeAttrs(attributes, geometry),
     ),
   );
 }
@@ -42,19 +51,18 @@ export function forwardByOps(
 /** The gradient's outputs, as tensors. */
 export function gradientByOps(
   inputs: InstanceNormGradInputs,
-  attrs: NormAttrs,
+  attributes: KernelAttributes,
   geometry: NormGeometry,
 ): Tensor[] {
-  void attrs;
   return tf.tidy(() =>
     instanceNormGradCompositeKernel(
       tensorOf(inputs.dy) as Tensor,
       tensorOf(inputs.x) as Tensor,
       tensorOf(inputs.gamma),
+      tensorOf(inputs.beta),
       tensorOf(inputs.mean) as Tensor,
       tensorOf(inputs.invStd) as Tensor,
-      geometry.dataFormat,
-      geometry.groups,
+      completeAttrs(attributes, geometry),
     ),
   );
 }
