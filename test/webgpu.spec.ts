@@ -35,7 +35,11 @@ import {
 
 const BACKEND = 'webgpu';
 const THREE_PASSES = ['InstanceNormMoments', 'InstanceNormStatistics', 'InstanceNormNormalize'];
-const THREE_GRAD_PASSES = ['InstanceNormGradSums', 'InstanceNormParamGrad', 'InstanceNormInputGrad'];
+const THREE_GRAD_PASSES = [
+  'InstanceNormGradSums',
+  'InstanceNormParamGrad',
+  'InstanceNormInputGrad',
+];
 const ONE_PASS = ['InstanceNormOnePass'];
 const ONE_GRAD_PASS = ['InstanceNormGradOnePass'];
 

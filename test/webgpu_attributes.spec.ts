@@ -86,7 +86,7 @@ function activation(name: Activation, z: number, alpha: number): [number, number
     case 'gelu':
       return [
         0.5 * z * (1 + erf(z / Math.SQRT2)),
-        0.5 * (1 + erf(z / Math.SQRT2)) + (z * Math.exp(-z * z / 2)) / Math.sqrt(2 * Math.PI),
+        0.5 * (1 + erf(z / Math.SQRT2)) + (z * Math.exp((-z * z) / 2)) / Math.sqrt(2 * Math.PI),
       ];
     case 'gelu_new': {
       const c = Math.sqrt(2 / Math.PI);
@@ -128,8 +128,13 @@ function reference(
     format === 'channelsLast'
       ? (n * spatial + s) * channels + ch
       : (n * channels + ch) * spatial + s;
-  const param = (values: Float32Array | null, layout: string, n: number, ch: number, absent: number) =>
-    values == null ? absent : layout === 'instance' ? values[n * channels + ch] : values[ch];
+  const param = (
+    values: Float32Array | null,
+    layout: string,
+    n: number,
+    ch: number,
+    absent: number,
+  ) => (values == null ? absent : layout === 'instance' ? values[n * channels + ch] : values[ch]);
   const out: Reference = {
     y: new Float64Array(x.length),
     mean: new Float64Array(batch * groups),
@@ -142,7 +147,8 @@ function reference(
     for (let g = 0; g < groups; g++) {
       const members: Array<[number, number]> = [];
       for (let k = 0; k < perGroup; k++) {
-        for (let s = 0; s < spatial; s++) members.push([at(n, g * perGroup + k, s), g * perGroup + k]);
+        for (let s = 0; s < spatial; s++)
+          members.push([at(n, g * perGroup + k, s), g * perGroup + k]);
       }
       const m = members.length;
       let mu = 0;
@@ -152,7 +158,8 @@ function reference(
       for (const [i] of members) variance += (x[i] - mu) ** 2;
       variance /= m;
       const sigma = Math.sqrt(variance);
-      const r = c.epsilonMode === 'stddev' ? 1 / (sigma + epsilon) : 1 / Math.sqrt(variance + epsilon);
+      const r =
+        c.epsilonMode === 'stddev' ? 1 / (sigma + epsilon) : 1 / Math.sqrt(variance + epsilon);
       const k = c.epsilonMode === 'stddev' ? (sigma > 0 ? 1 / sigma : 0) : r;
       out.mean[n * groups + g] = mu;
       out.invStd[n * groups + g] = r;
@@ -259,7 +266,9 @@ async function checkAttributeCase(c: AttributeCase, seed: number): Promise<void>
       defined({dy: inputs.dy, x: inputs.x, gamma: inputs.gamma, beta: inputs.beta, mean, invStd}),
       attrs as unknown as tf.NamedAttrMap,
     ) as tf.Tensor[];
-  expect(await device.popErrorScope()).withContext('WGSL or dispatch errors').toBeNull();
+  expect(await device.popErrorScope())
+    .withContext('WGSL or dispatch errors')
+    .toBeNull();
   expect(tf.memory().numTensors).toBe(before + 6);
   expect(dgamma.shape).toEqual(c.gamma === 'instance' ? [batch, channels] : [channels]);
   expect(dbeta.shape).toEqual(c.beta === 'instance' ? [batch, channels] : [channels]);
@@ -267,7 +276,11 @@ async function checkAttributeCase(c: AttributeCase, seed: number): Promise<void>
   expectClose(await mean.data(), expected.mean, atol, rtol, 'mean');
   expectClose(await invStd.data(), expected.invStd, atol, rtol, 'invStd', 1);
   // A constant group's invStd is 1 / epsilon: dx scales with it.
-  const dxScale = c.constantGroup ? (c.epsilonMode === 'stddev' ? 1 / epsilon : 1 / Math.sqrt(epsilon)) : 1;
+  const dxScale = c.constantGroup
+    ? c.epsilonMode === 'stddev'
+      ? 1 / epsilon
+      : 1 / Math.sqrt(epsilon)
+    : 1;
   expectClose(await dx.data(), expected.dx, atol * dxScale, rtol, 'dx');
   expectClose(await dgamma.data(), expected.dgamma, atol * 10, rtol, 'dgamma');
   expectClose(await dbeta.data(), expected.dbeta, atol * 10, rtol, 'dbeta');

@@ -19,7 +19,11 @@ import {fields, uniformStruct, uniformValues} from '../kernels/webgpu/uniforms';
 const SWIFTSHADER = {vendor: 'google', architecture: 'swiftshader'};
 const NVIDIA = {vendor: 'nvidia', architecture: ''};
 
-function geometryOf(shape: readonly number[], dataFormat: 'channelsLast' | 'channelsFirst', groups?: number) {
+function geometryOf(
+  shape: readonly number[],
+  dataFormat: 'channelsLast' | 'channelsFirst',
+  groups?: number,
+) {
   return normGeometry(shape, dataFormat, groups, 'InstanceNorm');
 }
 
@@ -111,11 +115,17 @@ describe('webgpu planning', () => {
       expect(plan?.dispatch[0]).toBe(format === 'channelsLast' ? shape[3] : shape[1]);
     }
     const rows = ONE_PASS_GRAD_MAX_ELEMENTS / 4096;
-    expect(planOnePassGrad(geometryOf([rows, 64, 64, 8], 'channelsLast'), GPU_BUDGET)).not.toBeNull();
-    expect(planOnePassGrad(geometryOf([rows + 1, 64, 64, 8], 'channelsLast'), GPU_BUDGET)).toBeNull();
+    expect(
+      planOnePassGrad(geometryOf([rows, 64, 64, 8], 'channelsLast'), GPU_BUDGET),
+    ).not.toBeNull();
+    expect(
+      planOnePassGrad(geometryOf([rows + 1, 64, 64, 8], 'channelsLast'), GPU_BUDGET),
+    ).toBeNull();
     // Never where the forward takes three passes, nor on a CPU adapter.
     expect(planOnePassGrad(geometryOf([1, 256, 256, 16], 'channelsLast'), GPU_BUDGET)).toBeNull();
-    expect(planOnePassGrad(geometryOf([2, 16, 16, 8], 'channelsLast'), budgetFor('software', 2))).toBeNull();
+    expect(
+      planOnePassGrad(geometryOf([2, 16, 16, 8], 'channelsLast'), budgetFor('software', 2)),
+    ).toBeNull();
   });
 
   it('dispatches in two dimensions past 65535 workgroups', () => {

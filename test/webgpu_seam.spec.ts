@@ -58,7 +58,15 @@ describeEachBackend(
         const c = makeCase('', [2, 5, 6, 8], 'channelsLast', {offset: 3});
         const d = caseData(c, 11);
         const groups = 4;
-        const expected = referenceForward(d.x, c.shape, d.gamma, d.beta, c.epsilon, c.format, groups);
+        const expected = referenceForward(
+          d.x,
+          c.shape,
+          d.gamma,
+          d.beta,
+          c.epsilon,
+          c.format,
+          groups,
+        );
         const expectedGrad = referenceGradient(
           d.dy,
           d.x,

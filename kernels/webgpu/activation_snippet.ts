@@ -42,10 +42,7 @@ function formulas(activation: Activation, type: string): [string, string] {
     case 'tanh':
       return ['return tanhBounded(z);', 'let t = tanhBounded(z);\n      return 1.0 - t * t;'];
     case 'swish':
-      return [
-        'return z * sigmoid(z);',
-        'let s = sigmoid(z);\n      return s + z * s * (1.0 - s);',
-      ];
+      return ['return z * sigmoid(z);', 'let s = sigmoid(z);\n      return s + z * s * (1.0 - s);'];
     case 'mish':
       return [
         'return z * tanhBounded(softplus(z));',

@@ -7,12 +7,7 @@
 import type {TensorInfo} from '@tensorflow/tfjs-core';
 
 import {isPerInstance} from '../../src/geometry';
-import {
-  Activation,
-  EpsilonMode,
-  LEAKY_RELU_ALPHA,
-  NormAttrs,
-} from '../../src/kernel_names';
+import {Activation, EpsilonMode, LEAKY_RELU_ALPHA, NormAttrs} from '../../src/kernel_names';
 
 /** A gamma or beta: absent, `[C]` or `[N, C]`. */
 export type ParamLayout = 'absent' | 'perChannel' | 'perInstance';

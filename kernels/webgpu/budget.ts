@@ -124,6 +124,18 @@ export function budgetFor(deviceClass: DeviceClass, cores: number): WorkgroupBud
 export const PLAN_FLAG = 'INSTANCE_NORM_WEBGPU_PLAN';
 env().registerFlag(PLAN_FLAG, () => 'auto');
 
+/** Each backend's device class, read once (Dawn's adapterInfo is a native call). */
+const deviceClasses = new WeakMap<WebGPUBackend, DeviceClass>();
+
+function deviceClassOfBackend(backend: WebGPUBackend): DeviceClass {
+  let deviceClass = deviceClasses.get(backend);
+  if (deviceClass == null) {
+    deviceClass = deviceClassOf(adapterFacts(backend));
+    deviceClasses.set(backend, deviceClass);
+  }
+  return deviceClass;
+}
+
 /** The budget of the backend's adapter, or the one the tests force. */
 export function workgroupBudget(backend: WebGPUBackend): WorkgroupBudget {
   const forced = env().getNumber(TARGET_WORKGROUPS_FLAG);
@@ -132,7 +144,6 @@ export function workgroupBudget(backend: WebGPUBackend): WorkgroupBudget {
   }
   const cores = (typeof navigator !== 'undefined' && navigator.hardwareConcurrency) || 2;
   const plan = env().get(PLAN_FLAG);
-  const deviceClass =
-    plan === 'gpu' || plan === 'software' ? plan : deviceClassOf(adapterFacts(backend));
+  const deviceClass = plan === 'gpu' || plan === 'software' ? plan : deviceClassOfBackend(backend);
   return budgetFor(deviceClass, cores);
 }

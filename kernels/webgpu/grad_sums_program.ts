@@ -42,10 +42,10 @@ export function gradSumsProgram(tiling: Tiling, attributes: KernelAttributes): C
   const paramSnippets = activated
     ? [perParam('gamma'), perParam('beta'), activationSnippet(attributes.activation, load, true)]
     : [];
-  const paramValues = activated ? 'let gammaValue = gammaOf(tile);\n let betaValue = betaOf(tile);' : '';
-  const gradient = activated
-    ? 'dy[i] * activationSlope(xhat * gammaValue + betaValue)'
-    : 'dy[i]';
+  const paramValues = activated
+    ? 'let gammaValue = gammaOf(tile);\n let betaValue = betaOf(tile);'
+    : '';
+  const gradient = activated ? 'dy[i] * activationSlope(xhat * gammaValue + betaValue)' : 'dy[i]';
   return tiledProgram(tiling, {
     name: 'InstanceNormGradSums',
     inputs: [

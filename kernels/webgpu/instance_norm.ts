@@ -38,11 +38,16 @@ function instanceNormWebGPU(args: {
   const attributes = kernelAttributes(attrs, gamma, beta);
   if (x.shape.some(d => d === 0)) {
     // With S == 0 but N, C > 0 the statistics are the cpu kernel's (mean 0, variance 0).
-    const invStd = attributes.epsilonMode === 'stddev' ? 1 / attrs.epsilon : 1 / Math.sqrt(attrs.epsilon);
+    const invStd =
+      attributes.epsilonMode === 'stddev' ? 1 / attrs.epsilon : 1 / Math.sqrt(attrs.epsilon);
     return [
       backend.makeTensorInfo(x.shape, 'float32', new Float32Array(0)),
       backend.makeTensorInfo([batch, groups], 'float32', new Float32Array(batch * groups)),
-      backend.makeTensorInfo([batch, groups], 'float32', new Float32Array(batch * groups).fill(invStd)),
+      backend.makeTensorInfo(
+        [batch, groups],
+        'float32',
+        new Float32Array(batch * groups).fill(invStd),
+      ),
     ];
   }
   const internals = backendInternals(backend);

@@ -50,9 +50,14 @@ export function onePassGradProgram(
     ? `(n * uniforms.spatial + index / uniforms.channelsPerGroup) * uniforms.channels +
         group * uniforms.channelsPerGroup + index % uniforms.channelsPerGroup`
     : '(n * uniforms.channels + group * uniforms.channelsPerGroup) * uniforms.spatial + index';
-  const channelOfIndex = channelsLast ? 'index % uniforms.channelsPerGroup' : 'index / uniforms.spatial';
+  const channelOfIndex = channelsLast
+    ? 'index % uniforms.channelsPerGroup'
+    : 'index / uniforms.spatial';
   const xhatFactor = xhatFactorExpression(attributes.epsilonMode, 'scale');
-  const params = affineInputs({gamma: attributes.gamma, beta: activated ? attributes.beta : 'absent'});
+  const params = affineInputs({
+    gamma: attributes.gamma,
+    beta: activated ? attributes.beta : 'absent',
+  });
   return {
     name: 'InstanceNormGradOnePass',
     workgroupSize: lanes,

@@ -41,7 +41,11 @@ export function statisticsProgram(
   return foldProgram(geometry, lanes, {
     name: 'InstanceNormStatistics',
     outputs: ['mean', 'invStd', 'coefficients'],
-    inputs: [{name: 'partials', type: 'f32'}, {name: 'x', type: 'f32'}, ...affineInputs(attributes)],
+    inputs: [
+      {name: 'partials', type: 'f32'},
+      {name: 'x', type: 'f32'},
+      ...affineInputs(attributes),
+    ],
     uniforms: STATISTICS_UNIFORMS,
     code: `
       ${momentsSnippet('f32')}
