@@ -7,7 +7,11 @@ import type {ElementwisePlan} from './plan';
 import {ELEMENTWISE_UNIFORMS, elementwiseProgram} from './program_kinds';
 import {fields} from './uniforms';
 
-export const INPUT_GRAD_UNIFORMS = [...ELEMENTWISE_UNIFORMS, ...fields('f32', 'alpha')];
+export const INPUT_GRAD_UNIFORMS = [
+  ...ELEMENTWISE_UNIFORMS,
+  ...fields('i32', 'groupSize'),
+  ...fields('f32', 'alpha'),
+];
 
 /**
  * Gradient pass 3: dx from dy, x and the (n, c)'s coefficients
@@ -31,9 +35,12 @@ export function inputGradProgram(
       const dz = activated
         ? `dy[i] * activationSlope(xhat * ${coefficient(rows.gamma)} + ${coefficient(rows.beta)})`
         : 'dy[i]';
-      return `let xhat = (x[i] - ${coefficient(rows.center)}) * ${coefficient(rows.invStd)};
-        dx[i] = ${coefficient(rows.dzScale)} * ${dz} - ${coefficient(rows.perXhat)} * xhat +
-            ${coefficient(rows.offset)};`;
+      return `let scale = ${coefficient(rows.invStd)};
+        let xhat = (x[i] - ${coefficient(rows.center)}) * scale;
+        let dxValue = scale * (${coefficient(rows.gamma)} * ${dz} - ${coefficient(rows.meanU)}) -
+            ${coefficient(rows.perXhat)} * (xhat - ${coefficient(rows.xhatShift)});
+        // A one-element group: exactly 0 (fused multiply-adds leave a rounding).
+        dx[i] = select(dxValue, ${load}(0.0), uniforms.groupSize == 1);`;
     },
     uniforms: INPUT_GRAD_UNIFORMS,
   });

@@ -126,7 +126,7 @@ export function onePassGradProgram(
             }
             let xhatShift = total.z / count;
             let perXhat = ${xhatFactor} * (total.y - xhatShift * total.x) / count;
-            let offset = perXhat * xhatShift - scale * total.x / count;
+            let meanU = total.x / count;
             for (var member = lane; member < uniforms.channelsPerGroup; member += LANES) {
               let channel = group * uniforms.channelsPerGroup + member;
               let sums = channelSums[member];
@@ -137,7 +137,9 @@ export function onePassGradProgram(
               let at = ${extentOffset};
               let channel = group * uniforms.channelsPerGroup + ${channelOfIndex};
               let xhat = (x[at] - center) * scale;
-              dx[at] = scale * ${gamma} * ${dz} - perXhat * xhat + offset;
+              let dxValue = scale * (${gamma} * ${dz} - meanU) - perXhat * (xhat - xhatShift);
+              // A one-element group: exactly 0 (fused multiply-adds leave a rounding).
+              dx[at] = select(dxValue, 0.0, extent == 1);
             }
             // channelSums is read by every lane before the next instance writes it.
             workgroupBarrier();

@@ -17,19 +17,20 @@ import {fields} from './uniforms';
 
 /**
  * Rows of the gradient's coefficients `[N, 7, C]`:
- * dx = dzScale * dz - perXhat * ((x - center) * invStd) + offset, with
- * dz = dy * act'(xhat * gamma + beta) (rows gamma and beta; dz = dy for a
- * linear activation). xhat is formed first: perXhat * invStd alone would fall
- * below float32's normal range at magnitudes near 1e18.
+ * dx = invStd * (gamma * dz - meanU) - perXhat * (xhat - xhatShift), with
+ * xhat = (x - center) * invStd and dz = dy * act'(xhat * gamma + beta)
+ * (dz = dy for a linear activation). xhat is formed first: perXhat * invStd
+ * alone would fall below float32's normal range at magnitudes near 1e18; and
+ * gamma * dz - meanU is exactly 0 for a one-element group.
  */
 export const INPUT_GRAD_ROWS = {
-  dzScale: 0,
-  perXhat: 1,
+  gamma: 0,
+  beta: 1,
   invStd: 2,
   center: 3,
-  offset: 4,
-  gamma: 5,
-  beta: 6,
+  perXhat: 4,
+  meanU: 5,
+  xhatShift: 6,
   count: 7,
 } as const;
 
@@ -63,8 +64,7 @@ export function paramGradProgram(
   const weight = paramElement('gamma', attributes.gamma, 'n', 'channel');
   const activated = needsPreActivation(attributes);
   const preActivation = activated
-    ? `${coefficient('gamma')} = ${weight};
-            ${coefficient('beta')} = ${paramElement('beta', attributes.beta, 'n', 'channel')};`
+    ? `${coefficient('beta')} = ${paramElement('beta', attributes.beta, 'n', 'channel')};`
     : '';
   const xhatFactor = xhatFactorExpression(attributes.epsilonMode, 'scale');
   // Channels summed side by side: a power of two up to the group's channels.
@@ -111,7 +111,7 @@ export function paramGradProgram(
         let scale = invStd[statistic];
         let xhatShift = total.xhat / count;
         let perXhat = ${xhatFactor} * (total.dyXhat - xhatShift * total.dy) / count;
-        let constant = scale * total.dy / count;
+        let meanU = total.dy / count;
         // Per channel: its sums over the chunks, SLOTS channels at a time
         // with MEMBERS lanes over the chunks of each.
         for (var first = 0; first < uniforms.channelsPerGroup; first += SLOTS) {
@@ -129,10 +129,11 @@ export function paramGradProgram(
             let gammaTerm = sums.y - xhatShift * sums.x;
             ${writeParamGrad('dgamma', attributes.gamma, 'gammaTerm')}
             ${writeParamGrad('dbeta', attributes.beta, 'sums.x')}
-            ${coefficient('dzScale')} = scale * ${weight};
+            ${coefficient('gamma')} = ${weight};
             ${coefficient('perXhat')} = perXhat;
             ${coefficient('invStd')} = scale;
-            ${coefficient('offset')} = perXhat * xhatShift - constant;
+            ${coefficient('meanU')} = meanU;
+            ${coefficient('xhatShift')} = xhatShift;
             ${coefficient('center')} = mean[statistic];
             ${preActivation}
           }
