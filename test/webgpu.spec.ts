@@ -9,7 +9,8 @@ import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 import {instanceNorm} from '../src/index';
 import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
 import {PLAN_FLAG, TARGET_WORKGROUPS_FLAG} from '../kernels/webgpu/budget';
-import {geometryOf, planTiling} from '../kernels/webgpu/plan';
+import {planTiling} from '../kernels/webgpu/plan';
+import {normGeometry} from '../src/geometry';
 
 import {
   Case,
@@ -34,6 +35,13 @@ import {
 
 const BACKEND = 'webgpu';
 const THREE_PASSES = ['InstanceNormMoments', 'InstanceNormStatistics', 'InstanceNormNormalize'];
+const THREE_GRAD_PASSES = [
+  'InstanceNormGradSums',
+  'InstanceNormParamGrad',
+  'InstanceNormInputGrad',
+];
+const ONE_PASS = ['InstanceNormOnePass'];
+const ONE_GRAD_PASS = ['InstanceNormGradOnePass'];
 
 /**
  * The labels of the pipelines `fn` dispatches, in order (the package's
@@ -100,20 +108,25 @@ describeEachBackend(
     });
 
     // Planned for a GPU, an (n, c) extent of at most ONE_PASS_MAX_EXTENT takes
-    // the one-pass forward; a CPU-emulated adapter always takes three passes.
-    const dispatchCases: Array<[DataFormat, number[], string, string[]]> = [
-      ['channelsLast', [2, 16, 16, 8], 'gpu', ['InstanceNormOnePass']],
-      ['channelsFirst', [2, 8, 16, 16], 'gpu', ['InstanceNormOnePass']],
-      ['channelsLast', [2, 16, 16, 8], 'cpu', THREE_PASSES],
-      ['channelsLast', [1, 72, 64, 8], 'gpu', THREE_PASSES],
-      ['channelsFirst', [1, 8, 72, 64], 'gpu', THREE_PASSES],
+    // the one-pass forward, and the one-pass gradient too while the group over
+    // all instances holds at most ONE_PASS_GRAD_MAX_ELEMENTS; a CPU-emulated
+    // adapter always takes three passes each way.
+    const dispatchCases: Array<[Format, number[], string, string[], string[]]> = [
+      ['channelsLast', [2, 16, 16, 8], 'gpu', ONE_PASS, ONE_GRAD_PASS],
+      ['channelsFirst', [2, 8, 16, 16], 'gpu', ONE_PASS, ONE_GRAD_PASS],
+      ['channelsLast', [16, 16, 16, 8], 'gpu', ONE_PASS, ONE_GRAD_PASS],
+      ['channelsLast', [16, 64, 64, 8], 'gpu', ONE_PASS, THREE_GRAD_PASSES],
+      ['channelsLast', [2, 16, 16, 8], 'software', THREE_PASSES, THREE_GRAD_PASSES],
+      ['channelsLast', [1, 72, 64, 8], 'gpu', THREE_PASSES, THREE_GRAD_PASSES],
+      ['channelsFirst', [1, 8, 72, 64], 'gpu', THREE_PASSES, THREE_GRAD_PASSES],
     ];
     let savedPlan: string;
     beforeEach(() => (savedPlan = tf.env().get(PLAN_FLAG) as string));
     afterEach(() => tf.env().set(PLAN_FLAG, savedPlan));
-    for (const [format, shape, plan, forwardPrograms] of dispatchCases) {
+    for (const [format, shape, plan, forwardPrograms, gradientPrograms] of dispatchCases) {
       const count = forwardPrograms.length;
-      it(`dispatches ${count} programs per forward and 3 per gradient — [${shape}] ${format}, ${plan} plan`, async () => {
+      const gradCount = gradientPrograms.length;
+      it(`dispatches ${count} programs per forward and ${gradCount} per gradient — [${shape}] ${format}, ${plan} plan`, async () => {
         tf.env().set(PLAN_FLAG, plan);
         const x = tf.randomNormal(shape);
         const dy = tf.randomNormal(shape);
@@ -135,11 +148,7 @@ describeEachBackend(
                 {dataFormat: format},
               ) as tf.Tensor[],
         );
-        expect(backward.programs).toEqual([
-          'InstanceNormGradSums',
-          'InstanceNormParamGrad',
-          'InstanceNormInputGrad',
-        ]);
+        expect(backward.programs).toEqual(gradientPrograms);
         await Promise.all(backward.result.map(t => t.data()));
 
         // Through the op: the forward adds no dispatch of its own, and a
@@ -153,7 +162,7 @@ describeEachBackend(
             )([x, gamma, beta], dy),
           ),
         );
-        expect(grads.programs.length).toBe(count + 3);
+        expect(grads.programs.length).toBe(count + gradCount);
         tf.dispose([
           x,
           dy,
@@ -221,7 +230,7 @@ describeEachBackend(
     ];
     for (const [name, shape, format] of layouts) {
       it(`${name}: [${shape}] ${format}`, async () => {
-        const tiling = planTiling(geometryOf(shape, format));
+        const tiling = planTiling(normGeometry(shape, format, undefined, InstanceNorm));
         const contiguous =
           format === 'channelsLast'
             ? shape[shape.length - 1]

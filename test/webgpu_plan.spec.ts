@@ -2,13 +2,15 @@
  * Unit specs of the WebGPU kernels' planning (kernels/webgpu/plan.ts) and
  * uniform lists: numbers only, no GPU needed.
  */
-import {budgetFor, GPU_BUDGET, isCpuEmulated} from '../kernels/webgpu/budget';
+import {normGeometry} from '../src/geometry';
+import {budgetFor, deviceClassOf, GPU_BUDGET} from '../kernels/webgpu/budget';
 import {
   dispatchOf,
-  geometryOf,
   ONE_PASS_MAX_EXTENT,
   planElementwise,
+  ONE_PASS_GRAD_MAX_ELEMENTS,
   planOnePass,
+  planOnePassGrad,
   planTiling,
   vectorWidth,
 } from '../kernels/webgpu/plan';
@@ -17,26 +19,37 @@ import {fields, uniformStruct, uniformValues} from '../kernels/webgpu/uniforms';
 const SWIFTSHADER = {vendor: 'google', architecture: 'swiftshader'};
 const NVIDIA = {vendor: 'nvidia', architecture: ''};
 
+function geometryOf(
+  shape: readonly number[],
+  dataFormat: 'channelsLast' | 'channelsFirst',
+  groups?: number,
+) {
+  return normGeometry(shape, dataFormat, groups, 'InstanceNorm');
+}
+
 describe('webgpu planning', () => {
   it('sees x as [N, S, C] or [N, C, S] with C / groups channels per group', () => {
     expect(geometryOf([2, 5, 6, 12], 'channelsLast', 4)).toEqual({
-      format: 'channelsLast',
+      dataFormat: 'channelsLast',
       batch: 2,
       spatial: 30,
       channels: 12,
       groups: 4,
-      groupChannels: 3,
+      channelsPerGroup: 3,
+      groupSize: 90,
     });
     const instance = geometryOf([3, 8, 4, 4, 4], 'channelsFirst');
-    expect([instance.spatial, instance.groups, instance.groupChannels]).toEqual([64, 8, 1]);
+    expect([instance.spatial, instance.groups, instance.channelsPerGroup]).toEqual([64, 8, 1]);
+    const features = geometryOf([3, 8], 'channelsLast', 2);
+    expect([features.spatial, features.groups, features.groupSize]).toEqual([1, 2, 4]);
   });
 
   it('tells a CPU-emulated adapter from a GPU and budgets each', () => {
-    expect(isCpuEmulated(SWIFTSHADER)).toBe(true);
-    expect(isCpuEmulated({isFallbackAdapter: true})).toBe(true);
-    expect(isCpuEmulated(NVIDIA)).toBe(false);
-    expect(budgetFor(NVIDIA, 16)).toBe(GPU_BUDGET);
-    const cpu = budgetFor(SWIFTSHADER, 2);
+    expect(deviceClassOf(SWIFTSHADER)).toBe('software');
+    expect(deviceClassOf({isFallbackAdapter: true})).toBe('software');
+    expect(deviceClassOf(NVIDIA)).toBe('gpu');
+    expect(budgetFor('gpu', 16)).toBe(GPU_BUDGET);
+    const cpu = budgetFor('software', 2);
     expect(cpu.max).toBe(8);
     // One lane per slot and per fold: no barrier tree on a CPU.
     expect([cpu.maxMembers, cpu.foldLanes, cpu.onePassLanes]).toEqual([1, 1, 0]);
@@ -52,7 +65,7 @@ describe('webgpu planning', () => {
       expect(tiling.items).toBeGreaterThanOrEqual(1024);
       expect(tiling.itemsPerGroup).toBe(1);
       // Every lane still gets several loads per chunk.
-      const loads = tiling.geometry.format === 'channelsLast' ? tiling.chunk : tiling.chunk / 4;
+      const loads = tiling.geometry.dataFormat === 'channelsLast' ? tiling.chunk : tiling.chunk / 4;
       expect(loads / tiling.members).toBeGreaterThanOrEqual(8);
     }
   });
@@ -60,7 +73,7 @@ describe('webgpu planning', () => {
   it('loops few workgroups over many items on a CPU adapter', () => {
     const tiling = planTiling(
       geometryOf([16, 128, 16, 16], 'channelsFirst'),
-      budgetFor(SWIFTSHADER, 2),
+      budgetFor('software', 2),
     );
     expect(tiling.dispatch).toEqual([8, 1, 1]);
     expect(tiling.itemsPerGroup).toBeGreaterThan(1);
@@ -87,6 +100,32 @@ describe('webgpu planning', () => {
     const side = Math.sqrt(ONE_PASS_MAX_EXTENT);
     expect(planOnePass(geometryOf([1, 1, side, side], 'channelsFirst'), GPU_BUDGET)).not.toBeNull();
     expect(planOnePass(geometryOf([1, 1, side, side + 1], 'channelsFirst'), GPU_BUDGET)).toBeNull();
+  });
+
+  it('runs the gradient in one pass only when a group over all instances is small', () => {
+    // The bench's small shapes: one dispatch each way.
+    for (const [shape, format] of [
+      [[8, 64, 64, 32], 'channelsLast'],
+      [[16, 16, 16, 128], 'channelsLast'],
+      [[1, 32, 32, 8], 'channelsLast'],
+      [[2, 32, 64, 64], 'channelsFirst'],
+    ] as const) {
+      const plan = planOnePassGrad(geometryOf([...shape], format), GPU_BUDGET);
+      expect(plan).withContext(`[${shape}]`).not.toBeNull();
+      expect(plan?.dispatch[0]).toBe(format === 'channelsLast' ? shape[3] : shape[1]);
+    }
+    const rows = ONE_PASS_GRAD_MAX_ELEMENTS / 4096;
+    expect(
+      planOnePassGrad(geometryOf([rows, 64, 64, 8], 'channelsLast'), GPU_BUDGET),
+    ).not.toBeNull();
+    expect(
+      planOnePassGrad(geometryOf([rows + 1, 64, 64, 8], 'channelsLast'), GPU_BUDGET),
+    ).toBeNull();
+    // Never where the forward takes three passes, nor on a CPU adapter.
+    expect(planOnePassGrad(geometryOf([1, 256, 256, 16], 'channelsLast'), GPU_BUDGET)).toBeNull();
+    expect(
+      planOnePassGrad(geometryOf([2, 16, 16, 8], 'channelsLast'), budgetFor('software', 2)),
+    ).toBeNull();
   });
 
   it('dispatches in two dimensions past 65535 workgroups', () => {

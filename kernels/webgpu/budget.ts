@@ -87,13 +87,21 @@ export function adapterFacts(backend: WebGPUBackend): AdapterFacts {
   };
 }
 
-export function isCpuEmulated(facts: AdapterFacts): boolean {
-  return facts.isFallbackAdapter === true || facts.architecture === 'swiftshader';
+/**
+ * What runs the shaders: 'software', a CPU-emulated adapter (SwiftShader, a
+ * fallback adapter), or a 'gpu'.
+ */
+export type DeviceClass = 'software' | 'gpu';
+
+export function deviceClassOf(facts: AdapterFacts): DeviceClass {
+  return facts.isFallbackAdapter === true || facts.architecture === 'swiftshader'
+    ? 'software'
+    : 'gpu';
 }
 
-/** The budget for an adapter; `cores` matters for a CPU-emulated one. */
-export function budgetFor(facts: AdapterFacts, cores: number): WorkgroupBudget {
-  if (!isCpuEmulated(facts)) return GPU_BUDGET;
+/** The budget for a device class; `cores` matters for 'software'. */
+export function budgetFor(deviceClass: DeviceClass, cores: number): WorkgroupBudget {
+  if (deviceClass === 'gpu') return GPU_BUDGET;
   const workgroups = CPU_WORKGROUPS_PER_CORE * cores;
   return {
     target: workgroups,
@@ -109,12 +117,24 @@ export function budgetFor(facts: AdapterFacts, cores: number): WorkgroupBudget {
 }
 
 /**
- * tfjs flag forcing the plan of an adapter kind: 'auto' (the default: by
- * adapter), 'gpu' or 'cpu' (CPU-emulated). The tests run the GPU plan,
- * one-pass forward included, on SwiftShader with it.
+ * tfjs flag forcing the plan of a device class: 'auto' (the default: by
+ * adapter), 'gpu' or 'software'. The tests run the GPU plan, one-pass
+ * programs included, on SwiftShader with it.
  */
 export const PLAN_FLAG = 'INSTANCE_NORM_WEBGPU_PLAN';
 env().registerFlag(PLAN_FLAG, () => 'auto');
+
+/** Each backend's device class, read once (Dawn's adapterInfo is a native call). */
+const deviceClasses = new WeakMap<WebGPUBackend, DeviceClass>();
+
+function deviceClassOfBackend(backend: WebGPUBackend): DeviceClass {
+  let deviceClass = deviceClasses.get(backend);
+  if (deviceClass == null) {
+    deviceClass = deviceClassOf(adapterFacts(backend));
+    deviceClasses.set(backend, deviceClass);
+  }
+  return deviceClass;
+}
 
 /** The budget of the backend's adapter, or the one the tests force. */
 export function workgroupBudget(backend: WebGPUBackend): WorkgroupBudget {
@@ -124,6 +144,6 @@ export function workgroupBudget(backend: WebGPUBackend): WorkgroupBudget {
   }
   const cores = (typeof navigator !== 'undefined' && navigator.hardwareConcurrency) || 2;
   const plan = env().get(PLAN_FLAG);
-  const facts = plan === 'gpu' ? {} : plan === 'cpu' ? {isFallbackAdapter: true} : null;
-  return budgetFor(facts ?? adapterFacts(backend), cores);
+  const deviceClass = plan === 'gpu' || plan === 'software' ? plan : deviceClassOfBackend(backend);
+  return budgetFor(deviceClass, cores);
 }

@@ -9,11 +9,13 @@
  * buffer manager (via `makeTensorInfo` / `uploadToGPU`), uniforms through its
  * `makeUniforms`, the same command encoder and compute pass, the same
  * deferred-submit batching and the same timestamp queries for `tf.time`.
+ * Every private member used is reached through backend_seam.ts.
  */
 import {env} from '@tensorflow/tfjs-core';
 import type {TensorInfo} from '@tensorflow/tfjs-core';
 import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 
+import type {BackendInternals} from './backend_seam';
 import {UniformField, uniformStruct, UniformValue} from './uniforms';
 
 /** A storage buffer of the program: its WGSL name and element type. */
@@ -23,18 +25,9 @@ export interface BufferBinding {
   type: string;
 }
 
-/** Scalar inputs bound only when present (gamma, beta). */
-export function optionalInputs(present: Record<string, boolean>): BufferBinding[] {
-  return Object.entries(present)
-    .filter(([, isPresent]) => isPresent)
-    .map(([name]) => ({name, type: 'f32'}));
-}
-
 export interface ComputeProgram {
-  /** Names the program in `tf.time` and prefixes its pipeline key. */
+  /** Names the program in `tf.time`, `WEBGPU_PRINT_SHADER` and its pipeline's label. */
   name: string;
-  /** Everything baked into `code` (with `name`, the pipeline cache key). */
-  key: string;
   workgroupSize: number;
   dispatch: [number, number, number];
   outputs: BufferBinding[];
@@ -44,25 +37,13 @@ export interface ComputeProgram {
   code: string;
 }
 
-/** The members of WebGPUBackend that recordAndSubmit uses (private in its typings). */
-interface BackendInternals {
-  activeTimers?: Array<{name: string; query: Promise<number>}> | null;
-  commandEncoder: GPUCommandEncoder | null;
-  computePassEncoder: GPUComputePassEncoder | null;
-  commandQueueOwnedIds: WeakSet<object>;
-  dispatchCountInPass: number;
-  supportTimestampQuery: boolean;
-  querySet: GPUQuerySet | null;
-  querySetCount: number;
-  ensureCommandEncoderReady(): void;
-  endComputePassEncoder(): void;
-  submitQueue(): void;
-  getQueryTime(): Promise<number>;
-  tensorToBinding(tensor: TensorInfo): GPUBufferBinding;
-  makeUniforms(values: UniformValue[]): GPUBufferBinding;
+interface CompiledProgram {
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
 }
 
-const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+/** Pipelines per device, keyed by their full WGSL text. */
+const pipelines = new WeakMap<GPUDevice, Map<string, CompiledProgram>>();
 
 /** The full WGSL of a program: uniforms, bindings and the entry point. */
 export function shaderSource(program: ComputeProgram): string {
@@ -73,7 +54,7 @@ export function shaderSource(program: ComputeProgram): string {
   const declarations = storage.map(
     (b, i) => `@group(0) @binding(${i}) var<storage, ${b.access}> ${b.name} : array<${b.type}>;`,
   );
-  return `
+  return `// ${program.name}
     ${uniformStruct(program.uniforms)}
     ${declarations.join('\n    ')}
     @group(0) @binding(${storage.length}) var<uniform> uniforms : Uniforms;
@@ -90,15 +71,27 @@ export function shaderSource(program: ComputeProgram): string {
   `;
 }
 
-function pipelineFor(device: GPUDevice, program: ComputeProgram): GPUComputePipeline {
+/** Prints the shader as tfjs does for its own under the flag `WEBGPU_PRINT_SHADER`. */
+function printShader(name: string, source: string): void {
+  const flag = String(env().get('WEBGPU_PRINT_SHADER')).toLowerCase();
+  if (flag === '' || flag === 'false') return;
+  if (flag === 'all' || flag.split(',').some(item => name.toLowerCase().includes(item))) {
+    console.group(name);
+    console.debug(source);
+    console.groupEnd();
+  }
+}
+
+function compile(device: GPUDevice, program: ComputeProgram): CompiledProgram {
   let cache = pipelines.get(device);
   if (cache == null) {
     cache = new Map();
     pipelines.set(device, cache);
   }
-  const key = `${program.name}_${program.key}`;
-  let pipeline = cache.get(key);
-  if (pipeline == null) {
+  const source = shaderSource(program);
+  let compiled = cache.get(source);
+  if (compiled == null) {
+    printShader(program.name, source);
     const entries: GPUBindGroupLayoutEntry[] = [
       ...program.outputs.map(() => 'storage' as const),
       ...program.inputs.map(() => 'read-only-storage' as const),
@@ -109,17 +102,15 @@ function pipelineFor(device: GPUDevice, program: ComputeProgram): GPUComputePipe
       buffer: {type: 'uniform'},
     });
     const layout = device.createBindGroupLayout({entries});
-    pipeline = device.createComputePipeline({
+    const pipeline = device.createComputePipeline({
       label: program.name,
       layout: device.createPipelineLayout({bindGroupLayouts: [layout]}),
-      compute: {
-        module: device.createShaderModule({code: shaderSource(program)}),
-        entryPoint: 'main',
-      },
+      compute: {module: device.createShaderModule({code: source}), entryPoint: 'main'},
     });
-    cache.set(key, pipeline);
+    compiled = {pipeline, layout};
+    cache.set(source, compiled);
   }
-  return pipeline;
+  return compiled;
 }
 
 /**
@@ -128,24 +119,25 @@ function pipelineFor(device: GPUDevice, program: ComputeProgram): GPUComputePipe
  */
 export function runProgram(
   backend: WebGPUBackend,
+  internals: BackendInternals,
   program: ComputeProgram,
   inputs: TensorInfo[],
   outputShapes: number[][],
   uniforms: UniformValue[],
 ): TensorInfo[] {
-  const internals = backend as unknown as BackendInternals;
   const outputs = outputShapes.map(shape => backend.makeTensorInfo(shape, 'float32'));
-  [...outputs, ...inputs].forEach(tensor => {
+  const tensors = [...outputs, ...inputs];
+  for (const tensor of tensors) {
     backend.uploadToGPU(tensor.dataId);
     internals.commandQueueOwnedIds.add(tensor.dataId);
-  });
-  const pipeline = pipelineFor(backend.device, program);
-  const resources = [...outputs, ...inputs].map(t => internals.tensorToBinding(t));
-  resources.push(internals.makeUniforms(uniforms));
-  const bindGroup = backend.device.createBindGroup({
-    layout: pipeline.getBindGroupLayout(0),
-    entries: resources.map((resource, binding) => ({binding, resource})),
-  });
+  }
+  const {pipeline, layout} = compile(backend.device, program);
+  const entries: GPUBindGroupEntry[] = tensors.map((tensor, binding) => ({
+    binding,
+    resource: internals.tensorToBinding(tensor),
+  }));
+  entries.push({binding: entries.length, resource: internals.makeUniforms(uniforms)});
+  const bindGroup = backend.device.createBindGroup({layout, entries});
   record(internals, backend.device, program, pipeline, bindGroup);
   return outputs;
 }
@@ -208,13 +200,14 @@ export type PassRunner = (
  */
 export function runPasses(
   backend: WebGPUBackend,
+  internals: BackendInternals,
   passes: (run: PassRunner) => TensorInfo[],
 ): TensorInfo[] {
   const made: TensorInfo[] = [];
   let results: TensorInfo[] = [];
   try {
     results = passes((program, inputs, outputShapes, uniforms) => {
-      const outputs = runProgram(backend, program, inputs, outputShapes, uniforms);
+      const outputs = runProgram(backend, internals, program, inputs, outputShapes, uniforms);
       made.push(...outputs);
       return outputs;
     });

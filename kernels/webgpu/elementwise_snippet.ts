@@ -2,20 +2,24 @@
  * WGSL of the elementwise passes: a grid-stride loop over the loads of x
  * and, for each, where its (n, c)'s coefficients `[N, rows, C]` are.
  */
-import {ELEMENTWISE_WORKGROUP_SIZE, ElementwisePlan, Geometry} from './plan';
+import type {NormGeometry} from '../../src/geometry';
+import {ELEMENTWISE_WORKGROUP_SIZE, ElementwisePlan} from './plan';
+
+/** The WGSL of coefficient row `row` for the current load's (n, c). */
+export type CoefficientOf = (row: number) => string;
 
 /**
- * `compute` running `body` for every load `i` of x, with `coefficient(row)`
- * giving the coefficient of row `row` for that load's (n, c).
+ * `compute` running `body(coefficient)` for every load `i` of x, where
+ * `coefficient(row)` reads row `row` of that load's (n, c).
  */
 export function elementwiseMain(
-  geometry: Geometry,
+  geometry: NormGeometry,
   plan: ElementwisePlan,
   rows: number,
-  body: string,
+  body: (coefficient: CoefficientOf) => string,
 ): string {
   const placement =
-    geometry.format === 'channelsLast'
+    geometry.dataFormat === 'channelsLast'
       ? `let lineLoads = uniforms.channels / VECTOR;
         let n = i / (uniforms.spatial * lineLoads);
         let base = n * ROWS * lineLoads + i % lineLoads;
@@ -23,6 +27,7 @@ export function elementwiseMain(
       : `let row = i / (uniforms.spatial / VECTOR);
         let base = (row / uniforms.channels) * ROWS * uniforms.channels + row % uniforms.channels;
         let rowStride = uniforms.channels;`;
+  const perLoad = body(row => `coefficients[base + ${row} * rowStride]`);
   return `
     const VECTOR = ${plan.vector};
     const ROWS = ${rows};
@@ -32,7 +37,7 @@ export function elementwiseMain(
       for (var i = workgroup * WORKGROUP_SIZE + lane; i < uniforms.units;
            i += workgroups * WORKGROUP_SIZE) {
         ${placement}
-        ${body.replace(/coefficient\((\d+)\)/g, 'coefficients[base + $1 * rowStride]')}
+        ${perLoad}
       }
     }
   `;

@@ -22,9 +22,7 @@ export function foldReduce(lanes: number): ReduceLayout {
 
 /**
  * `compute` over (group, n) with `body` in scope of `lane`, `group`, `n`;
- * `entries(fieldCount, loop)` and `channels(loop)` build the two inner loops:
- * the first with `split`, `channel` and `at` (the partial of field 0) in
- * scope, the second with `channel`.
+ * {@link overEntries} and {@link overChannels} build its inner loops.
  */
 export function foldMain(lanes: number, body: string): string {
   return `
@@ -44,21 +42,26 @@ export function foldMain(lanes: number, body: string): string {
   `;
 }
 
+/**
+ * A loop of the fold's lanes over the group's (chunk, channel) partials, with
+ * `split`, `channel` and `at` (the partial of field 0) in scope of `loop`.
+ */
 export function overEntries(fieldCount: number, loop: string): string {
   return `
-    for (var entry = lane; entry < uniforms.splits * uniforms.groupChannels; entry += LANES) {
-      let split = entry / uniforms.groupChannels;
-      let channel = group * uniforms.groupChannels + entry % uniforms.groupChannels;
+    for (var entry = lane; entry < uniforms.splits * uniforms.channelsPerGroup; entry += LANES) {
+      let split = entry / uniforms.channelsPerGroup;
+      let channel = group * uniforms.channelsPerGroup + entry % uniforms.channelsPerGroup;
       let at = ((n * uniforms.splits + split) * ${fieldCount}) * uniforms.channels + channel;
       ${loop}
     }
   `;
 }
 
+/** A loop of the fold's lanes over the group's channels, with `channel` in scope of `loop`. */
 export function overChannels(loop: string): string {
   return `
-    for (var member = lane; member < uniforms.groupChannels; member += LANES) {
-      let channel = group * uniforms.groupChannels + member;
+    for (var member = lane; member < uniforms.channelsPerGroup; member += LANES) {
+      let channel = group * uniforms.channelsPerGroup + member;
       ${loop}
     }
   `;

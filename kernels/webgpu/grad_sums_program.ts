@@ -1,26 +1,51 @@
+import {activationSnippet} from './activation_snippet';
+import {affineInputs, KernelAttributes, needsPreActivation, paramElement} from './attributes';
+import type {ComputeProgram} from './dispatch';
 import {gradSumsSnippet} from './moments_snippet';
 import type {Tiling} from './plan';
-import {tiledProgram} from './program_kinds';
-import type {ComputeProgram} from './dispatch';
+import {TILING_UNIFORMS, tiledProgram} from './program_kinds';
 import {treeReduceSnippet} from './reduce_snippet';
-import {loadType, perGroupSnippet, statType, tilingReduce} from './tile_snippet';
+import {loadType, perComponentSnippet, statType, tilingReduce} from './tile_snippet';
+import {fields} from './uniforms';
 
-/** The partials of the gradient hold sum(dy), sum(dy * xhat) and sum(xhat) per chunk. */
+/** The partials of the gradient hold sum(dz), sum(dz * xhat) and sum(xhat) per chunk. */
 export const SUM_FIELDS = 3;
+
+export const GRAD_SUMS_UNIFORMS = [...TILING_UNIFORMS, ...fields('f32', 'alpha')];
 
 /**
  * Gradient pass 1: the three sums for every (n, chunk of S, c), written to the
- * partials `[N, splits, 3, C]`. sum(xhat) is zero up to the rounding of the
- * float32 saved mean; the fold uses it to re-center xhat, which keeps the
- * gradient accurate at large offsets.
+ * partials `[N, splits, 3, C]`, with dz = dy * act'(z) (z recomputed from x,
+ * the statistics, gamma and beta; dz = dy for a linear activation).
+ * sum(xhat) is zero up to the rounding of the float32 saved mean; the fold
+ * uses it to re-center xhat, which keeps the gradient accurate at large
+ * offsets.
  */
-export function gradSumsProgram(tiling: Tiling): ComputeProgram {
+export function gradSumsProgram(tiling: Tiling, attributes: KernelAttributes): ComputeProgram {
   const stat = statType(tiling);
   const load = loadType(tiling);
   const collapse =
-    tiling.geometry.format === 'channelsFirst' && tiling.vector === 4
+    tiling.geometry.dataFormat === 'channelsFirst' && tiling.vector === 4
       ? (v: string) => `dot(${v}, vec4<f32>(1.0))`
       : (v: string) => v;
+  const activated = needsPreActivation(attributes);
+  const perStatistic = (name: string) =>
+    perComponentSnippet(
+      tiling,
+      name,
+      component => `${name}[tile.n * uniforms.groups + groupOf(tile, ${component})]`,
+    );
+  const perParam = (name: 'gamma' | 'beta') =>
+    perComponentSnippet(tiling, name, component =>
+      paramElement(name, attributes[name], 'tile.n', `channelOf(tile, ${component})`),
+    );
+  const paramSnippets = activated
+    ? [perParam('gamma'), perParam('beta'), activationSnippet(attributes.activation, load, true)]
+    : [];
+  const paramValues = activated
+    ? 'let gammaValue = gammaOf(tile);\n let betaValue = betaOf(tile);'
+    : '';
+  const gradient = activated ? 'dy[i] * activationSlope(xhat * gammaValue + betaValue)' : 'dy[i]';
   return tiledProgram(tiling, {
     name: 'InstanceNormGradSums',
     inputs: [
@@ -28,10 +53,13 @@ export function gradSumsProgram(tiling: Tiling): ComputeProgram {
       {name: 'x', type: load},
       {name: 'mean', type: 'f32'},
       {name: 'invStd', type: 'f32'},
+      ...(activated ? affineInputs(attributes) : []),
     ],
+    uniforms: GRAD_SUMS_UNIFORMS,
     snippets: [
-      perGroupSnippet(tiling, 'mean', 'mean[tile.n * uniforms.groups + GROUP]'),
-      perGroupSnippet(tiling, 'invStd', 'invStd[tile.n * uniforms.groups + GROUP]'),
+      perStatistic('mean'),
+      perStatistic('invStd'),
+      ...paramSnippets,
       gradSumsSnippet(stat),
       treeReduceSnippet(tilingReduce(tiling), 'reduceSums', 'GradSums', 'addGradSums'),
     ],
@@ -41,6 +69,7 @@ export function gradSumsProgram(tiling: Tiling): ComputeProgram {
         if (tile.valid) {
           let center = meanOf(tile);
           let scale = invStdOf(tile);
+          ${paramValues}
           var i = tile.first;
           for (var block = 0; block < tile.visits; block += SUM_BLOCK) {
             let visits = min(SUM_BLOCK, tile.visits - block);
@@ -49,7 +78,7 @@ export function gradSumsProgram(tiling: Tiling): ComputeProgram {
             var sumXhat = ${load}(0.0);
             for (var k = 0; k < visits; k++) {
               let xhat = (x[i] - center) * scale;
-              let gradient = dy[i];
+              let gradient = ${gradient};
               sumDy += gradient;
               sumDyXhat += gradient * xhat;
               sumXhat += xhat;

@@ -3,5 +3,6 @@ import {registerKernelsWhenBackendExists} from '../../src/register';
 import {instanceNormWebGPUConfig} from './instance_norm';
 import {instanceNormGradWebGPUConfig} from './instance_norm_grad';
 
-// Registered once a 'webgpu' backend exists (see src/register.ts).
+// Registered at import for the backend name 'webgpu', whether or not it is
+// installed yet (see src/register.ts).
 registerKernelsWhenBackendExists([instanceNormWebGPUConfig, instanceNormGradWebGPUConfig]);

@@ -1,20 +1,24 @@
 import type {TensorInfo} from '@tensorflow/tfjs-core';
 import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 
+import {normGeometry} from '../../src/geometry';
 import {
   InstanceNorm,
   InstanceNormAttrs,
   InstanceNormInputs,
   kernelConfig,
 } from '../../src/kernel_names';
+import {kernelAttributes} from './attributes';
+import {backendInternals} from './backend_seam';
+import {workgroupBudget} from './budget';
 import {runPasses} from './dispatch';
 import {MOMENT_FIELDS, momentsProgram} from './moments_program';
-import {normalizeProgram} from './normalize_program';
+import {normalizeProgram, NORMALIZE_UNIFORMS} from './normalize_program';
 import {onePassProgram, ONE_PASS_UNIFORMS} from './one_pass_program';
-import {workgroupBudget} from './budget';
-import {geometryOf, planElementwise, planOnePass, planTiling} from './plan';
+import {planElementwise, planOnePass, planTiling} from './plan';
+import {TILING_UNIFORMS, tilingValues, foldValues} from './program_kinds';
+import {forwardByOps} from './public_path';
 import {NORMALIZE_ROWS, statisticsProgram, STATISTICS_UNIFORMS} from './statistics_program';
-import {ELEMENTWISE_UNIFORMS, foldValues, TILING_UNIFORMS, tilingValues} from './program_kinds';
 import {uniformValues} from './uniforms';
 
 /**
@@ -29,36 +33,41 @@ function instanceNormWebGPU(args: {
 }): TensorInfo[] {
   const {inputs, backend, attrs} = args;
   const {x, gamma, beta} = inputs;
-  const geometry = geometryOf(x.shape, attrs.dataFormat, attrs.groups);
+  const geometry = normGeometry(x.shape, attrs.dataFormat, attrs.groups, InstanceNorm);
   const {batch, groups, channels} = geometry;
+  const attributes = kernelAttributes(attrs, gamma, beta);
   if (x.shape.some(d => d === 0)) {
     // With S == 0 but N, C > 0 the statistics are the cpu kernel's (mean 0, variance 0).
+    const invStd =
+      attributes.epsilonMode === 'stddev' ? 1 / attrs.epsilon : 1 / Math.sqrt(attrs.epsilon);
     return [
       backend.makeTensorInfo(x.shape, 'float32', new Float32Array(0)),
       backend.makeTensorInfo([batch, groups], 'float32', new Float32Array(batch * groups)),
       backend.makeTensorInfo(
         [batch, groups],
         'float32',
-        new Float32Array(batch * groups).fill(1 / Math.sqrt(attrs.epsilon)),
+        new Float32Array(batch * groups).fill(invStd),
       ),
     ];
   }
+  const internals = backendInternals(backend);
+  if (internals == null) return forwardByOps(inputs, attributes, geometry);
   const budget = workgroupBudget(backend);
   const params = [gamma, beta].filter((p): p is TensorInfo => p != null);
   const onePass = planOnePass(geometry, budget);
   if (onePass != null) {
-    return runPasses(backend, run =>
+    return runPasses(backend, internals, run =>
       run(
-        onePassProgram(geometry, onePass, gamma != null, beta != null),
+        onePassProgram(geometry, onePass, attributes),
         [x, ...params],
         [x.shape, [batch, groups], [batch, groups]],
-        uniformValues(ONE_PASS_UNIFORMS, {...geometry, epsilon: attrs.epsilon}),
+        uniformValues(ONE_PASS_UNIFORMS, {...geometry, ...attributes}),
       ),
     );
   }
   const tiling = planTiling(geometry, budget);
   const elementwise = planElementwise(geometry, budget);
-  return runPasses(backend, run => {
+  return runPasses(backend, internals, run => {
     const [partials] = run(
       momentsProgram(tiling),
       [x],
@@ -66,20 +75,20 @@ function instanceNormWebGPU(args: {
       uniformValues(TILING_UNIFORMS, tilingValues(tiling)),
     );
     const [mean, invStd, coefficients] = run(
-      statisticsProgram(geometry, budget.foldLanes, gamma != null, beta != null),
+      statisticsProgram(geometry, budget.foldLanes, attributes),
       [partials, x, ...params],
       [
         [batch, groups],
         [batch, groups],
         [batch, NORMALIZE_ROWS.count, channels],
       ],
-      uniformValues(STATISTICS_UNIFORMS, {...foldValues(tiling), epsilon: attrs.epsilon}),
+      uniformValues(STATISTICS_UNIFORMS, {...foldValues(tiling), ...attributes}),
     );
     const [y] = run(
-      normalizeProgram(geometry, elementwise),
+      normalizeProgram(geometry, elementwise, attributes),
       [x, coefficients],
       [x.shape],
-      uniformValues(ELEMENTWISE_UNIFORMS, {...geometry, units: elementwise.units}),
+      uniformValues(NORMALIZE_UNIFORMS, {...geometry, ...attributes, units: elementwise.units}),
     );
     return [y, mean, invStd];
   });

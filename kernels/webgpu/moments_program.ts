@@ -3,7 +3,7 @@ import type {Tiling} from './plan';
 import {tiledProgram} from './program_kinds';
 import type {ComputeProgram} from './dispatch';
 import {treeReduceSnippet} from './reduce_snippet';
-import {loadType, perGroupSnippet, statType, tilingReduce} from './tile_snippet';
+import {loadType, perComponentSnippet, statType, tilingReduce} from './tile_snippet';
 
 /** The partials of the forward hold (mean, variance) of x - pivot per chunk. */
 export const MOMENT_FIELDS = 2;
@@ -16,12 +16,16 @@ export const MOMENT_FIELDS = 2;
 export function momentsProgram(tiling: Tiling): ComputeProgram {
   const stat = statType(tiling);
   const load = loadType(tiling);
-  const mergeComponents = tiling.geometry.format === 'channelsFirst' && tiling.vector === 4;
+  const mergeComponents = tiling.geometry.dataFormat === 'channelsFirst' && tiling.vector === 4;
   return tiledProgram(tiling, {
     name: 'InstanceNormMoments',
     inputs: [{name: 'x', type: load}],
     snippets: [
-      perGroupSnippet(tiling, 'pivot', 'xElement(groupStart(tile.n, GROUP))'),
+      perComponentSnippet(
+        tiling,
+        'pivot',
+        component => `xElement(groupStart(tile.n, groupOf(tile, ${component})))`,
+      ),
       momentsSnippet(stat),
       blockMomentsSnippet(load, mergeComponents),
       treeReduceSnippet(tilingReduce(tiling), 'reduceMoments', 'Moments', 'mergeMoments'),

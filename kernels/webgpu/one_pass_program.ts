@@ -1,11 +1,13 @@
-import {optionalInputs} from './dispatch';
+import type {NormGeometry} from '../../src/geometry';
+import {activationSnippet} from './activation_snippet';
+import {affineInputs, invStdExpression, KernelAttributes, paramElement} from './attributes';
 import type {ComputeProgram} from './dispatch';
 import {blockMomentsSnippet, momentsSnippet} from './moments_snippet';
-import type {Geometry, OnePassPlan} from './plan';
+import type {OnePassPlan} from './plan';
 import {treeReduceSnippet} from './reduce_snippet';
 import {fields, GEOMETRY_UNIFORMS} from './uniforms';
 
-export const ONE_PASS_UNIFORMS = [...GEOMETRY_UNIFORMS, ...fields('f32', 'epsilon')];
+export const ONE_PASS_UNIFORMS = [...GEOMETRY_UNIFORMS, ...fields('f32', 'epsilon', 'alpha')];
 
 /**
  * The whole forward in one dispatch when an (n, group)'s extent is small (see
@@ -14,16 +16,22 @@ export const ONE_PASS_UNIFORMS = [...GEOMETRY_UNIFORMS, ...fields('f32', 'epsilo
  * and normalizes the extent it has just read (from cache).
  */
 export function onePassProgram(
-  geometry: Geometry,
+  geometry: NormGeometry,
   plan: OnePassPlan,
-  hasGamma: boolean,
-  hasBeta: boolean,
+  attributes: KernelAttributes,
 ): ComputeProgram {
-  const channelsLast = geometry.format === 'channelsLast';
+  const channelsLast = geometry.dataFormat === 'channelsLast';
   const lanes = plan.lanes;
+  const offsetOf = channelsLast
+    ? `(n * uniforms.spatial + index / uniforms.channelsPerGroup) * uniforms.channels +
+        group * uniforms.channelsPerGroup + index % uniforms.channelsPerGroup`
+    : '(n * uniforms.channels + group * uniforms.channelsPerGroup) * uniforms.spatial + index';
+  const channelOf = channelsLast ? 'index % uniforms.channelsPerGroup' : 'index / uniforms.spatial';
+  const invStdValue = invStdExpression(attributes.epsilonMode, 'total.variance');
+  const gamma = paramElement('gamma', attributes.gamma, 'n', 'channel');
+  const beta = paramElement('beta', attributes.beta, 'n', 'channel');
   return {
     name: 'InstanceNormOnePass',
-    key: `${geometry.format}_${lanes}_${+hasGamma}${+hasBeta}`,
     workgroupSize: lanes,
     dispatch: plan.dispatch,
     outputs: [
@@ -31,13 +39,14 @@ export function onePassProgram(
       {name: 'mean', type: 'f32'},
       {name: 'invStd', type: 'f32'},
     ],
-    inputs: [{name: 'x', type: 'f32'}, ...optionalInputs({gamma: hasGamma, beta: hasBeta})],
+    inputs: [{name: 'x', type: 'f32'}, ...affineInputs(attributes)],
     uniforms: ONE_PASS_UNIFORMS,
     code: `
       const LANES = ${lanes};
       const MOMENT_BLOCK = 16;
       ${momentsSnippet('f32')}
       ${blockMomentsSnippet('f32', false)}
+      ${activationSnippet(attributes.activation, 'f32', false)}
       ${treeReduceSnippet(
         {workgroupSize: lanes, members: lanes, memberStride: 1, slotStride: 0},
         'reduceMoments',
@@ -47,22 +56,15 @@ export function onePassProgram(
 
       // Element \`index\` of the extent of (n, group), and its channel.
       fn offsetOf(n : i32, group : i32, index : i32) -> i32 {
-        return ${
-          channelsLast
-            ? `(n * uniforms.spatial + index / uniforms.groupChannels) * uniforms.channels +
-                group * uniforms.groupChannels + index % uniforms.groupChannels`
-            : '(n * uniforms.channels + group * uniforms.groupChannels) * uniforms.spatial + index'
-        };
+        return ${offsetOf};
       }
 
       fn channelOf(group : i32, index : i32) -> i32 {
-        return group * uniforms.groupChannels + ${
-          channelsLast ? 'index % uniforms.groupChannels' : 'index / uniforms.spatial'
-        };
+        return group * uniforms.channelsPerGroup + ${channelOf};
       }
 
       fn compute(lane : i32, workgroup : i32, workgroups : i32) {
-        let extent = uniforms.spatial * uniforms.groupChannels;
+        let extent = uniforms.spatial * uniforms.channelsPerGroup;
         for (var item = workgroup; item < uniforms.batch * uniforms.groups; item += workgroups) {
           let n = item / uniforms.groups;
           let group = item % uniforms.groups;
@@ -83,7 +85,7 @@ export function onePassProgram(
             own = mergeMoments(own, blockMoments(f32(count), sum, squares));
           }
           let total = reduceMoments(lane, 0, lane, own);
-          let invStdValue = inverseSqrt(total.variance + uniforms.epsilon);
+          let invStdValue = ${invStdValue};
           if (lane == 0) {
             mean[item] = pivot + total.mean;
             invStd[item] = invStdValue;
@@ -91,8 +93,8 @@ export function onePassProgram(
           for (var at = lane; at < extent; at += LANES) {
             let offset = offsetOf(n, group, at);
             let channel = channelOf(group, at);
-            let scale = invStdValue${hasGamma ? ' * gamma[channel]' : ''};
-            y[offset] = ((x[offset] - pivot) - total.mean) * scale${hasBeta ? ' + beta[channel]' : ''};
+            let scale = invStdValue * ${gamma};
+            y[offset] = activate(((x[offset] - pivot) - total.mean) * scale + ${beta});
           }
         }
       }

@@ -12,10 +12,9 @@
  * 3. an elementwise pass over x with those coefficients.
  *
  * x is seen as `[N, S, C]` (channelsLast) or `[N, C, S]` (channelsFirst);
- * channel c is in group floor(c / groupChannels).
+ * channel c is in group floor(c / channelsPerGroup) (src/geometry.ts).
  */
-import {DataFormat, InstanceNorm} from '../../src/kernel_names';
-import {instanceNormLayout, kernelGroups} from '../../src/geometry';
+import type {NormGeometry} from '../../src/geometry';
 import {GPU_BUDGET, WORKGROUP_SIZE, WorkgroupBudget} from './budget';
 
 /** Lanes per workgroup of the elementwise passes. */
@@ -25,36 +24,6 @@ const MAX_DISPATCH = 65535;
 /** A lane of the reduction visits at least this many loads per chunk. */
 const MIN_VISITS_PER_LANE = 8;
 
-/** The shape seen by every program. */
-export interface Geometry {
-  format: DataFormat;
-  batch: number;
-  spatial: number;
-  channels: number;
-  groups: number;
-  /** Channels per group: C / groups. */
-  groupChannels: number;
-}
-
-export function geometryOf(
-  shape: readonly number[],
-  format: DataFormat,
-  groups?: number,
-  kernelName = InstanceNorm,
-): Geometry {
-  const layout = instanceNormLayout(shape, format);
-  const {batch, spatial, channels} = layout;
-  const groupCount = kernelGroups(layout, groups, kernelName);
-  return {
-    format,
-    batch,
-    spatial,
-    channels,
-    groups: groupCount,
-    groupChannels: channels / groupCount,
-  };
-}
-
 /** A dispatch of `workgroups` workgroups, 2-D past the per-dimension limit. */
 export function dispatchOf(workgroups: number): [number, number, number] {
   return workgroups <= MAX_DISPATCH
@@ -63,8 +32,8 @@ export function dispatchOf(workgroups: number): [number, number, number] {
 }
 
 /** Components per load along the contiguous axis: 4 (vec4) or 1. */
-export function vectorWidth(geometry: Geometry): 1 | 4 {
-  const contiguous = geometry.format === 'channelsLast' ? geometry.channels : geometry.spatial;
+export function vectorWidth(geometry: NormGeometry): 1 | 4 {
+  const contiguous = geometry.dataFormat === 'channelsLast' ? geometry.channels : geometry.spatial;
   return contiguous % 4 === 0 ? 4 : 1;
 }
 
@@ -78,7 +47,7 @@ export function vectorWidth(geometry: Geometry): 1 | 4 {
  * work item is one (tile, instance, chunk).
  */
 export interface Tiling {
-  geometry: Geometry;
+  geometry: NormGeometry;
   vector: 1 | 4;
   workgroupSize: number;
   slots: number;
@@ -93,15 +62,15 @@ export interface Tiling {
   dispatch: [number, number, number];
 }
 
-export function planTiling(geometry: Geometry, budget: WorkgroupBudget = GPU_BUDGET): Tiling {
-  const {format, batch, spatial, channels} = geometry;
+export function planTiling(geometry: NormGeometry, budget: WorkgroupBudget = GPU_BUDGET): Tiling {
+  const {dataFormat, batch, spatial, channels} = geometry;
   const vector = vectorWidth(geometry);
   let slots: number;
   let members: number;
   let tiles: number;
   let outer: number;
   let units: number; // length of S in loads
-  if (format === 'channelsLast') {
+  if (dataFormat === 'channelsLast') {
     const vectorChannels = channels / vector;
     slots = Math.min(vectorChannels, WORKGROUP_SIZE);
     members = Math.min(Math.floor(WORKGROUP_SIZE / slots), budget.maxMembers);
@@ -138,7 +107,7 @@ export function planTiling(geometry: Geometry, budget: WorkgroupBudget = GPU_BUD
     members,
     tiles,
     splits,
-    chunk: format === 'channelsLast' ? chunkUnits : chunkUnits * vector,
+    chunk: dataFormat === 'channelsLast' ? chunkUnits : chunkUnits * vector,
     items,
     itemsPerGroup,
     dispatch: dispatchOf(Math.ceil(items / itemsPerGroup)),
@@ -152,7 +121,7 @@ export interface ElementwisePlan {
   dispatch: [number, number, number];
 }
 
-export function planElementwise(geometry: Geometry, budget: WorkgroupBudget): ElementwisePlan {
+export function planElementwise(geometry: NormGeometry, budget: WorkgroupBudget): ElementwisePlan {
   const vector = vectorWidth(geometry);
   const units = (geometry.batch * geometry.spatial * geometry.channels) / vector;
   const workgroups = Math.min(Math.ceil(units / ELEMENTWISE_WORKGROUP_SIZE), budget.max);
@@ -177,13 +146,49 @@ export interface OnePassPlan {
  * The one-pass plan, or null when the extent is too large, its channelsLast
  * reads too sparse, or the budget forbids it.
  */
-export function planOnePass(geometry: Geometry, budget: WorkgroupBudget): OnePassPlan | null {
-  const extent = geometry.spatial * geometry.groupChannels;
+export function planOnePass(geometry: NormGeometry, budget: WorkgroupBudget): OnePassPlan | null {
+  const extent = geometry.spatial * geometry.channelsPerGroup;
   const sparse =
-    geometry.format === 'channelsLast' &&
+    geometry.dataFormat === 'channelsLast' &&
     geometry.channels > budget.onePassMaxRow &&
     extent > budget.onePassLanes;
   if (budget.onePassLanes === 0 || extent > ONE_PASS_MAX_EXTENT || sparse) return null;
   const items = geometry.batch * geometry.groups;
   return {lanes: budget.onePassLanes, dispatch: dispatchOf(Math.min(items, budget.max))};
+}
+
+/**
+ * Most elements of one group over all its instances that the one-pass
+ * gradient takes: a workgroup per group then loops over the instances, which
+ * costs less than the two dispatches it saves while each lane visits at most
+ * 128 elements per sweep.
+ */
+export const ONE_PASS_GRAD_MAX_ELEMENTS = 32768;
+
+/** WebGPU's default maxStorageBuffersPerShaderStage (tfjs asks for no more). */
+export const MAX_STORAGE_BUFFERS = 8;
+
+/**
+ * The one-pass gradient: a workgroup per group (dgamma and dbeta of its
+ * channels summed over the instances in order, inside the workgroup), or null
+ * where the forward would not take one pass, the group over all instances is
+ * too large, it has more channels than lanes, or its `storageBuffers` (3
+ * outputs, dy, x, mean, invStd and the parameters it reads) pass
+ * MAX_STORAGE_BUFFERS.
+ */
+export function planOnePassGrad(
+  geometry: NormGeometry,
+  budget: WorkgroupBudget,
+  storageBuffers = 7,
+): OnePassPlan | null {
+  const forward = planOnePass(geometry, budget);
+  if (
+    forward == null ||
+    storageBuffers > MAX_STORAGE_BUFFERS ||
+    geometry.batch * geometry.groupSize > ONE_PASS_GRAD_MAX_ELEMENTS ||
+    geometry.channelsPerGroup > forward.lanes
+  ) {
+    return null;
+  }
+  return {lanes: forward.lanes, dispatch: dispatchOf(Math.min(geometry.groups, budget.max))};
 }

@@ -4,9 +4,10 @@
  * elementwise pass over x. A program file adds its name, buffers and WGSL.
  */
 import type {BufferBinding, ComputeProgram} from './dispatch';
-import {elementwiseMain} from './elementwise_snippet';
-import {dispatchOf, ELEMENTWISE_WORKGROUP_SIZE, ElementwisePlan, Geometry, Tiling} from './plan';
-import {mainOverItems, statType, tileSnippet, tilingKey} from './tile_snippet';
+import {CoefficientOf, elementwiseMain} from './elementwise_snippet';
+import type {NormGeometry} from '../../src/geometry';
+import {dispatchOf, ELEMENTWISE_WORKGROUP_SIZE, ElementwisePlan, Tiling} from './plan';
+import {mainOverItems, statType, tileSnippet} from './tile_snippet';
 import {fields, GEOMETRY_UNIFORMS, UniformField} from './uniforms';
 
 export const TILING_UNIFORMS: readonly UniformField[] = [
@@ -43,29 +44,31 @@ export const ELEMENTWISE_UNIFORMS: readonly UniformField[] = fields(
  */
 export function tiledProgram(
   tiling: Tiling,
-  program: Pick<ComputeProgram, 'name' | 'inputs'> & {snippets: string[]; body: string},
+  program: Pick<ComputeProgram, 'name' | 'inputs'> & {
+    snippets: string[];
+    body: string;
+    uniforms?: readonly UniformField[];
+  },
 ): ComputeProgram {
   return {
     name: program.name,
     inputs: program.inputs,
     code: [tileSnippet(tiling), ...program.snippets, mainOverItems(program.body)].join('\n'),
-    key: tilingKey(tiling),
     workgroupSize: tiling.workgroupSize,
     dispatch: tiling.dispatch,
     outputs: [{name: 'partials', type: statType(tiling)}],
-    uniforms: TILING_UNIFORMS,
+    uniforms: program.uniforms ?? TILING_UNIFORMS,
   };
 }
 
 /** A fold pass: `lanes` per workgroup, one workgroup per group, scalar outputs. */
 export function foldProgram(
-  geometry: Geometry,
+  geometry: NormGeometry,
   lanes: number,
   program: Omit<ComputeProgram, 'workgroupSize' | 'dispatch' | 'outputs'> & {outputs: string[]},
 ): ComputeProgram {
   return {
     ...program,
-    key: `${geometry.format}_${lanes}_${program.key}`,
     workgroupSize: lanes,
     dispatch: dispatchOf(geometry.groups),
     outputs: program.outputs.map(name => ({name, type: 'f32'})),
@@ -77,23 +80,35 @@ export function foldProgram(
  * per-(n, c) coefficients `[N, rows, C]`; `body` as in elementwiseMain.
  */
 export function elementwiseProgram(
-  geometry: Geometry,
+  geometry: NormGeometry,
   plan: ElementwisePlan,
-  program: {name: string; output: string; inputs: string[]; rows: number; body: string},
+  program: {
+    name: string;
+    output: string;
+    /** Inputs shaped like x. */
+    inputs: string[];
+    rows: number;
+    /** Extra WGSL before compute (e.g. the activation). */
+    snippets?: string[];
+    body: (coefficient: CoefficientOf) => string;
+    uniforms?: readonly UniformField[];
+  },
 ): ComputeProgram {
   const load = plan.vector === 4 ? 'vec4<f32>' : 'f32';
   const coefficients: BufferBinding = {
     name: 'coefficients',
-    type: geometry.format === 'channelsLast' ? load : 'f32',
+    type: geometry.dataFormat === 'channelsLast' ? load : 'f32',
   };
   return {
     name: program.name,
-    key: `${geometry.format}_${plan.vector}`,
     workgroupSize: ELEMENTWISE_WORKGROUP_SIZE,
     dispatch: plan.dispatch,
     outputs: [{name: program.output, type: load}],
     inputs: [...program.inputs.map(name => ({name, type: load})), coefficients],
-    uniforms: ELEMENTWISE_UNIFORMS,
-    code: elementwiseMain(geometry, plan, program.rows, program.body),
+    uniforms: program.uniforms ?? ELEMENTWISE_UNIFORMS,
+    code: [
+      ...(program.snippets ?? []),
+      elementwiseMain(geometry, plan, program.rows, program.body),
+    ].join('\n'),
   };
 }

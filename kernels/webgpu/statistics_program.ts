@@ -1,15 +1,15 @@
-import {optionalInputs} from './dispatch';
+import type {NormGeometry} from '../../src/geometry';
+import {affineInputs, invStdExpression, KernelAttributes, paramElement} from './attributes';
 import type {ComputeProgram} from './dispatch';
 import {coefficientsOf, foldMain, foldReduce, overChannels, overEntries} from './fold_snippet';
 import {MOMENT_FIELDS} from './moments_program';
 import {momentsSnippet} from './moments_snippet';
-import type {Geometry} from './plan';
 import {FOLD_UNIFORMS, foldProgram} from './program_kinds';
 import {treeReduceSnippet} from './reduce_snippet';
 import {groupStartSnippet} from './tile_snippet';
 import {fields} from './uniforms';
 
-/** Rows of the forward's coefficients `[N, 3, C]`: y = (x - pivot) * scale + shift. */
+/** Rows of the forward's coefficients `[N, 3, C]`: z = (x - pivot) * scale + shift. */
 export const NORMALIZE_ROWS = {scale: 0, shift: 1, pivot: 2, count: 3} as const;
 
 export const STATISTICS_UNIFORMS = [...FOLD_UNIFORMS, ...fields('f32', 'epsilon')];
@@ -18,54 +18,53 @@ export const STATISTICS_UNIFORMS = [...FOLD_UNIFORMS, ...fields('f32', 'epsilon'
  * Forward pass 2, one workgroup per group: merges the partial moments of each
  * (n, group) over its chunks and channels (all shifted by the group's pivot),
  * then writes mean and invStd `[N, groups]` and, per (n, c), the scale, shift
- * and pivot of the elementwise pass. y is taken from the shifted pieces,
+ * and pivot of the elementwise pass. z is taken from the shifted pieces,
  * (x - pivot) * scale + (beta - shiftedMean * scale), which keeps float32
  * accuracy at any offset.
  */
 export function statisticsProgram(
-  geometry: Geometry,
+  geometry: NormGeometry,
   lanes: number,
-  hasGamma: boolean,
-  hasBeta: boolean,
+  attributes: KernelAttributes,
 ): ComputeProgram {
   const coefficient = coefficientsOf(NORMALIZE_ROWS);
+  const invStdValue = invStdExpression(attributes.epsilonMode, 'total.variance');
+  const gamma = paramElement('gamma', attributes.gamma, 'n', 'channel');
+  const beta = paramElement('beta', attributes.beta, 'n', 'channel');
+  const mergePartial = `own = mergeMoments(own, Moments(splitPixels(split), partials[at],
+      partials[at + uniforms.channels]));`;
+  const perChannel = `
+    let scale = invStdValue * ${gamma};
+    ${coefficient('scale')} = scale;
+    ${coefficient('shift')} = ${beta} - total.mean * scale;
+    ${coefficient('pivot')} = pivot;`;
   return foldProgram(geometry, lanes, {
     name: 'InstanceNormStatistics',
-    key: `${+hasGamma}${+hasBeta}`,
     outputs: ['mean', 'invStd', 'coefficients'],
     inputs: [
       {name: 'partials', type: 'f32'},
       {name: 'x', type: 'f32'},
-      ...optionalInputs({gamma: hasGamma, beta: hasBeta}),
+      ...affineInputs(attributes),
     ],
     uniforms: STATISTICS_UNIFORMS,
     code: `
       ${momentsSnippet('f32')}
-      ${groupStartSnippet(geometry.format)}
+      ${groupStartSnippet(geometry.dataFormat)}
       ${treeReduceSnippet(foldReduce(lanes), 'reduceMoments', 'Moments', 'mergeMoments')}
 
       ${foldMain(
         lanes,
         `
         var own = Moments(0.0, 0.0, 0.0);
-        ${overEntries(
-          MOMENT_FIELDS,
-          `own = mergeMoments(own, Moments(splitPixels(split), partials[at],
-              partials[at + uniforms.channels]));`,
-        )}
+        ${overEntries(MOMENT_FIELDS, mergePartial)}
         let total = reduceMoments(lane, 0, lane, own);
-        let invStdValue = inverseSqrt(total.variance + uniforms.epsilon);
+        let invStdValue = ${invStdValue};
         let pivot = x[groupStart(n, group)];
         if (lane == 0) {
           mean[n * uniforms.groups + group] = pivot + total.mean;
           invStd[n * uniforms.groups + group] = invStdValue;
         }
-        ${overChannels(`
-          let scale = invStdValue${hasGamma ? ' * gamma[channel]' : ''};
-          ${coefficient('scale')} = scale;
-          ${coefficient('shift')} = ${hasBeta ? 'beta[channel]' : '0.0'} - total.mean * scale;
-          ${coefficient('pivot')} = pivot;
-        `)}
+        ${overChannels(perChannel)}
       `,
       )}
     `,

@@ -14,18 +14,12 @@ export function loadType(tiling: Tiling): string {
 
 /** WGSL type of a lane's per-channel statistic: a vector of channels in channelsLast. */
 export function statType(tiling: Tiling): string {
-  return tiling.geometry.format === 'channelsLast' ? loadType(tiling) : 'f32';
-}
-
-/** Everything baked into a tiled pass's WGSL. */
-export function tilingKey(tiling: Tiling): string {
-  const {geometry, vector, workgroupSize, slots, members} = tiling;
-  return `${geometry.format}_${vector}_${workgroupSize}_${slots}_${members}`;
+  return tiling.geometry.dataFormat === 'channelsLast' ? loadType(tiling) : 'f32';
 }
 
 /** How the lanes of a tiled workgroup are reduced: the members of each slot. */
 export function tilingReduce(tiling: Tiling): ReduceLayout {
-  const channelsLast = tiling.geometry.format === 'channelsLast';
+  const channelsLast = tiling.geometry.dataFormat === 'channelsLast';
   return {
     workgroupSize: tiling.workgroupSize,
     members: tiling.members,
@@ -43,7 +37,7 @@ export function tilingReduce(tiling: Tiling): ReduceLayout {
  */
 export function tileSnippet(tiling: Tiling): string {
   const {slots, members, vector} = tiling;
-  const channelsLast = tiling.geometry.format === 'channelsLast';
+  const channelsLast = tiling.geometry.dataFormat === 'channelsLast';
   const placement = channelsLast
     ? `
       tile.slot = lane % SLOTS;
@@ -111,16 +105,20 @@ export function tileSnippet(tiling: Tiling): string {
           tile.partialColumn;
     }
 
-    ${groupStartSnippet(tiling.geometry.format)}
+    ${groupStartSnippet(tiling.geometry.dataFormat)}
 
     // Element \`at\` of x, a flat index.
     fn xElement(at : i32) -> f32 {
       return ${vector === 4 ? 'x[at / 4][at % 4]' : 'x[at]'};
     }
 
-    // The group of component \`component\` of the tile's loads.
+    // The channel and the group of component \`component\` of the tile's loads.
+    fn channelOf(tile : Tile, component : i32) -> i32 {
+      return ${channelsLast ? 'tile.channel * VECTOR + component' : 'tile.channel'};
+    }
+
     fn groupOf(tile : Tile, component : i32) -> i32 {
-      return ${channelsLast ? '(tile.channel * VECTOR + component)' : 'tile.channel'} / uniforms.groupChannels;
+      return channelOf(tile, component) / uniforms.channelsPerGroup;
     }
   `;
 }
@@ -129,23 +127,30 @@ export function tileSnippet(tiling: Tiling): string {
 export function groupStartSnippet(format: DataFormat): string {
   const start =
     format === 'channelsLast'
-      ? 'n * uniforms.spatial * uniforms.channels + group * uniforms.groupChannels'
-      : '(n * uniforms.channels + group * uniforms.groupChannels) * uniforms.spatial';
+      ? 'n * uniforms.spatial * uniforms.channels + group * uniforms.channelsPerGroup'
+      : '(n * uniforms.channels + group * uniforms.channelsPerGroup) * uniforms.spatial';
   return `fn groupStart(n : i32, group : i32) -> i32 { return ${start}; }`;
 }
 
 /**
- * `fn <name>Of(tile) -> statType`: per component of the tile's loads, `value`
- * with GROUP replaced by the component's group.
+ * `fn <name>Of(tile) -> statType`: per component of the tile's loads,
+ * `value(component)`, where `component` is the WGSL name of the component's
+ * index (0 for a scalar statistic); `channelOf(tile, component)` and
+ * `groupOf(tile, component)` name its channel and group.
  */
-export function perGroupSnippet(tiling: Tiling, name: string, value: string): string {
+export function perComponentSnippet(
+  tiling: Tiling,
+  name: string,
+  value: (component: string) => string,
+): string {
   const type = statType(tiling);
   const body =
     type === 'f32'
-      ? `return ${value.replace(/GROUP/g, 'groupOf(tile, 0)')};`
+      ? `let component = 0;
+      return ${value('component')};`
       : `var result : vec4<f32>;
       for (var component = 0; component < 4; component++) {
-        result[component] = ${value.replace(/GROUP/g, 'groupOf(tile, component)')};
+        result[component] = ${value('component')};
       }
       return result;`;
   return `

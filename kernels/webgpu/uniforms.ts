@@ -39,12 +39,12 @@ export function uniformValues(list: readonly UniformField[], values: object): Un
   });
 }
 
-/** The geometry every program reads (plan.ts `Geometry`, less the format). */
+/** The geometry every program reads (NormGeometry, less the dataFormat). */
 export const GEOMETRY_UNIFORMS: readonly UniformField[] = fields(
   'i32',
   'batch',
   'spatial',
   'channels',
-  'groupChannels',
+  'channelsPerGroup',
   'groups',
 );
