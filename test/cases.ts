@@ -2,7 +2,7 @@
  * The shapes and data every forward and gradient spec checks, and the two
  * kernels run directly (no op, no tape).
  */
-import {Format} from './reference';
+import type {DataFormat} from '../support';
 import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
 
 import {randomValues, tf} from './setup';
@@ -10,7 +10,7 @@ import {randomValues, tf} from './setup';
 export interface Case {
   name: string;
   shape: number[];
-  format: Format;
+  format: DataFormat;
   withGamma: boolean;
   withBeta: boolean;
   epsilon: number;
@@ -24,7 +24,7 @@ export interface Case {
 export function makeCase(
   name: string,
   shape: number[],
-  format: Format,
+  format: DataFormat,
   more: Partial<Case> = {},
 ): Case {
   return {
@@ -114,7 +114,7 @@ export function runForwardKernel(
   gamma: tf.Tensor | null,
   beta: tf.Tensor | null,
   epsilon: number,
-  dataFormat: Format,
+  dataFormat: DataFormat,
 ): tf.Tensor[] {
   const inputs = {x, ...(gamma ? {gamma} : {}), ...(beta ? {beta} : {})};
   return tf.engine().runKernel(InstanceNorm, inputs, {epsilon, dataFormat}) as tf.Tensor[];
@@ -127,7 +127,7 @@ export function runGradientKernel(
   gamma: tf.Tensor | null,
   mean: tf.Tensor,
   invStd: tf.Tensor,
-  dataFormat: Format,
+  dataFormat: DataFormat,
 ): tf.Tensor[] {
   const inputs = {dy, x, mean, invStd, ...(gamma ? {gamma} : {})};
   return tf.engine().runKernel(InstanceNormGrad, inputs, {dataFormat}) as tf.Tensor[];

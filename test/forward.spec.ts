@@ -2,11 +2,11 @@ import {instanceNorm} from '../src/index';
 
 import {CASES, caseData, caseTensors, describeCase, runForwardKernel} from './cases';
 import {referenceForward} from './reference';
-import {describeEachBackend, expectClose, tf, tolerance} from './setup';
+import {describeEachBackend, expectClose, tf} from './setup';
 import {InstanceNorm} from '../src/kernel_names';
 
-describeEachBackend('forward', (backend, env) => {
-  const {atol, rtol} = tolerance(backend);
+describeEachBackend('forward', env => {
+  const {atol, rtol} = env.tolerance;
 
   for (const c of CASES) {
     it(`y, mean and invStd match the float64 reference — ${describeCase(c)}`, async () => {

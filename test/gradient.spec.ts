@@ -4,22 +4,25 @@ import {InstanceNormGrad} from '../src/kernel_names';
 import {CASES, caseData, caseTensors, describeCase, runGradientKernel} from './cases';
 import {
   backendDataIds,
+  type DataFormat,
   describeEachBackend,
   expectClose,
   randomValues,
   tf,
-  tolerance,
   withoutKernelLeakCheck,
 } from './setup';
-import {Format, referenceForward, referenceGradient} from './reference';
+import {referenceForward, referenceGradient} from './reference';
 
-function referenceStats(x: Float32Array, c: {shape: number[]; epsilon: number; format: Format}) {
+function referenceStats(
+  x: Float32Array,
+  c: {shape: number[]; epsilon: number; format: DataFormat},
+) {
   const {mean, invStd} = referenceForward(x, c.shape, null, null, c.epsilon, c.format);
   return {mean: Float32Array.from(mean), invStd: Float32Array.from(invStd)};
 }
 
-describeEachBackend('gradient', (backend, env) => {
-  const {atol, rtol} = tolerance(backend);
+describeEachBackend('gradient', env => {
+  const {atol, rtol} = env.tolerance;
 
   for (const c of CASES) {
     it(`dx, dgamma and dbeta match the float64 reference — ${describeCase(c)}`, async () => {

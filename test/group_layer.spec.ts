@@ -8,8 +8,8 @@ import * as tfl from '@tensorflow/tfjs-layers';
 
 import {AddonsGroupNormalization, GroupNormalization, groupNormalization} from '../src/index';
 
+import {CompositeNorm} from '../support';
 import {
-  CompositeInstanceNorm,
   convertedKerasModel,
   EPSILON,
   expectFitsLikeReference,
@@ -18,11 +18,11 @@ import {
   setWeights,
 } from './layer_util';
 import {referenceForward} from './reference';
-import {describeEachBackend, expectClose, Format, randomValues, tf, tolerance} from './setup';
+import {describeEachBackend, expectClose, DataFormat, randomValues, tf} from './setup';
 import {skipWithoutKernels} from './setup';
 
-describeEachBackend('group layer', backend => {
-  const {atol, rtol} = tolerance(backend);
+describeEachBackend('group layer', env => {
+  const {atol, rtol} = env.tolerance;
 
   describe('config', () => {
     it("has Keras' defaults: 32 groups, axis -1, epsilon 1e-3", () => {
@@ -68,7 +68,7 @@ describeEachBackend('group layer', backend => {
       [[2, 6, 7], -1, 'channelsLast', 1],
       [[1, 6, 2, 3, 2], 1, 'channelsFirst', 3],
       [[2, 3, 3, 4], -1, 'channelsLast', -1],
-    ] as Array<[number[], number, Format, number]>) {
+    ] as Array<[number[], number, DataFormat, number]>) {
       it(`matches the float64 reference: [${shape}], axis ${axis}, groups ${groups}`, async () => {
         const channels = shape[axis === -1 ? shape.length - 1 : 1];
         const gamma = Array.from(randomValues(channels, 5, 0.5, 1));
@@ -97,13 +97,13 @@ describeEachBackend('group layer', backend => {
 
   describe('training', () => {
     beforeEach(() => skipWithoutKernels('Conv2DBackpropFilter'));
-    for (const format of ['channelsLast', 'channelsFirst'] as Format[]) {
+    for (const format of ['channelsLast', 'channelsFirst'] as DataFormat[]) {
       it(`fits a conv net (${format}) step for step like the composite group norm, without leaks`, async () => {
         await expectFitsLikeReference(
           format,
           groupNormalization({groups: 2, axis: format === 'channelsLast' ? -1 : 1}),
-          new CompositeInstanceNorm(format, 2),
-          tolerance(backend),
+          new CompositeNorm({dataFormat: format, groups: 2}),
+          env.tolerance,
         );
       });
     }
@@ -126,7 +126,7 @@ describeEachBackend('group layer', backend => {
     for (const [className, cls, axis, format] of [
       ['GroupNormalization', GroupNormalization, -1, 'channelsLast'],
       ['Addons>GroupNormalization', AddonsGroupNormalization, 1, 'channelsFirst'],
-    ] as Array<[string, typeof GroupNormalization, number, Format]>) {
+    ] as Array<[string, typeof GroupNormalization, number, DataFormat]>) {
       it(`loads ${className} (groups 2, axis ${axis}) and predicts`, async () => {
         const shape = format === 'channelsLast' ? [2, 4, 3, 6] : [2, 6, 4, 3];
         const gamma = [0.5, 2, -1, 1.5, 1, 0.25];

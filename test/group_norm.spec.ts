@@ -13,9 +13,8 @@ import {
   describeEachBackend,
   expectClose,
   FALLBACK,
-  Format,
+  DataFormat,
   tf,
-  tolerance,
   withoutKernelLeakCheck,
 } from './setup';
 
@@ -25,12 +24,17 @@ interface GroupCase extends Case {
   constantGroup?: number;
 }
 
-function groupCase(shape: number[], format: Format, groups: number, more: Partial<GroupCase> = {}) {
+function groupCase(
+  shape: number[],
+  format: DataFormat,
+  groups: number,
+  more: Partial<GroupCase> = {},
+) {
   const c: GroupCase = {...makeCase(`groups ${groups}`, shape, format), groups, ...more};
   return c;
 }
 
-const SHAPES: Record<Format, number[][]> = {
+const SHAPES: Record<DataFormat, number[][]> = {
   channelsLast: [
     [2, 7, 6],
     [2, 5, 3, 6],
@@ -85,8 +89,8 @@ function caseTensors(c: GroupCase, d: CaseData) {
   };
 }
 
-describeEachBackend('groupNorm', backend => {
-  const {atol, rtol} = tolerance(backend);
+describeEachBackend('groupNorm', env => {
+  const {atol, rtol} = env.tolerance;
   // Worst absolute error of y and of each gradient over the cases (a constant
   // group's dx, ~316 times larger, left out), printed for the record.
   const worst: Record<string, number> = {y: 0, dx: 0, dgamma: 0, dbeta: 0};
@@ -96,7 +100,7 @@ describeEachBackend('groupNorm', backend => {
   };
   afterAll(() => {
     const errors = Object.entries(worst).map(([what, e]) => `${what} ${e.toExponential(2)}`);
-    console.log(`groupNorm [${backend}]: worst absolute error ${errors.join(', ')}`);
+    console.log(`groupNorm [${env.name}]: worst absolute error ${errors.join(', ')}`);
   });
 
   for (const c of GROUP_CASES) {
@@ -116,7 +120,7 @@ describeEachBackend('groupNorm', backend => {
       y.dispose();
       expect(tf.memory().numTensors).toBe(before);
 
-      if (backend !== FALLBACK) {
+      if (env.name !== FALLBACK) {
         // The forward kernel alone: statistics of shape [N, groups].
         const params = {...(gamma ? {gamma} : {}), ...(beta ? {beta} : {})};
         const attrs = {epsilon, dataFormat: format, groups};
@@ -178,8 +182,8 @@ describeEachBackend('groupNorm', backend => {
       tf.profile(() => tf.grad(v => tf.sum(groupNorm(v, 2)))(x)),
     );
     const names = profile.kernels.map(k => k.name);
-    expect(names.includes(InstanceNorm)).toBe(backend !== FALLBACK);
-    expect(names.includes(InstanceNormGrad)).toBe(backend !== FALLBACK);
+    expect(names.includes(InstanceNorm)).toBe(env.name !== FALLBACK);
+    expect(names.includes(InstanceNormGrad)).toBe(env.name !== FALLBACK);
     tf.dispose(profile.result as tf.Tensor);
     x.dispose();
   });

@@ -13,8 +13,8 @@ import {
 } from '../src/index';
 import type {InstanceNormalizationLayerArgs} from '../src/index';
 
+import {CompositeNorm} from '../support';
 import {
-  CompositeInstanceNorm,
   convNet,
   convertedKerasModel,
   EPSILON,
@@ -32,11 +32,10 @@ import {referenceForward} from './reference';
 import {
   describeEachBackend,
   expectClose,
-  Format,
+  DataFormat,
   randomValues,
   skipWithoutKernels,
   tf,
-  tolerance,
 } from './setup';
 
 /** The config keras-contrib (keras 2.2.4) writes for InstanceNormalization. */
@@ -64,7 +63,7 @@ async function predictImages(
   shape: number[],
   seed: number,
   offset: number,
-  norm: {gamma: number[]; beta: number[]; format: Format},
+  norm: {gamma: number[]; beta: number[]; format: DataFormat},
 ): Promise<{x: tf.Tensor; y: tf.Tensor; normalized: Float64Array}> {
   const values = randomValues(
     shape.reduce((a, b) => a * b, 1),
@@ -79,8 +78,8 @@ async function predictImages(
   return {x, y, normalized};
 }
 
-describeEachBackend('layer', backend => {
-  const {atol, rtol} = tolerance(backend);
+describeEachBackend('layer', env => {
+  const {atol, rtol} = env.tolerance;
 
   describe('config', () => {
     it('has the Keras defaults', () => {
@@ -256,14 +255,14 @@ describeEachBackend('layer', backend => {
 
   describe('training', () => {
     beforeEach(() => skipWithoutKernels('Conv2DBackpropFilter'));
-    for (const format of ['channelsLast', 'channelsFirst'] as Format[]) {
+    for (const format of ['channelsLast', 'channelsFirst'] as DataFormat[]) {
       it(`fits a conv net (${format}) step for step like the composite reference, without leaks`, async () => {
         const axis = format === 'channelsLast' ? -1 : 1;
         await expectFitsLikeReference(
           format,
           instanceNormalization({axis}),
-          new CompositeInstanceNorm(format),
-          tolerance(backend),
+          new CompositeNorm({dataFormat: format}),
+          env.tolerance,
         );
       });
     }
@@ -371,7 +370,7 @@ describeEachBackend('layer', backend => {
     }
 
     it('round-trips through indexeddb://', async () => {
-      const url = `indexeddb://tfjs-instance-norm-layer-${backend}`;
+      const url = `indexeddb://tfjs-instance-norm-layer-${env.name}`;
       const model = convNet('channelsLast', instanceNormalization({axis: null, epsilon: 1e-2}));
       setWeights(model.layers[1], [[1.5], [-0.5]]);
       await model.save(url);

@@ -1,16 +1,14 @@
 /**
  * What the layer specs share: a small conv net around a normalization layer,
- * its composite reference, fitting, saving to memory and model JSON as
- * tensorflowjs_converter writes it for a Keras model.
+ * fitting, saving to memory and model JSON as tensorflowjs_converter writes
+ * it for a Keras model. The composite reference layer is in support/.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
-
-import {groupNormComposite, instanceNormComposite} from '../src/index';
 
 import {
   backendDataIds,
   expectClose,
-  Format,
+  DataFormat,
   randomValues,
   tf,
   withoutKernelLeakCheck,
@@ -19,44 +17,8 @@ import {
 /** Epsilon of the layers in the layer specs (Keras' default). */
 export const EPSILON = 1e-3;
 
-/**
- * The composite reference: instance norm (groups null) or group norm written
- * with tf.moments and autograd through built-in ops, in a minimal layer with
- * the same weights.
- */
-export class CompositeInstanceNorm extends tfl.layers.Layer {
-  static className = 'CompositeInstanceNormForTests';
-  private gamma!: tfl.LayerVariable;
-  private beta!: tfl.LayerVariable;
-
-  constructor(
-    private readonly format: Format,
-    private readonly groups: number | null = null,
-  ) {
-    super({});
-  }
-
-  override build(inputShape: tfl.Shape | tfl.Shape[]): void {
-    const shape = inputShape as tfl.Shape;
-    const channels = (
-      this.format === 'channelsLast' ? shape[shape.length - 1] : shape[1]
-    ) as number;
-    this.gamma = this.addWeight('gamma', [channels], 'float32', tfl.initializers.ones());
-    this.beta = this.addWeight('beta', [channels], 'float32', tfl.initializers.zeros());
-    this.built = true;
-  }
-
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    const x = Array.isArray(inputs) ? inputs[0] : inputs;
-    const [gamma, beta] = [this.gamma.read(), this.beta.read()];
-    return this.groups == null
-      ? instanceNormComposite(x, gamma, beta, EPSILON, this.format)
-      : groupNormComposite(x, this.groups, gamma, beta, EPSILON, this.format);
-  }
-}
-
 /** conv -> norm -> relu -> dense, on [N, 6, 6, 2] or [N, 2, 6, 6] images. */
-export function convNet(format: Format, norm: tfl.layers.Layer): tfl.Sequential {
+export function convNet(format: DataFormat, norm: tfl.layers.Layer): tfl.Sequential {
   const model = tfl.sequential();
   model.add(
     tfl.layers.conv2d({
@@ -80,7 +42,7 @@ export function convNet(format: Format, norm: tfl.layers.Layer): tfl.Sequential 
   return model;
 }
 
-export function images(format: Format, seed: number): tf.Tensor4D {
+export function images(format: DataFormat, seed: number): tf.Tensor4D {
   const shape: [number, number, number, number] =
     format === 'channelsLast' ? [4, 6, 6, 2] : [4, 2, 6, 6];
   return tf.tensor4d(randomValues(4 * 6 * 6 * 2, seed, 2, 0.5), shape);
@@ -214,7 +176,7 @@ export function functionalKerasModel(
  * (none leaked).
  */
 export async function expectFitsLikeReference(
-  format: Format,
+  format: DataFormat,
   layer: tfl.layers.Layer,
   referenceLayer: tfl.layers.Layer,
   {atol, rtol}: {atol: number; rtol: number},

@@ -13,7 +13,7 @@
  */
 import {instanceNorm} from '../src/index';
 
-import {backendDataIds, describeEachBackend, randomValues, tf, WEBGL_F16} from './setup';
+import {backendDataIds, describeEachBackend, randomValues, TestEnv, tf, WEBGL_F16} from './setup';
 import {gpuResources, Report} from './reliability_util';
 
 const STEPS = 1000;
@@ -43,7 +43,7 @@ function snapshot(): Snapshot {
 
 describeEachBackend('memory', memorySpecs, {f16: true});
 
-function memorySpecs(backend: string): void {
+function memorySpecs(env: TestEnv): void {
   // The tape keeps the op's saved state between forward and backward, which
   // the engine's per-kernel check counts as a leak (see
   // withoutKernelLeakCheck): this spec counts tensors, bytes and buffers itself.
@@ -89,7 +89,7 @@ function memorySpecs(backend: string): void {
     // default epsilon is 1e-7, below float16's resolution: Adam goes NaN at
     // step 2 with no instance norm in the model at all. Give it float16's
     // epsilon there.
-    const optimizer = tf.train.adam(0.01, 0.9, 0.999, backend === WEBGL_F16 ? 1e-4 : undefined);
+    const optimizer = tf.train.adam(0.01, 0.9, 0.999, env.name === WEBGL_F16 ? 1e-4 : undefined);
     const loss = () =>
       tf.tidy(
         () => tf.losses.meanSquaredError(target, instanceNorm(image, gamma, beta)) as tf.Scalar,
@@ -138,7 +138,7 @@ function memorySpecs(backend: string): void {
     expect(lastLoss)
       .withContext('the model trains')
       .toBeLessThan(firstLoss * 0.5);
-    new Report('memory', backend).figures({
+    new Report('memory', env).figures({
       steps: STEPS,
       seconds: Number(seconds.toFixed(1)),
       firstLoss: Number(firstLoss.toPrecision(3)),

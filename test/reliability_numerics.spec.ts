@@ -4,7 +4,7 @@
  * gradient, against the float64 reference, on every backend and in the
  * float16 WebGL mode. Each case prints its worst errors (RELIABILITY lines).
  */
-import {describeEachBackend, F16_MAX, Format, seededRandom, WEBGL_F16} from './setup';
+import {describeEachBackend, F16_MAX, DataFormat, seeded, TestEnv, WEBGL_F16} from './setup';
 import {CheckInput, computeOnBackend, referenceFor, Report} from './reliability_util';
 
 const SUITE = 'numerics';
@@ -124,11 +124,11 @@ const CASES: NumericsCase[] = [
 ];
 
 /** The case's data in the layout of format. */
-function makeInput(c: NumericsCase, format: Format): CheckInput {
+function makeInput(c: NumericsCase, format: DataFormat): CheckInput {
   const [n, h, w, ch] = c.shape;
   const pixels = h * w;
   const size = n * pixels * ch;
-  const rand = seededRandom(17);
+  const rand = seeded(17);
   const x = new Float32Array(size);
   for (let i = 0; i < n; i++) {
     for (let p = 0; p < pixels; p++) {
@@ -154,21 +154,21 @@ function count(values: ArrayLike<number>, test: (v: number) => boolean): number 
 
 describeEachBackend('reliability: numerics', numericsSpecs, {f16: true});
 
-function numericsSpecs(backend: string): void {
-  const report = new Report(SUITE, backend);
+function numericsSpecs(env: TestEnv): void {
+  const report = new Report(SUITE, env);
   afterAll(() => report.print());
 
   for (const original of CASES) {
-    for (const format of ['channelsLast', 'channelsFirst'] as Format[]) {
-      const replaced = backend === WEBGL_F16 && original.f16 != null;
+    for (const format of ['channelsLast', 'channelsFirst'] as DataFormat[]) {
+      const replaced = env.name === WEBGL_F16 && original.f16 != null;
       const c = replaced ? original.f16!.replacement : original;
       const title = replaced ? `${c.name} (for "${original.name}": ${original.f16!.why})` : c.name;
       it(`${title}, ${format}: forward and gradient match the reference`, async () => {
         const input = makeInput(c, format);
         const label = `${c.name} ${format}`;
         const got = await computeOnBackend(input);
-        const want = referenceFor(backend, input);
-        if (backend === WEBGL_F16) {
+        const want = referenceFor(env.name, input);
+        if (env.name === WEBGL_F16) {
           // The reference is of the float16-rounded values: they, and the
           // saved statistics, must fit float16.
           expect(input.x.every(v => Number.isNaN(v) || Math.abs(v) < F16_MAX))

@@ -7,7 +7,7 @@
  */
 import {instanceNorm} from '../src/index';
 
-import {describeEachBackend, Format, randomValues, tf} from './setup';
+import {describeEachBackend, DataFormat, randomValues, TestEnv, tf} from './setup';
 import {asStored, Report} from './reliability_util';
 import {referenceForward, referenceGradient} from './reference';
 
@@ -15,13 +15,13 @@ const SUITE = 'scopes';
 
 interface Problem {
   shape: number[];
-  format: Format;
+  format: DataFormat;
   x: Float32Array;
   gamma: Float32Array;
   beta: Float32Array;
 }
 
-function problem(shape: number[], seed: number, format: Format = 'channelsLast'): Problem {
+function problem(shape: number[], seed: number, format: DataFormat = 'channelsLast'): Problem {
   const size = shape.reduce((a, b) => a * b, 1);
   const channels = format === 'channelsLast' ? shape[shape.length - 1] : shape[1];
   return {
@@ -33,25 +33,25 @@ function problem(shape: number[], seed: number, format: Format = 'channelsLast')
   };
 }
 
-function expectedY(backend: string, p: Problem, xScale = 1): Float64Array {
-  const x = asStored(backend, p.x).map(v => v * xScale);
+function expectedY(env: TestEnv, p: Problem, xScale = 1): Float64Array {
+  const x = asStored(env.name, p.x).map(v => v * xScale);
   return referenceForward(
     x,
     p.shape,
-    asStored(backend, p.gamma),
-    asStored(backend, p.beta),
+    asStored(env.name, p.gamma),
+    asStored(env.name, p.beta),
     1e-5,
     p.format,
   ).y;
 }
 
 /** The gradient of sum(dy * instanceNorm(x)) with respect to x. */
-function expectedDx(backend: string, p: Problem, dy: Float32Array): Float64Array {
+function expectedDx(env: TestEnv, p: Problem, dy: Float32Array): Float64Array {
   return referenceGradient(
-    asStored(backend, dy),
-    asStored(backend, p.x),
+    asStored(env.name, dy),
+    asStored(env.name, p.x),
     p.shape,
-    asStored(backend, p.gamma),
+    asStored(env.name, p.gamma),
     1e-5,
     p.format,
   ).dx;
@@ -99,8 +99,8 @@ async function rightAnswerOrClearError(
 
 describeEachBackend('reliability: concurrency and scopes', scopesSpecs, {f16: true});
 
-function scopesSpecs(backend: string): void {
-  const report = new Report(SUITE, backend);
+function scopesSpecs(env: TestEnv): void {
+  const report = new Report(SUITE, env);
   // Tape-recording code: the engine's per-kernel check would count the op's
   // saved state as leaked (see withoutKernelLeakCheck); the specs count tensors.
   beforeAll(() => tf.env().set('IS_TEST', false));
@@ -129,7 +129,7 @@ function scopesSpecs(backend: string): void {
       await new Promise(resolve => setTimeout(resolve, (k * 3) % 4));
       const values = await y.data();
       y.dispose();
-      report.check(`interleaved worker ${k}`, 'y', values, expectedY(backend, p));
+      report.check(`interleaved worker ${k}`, 'y', values, expectedY(env, p));
     };
     await Promise.all(problems.map(worker));
 
@@ -144,18 +144,13 @@ function scopesSpecs(backend: string): void {
     const extra = tensors(problems[0]);
     const extraY = instanceNorm(extra.x, extra.gamma, extra.beta);
     for (let k = problems.length - 1; k >= 0; k--) {
-      report.check(
-        `issued together, read ${k}`,
-        'y',
-        await reads[k],
-        expectedY(backend, problems[k]),
-      );
+      report.check(`issued together, read ${k}`, 'y', await reads[k], expectedY(env, problems[k]));
     }
     report.check(
       'reusing the freed buffers',
       'y',
       await extraY.data(),
-      expectedY(backend, problems[0]),
+      expectedY(env, problems[0]),
     );
     tf.dispose([extra.x, extra.gamma, extra.beta, extraY, ...outputs]);
   });
@@ -180,7 +175,7 @@ function scopesSpecs(backend: string): void {
         await new Promise(resolve => setTimeout(resolve, 3 - k));
         const values = await dx.data();
         dx.dispose();
-        report.check(`interleaved gradient ${k}`, 'dx', values, expectedDx(backend, p, dyValues));
+        report.check(`interleaved gradient ${k}`, 'dx', values, expectedDx(env, p, dyValues));
       }),
     );
   });
@@ -196,8 +191,8 @@ function scopesSpecs(backend: string): void {
     expect(tf.memory().numTensors)
       .withContext('tidy keeps only its results')
       .toBe(countIn + 2);
-    report.check('in tf.tidy', 'y', await y.data(), expectedY(backend, p, 2));
-    report.check('in tf.tidy', 'dx', await grads[0].data(), expectedDx(backend, p, dyValues));
+    report.check('in tf.tidy', 'y', await y.data(), expectedY(env, p, 2));
+    report.check('in tf.tidy', 'dx', await grads[0].data(), expectedDx(env, p, dyValues));
     tf.dispose([x, gamma, beta, dy, y, ...grads]);
   });
 
@@ -218,7 +213,7 @@ function scopesSpecs(backend: string): void {
       .withContext('returned from the inner scope, freed by the outer')
       .toBe(true);
     expect(tf.memory().numTensors).toBe(countIn + 1);
-    report.check('in engine scopes', 'y', await kept.data(), expectedY(backend, p, 2));
+    report.check('in engine scopes', 'y', await kept.data(), expectedY(env, p, 2));
     tf.dispose([x, gamma, beta, kept]);
   });
 
@@ -233,8 +228,8 @@ function scopesSpecs(backend: string): void {
     const x2 = tf.tensor(p2.x, p2.shape);
     const [dx2] = gradient([x2], dy);
     const name = 'reused gradient function';
-    report.check(name, 'dx (first input)', first, expectedDx(backend, p1, dyValues));
-    report.check(name, 'dx (second input)', await dx2.data(), expectedDx(backend, p2, dyValues));
+    report.check(name, 'dx (first input)', first, expectedDx(env, p1, dyValues));
+    report.check(name, 'dx (second input)', await dx2.data(), expectedDx(env, p2, dyValues));
     tf.dispose([x2, dx2, dy, gamma, beta]);
   });
 
@@ -252,18 +247,8 @@ function scopesSpecs(backend: string): void {
     next.dispose();
     const g2 = tf.variableGrads(loss, [v]);
     const after = await g2.grads[v.name].data();
-    report.check(
-      'assigned variable',
-      'dx (before assign)',
-      first,
-      expectedDx(backend, p1, dyValues),
-    );
-    report.check(
-      'assigned variable',
-      'dx (after assign)',
-      after,
-      expectedDx(backend, p2, dyValues),
-    );
+    report.check('assigned variable', 'dx (before assign)', first, expectedDx(env, p1, dyValues));
+    report.check('assigned variable', 'dx (after assign)', after, expectedDx(env, p2, dyValues));
     tf.dispose([g2.value, ...Object.values(g2.grads), v, dy, gamma, beta]);
   });
 
@@ -284,8 +269,8 @@ function scopesSpecs(backend: string): void {
       const values = await dx.data();
       dx.dispose();
       // d/dx of f(1.5 x) = 1.5 f'(1.5 x).
-      const scaled = {...p, x: asStored(backend, p.x).map(v => v * 1.5)};
-      const want = expectedDx(backend, scaled, dyValues).map(v => v * 1.5);
+      const scaled = {...p, x: asStored(env.name, p.x).map(v => v * 1.5)};
+      const want = expectedDx(env, scaled, dyValues).map(v => v * 1.5);
       report.check('input disposed before backward', 'dx', values, want);
     }, /disposed/);
     // gamma disposed inside f: its gradient either comes from the saved copy
@@ -299,12 +284,7 @@ function scopesSpecs(backend: string): void {
       })([x, gammaCopy], dy);
       const values = await grads[0].data();
       tf.dispose(grads);
-      report.check(
-        'gamma disposed before backward',
-        'dx',
-        values,
-        expectedDx(backend, p, dyValues),
-      );
+      report.check('gamma disposed before backward', 'dx', values, expectedDx(env, p, dyValues));
     }, /disposed/);
     if (!gammaCopy.isDisposed) gammaCopy.dispose();
     // A disposed gamma passed to a gradient call fails clearly.

@@ -6,14 +6,14 @@
  * (reading back and checking 4M values costs less than the kernels on
  * SwiftShader); each case prints its worst errors and its time.
  */
-import {describeEachBackend, Format, randomValues, TestEnv} from './setup';
+import {describeEachBackend, DataFormat, randomValues, TestEnv} from './setup';
 import {computeOnBackend, referenceFor, Report} from './reliability_util';
 
 const SUITE = 'sizes';
 
 interface SizeCase {
   shape: number[];
-  format: Format;
+  format: DataFormat;
 }
 
 const CASES: SizeCase[] = [
@@ -31,8 +31,8 @@ const CASES: SizeCase[] = [
 
 describeEachBackend('reliability: sizes', sizesSpecs, {f16: true});
 
-function sizesSpecs(backend: string, env: TestEnv): void {
-  const report = new Report(SUITE, backend);
+function sizesSpecs(env: TestEnv): void {
+  const report = new Report(SUITE, env);
   afterAll(() => report.print());
 
   for (const {shape, format} of CASES) {
@@ -60,7 +60,7 @@ function sizesSpecs(backend: string, env: TestEnv): void {
       const started = performance.now();
       const got = await computeOnBackend(input);
       const seconds = (performance.now() - started) / 1000;
-      const want = referenceFor(backend, input);
+      const want = referenceFor(env.name, input);
       const label = `[${shape}] ${format}`;
       report.check(label, 'y', got.y, want.y);
       report.check(label, 'dx', got.dx, want.dx);

@@ -5,12 +5,13 @@
  * file (`RELIABILITY {...}` lines in Karma's output).
  */
 import {instanceNorm} from '../src/index';
-import {Format, referenceForward, referenceGradient} from './reference';
+import type {DataFormat} from '../support';
+import {referenceForward, referenceGradient} from './reference';
 import {
   ErrorFigure,
   expectClose,
+  TestEnv,
   tf,
-  tolerance,
   toFloat16,
   Tolerance,
   WEBGL_F16,
@@ -33,7 +34,7 @@ export class Report {
 
   constructor(
     readonly suite: string,
-    readonly backend: string,
+    readonly env: TestEnv,
   ) {}
 
   check(
@@ -41,7 +42,7 @@ export class Report {
     what: string,
     actual: ArrayLike<number>,
     expected: ArrayLike<number>,
-    {floor = 1, tol = tolerance(this.backend)}: {floor?: number; tol?: Tolerance} = {},
+    {floor = 1, tol = this.env.tolerance}: {floor?: number; tol?: Tolerance} = {},
   ): ErrorFigure {
     const figure = expectClose(actual, expected, tol.atol, tol.rtol, `${name}: ${what}`, floor);
     this.rows.push({name, what, ...figure});
@@ -56,7 +57,7 @@ export class Report {
       const figures = rows.map(r => `${r.what} ${r.scaled.toPrecision(2)}`).join(', ');
       const worstAbs = Math.max(...rows.map(r => r.maxAbs));
       console.log(
-        `RELIABILITY ${this.suite} [${this.backend}] ${name}: ${figures} ` +
+        `RELIABILITY ${this.suite} [${this.env.name}] ${name}: ${figures} ` +
           `(largest |error| ${worstAbs.toPrecision(2)})`,
       );
     }
@@ -64,7 +65,7 @@ export class Report {
 
   /** Prints plain figures (counts, steps, seconds). */
   figures(figures: Record<string, unknown>): void {
-    console.log(`RELIABILITY ${this.suite} [${this.backend}] ${JSON.stringify(figures)}`);
+    console.log(`RELIABILITY ${this.suite} [${this.env.name}] ${JSON.stringify(figures)}`);
   }
 }
 
@@ -94,7 +95,7 @@ export interface CheckInput {
   beta: Float32Array | null;
   dy: Float32Array;
   epsilon: number;
-  format?: Format;
+  format?: DataFormat;
 }
 
 export interface Computed {

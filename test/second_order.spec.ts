@@ -10,16 +10,15 @@ import {
   backendDataIds,
   describeEachBackend,
   expectClose,
-  Format,
+  DataFormat,
   randomValues,
   tf,
-  tolerance,
   withoutKernelLeakCheck,
 } from './setup';
 
 interface SecondOrderCase {
   shape: number[];
-  format: Format;
+  format: DataFormat;
   /** null: instanceNorm; a number: groupNorm with that many groups. */
   groups: number | null;
 }
@@ -109,13 +108,13 @@ function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): 
   return diff / Math.max(size, 1e-30);
 }
 
-describeEachBackend('second order', backend => {
-  const {rtol} = tolerance(backend);
+describeEachBackend('second order', env => {
+  const {rtol} = env.tolerance;
   // Worst relative error per op, printed for the record.
   const worst: Record<string, number> = {instanceNorm: 0, groupNorm: 0};
   afterAll(() => {
     const errors = Object.entries(worst).map(([op, e]) => `${op} ${e.toExponential(2)}`);
-    console.log(`second order [${backend}]: worst relative error ${errors.join(', ')}`);
+    console.log(`second order [${env.name}]: worst relative error ${errors.join(', ')}`);
   });
 
   for (const c of CASES) {

@@ -2,7 +2,7 @@
  * The test harness, shared by every spec: the table of environments a spec
  * runs on, the one entry point that runs a spec over them
  * (`describeEachBackend`), the tolerance of each environment, the closeness
- * check, and seeded random data.
+ * check; seeded data comes from support/.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
@@ -15,7 +15,6 @@ import {setWasmPaths} from '@tensorflow/tfjs-backend-wasm';
 import {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 import {MathBackendWebGL, setWebGLContext} from '@tensorflow/tfjs-backend-webgl';
 
-import {seeded} from '../demo/data';
 import {InstanceNorm, InstanceNormGrad} from '../src/index';
 
 // The .wasm binaries, served by Karma (karma.conf.js); without cross-origin
@@ -23,7 +22,9 @@ import {InstanceNorm, InstanceNormGrad} from '../src/index';
 setWasmPaths('/base/node_modules/@tensorflow/tfjs-backend-wasm/dist/');
 
 export {tf};
-export type {Format} from './reference';
+// Seeded data and the format type, shared with the bench and the demo.
+export {randomValues, seeded} from '../support';
+export type {DataFormat} from '../support';
 
 export interface Tolerance {
   atol: number;
@@ -110,7 +111,10 @@ export const ENVS: TestEnv[] = [
   }),
 ];
 
-/** The float tolerance of an environment (by name). */
+/**
+ * The tolerance of an environment by name, for a spec of one backend; a suite
+ * of describeEachBackend reads `env.tolerance`.
+ */
 export function tolerance(envName: string): Tolerance {
   return ENVS.find(e => e.name === envName)?.tolerance ?? CPU_TOLERANCE;
 }
@@ -187,34 +191,25 @@ function useEnv(env: TestEnv): void {
 }
 
 /**
- * Runs `body` once per selected environment, in a suite tagged `[env]`; the
- * body gets the environment's name (and the environment). By default the
- * environments with kernels and the fallback; `options` narrows or widens
- * that (see EnvOptions), and BACKENDS=cpu,webgl,fallback,... narrows it
- * further (a family name, like webgl, selects its variants too).
+ * Runs `body` once per selected environment, in a suite tagged `[env.name]`;
+ * the body gets the environment (its name, tolerance, whether the fused
+ * kernels run there). By default the environments with kernels and the
+ * fallback; `options` narrows or widens that (see EnvOptions), and
+ * BACKENDS=cpu,webgl,fallback,... narrows it further (a family name, like
+ * webgl, selects its variants too).
  */
 export function describeEachBackend(
   name: string,
-  body: (backend: string, env: TestEnv) => void,
+  body: (env: TestEnv) => void,
   options: EnvOptions = {},
 ): void {
   for (const env of selectedEnvs(options)) {
     env.register?.();
     describe(`${name} [${env.name}]`, () => {
       useEnv(env);
-      body(env.name, env);
+      body(env);
     });
   }
-}
-
-/** Mulberry32, the demo's seeded generator: every run sees the same data. */
-export const seededRandom = seeded;
-
-export function randomValues(size: number, seed: number, scale = 1, offset = 0): Float32Array {
-  const next = seededRandom(seed);
-  const values = new Float32Array(size);
-  for (let i = 0; i < size; i++) values[i] = offset + scale * (2 * next() - 1);
-  return values;
 }
 
 /** The worst error of a comparison. */

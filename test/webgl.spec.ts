@@ -16,7 +16,7 @@ import {
   randomValues,
   tf,
   toFloat16,
-  tolerance,
+  TestEnv,
   WEBGL_F16,
   withoutKernelLeakCheck,
 } from './setup';
@@ -111,7 +111,7 @@ function float16Specs(): void {
   }
 }
 
-function unpackedSpecs(backend: string): void {
+function unpackedSpecs(env: TestEnv): void {
   it('stores float32 when float16 is not forced: 70000 survives (control of the float16 check)', async () => {
     const big = tf.fill([4, 4], 70000);
     const viaOp = tf.add(big, tf.zerosLike(big));
@@ -132,7 +132,7 @@ function unpackedSpecs(backend: string): void {
     it(`forward and gradient match the float64 reference — ${c.name}: [${c.shape}] ${c.format}`, async () => {
       const d = caseData(c, 22);
       const got = await runForwardAndGradient(c, d);
-      const {atol, rtol} = tolerance(backend);
+      const {atol, rtol} = env.tolerance;
       const fwd = referenceForward(d.x, c.shape, d.gamma, d.beta, c.epsilon, c.format);
       const grad = referenceGradient(d.dy, d.x, c.shape, d.gamma, c.epsilon, c.format);
       expectClose(got.y, fwd.y, atol, rtol, 'y');
@@ -143,8 +143,8 @@ function unpackedSpecs(backend: string): void {
   }
 }
 
-function textureSpecs(backend: string): void {
-  const {atol, rtol} = tolerance(backend);
+function textureSpecs(env: TestEnv): void {
+  const {atol, rtol} = env.tolerance;
   type WithTextureManager = {textureManager: {getNumUsedTextures(): number}};
   const usedTextures = () =>
     (tf.backend() as unknown as WithTextureManager).textureManager.getNumUsedTextures();

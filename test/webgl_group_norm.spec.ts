@@ -11,17 +11,17 @@ import {referenceForward, referenceGradient} from './reference';
 import {
   describeEachBackend,
   expectClose,
-  Format,
+  DataFormat,
   randomValues,
+  TestEnv,
   tf,
   toFloat16,
-  tolerance,
   WEBGL_F16,
 } from './setup';
 
 interface GroupCase {
   shape: number[];
-  format: Format;
+  format: DataFormat;
   groups: number;
   offset?: number;
   scale?: number;
@@ -77,8 +77,8 @@ function describeCase(c: GroupCase): string {
   return `[${c.shape}] ${c.format}, ${c.groups} groups${more}`;
 }
 
-async function check(c: GroupCase, backend: string): Promise<void> {
-  const f16 = backend === WEBGL_F16;
+async function check(c: GroupCase, env: TestEnv): Promise<void> {
+  const f16 = env.name === WEBGL_F16;
   const d = inputs(c, f16);
   const x = tf.tensor(d.x, c.shape);
   const dy = tf.tensor(d.dy, c.shape);
@@ -102,7 +102,7 @@ async function check(c: GroupCase, backend: string): Promise<void> {
   expect(mean.shape).toEqual([c.shape[0], groups]);
   const fwd = referenceForward(d.x, c.shape, d.gamma, d.beta, epsilon, c.format, groups);
   const grad = referenceGradient(d.dy, d.x, c.shape, d.gamma, epsilon, c.format, groups);
-  const {atol, rtol} = tolerance(backend);
+  const {atol, rtol} = env.tolerance;
   const largestInvStd = Math.max(...fwd.invStd);
   expectClose(await y.data(), fwd.y, atol, rtol, 'y');
   expectClose(await mean.data(), fwd.mean, atol, rtol, 'mean');
@@ -116,7 +116,7 @@ async function check(c: GroupCase, backend: string): Promise<void> {
 
 describeEachBackend(
   'group norm through the webgl kernels',
-  backend => {
+  env => {
     for (const plan of ['software', 'gpu']) {
       describe(`planned for a ${plan} renderer`, () => {
         let saved: string;
@@ -127,7 +127,7 @@ describeEachBackend(
         afterAll(() => tf.env().set(PLAN_FLAG, saved));
         for (const c of CASES) {
           it(`forward and gradient match the float64 reference — ${describeCase(c)}`, () =>
-            check(c, backend));
+            check(c, env));
         }
       });
     }

@@ -18,14 +18,14 @@ import {
 } from '../kernels/webgl/plan';
 import {PLAN_FLAG, Renderer, rendererOf} from '../kernels/webgl/renderer';
 
-import {Format, selectedEnvs, tf} from './setup';
+import {DataFormat, selectedEnvs, tf} from './setup';
 
-function planned(shape: number[], format: Format, packed: boolean, groups?: number): Geometry {
+function planned(shape: number[], format: DataFormat, packed: boolean, groups?: number): Geometry {
   const layout = instanceNormLayout(shape, format);
   return geometry(shape, layout, groups ?? layout.channels, packed, 2);
 }
 
-const SHAPES: Array<[number[], Format]> = [
+const SHAPES: Array<[number[], DataFormat]> = [
   [[2, 5, 7, 3], 'channelsLast'],
   [[2, 3, 301], 'channelsFirst'],
   [[1, 3, 41, 23], 'channelsFirst'],

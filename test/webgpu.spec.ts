@@ -26,7 +26,7 @@ import {
   describeEachBackend,
   backendDataIds,
   expectClose,
-  Format,
+  DataFormat,
   tf,
   tolerance,
   withoutKernelLeakCheck,
@@ -101,7 +101,7 @@ describeEachBackend(
 
     // Planned for a GPU, an (n, c) extent of at most ONE_PASS_MAX_EXTENT takes
     // the one-pass forward; a CPU-emulated adapter always takes three passes.
-    const dispatchCases: Array<[Format, number[], string, string[]]> = [
+    const dispatchCases: Array<[DataFormat, number[], string, string[]]> = [
       ['channelsLast', [2, 16, 16, 8], 'gpu', ['InstanceNormOnePass']],
       ['channelsFirst', [2, 8, 16, 16], 'gpu', ['InstanceNormOnePass']],
       ['channelsLast', [2, 16, 16, 8], 'cpu', THREE_PASSES],
@@ -171,7 +171,7 @@ describeEachBackend(
 
     // The shapes of the benchmark, checked in full against float64, with the
     // adapter's tiling and with 256 workgroups wanted (many chunks).
-    const shapes: Array<[string, number[], Format, number]> = [
+    const shapes: Array<[string, number[], DataFormat, number]> = [
       ['few instances, large image, offset 1e4', [1, 256, 256, 16], 'channelsLast', 1e4],
       ['few instances, large image', [1, 16, 256, 256], 'channelsFirst', 0],
       ['many instances, small image', [16, 16, 16, 128], 'channelsLast', 0],
@@ -208,7 +208,7 @@ describeEachBackend(
     // vec4 loads need C % 4 == 0 (channelsLast) or S % 4 == 0 (channelsFirst);
     // every other size takes the scalar path, and C > 4 * 64 needs several
     // channel tiles.
-    const layouts: Array<[string, number[], Format]> = [
+    const layouts: Array<[string, number[], DataFormat]> = [
       ['vec4 channels', [2, 9, 9, 8], 'channelsLast'],
       ['scalar channels (C = 6)', [2, 9, 9, 6], 'channelsLast'],
       ['scalar channels (C = 1)', [2, 9, 9, 1], 'channelsLast'],

@@ -8,11 +8,11 @@ import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
 import {PLAN_FLAG, TARGET_WORKGROUPS_FLAG} from '../kernels/webgpu/budget';
 
 import {referenceForward, referenceGradient} from './reference';
-import {describeEachBackend, expectClose, Format, randomValues, tf, tolerance} from './setup';
+import {describeEachBackend, expectClose, DataFormat, randomValues, TestEnv, tf} from './setup';
 
 interface GroupCase {
   shape: number[];
-  format: Format;
+  format: DataFormat;
   groups: number;
   offset: number;
   /** Sets group 0 of instance 0 to one value. */
@@ -20,7 +20,7 @@ interface GroupCase {
 }
 
 /** Flat indices of the elements of (instance 0, group 0). */
-function firstGroupIndices(shape: number[], format: Format, groups: number): number[] {
+function firstGroupIndices(shape: number[], format: DataFormat, groups: number): number[] {
   const channels = format === 'channelsLast' ? shape[shape.length - 1] : shape[1];
   const spatialDims = format === 'channelsLast' ? shape.slice(1, -1) : shape.slice(2);
   const spatial = spatialDims.reduce((a, b) => a * b, 1);
@@ -34,8 +34,8 @@ function firstGroupIndices(shape: number[], format: Format, groups: number): num
   return indices;
 }
 
-async function checkGroupCase(c: GroupCase, backend: string): Promise<void> {
-  const {atol, rtol} = tolerance(backend);
+async function checkGroupCase(c: GroupCase, env: TestEnv): Promise<void> {
+  const {atol, rtol} = env.tolerance;
   const size = c.shape.reduce((a, b) => a * b, 1);
   const channels = c.format === 'channelsLast' ? c.shape[c.shape.length - 1] : c.shape[1];
   const x = randomValues(size, 11, 1, c.offset);
@@ -81,7 +81,7 @@ async function checkGroupCase(c: GroupCase, backend: string): Promise<void> {
 }
 
 /** Shapes with C = 12, 6 or 8: vec4 and scalar loads on both layouts, ranks 3-5. */
-const SHAPES: Array<[number[], Format]> = [
+const SHAPES: Array<[number[], DataFormat]> = [
   [[2, 5, 6, 12], 'channelsLast'],
   [[2, 12, 20], 'channelsFirst'],
   [[2, 3, 3, 3, 6], 'channelsLast'],
@@ -98,7 +98,7 @@ function groupCounts(channels: number): number[] {
 
 describeEachBackend(
   'group norm through the groups attribute',
-  backend => {
+  env => {
     // The adapter's own plan, and the GPU plan (one-pass forward for small
     // extents) forced on whatever adapter runs the suite.
     for (const plan of ['auto', 'gpu']) {
@@ -114,11 +114,9 @@ describeEachBackend(
           for (const groups of groupCounts(channels)) {
             const name = `[${shape}] ${format}, groups ${groups}`;
             const plain = {shape, format, groups, offset: 0, constantGroup: false};
-            it(`forward and gradient match float64 — ${name}`, () =>
-              checkGroupCase(plain, backend));
+            it(`forward and gradient match float64 — ${name}`, () => checkGroupCase(plain, env));
             const shifted = {...plain, offset: 1e4, constantGroup: true};
-            it(`at offset 1e4 with a constant group — ${name}`, () =>
-              checkGroupCase(shifted, backend));
+            it(`at offset 1e4 with a constant group — ${name}`, () => checkGroupCase(shifted, env));
           }
         }
       });
@@ -129,7 +127,7 @@ describeEachBackend(
       try {
         for (const [shape, format] of SHAPES) {
           const groups = format === 'channelsLast' ? 2 : 1;
-          await checkGroupCase({shape, format, groups, offset: 1e4, constantGroup: false}, backend);
+          await checkGroupCase({shape, format, groups, offset: 1e4, constantGroup: false}, env);
         }
       } finally {
         tf.env().set(TARGET_WORKGROUPS_FLAG, previous);
