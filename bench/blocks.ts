@@ -21,9 +21,10 @@ import {
   instanceNorm,
   instanceNormComposite,
 } from '../src/index';
-import type {BlockCase, BlockVariant, Format} from './cases';
+import {type DataFormat, randomValues} from '../support/index';
+import type {BlockCase, BlockVariant} from './cases';
 import {channelsOf, elementsOf} from './cases';
-import {type Call, seeded} from './core';
+import type {Call} from './core';
 
 type Fn = (...inputs: tf.Tensor[]) => tf.Tensor;
 
@@ -39,11 +40,11 @@ interface BlockFns {
 }
 
 /** Spatial axes of a tensor of rank `rank` in `dataFormat`. */
-const spatialAxes = (rank: number, dataFormat: Format): number[] =>
+const spatialAxes = (rank: number, dataFormat: DataFormat): number[] =>
   Array.from({length: rank - 2}, (_, i) => i + (dataFormat === 'channelsLast' ? 1 : 2));
 
 /** How a per-(n, c) [N, C] tensor broadcasts against x. */
-function perInstanceShape(shape: number[], dataFormat: Format): number[] {
+function perInstanceShape(shape: number[], dataFormat: DataFormat): number[] {
   const [batch] = shape;
   const channels = dataFormat === 'channelsLast' ? shape[shape.length - 1] : shape[1];
   const ones = Array.from({length: shape.length - 2}, () => 1);
@@ -51,7 +52,7 @@ function perInstanceShape(shape: number[], dataFormat: Format): number[] {
 }
 
 /** y * scale + shift with [N, C] scale and shift. */
-function affinePerInstance(y: tf.Tensor, scale: tf.Tensor, shift: tf.Tensor, f: Format): tf.Tensor {
+function affinePerInstance(y: tf.Tensor, scale: tf.Tensor, shift: tf.Tensor, f: DataFormat): tf.Tensor {
   const shape = perInstanceShape(y.shape, f);
   return tf.add(tf.mul(y, tf.reshape(scale, shape)), tf.reshape(shift, shape));
 }
@@ -61,9 +62,9 @@ const swish = (z: tf.Tensor): tf.Tensor => tf.mul(z, tf.sigmoid(z));
 function blockFns(c: BlockCase): BlockFns {
   const channels = channelsOf(c);
   const f = c.dataFormat;
-  const x = tf.tensor(seeded(elementsOf(c), 1, 2, 0.5), c.shape);
-  const gamma = tf.tensor1d(seeded(channels, 3, 0.5, 1));
-  const beta = tf.tensor1d(seeded(channels, 4, 0.5, 0));
+  const x = tf.tensor(randomValues(elementsOf(c), 1, 2, 0.5), c.shape);
+  const gamma = tf.tensor1d(randomValues(channels, 3, 0.5, 1));
+  const beta = tf.tensor1d(randomValues(channels, 4, 0.5, 0));
   switch (c.block) {
     case 'inRelu': {
       const eps = 1e-5;
@@ -92,7 +93,7 @@ function blockFns(c: BlockCase): BlockFns {
       const eps = 1e-5;
       const styleShape = c.styleShape ?? c.shape;
       const style = tf.tensor(
-        seeded(
+        randomValues(
           styleShape.reduce((p, d) => p * d, 1),
           5,
           1.5,
@@ -125,8 +126,8 @@ function blockFns(c: BlockCase): BlockFns {
       const eps = 1e-5;
       const styles = c.styles ?? 4;
       const batch = c.shape[0];
-      const gammaTable = tf.tensor2d(seeded(styles * channels, 6, 0.5, 1), [styles, channels]);
-      const betaTable = tf.tensor2d(seeded(styles * channels, 7, 0.5, 0), [styles, channels]);
+      const gammaTable = tf.tensor2d(randomValues(styles * channels, 6, 0.5, 1), [styles, channels]);
+      const betaTable = tf.tensor2d(randomValues(styles * channels, 7, 0.5, 0), [styles, channels]);
       // Image n paints in style n mod styles.
       const ids = tf.tensor1d(
         Array.from({length: batch}, (_, n) => n % styles),
@@ -168,7 +169,7 @@ export function setUpBlock(c: BlockCase): {
   const fns = blockFns(c);
   const {inputs} = fns;
   const [x] = inputs;
-  const dy = tf.tensor(seeded(elementsOf(c), 2, 1, 0), c.shape);
+  const dy = tf.tensor(randomValues(elementsOf(c), 2, 1, 0), c.shape);
   // The plain norm of the AdaIN and conditional rows takes x alone (its [C]
   // gamma/beta, if any, are held by the closure).
   const normInputs = c.block === 'conditional' || c.block === 'adain' ? [x] : inputs;

@@ -3,11 +3,11 @@
  * `groups` makes a row group norm once the package has it) and the variants.
  * Shared by the browser page (bench.ts) and the Node + Dawn bench (gpu.ts).
  */
-export type Format = 'channelsLast' | 'channelsFirst';
+import type {DataFormat} from '../support/index';
 
 export interface ShapeCase {
   shape: number[];
-  dataFormat: Format;
+  dataFormat: DataFormat;
   /** Group norm with this many groups (a divisor of C); absent: instance norm. */
   groups?: number;
 }

@@ -23,14 +23,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-import {
-  groupNorm,
-  groupNormComposite,
-  InstanceNorm,
-  InstanceNormGrad,
-  instanceNorm,
-  instanceNormComposite,
-} from '../src/index';
+import {groupNorm, groupNormComposite, instanceNorm, instanceNormComposite} from '../src/index';
+import {type DataFormat, hasFusedKernels as hasKernelsOn, median, randomValues} from '../support/index';
 import {setUpBlock} from './blocks';
 import {
   BLOCK_VARIANTS,
@@ -41,7 +35,6 @@ import {
   caseLabel,
   channelsOf,
   elementsOf,
-  type Format,
   type ShapeCase,
   VARIANTS,
   type Variant,
@@ -77,7 +70,7 @@ export interface BenchConfig {
 export interface CaseResult {
   backend: string;
   shape: number[];
-  dataFormat: Format;
+  dataFormat: DataFormat;
   groups?: number;
   elements: number;
   /** Whether InstanceNorm/InstanceNormGrad were registered on the backend. */
@@ -95,7 +88,7 @@ export interface BlockResult {
   backend: string;
   block: BlockKind;
   shape: number[];
-  dataFormat: Format;
+  dataFormat: DataFormat;
   groups?: number;
   styleShape?: number[];
   styles?: number;
@@ -118,19 +111,13 @@ export interface KernelShare {
 export interface ProfileResult {
   backend: string;
   shape: number[];
-  dataFormat: Format;
+  dataFormat: DataFormat;
   groups?: number;
   /** Per variant: tf.profile's kernels summed by name, slowest first. */
   kernels: Partial<Record<Variant, KernelShare[]>>;
   /** Per variant: GPU programs run by one call (WebGPU dispatches, WebGL draws). */
   programs: Partial<Record<Variant, number>>;
 }
-
-export const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 
 export const log = (message: string): void => console.log(`[bench] ${message}`);
 
@@ -176,12 +163,7 @@ async function kernelTime(call: Call, samples: number): Promise<number | undefin
 }
 
 /** Whether the active backend has the package's kernels. */
-export function hasFusedKernels(): boolean {
-  const backend = tf.getBackend();
-  return (
-    tf.getKernel(InstanceNorm, backend) != null && tf.getKernel(InstanceNormGrad, backend) != null
-  );
-}
+export const hasFusedKernels = (): boolean => hasKernelsOn(tf.getBackend());
 
 /** The tfjs backend a bench backend runs on: `wasm-scalar` is `wasm` without SIMD. */
 export const engineBackend = (backend: string): string =>
@@ -190,19 +172,6 @@ export const engineBackend = (backend: string): string =>
 /** Backends whose kernel time is their wall time (no timers of their own). */
 const isCpuSide = (backend: string): boolean =>
   backend === 'cpu' || engineBackend(backend) === 'wasm';
-
-/** Seeded uniform values, so every run and backend sees the same data. */
-export function seeded(size: number, seed: number, scale: number, offset: number): Float32Array {
-  let a = seed >>> 0;
-  const values = new Float32Array(size);
-  for (let i = 0; i < size; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    values[i] = offset + scale * (2 * (((t ^ (t >>> 14)) >>> 0) / 4294967296) - 1);
-  }
-  return values;
-}
 
 type Norm = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor;
 
@@ -228,10 +197,10 @@ function normsOf(c: ShapeCase, eps: number): {fused: Norm; composite: Norm} {
 function setUpCase(c: ShapeCase): {calls: Record<Variant, Call>; dispose: () => void} {
   const size = elementsOf(c);
   const channels = channelsOf(c);
-  const x = tf.tensor(seeded(size, 1, 2, 0.5), c.shape);
-  const dy = tf.tensor(seeded(size, 2, 1, 0), c.shape);
-  const gamma = tf.tensor1d(seeded(channels, 3, 0.5, 1));
-  const beta = tf.tensor1d(seeded(channels, 4, 0.5, 0));
+  const x = tf.tensor(randomValues(size, 1, 2, 0.5), c.shape);
+  const dy = tf.tensor(randomValues(size, 2, 1, 0), c.shape);
+  const gamma = tf.tensor1d(randomValues(channels, 3, 0.5, 1));
+  const beta = tf.tensor1d(randomValues(channels, 4, 0.5, 0));
   const norms = normsOf(c, 1e-5);
   const fusedGrads = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => norms.fused(a, g, b));
   const compGrads = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>

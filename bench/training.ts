@@ -11,8 +11,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
-import {instanceNormalization, instanceNormComposite} from '../src/index';
-import {hasFusedKernels, median, seeded, type TrainingConfig} from './core';
+import {instanceNormalization} from '../src/index';
+import {CompositeNorm, median, randomValues} from '../support/index';
+import {hasFusedKernels, type TrainingConfig} from './core';
 
 export const NORMS = ['layer', 'block', 'composite', 'none'] as const;
 export type NormKind = (typeof NORMS)[number];
@@ -26,29 +27,6 @@ export interface TrainingResult {
   /** Median ms per trainOnBatch of each network. */
   msPerStep: Record<NormKind, number>;
   msRounds: Record<NormKind, number[]>;
-}
-
-/**
- * A stand-in for the package's layer with the composite norm inside: gamma
- * and beta per channel (axis -1), initialized to 1 and 0 like the layer's.
- */
-class CompositeInstanceNorm extends tfl.layers.Layer {
-  static className = 'BenchCompositeInstanceNorm';
-  private gamma!: tfl.LayerVariable;
-  private beta!: tfl.LayerVariable;
-
-  build(inputShape: tfl.Shape | tfl.Shape[]): void {
-    const shape = inputShape as tfl.Shape;
-    const channels = shape[shape.length - 1] as number;
-    this.gamma = this.addWeight('gamma', [channels], 'float32', tfl.initializers.ones());
-    this.beta = this.addWeight('beta', [channels], 'float32', tfl.initializers.zeros());
-    this.built = true;
-  }
-
-  call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    const x = Array.isArray(inputs) ? inputs[0] : inputs;
-    return instanceNormComposite(x, this.gamma.read(), this.beta.read());
-  }
 }
 
 type Sym = tfl.SymbolicTensor;
@@ -67,7 +45,7 @@ export function styleNet(size: number, kind: NormKind): {model: tfl.LayersModel;
     norms++;
     if (kind === 'none') return t;
     const layer =
-      kind === 'composite' ? new CompositeInstanceNorm({}) : instanceNormalization({axis: -1});
+      kind === 'composite' ? new CompositeNorm() : instanceNormalization({axis: -1});
     return layer.apply(t) as Sym;
   };
   const relu = (t: Sym): Sym => tfl.layers.reLU().apply(t) as Sym;
@@ -105,7 +83,7 @@ export function styleNet(size: number, kind: NormKind): {model: tfl.LayersModel;
  */
 function checkSameNet(model: tfl.LayersModel, bare: tfl.LayersModel): void {
   const isNorm = (l: tfl.layers.Layer) =>
-    l instanceof CompositeInstanceNorm || l.getClassName().includes('InstanceNormalization');
+    l instanceof CompositeNorm || l.getClassName().includes('InstanceNormalization');
   const describe = (m: tfl.LayersModel) =>
     m.layers
       .filter(l => !isNorm(l))
@@ -134,8 +112,8 @@ export async function benchTraining(
   checkSameNet(nets.composite.model, nets.none.model);
   const shape = [1, config.size, config.size, 3];
   const size = config.size * config.size * 3;
-  const xs = tf.tensor(seeded(size, 5, 1, 0), shape);
-  const ys = tf.tensor(seeded(size, 6, 1, 0), shape);
+  const xs = tf.tensor(randomValues(size, 5, 1, 0), shape);
+  const ys = tf.tensor(randomValues(size, 6, 1, 0), shape);
   const samples = Object.fromEntries(NORMS.map(k => [k, [] as number[]])) as Record<
     NormKind,
     number[]
