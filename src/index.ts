@@ -15,12 +15,12 @@ import '../kernels/webgpu/index';
 import '../kernels/wasm/index';
 
 export {groupNorm, instanceNorm} from './instance_norm';
+export type {NormOptions} from './instance_norm';
 export {groupNormComposite, instanceNormComposite} from './composite';
-export {AddonsInstanceNormalization, InstanceNormalization, instanceNormalization} from './layer';
-export type {InstanceNormalizationLayerArgs} from './layer';
-export {AddonsGroupNormalization, GroupNormalization, groupNormalization} from './group_layer';
-export type {GroupNormalizationLayerArgs} from './group_layer';
+export * from './layers/index';
 export {InstanceNorm, InstanceNormGrad} from './kernel_names';
+export {ACTIVATIONS} from './kernel_names';
+export type {Activation, EpsilonMode, NormAttrs} from './kernel_names';
 export {registerKernelsFor} from './register';
 export type {
   DataFormat,

@@ -2,18 +2,56 @@ import * as tf from '@tensorflow/tfjs-core';
 import type {Tensor, TensorLike} from '@tensorflow/tfjs-core';
 
 import {
+  CompleteNormAttrs,
   groupNormBackward,
   instanceNormCompositeKernel,
   instanceNormGradCompositeKernel,
 } from './composite';
-import {DataFormat, InstanceNorm, InstanceNormAttrs, InstanceNormGrad} from './kernel_names';
+import {isPerInstance} from './geometry';
+import {
+  ACTIVATIONS,
+  Activation,
+  DataFormat,
+  EpsilonMode,
+  InstanceNorm,
+  InstanceNormGrad,
+  LEAKY_RELU_ALPHA,
+} from './kernel_names';
+
+/**
+ * The options of {@link instanceNorm} and {@link groupNorm}: what is fused
+ * into the normalization besides gamma and beta.
+ */
+export interface NormOptions {
+  /**
+   * Applied to `z = xhat * gamma + beta` in the same kernels, forward and
+   * gradient: 'linear' (the default), 'relu', 'relu6', 'leakyRelu', 'elu',
+   * 'selu', 'sigmoid', 'tanh', 'swish' (SiLU), 'mish', 'gelu' (erf form, as
+   * tfjs-layers) or 'gelu_new' (tanh form). See {@link Activation}.
+   */
+  activation?: Activation;
+  /** leakyRelu's slope for z < 0 (default 0.2, as tf.leakyRelu); a finite number. */
+  alpha?: number;
+  /**
+   * Where epsilon goes: 'variance' (the default; Keras, TF Addons, PyTorch),
+   * `(x - mean) / sqrt(variance + epsilon)`, or 'stddev' (keras-contrib),
+   * `(x - mean) / (sqrt(variance) + epsilon)`.
+   */
+  epsilonMode?: EpsilonMode;
+}
+
+const OPTION_KEYS = ['activation', 'alpha', 'epsilonMode'];
+const EPSILON_MODES: readonly EpsilonMode[] = ['variance', 'stddev'];
 
 type OpName = 'instanceNorm' | 'groupNorm';
 
 /**
  * Instance normalization: for every instance n and channel c,
- * `y = (x - mean) / sqrt(variance + epsilon) * gamma[c] + beta[c]`, with the
- * mean and the biased variance taken over the spatial axes of (n, c).
+ * `y = act((x - mean) / sqrt(variance + epsilon) * gamma[c] + beta[c])`,
+ * with the mean and the biased variance taken over the spatial axes of
+ * (n, c); `act` is the option `activation` (default linear, none), and
+ * gamma and beta may be per instance (`[N, C]`: conditional instance norm,
+ * AdaIN, scale-shift).
  *
  * Runs the fused `InstanceNorm` kernel of the active backend (cpu, webgl,
  * webgpu, wasm) and, for the gradient, the fused `InstanceNormGrad` kernel; on a
@@ -24,10 +62,15 @@ type OpName = 'instanceNorm' | 'groupNorm';
  *
  * @param x float32 tensor of rank 3, 4 or 5: `[N, ...spatial, C]` for
  *     'channelsLast', `[N, C, ...spatial]` for 'channelsFirst'.
- * @param gamma scale, 1-D of length C; null or undefined means 1.
- * @param beta offset, 1-D of length C; null or undefined means 0.
- * @param epsilon added to the variance; a positive finite number.
+ * @param gamma scale: `[C]` (per channel) or `[N, C]` (per instance and
+ *     channel); null or undefined means 1. Its gradient has its shape.
+ * @param beta offset: `[C]` or `[N, C]`, independently of gamma; null or
+ *     undefined means 0.
+ * @param epsilon added to the variance (or, with `epsilonMode: 'stddev'`, to
+ *     the standard deviation); a positive finite number.
  * @param dataFormat 'channelsLast' (default) or 'channelsFirst'.
+ * @param options the fused activation (`activation`, `alpha`) and
+ *     `epsilonMode`; see {@link NormOptions}.
  * @returns y, of the shape of x.
  */
 export function instanceNorm<T extends Tensor>(
@@ -36,8 +79,9 @@ export function instanceNorm<T extends Tensor>(
   beta?: Tensor | TensorLike | null,
   epsilon = 1e-5,
   dataFormat: DataFormat = 'channelsLast',
+  options: NormOptions = {},
 ): T {
-  return normalize('instanceNorm', x, null, gamma, beta, epsilon, dataFormat);
+  return normalize('instanceNorm', x, null, gamma, beta, epsilon, dataFormat, options);
 }
 
 /**
@@ -45,9 +89,10 @@ export function instanceNorm<T extends Tensor>(
  * `GroupNormalization`): the C channels are split into `groups` groups of
  * C / groups consecutive channels (channel c is in group
  * floor(c / (C / groups))), and for every instance n and group g,
- * `y = (x - mean) / sqrt(variance + epsilon) * gamma[c] + beta[c]`, with the
- * mean and the biased variance taken over the spatial axes and the channels of
- * (n, g). `groups` = C is {@link instanceNorm}; `groups` = 1 normalizes each
+ * `y = act((x - mean) / sqrt(variance + epsilon) * gamma[c] + beta[c])`, with
+ * the mean and the biased variance taken over the spatial axes and the
+ * channels of (n, g), and `act` the option `activation` (GroupNorm + SiLU is
+ * `{activation: 'swish'}`). `groups` = C is {@link instanceNorm}; `groups` = 1 normalizes each
  * instance over all its features (layer norm with per-channel gamma/beta).
  *
  * Runs the same fused kernels as instanceNorm (attribute `groups`), or the
@@ -58,12 +103,17 @@ export function instanceNorm<T extends Tensor>(
  * (`@tensorflow/tfjs` and `@tensorflow/tfjs-layers` do; with tfjs-core alone
  * import `@tensorflow/tfjs-core/dist/register_all_gradients`).
  *
- * @param x float32 tensor of rank 3, 4 or 5, as for instanceNorm.
+ * @param x float32 tensor of rank 2 to 5: as for instanceNorm, or `[N, C]`
+ *     features (rank 2: each group's C / groups features are its only axis,
+ *     as Keras' and PyTorch's GroupNorm accept).
  * @param groups number of groups: a positive integer that divides C.
- * @param gamma scale, 1-D of length C; null or undefined means 1.
- * @param beta offset, 1-D of length C; null or undefined means 0.
- * @param epsilon added to the variance; a positive finite number.
+ * @param gamma scale: `[C]` or `[N, C]`; null or undefined means 1.
+ * @param beta offset: `[C]` or `[N, C]`; null or undefined means 0.
+ * @param epsilon added to the variance (or the standard deviation, with
+ *     `epsilonMode: 'stddev'`); a positive finite number.
  * @param dataFormat 'channelsLast' (default) or 'channelsFirst'.
+ * @param options the fused activation (`activation`, `alpha`) and
+ *     `epsilonMode`; see {@link NormOptions}.
  * @returns y, of the shape of x.
  */
 export function groupNorm<T extends Tensor>(
@@ -73,6 +123,7 @@ export function groupNorm<T extends Tensor>(
   beta?: Tensor | TensorLike | null,
   epsilon = 1e-5,
   dataFormat: DataFormat = 'channelsLast',
+  options: NormOptions = {},
 ): T {
   if (typeof groups !== 'number' || !Number.isInteger(groups) || groups < 1) {
     throw new Error(
@@ -80,7 +131,7 @@ export function groupNorm<T extends Tensor>(
         `number of channels C, but got ${String(groups)}.`,
     );
   }
-  return normalize('groupNorm', x, groups, gamma, beta, epsilon, dataFormat);
+  return normalize('groupNorm', x, groups, gamma, beta, epsilon, dataFormat, options);
 }
 
 /** Both ops: checks the arguments, then runs the differentiable op. */
@@ -92,16 +143,23 @@ function normalize<T extends Tensor>(
   beta: Tensor | TensorLike | null | undefined,
   epsilon: number,
   dataFormat: DataFormat,
+  options: NormOptions,
 ): T {
   checkAttrs(op, epsilon, dataFormat);
+  const {activation, alpha, epsilonMode} = checkOptions(op, options);
   // Converted TensorLikes are the only tensors created before the kernel
   // runs; tidy disposes them if a check throws, and keeps only y.
   return tf.tidy(() => {
     const $x = toFloatTensor(op, x, 'x');
-    if ($x.rank < 3 || $x.rank > 5) {
+    const minRank = op === 'groupNorm' ? 2 : 3;
+    if ($x.rank < minRank || $x.rank > 5) {
+      const shapes =
+        op === 'groupNorm'
+          ? '[N, C], [N, ...spatial, C] or [N, C, ...spatial]'
+          : '[N, ...spatial, C] or [N, C, ...spatial]';
       throw new Error(
-        `${op}: argument 'x' must be of rank 3, 4 or 5 ([N, ...spatial, C] or ` +
-          `[N, C, ...spatial]), but got rank ${$x.rank} with shape [${$x.shape}].`,
+        `${op}: argument 'x' must be of rank ${minRank === 2 ? '2, ' : ''}3, 4 or 5 ` +
+          `(${shapes}), but got rank ${$x.rank} with shape [${$x.shape}].`,
       );
     }
     const channels = (
@@ -115,9 +173,17 @@ function normalize<T extends Tensor>(
     }
     const $gamma = gamma == null ? null : toFloatTensor(op, gamma, 'gamma');
     const $beta = beta == null ? null : toFloatTensor(op, beta, 'beta');
-    checkParameter(op, $gamma, 'gamma', channels, dataFormat);
-    checkParameter(op, $beta, 'beta', channels, dataFormat);
-    const attrs = {epsilon, dataFormat, groups: groups ?? channels};
+    const batch = $x.shape[0];
+    checkParameter(op, $gamma, 'gamma', batch, channels, dataFormat);
+    checkParameter(op, $beta, 'beta', batch, channels, dataFormat);
+    const attrs: CompleteNormAttrs = {
+      epsilon,
+      dataFormat,
+      groups: groups ?? channels,
+      epsilonMode,
+      activation,
+      alpha,
+    };
     return fusedGroupNorm($x, $gamma, $beta, attrs) as T;
   });
 }
@@ -134,6 +200,54 @@ function checkAttrs(op: OpName, epsilon: unknown, dataFormat: unknown): void {
         `but got ${JSON.stringify(dataFormat)}.`,
     );
   }
+}
+
+/** The options checked, defaults filled in. */
+function checkOptions(
+  op: OpName,
+  options: unknown,
+): {activation: Activation; alpha: number; epsilonMode: EpsilonMode} {
+  if (options == null) {
+    options = {};
+  }
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw new Error(
+      `${op}: argument 'options' must be an object with the keys ${OPTION_KEYS.join(', ')}, ` +
+        `but got ${String(options)}.`,
+    );
+  }
+  const given = options as Record<string, unknown>;
+  const unknown = Object.keys(given).filter(key => !OPTION_KEYS.includes(key));
+  if (unknown.length > 0) {
+    throw new Error(
+      `${op}: argument 'options' has the unknown key '${unknown[0]}'; the valid keys are ` +
+        `${OPTION_KEYS.join(', ')}.`,
+    );
+  }
+  const {activation = 'linear', alpha = LEAKY_RELU_ALPHA, epsilonMode = 'variance'} = given;
+  if (!ACTIVATIONS.includes(activation as Activation)) {
+    throw new Error(
+      `${op}: option 'activation' must be one of ${ACTIVATIONS.map(a => `'${a}'`).join(', ')}, ` +
+        `but got ${JSON.stringify(activation)}.`,
+    );
+  }
+  if (typeof alpha !== 'number' || !Number.isFinite(alpha)) {
+    throw new Error(
+      `${op}: option 'alpha' (leakyRelu's slope) must be a finite number, but got ` +
+        `${String(alpha)}.`,
+    );
+  }
+  if (!EPSILON_MODES.includes(epsilonMode as EpsilonMode)) {
+    throw new Error(
+      `${op}: option 'epsilonMode' must be one of ` +
+        `${EPSILON_MODES.map(m => `'${m}'`).join(', ')}, but got ${JSON.stringify(epsilonMode)}.`,
+    );
+  }
+  return {
+    activation: activation as Activation,
+    alpha,
+    epsilonMode: epsilonMode as EpsilonMode,
+  };
 }
 
 function toFloatTensor(op: OpName, value: Tensor | TensorLike, name: string): Tensor {
@@ -155,17 +269,26 @@ function toFloatTensor(op: OpName, value: Tensor | TensorLike, name: string): Te
   return tf.tensor(value as TensorLike, undefined, 'float32');
 }
 
+/** gamma or beta: `[C]` or `[N, C]`. */
 function checkParameter(
   op: OpName,
   value: Tensor | null,
   name: string,
+  batch: number,
   channels: number,
   dataFormat: DataFormat,
 ): void {
-  if (value != null && (value.rank !== 1 || value.shape[0] !== channels)) {
+  if (value == null) {
+    return;
+  }
+  const perChannel = value.rank === 1 && value.shape[0] === channels;
+  const perInstance =
+    isPerInstance(value.shape) && value.shape[0] === batch && value.shape[1] === channels;
+  if (!perChannel && !perInstance) {
     throw new Error(
-      `${op}: argument '${name}' must be 1-D of length C = ${channels} (the ` +
-        `channel axis of x in ${dataFormat}), but got shape [${value.shape}].`,
+      `${op}: argument '${name}' must be of shape [C] = [${channels}] or [N, C] = ` +
+        `[${batch}, ${channels}] (N the batch of x, C its channel axis in ${dataFormat}), ` +
+        `but got shape [${value.shape}].`,
     );
   }
 }
@@ -179,16 +302,17 @@ function hasFusedKernels(): boolean {
 
 /**
  * The differentiable op on validated tensors. gamma and beta, when absent, are
- * neither passed to the kernels nor given a gradient.
+ * neither passed to the kernels nor given a gradient; present, each gets a
+ * gradient of its own shape.
  */
 function fusedGroupNorm(
   x: Tensor,
   gamma: Tensor | null,
   beta: Tensor | null,
-  attrs: InstanceNormAttrs & {groups: number},
+  attrs: CompleteNormAttrs,
 ): Tensor {
-  const {epsilon, dataFormat, groups} = attrs;
   const args = [x, gamma, beta].filter((t): t is Tensor => t != null);
+  const kernelAttrs = attrs as unknown as tf.NamedAttrMap;
   const run = tf.customGrad((...fArgs: unknown[]) => {
     const save = fArgs[args.length] as tf.GradSaveFunc;
     const [$gamma, $beta] = [gamma, beta].map(t =>
@@ -204,12 +328,14 @@ function fusedGroupNorm(
               .runKernel(
                 InstanceNorm,
                 definedOnly({x: $x, gamma: $gamma, beta: $beta}),
-                attrs as unknown as tf.NamedAttrMap,
+                kernelAttrs,
               ) as Tensor[])
-          : instanceNormCompositeKernel($x, $gamma, $beta, epsilon, dataFormat, groups);
-    save([$x, mean, invStd, ...($gamma ? [$gamma] : [])]);
+          : instanceNormCompositeKernel($x, $gamma, $beta, attrs);
+    save([$x, mean, invStd, ...($gamma ? [$gamma] : []), ...($beta ? [$beta] : [])]);
     const gradFunc = (dy: Tensor, saved: Tensor[]): Tensor[] => {
-      const [sx, sMean, sInvStd, sGamma] = saved;
+      const [sx, sMean, sInvStd] = saved;
+      const sGamma = $gamma ? saved[3] : undefined;
+      const sBeta = $beta ? saved[$gamma ? 4 : 3] : undefined;
       if (sx.size === 0) {
         return args.map(t => tf.zerosLike(t));
       }
@@ -218,16 +344,21 @@ function fusedGroupNorm(
       // recomputed from x: the tape then differentiates it, through the
       // statistics too. Otherwise the fused gradient kernel runs.
       const [dx, dgamma, dbeta] = tf.engine().isTapeOn()
-        ? groupNormBackward(dy, sx, sGamma, epsilon, dataFormat, groups)
+        ? groupNormBackward(dy, sx, sGamma, sBeta, attrs)
         : hasFusedKernels()
-          ? (tf
-              .engine()
-              .runKernel(
-                InstanceNormGrad,
-                definedOnly({dy, x: sx, gamma: sGamma, mean: sMean, invStd: sInvStd}),
-                attrs as unknown as tf.NamedAttrMap,
-              ) as Tensor[])
-          : instanceNormGradCompositeKernel(dy, sx, sGamma, sMean, sInvStd, dataFormat, groups);
+          ? (tf.engine().runKernel(
+              InstanceNormGrad,
+              definedOnly({
+                dy,
+                x: sx,
+                gamma: sGamma,
+                beta: sBeta,
+                mean: sMean,
+                invStd: sInvStd,
+              }),
+              kernelAttrs,
+            ) as Tensor[])
+          : instanceNormGradCompositeKernel(dy, sx, sGamma, sBeta, sMean, sInvStd, attrs);
       return [dx, ...(gamma ? [dgamma] : []), ...(beta ? [dbeta] : [])];
     };
     return {value: y, gradFunc};

@@ -67,13 +67,17 @@ function opErrorSpecs(): void {
     [
       'gamma of wrong length',
       () => [x4(), tf.ones([4])],
-      /'gamma' must be 1-D of length C = 3.*\[4\]/,
+      /'gamma' must be of shape \[C\] = \[3\] or \[N, C\] = \[1, 3\].*got shape \[4\]/,
     ],
-    ['gamma of rank 2', () => [x4(), tf.ones([1, 3])], /'gamma' must be 1-D of length C = 3/],
+    [
+      'gamma [N, C] of the wrong N',
+      () => [x4(), tf.ones([2, 3])],
+      /'gamma' must be of shape \[C\] = \[3\] or \[N, C\] = \[1, 3\].*got shape \[2,3\]/,
+    ],
     [
       'beta of wrong length (channelsFirst)',
       () => [tf.zeros([1, 3, 2, 2]), null, tf.ones([2]), 1e-5, 'channelsFirst'],
-      /'beta' must be 1-D of length C = 3/,
+      /'beta' must be of shape \[C\] = \[3\] or \[N, C\]/,
     ],
     ['int32 gamma', () => [x4(), tf.ones([3], 'int32')], /'gamma' must be a float32 tensor/],
     ['zero epsilon', () => [x4(), null, null, 0], /'epsilon' must be a positive finite number.*0/],
@@ -133,7 +137,7 @@ function opErrorSpecs(): void {
     [
       'a TensorLike gamma of wrong length',
       () => [[[[1, 2]]], [1, 2, 3]],
-      /'gamma' must be 1-D of length C = 2/,
+      /'gamma' must be of shape \[C\] = \[2\]/,
     ],
     ['a string TensorLike x', () => [[[['a', 'b']]] as unknown as number[][][]], /'x' must be/],
     ['bool gamma', () => [x4(), tf.ones([3], 'bool')], /'gamma' must be a float32 tensor.*bool/],
@@ -205,7 +209,7 @@ function opErrorSpecs(): void {
     const gamma = tf.ones([4]);
     expectCleanThrow(
       () => tf.grads((x: tf.Tensor, g: tf.Tensor) => instanceNorm(x, g))([x4Kept, gamma]),
-      /'gamma' must be 1-D of length C = 3/,
+      /'gamma' must be of shape \[C\] = \[3\]/,
     );
     const disposed = tf.ones([3]);
     disposed.dispose();
