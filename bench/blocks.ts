@@ -52,7 +52,12 @@ function perInstanceShape(shape: number[], dataFormat: DataFormat): number[] {
 }
 
 /** y * scale + shift with [N, C] scale and shift. */
-function affinePerInstance(y: tf.Tensor, scale: tf.Tensor, shift: tf.Tensor, f: DataFormat): tf.Tensor {
+function affinePerInstance(
+  y: tf.Tensor,
+  scale: tf.Tensor,
+  shift: tf.Tensor,
+  f: DataFormat,
+): tf.Tensor {
   const shape = perInstanceShape(y.shape, f);
   return tf.add(tf.mul(y, tf.reshape(scale, shape)), tf.reshape(shift, shape));
 }
@@ -126,7 +131,10 @@ function blockFns(c: BlockCase): BlockFns {
       const eps = 1e-5;
       const styles = c.styles ?? 4;
       const batch = c.shape[0];
-      const gammaTable = tf.tensor2d(randomValues(styles * channels, 6, 0.5, 1), [styles, channels]);
+      const gammaTable = tf.tensor2d(randomValues(styles * channels, 6, 0.5, 1), [
+        styles,
+        channels,
+      ]);
       const betaTable = tf.tensor2d(randomValues(styles * channels, 7, 0.5, 0), [styles, channels]);
       // Image n paints in style n mod styles.
       const ids = tf.tensor1d(

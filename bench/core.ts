@@ -24,7 +24,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import {groupNorm, groupNormComposite, instanceNorm, instanceNormComposite} from '../src/index';
-import {type DataFormat, hasFusedKernels as hasKernelsOn, median, randomValues} from '../support/index';
+import {
+  type DataFormat,
+  hasFusedKernels as hasKernelsOn,
+  median,
+  randomValues,
+} from '../support/index';
 import {setUpBlock} from './blocks';
 import {
   BLOCK_VARIANTS,

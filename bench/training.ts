@@ -44,8 +44,7 @@ export function styleNet(size: number, kind: NormKind): {model: tfl.LayersModel;
   const norm = (t: Sym): Sym => {
     norms++;
     if (kind === 'none') return t;
-    const layer =
-      kind === 'composite' ? new CompositeNorm() : instanceNormalization({axis: -1});
+    const layer = kind === 'composite' ? new CompositeNorm() : instanceNormalization({axis: -1});
     return layer.apply(t) as Sym;
   };
   const relu = (t: Sym): Sym => tfl.layers.reLU().apply(t) as Sym;

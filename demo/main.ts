@@ -18,7 +18,7 @@ import {
 } from './backends';
 import {setUpBenchPanel} from './bench_panel';
 import {BATCH, DATASET_SIZE, IMAGE_SIZE, makeDataset, PALETTES} from './data';
-import {makeRuns, NormKind, TrainingRun} from './model';
+import {makeConditionalRun, makeRuns, NormKind, PainterKind, TrainingRun} from './model';
 import {drawImageRow, drawLossPlot} from './plot';
 
 const DRAW_EVERY = 5;
@@ -70,7 +70,8 @@ interface Session {
   preview: tf.Tensor4D;
   /** Per palette: the held-out batch's style ids (all that palette). */
   previewIds: tf.Tensor1D[];
-  runs: Record<NormKind, TrainingRun>;
+  /** The conditional run is built when its mode is first picked on this backend. */
+  runs: Record<PainterKind, TrainingRun> & {conditional?: TrainingRun};
 }
 
 const dataset = makeDataset();
@@ -174,7 +175,7 @@ function makeSession(backend: BackendName): Session {
     styleIds,
     preview,
     previewIds,
-    runs: makeRuns(styles),
+    runs: makeRuns(),
   };
 }
 
@@ -182,6 +183,43 @@ function disposeSession(s: Session): void {
   for (const {input, target} of s.batches) tf.dispose([input, target]);
   tf.dispose([...s.styledTargets.flat(), ...s.styleIds, ...s.previewIds, s.preview]);
   for (const run of Object.values(s.runs)) run.dispose();
+}
+
+/** The run of `kind` (the conditional one exists once its mode was picked on this backend). */
+function runOf(s: Session, kind: NormKind): TrainingRun {
+  const run = s.runs[kind];
+  if (!run) throw new Error(`no ${kind} run on ${s.backend}`);
+  return run;
+}
+
+/**
+ * Builds the conditional run of `s` if it has none; where that fails (a
+ * backend without the kernels' per-image gamma/beta), says so and goes back
+ * to the fused painter: the backend itself still trains.
+ */
+function ensureConditional(s: Session): void {
+  if (s.runs.conditional || state.norm !== 'conditional') return;
+  try {
+    s.runs.conditional = makeConditionalRun(PALETTES.length);
+  } catch (e) {
+    leaveConditional(s, e);
+  }
+}
+
+/** Drops the conditional run of `s` after `error`, in words, and trains the fused painter. */
+function leaveConditional(s: Session, error: unknown): void {
+  s.runs.conditional?.dispose();
+  delete s.runs.conditional;
+  say(
+    'error',
+    `The conditional mode failed on ${BACKEND_LABELS[s.backend]}: ${message(error)} ` +
+      'Back to the fused painter.',
+  );
+  state.norm = 'fused';
+  // A WebGPU error of the conditional run's programs is its own.
+  state.gpuError = null;
+  drawTargets();
+  renderControls();
 }
 
 /** The held-out targets, in the palette the page shows. */
@@ -260,6 +298,7 @@ function renderTiming(): void {
 function renderStatus(): void {
   if (!state.session) return;
   const run = state.session.runs[state.norm];
+  if (!run) return;
   const last = run.losses[run.losses.length - 1];
   const ms = run.stepMs[run.stepMs.length - 1];
   $('#status').textContent = [
@@ -283,7 +322,7 @@ function renderPlot(): void {
       // The fused curve is drawn wide and pale underneath: where the two coincide, both show.
       width: kind === 'fused' ? 6 : 2,
       alpha: kind === 'fused' ? 0.45 : 1,
-      values: runs ? runs[kind].losses : [],
+      values: runs?.[kind]?.losses ?? [],
     })),
   );
 }
@@ -336,7 +375,7 @@ function checkCanTrain(backend: BackendName): void {
 
 async function renderOutput(s: Session): Promise<void> {
   const ids = state.norm === 'conditional' ? s.previewIds[state.style] : null;
-  const output = s.runs[state.norm].predict(s.preview, ids);
+  const output = runOf(s, state.norm).predict(s.preview, ids);
   const data = (await output.data()) as Float32Array;
   output.dispose();
   drawImageRow($('#output'), data, BATCH, IMAGE_SIZE, 3, IMAGE_GAP);
@@ -349,6 +388,7 @@ async function trainLoop(token: number): Promise<void> {
     const s = state.session;
     const run =
       s.runs[state.compareLeft > 0 ? (state.compareLeft % 2 ? 'composite' : 'fused') : state.norm];
+    if (!run) return;
     if (state.compareLeft > 0) state.compareLeft--;
     let failed: unknown = null;
     state.stepping = (async () => {
@@ -386,6 +426,10 @@ async function trainLoop(token: number): Promise<void> {
       }
     })();
     await state.stepping;
+    if (failed !== null && run.kind === 'conditional') {
+      leaveConditional(s, failed);
+      continue;
+    }
     if (failed !== null) {
       await fallBack(
         s.backend,
@@ -418,6 +462,7 @@ async function useBackend(name: BackendName): Promise<void> {
   await renderKernelNote(name);
   checkCanTrain(name);
   state.session = makeSession(name);
+  ensureConditional(state.session);
   renderControls();
   renderPlot();
   renderTiming();
@@ -473,6 +518,7 @@ for (const b of backendButtons) {
 for (const b of normButtons) {
   b.addEventListener('click', () => {
     state.norm = b.dataset.norm as NormKind;
+    if (state.session) ensureConditional(state.session);
     startTraining();
     drawTargets();
     if (state.session) void renderOutput(state.session);
@@ -541,7 +587,7 @@ window.addEventListener('unhandledrejection', e =>
     losses: {
       fused: [...(state.session?.runs.fused.losses ?? [])],
       composite: [...(state.session?.runs.composite.losses ?? [])],
-      conditional: [...(state.session?.runs.conditional.losses ?? [])],
+      conditional: [...(state.session?.runs.conditional?.losses ?? [])],
     },
     timings: Object.fromEntries(state.timings),
     unavailable: Object.fromEntries(state.unavailable),

@@ -158,8 +158,10 @@ export class TrainingRun {
   }
 }
 
-/** The runs of one backend: the fused and composite painters, with identical initial weights, and the conditional one. */
-export function makeRuns(styles: number): Record<NormKind, TrainingRun> {
+export type PainterKind = 'fused' | 'composite';
+
+/** The fused and composite painters of one backend, with identical initial weights. */
+export function makeRuns(): Record<PainterKind, TrainingRun> {
   const fused = buildModel('fused');
   const composite = buildModel('composite');
   const from = fused.getWeights();
@@ -174,6 +176,10 @@ export function makeRuns(styles: number): Record<NormKind, TrainingRun> {
   return {
     fused: new TrainingRun('fused', sequentialNet(fused)),
     composite: new TrainingRun('composite', sequentialNet(composite)),
-    conditional: new TrainingRun('conditional', new ConditionalPainter(styles)),
   };
+}
+
+/** The conditional painter's run: `styles` rows in its gamma/beta tables. */
+export function makeConditionalRun(styles: number): TrainingRun {
+  return new TrainingRun('conditional', new ConditionalPainter(styles));
 }
