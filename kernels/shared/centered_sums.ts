@@ -2,9 +2,10 @@
  * The one reduction pass of both kernels: per (instance, channel), in float64,
  * the sums of d = x - center, d², g and g * d, where g is dy (gradient) or x
  * (forward, which uses only the first two). center is the channel's pivot in
- * the forward and the saved mean in the gradient.
+ * the forward and the saved mean in the gradient. With an activation (the
+ * gradient of a fused block), g is dz = dy * act'(z), z recomputed from d.
  */
-import type {NormGeometry} from './geometry';
+import type {ActivationTerms, NormGeometry} from './geometry';
 
 export interface CenteredSums {
   d: Float64Array;
@@ -18,6 +19,7 @@ export function centeredSums(
   x: Float32Array,
   center: Float64Array,
   dy: Float32Array | null,
+  activation: ActivationTerms | null = null,
 ): CenteredSums {
   const {batch, spatial, channels} = geometry;
   const size = batch * channels;
@@ -27,6 +29,10 @@ export function centeredSums(
     g: new Float64Array(size),
     gd: new Float64Array(size),
   };
+  if (activation != null && dy != null) {
+    activatedSums(geometry, x, center, dy, activation, sums);
+    return sums;
+  }
   const {d, dd, g, gd} = sums;
   const grad = dy ?? x;
   if (geometry.dataFormat === 'channelsLast') {
@@ -70,4 +76,37 @@ export function centeredSums(
     }
   }
   return sums;
+}
+
+/** {@link centeredSums} of the gradient with g = dy * act'(z), one element at a time. */
+function activatedSums(
+  geometry: NormGeometry,
+  x: Float32Array,
+  center: Float64Array,
+  dy: Float32Array,
+  activation: ActivationTerms,
+  sums: CenteredSums,
+): void {
+  const {batch, spatial, channels} = geometry;
+  const {d, dd, g, gd} = sums;
+  const {fn, zScale, zShift} = activation;
+  const element = (i: number, nc: number) => {
+    const di = x[i] - center[nc];
+    const dz = dy[i] * fn(zScale![nc] * di + zShift![nc]);
+    d[nc] += di;
+    dd[nc] += di * di;
+    g[nc] += dz;
+    gd[nc] += dz * di;
+  };
+  if (geometry.dataFormat === 'channelsLast') {
+    for (let n = 0, i = 0; n < batch; n++) {
+      for (let s = 0; s < spatial; s++) {
+        for (let c = 0; c < channels; c++, i++) element(i, n * channels + c);
+      }
+    }
+  } else {
+    for (let nc = 0, i = 0; nc < batch * channels; nc++) {
+      for (const end = i + spatial; i < end; i++) element(i, nc);
+    }
+  }
 }

@@ -7,51 +7,76 @@
  * channel), the pivot being the channel's first pixel, so an offset of 1e4 or
  * a constant channel costs no precision; the (count, mean, M2) of the channels
  * of a group are then merged with Chan's formula. Pass 2 writes
- * y = (x - mean) * scale + beta, mean and scale per (instance, channel); x -
- * mean is taken first so that beta survives at any magnitude of x.
+ * y = act((x - mean) * scale + beta), mean, scale (invStd * gamma) and beta
+ * per (instance, channel); x - mean is taken first so that beta survives at
+ * any magnitude of x.
  */
+import type {Activation, EpsilonMode} from '../../src/kernel_names';
+import {activationFunction} from './activation';
 import {centeredSums} from './centered_sums';
-import {affinePass, channelValue, groupToChannel, NormGeometry, scaledByChannel} from './geometry';
+import {affinePass, groupToChannel, NormGeometry, scaledByGroup} from './geometry';
+
+/** The forward's attributes besides the geometry. */
+export interface ForwardSettings {
+  epsilon: number;
+  epsilonMode?: EpsilonMode;
+  activation?: Activation;
+  alpha?: number;
+}
 
 export interface ForwardArrays {
   /** Same layout as x. */
   y: Float32Array;
   /** `[N, groups]`. */
   mean: Float32Array;
-  /** `[N, groups]`: 1 / sqrt(variance + epsilon). */
+  /** `[N, groups]`: the factor applied, 1 / sqrt(variance + epsilon) or 1 / (sigma + epsilon). */
   invStd: Float32Array;
 }
 
 /**
- * Writes y, mean and invStd of x into `out`. gamma and beta are per channel;
- * null means 1 and 0.
+ * Writes y, mean and invStd of x into `out`. gamma and beta are per
+ * (instance, channel), entry `n * C + c` (see parameterPerInstance).
  */
 export function normForwardFloat64(
   geometry: NormGeometry,
   x: Float32Array,
-  gamma: Float32Array | null,
-  beta: Float32Array | null,
-  epsilon: number,
+  gamma: Float64Array,
+  beta: Float64Array,
+  settings: ForwardSettings,
   out: ForwardArrays,
 ): void {
+  const {epsilon, epsilonMode} = settings;
   if (geometry.groupSize === 0) {
     // No elements: y is empty; the statistics of an empty group are those of zeros.
     out.mean.fill(0);
-    out.invStd.fill(1 / Math.sqrt(epsilon));
+    out.invStd.fill(invStdOf(0, epsilon, epsilonMode));
     return;
   }
-  const {mean, invStd} = groupMoments(geometry, x, epsilon);
+  const {mean, invStd} = groupMoments(geometry, x, epsilon, epsilonMode);
   out.mean.set(mean);
   out.invStd.set(invStd);
   const size = geometry.batch * geometry.channels;
-  const shift = new Float64Array(size);
-  for (let nc = 0; nc < size; nc++) shift[nc] = channelValue(beta, nc % geometry.channels, 0);
-  affinePass(geometry, out.y, x, null, {
-    a: new Float64Array(size),
-    b: scaledByChannel(geometry, invStd, gamma),
-    m: groupToChannel(geometry, mean),
-    k: shift,
-  });
+  const fn = activationFunction(settings.activation, settings.alpha);
+  affinePass(
+    geometry,
+    out.y,
+    x,
+    null,
+    {
+      a: new Float64Array(size),
+      b: scaledByGroup(geometry, invStd, gamma),
+      m: groupToChannel(geometry, mean),
+      k: beta,
+    },
+    fn && {fn},
+  );
+}
+
+/** 1 / sqrt(variance + epsilon), or 1 / (sqrt(variance) + epsilon) for 'stddev'. */
+function invStdOf(variance: number, epsilon: number, mode: EpsilonMode | undefined): number {
+  return mode === 'stddev'
+    ? 1 / (Math.sqrt(variance) + epsilon)
+    : 1 / Math.sqrt(variance + epsilon);
 }
 
 /** Pass 1 and the merge: mean and invStd per (instance, group), `[N, groups]`. */
@@ -59,6 +84,7 @@ function groupMoments(
   geometry: NormGeometry,
   x: Float32Array,
   epsilon: number,
+  epsilonMode: EpsilonMode | undefined,
 ): {mean: Float64Array; invStd: Float64Array} {
   const {batch, spatial, channels, groups, channelsPerGroup} = geometry;
   const pivot = channelPivots(geometry, x);
@@ -83,7 +109,7 @@ function groupMoments(
         count = total;
       }
       groupMean[n * groups + group] = mean;
-      groupInvStd[n * groups + group] = 1 / Math.sqrt(m2 / count + epsilon);
+      groupInvStd[n * groups + group] = invStdOf(m2 / count, epsilon, epsilonMode);
     }
   }
   return {mean: groupMean, invStd: groupInvStd};

@@ -24,24 +24,54 @@ export function groupToChannel(geometry: NormGeometry, perGroup: ArrayLike<numbe
   return out;
 }
 
-/** A per-channel vector read at c, or `fill` where it is absent. */
-export function channelValue(values: ArrayLike<number> | null, c: number, fill: number): number {
-  return values ? values[c] : fill;
+/**
+ * gamma or beta per (instance, channel), entry `n * C + c`, from a `[C]` or
+ * `[N, C]` input (`perInstance`); absent: `fill` everywhere. Throws when the
+ * length fits neither.
+ */
+export function parameterPerInstance(
+  geometry: NormGeometry,
+  values: ArrayLike<number> | null,
+  perInstance: boolean,
+  fill: number,
+  name: string,
+  kernelName: string,
+): Float64Array {
+  const {batch, channels} = geometry;
+  const out = new Float64Array(batch * channels);
+  if (values == null) return out.fill(fill);
+  const expected = perInstance ? batch * channels : channels;
+  if (values.length !== expected) {
+    throw new Error(
+      `${kernelName}: input '${name}' must be of shape [C] = [${channels}] or [N, C] = ` +
+        `[${batch}, ${channels}], but has ${values.length} values.`,
+    );
+  }
+  for (let nc = 0; nc < out.length; nc++) out[nc] = values[perInstance ? nc : nc % channels];
+  return out;
+}
+
+/** Per (instance, channel): `perGroup(n, group(c)) * values[n * C + c]`, e.g. invStd * gamma. */
+export function scaledByGroup(
+  geometry: NormGeometry,
+  perGroup: ArrayLike<number>,
+  values: Float64Array,
+): Float64Array {
+  const out = groupToChannel(geometry, perGroup);
+  for (let nc = 0; nc < out.length; nc++) out[nc] *= values[nc];
+  return out;
 }
 
 /**
- * Per (instance, channel): `perGroup(n, group(c)) * values[c]` (values absent: 1),
- * e.g. invStd * gamma.
+ * The activation inside a pass. Forward (`dy` absent): the pass writes
+ * `fn(z)` with z its affine result. Gradient: dy is replaced by
+ * `dy * fn(z)` with `z = zScale * (x - m) + zShift` (act' at the recomputed
+ * pre-activation), per (instance, channel) terms.
  */
-export function scaledByChannel(
-  geometry: NormGeometry,
-  perGroup: ArrayLike<number>,
-  values: ArrayLike<number> | null,
-): Float64Array {
-  const out = groupToChannel(geometry, perGroup);
-  for (let nc = 0; nc < out.length; nc++)
-    out[nc] *= channelValue(values, nc % geometry.channels, 1);
-  return out;
+export interface ActivationTerms {
+  fn: (z: number) => number;
+  zScale?: Float64Array;
+  zShift?: Float64Array;
 }
 
 /** The terms of {@link affinePass}, each per (instance, channel), index `n * C + c`. */
@@ -67,7 +97,12 @@ export function affinePass(
   x: Float32Array,
   dy: Float32Array | null,
   terms: AffineTerms,
+  activation: ActivationTerms | null = null,
 ): void {
+  if (activation != null) {
+    activatedPass(geometry, target, x, dy, terms, activation);
+    return;
+  }
   const {batch, spatial, channels} = geometry;
   const {a, b, m, k} = terms;
   const g = dy ?? x; // with a = 0 when dy is absent
@@ -94,6 +129,43 @@ export function affinePass(
       const mc = m[nc];
       const kc = k[nc];
       for (const end = i + spatial; i < end; i++) target[i] = ac * g[i] + bc * (x[i] - mc) + kc;
+    }
+  }
+}
+
+/**
+ * {@link affinePass} with an activation (see {@link ActivationTerms}), in
+ * memory order, one element at a time.
+ */
+function activatedPass(
+  geometry: NormGeometry,
+  target: Float32Array,
+  x: Float32Array,
+  dy: Float32Array | null,
+  terms: AffineTerms,
+  activation: ActivationTerms,
+): void {
+  const {batch, spatial, channels} = geometry;
+  const {a, b, m, k} = terms;
+  const {fn, zScale, zShift} = activation;
+  const element = (i: number, nc: number) => {
+    const d = x[i] - m[nc];
+    if (dy == null) {
+      target[i] = fn(b[nc] * d + k[nc]);
+    } else {
+      const dz = dy[i] * fn(zScale![nc] * d + zShift![nc]);
+      target[i] = a[nc] * dz + b[nc] * d + k[nc];
+    }
+  };
+  if (geometry.dataFormat === 'channelsLast') {
+    for (let n = 0, i = 0; n < batch; n++) {
+      for (let s = 0; s < spatial; s++) {
+        for (let c = 0; c < channels; c++, i++) element(i, n * channels + c);
+      }
+    }
+  } else {
+    for (let nc = 0, i = 0; nc < batch * channels; nc++) {
+      for (const end = i + spatial; i < end; i++) element(i, nc);
     }
   }
 }

@@ -7,14 +7,16 @@ import {
   KernelArgs,
   kernelConfig,
 } from '../../src/kernel_names';
+import {isPerInstance} from '../../src/geometry';
 import {normForwardFloat64} from './float64_forward';
-import {normGeometry} from './geometry';
+import {normGeometry, parameterPerInstance} from './geometry';
 import type {Float64Memory} from './memory';
 
 /**
  * The `InstanceNorm` kernel (instance and group norm) of a CPU-side backend
  * (cpu, wasm): the float64 loops of float64_forward.ts read x, gamma and beta
- * and write y, mean and invStd in the backend's own memory.
+ * (each `[C]` or `[N, C]`) and write y, mean and invStd in the backend's own
+ * memory, with every attribute (epsilonMode, activation, alpha).
  */
 export function float64InstanceNormConfig<Backend>(
   backendName: string,
@@ -27,7 +29,23 @@ export function float64InstanceNormConfig<Backend>(
     return memory.outputs(backend, [inputs.x.shape, stats, stats], ([y, mean, invStd]) => {
       const {x, gamma, beta} = memory.views(backend, inputs, InstanceNorm);
       const out = {y, mean, invStd};
-      normForwardFloat64(geometry, x, gamma ?? null, beta ?? null, attrs.epsilon, out);
+      const scale = parameterPerInstance(
+        geometry,
+        gamma ?? null,
+        isPerInstance(inputs.gamma?.shape),
+        1,
+        'gamma',
+        InstanceNorm,
+      );
+      const shift = parameterPerInstance(
+        geometry,
+        beta ?? null,
+        isPerInstance(inputs.beta?.shape),
+        0,
+        'beta',
+        InstanceNorm,
+      );
+      normForwardFloat64(geometry, x, scale, shift, attrs, out);
     }) as TensorInfo[];
   };
   return kernelConfig(InstanceNorm, backendName, kernelFunc);

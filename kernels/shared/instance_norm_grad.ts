@@ -7,14 +7,16 @@ import {
   KernelArgs,
   kernelConfig,
 } from '../../src/kernel_names';
+import {isPerInstance} from '../../src/geometry';
 import {normGradientFloat64} from './float64_gradient';
-import {normGeometry} from './geometry';
+import {normGeometry, parameterPerInstance} from './geometry';
 import type {Float64Memory} from './memory';
 
 /**
  * The `InstanceNormGrad` kernel of a CPU-side backend (cpu, wasm): the float64
- * loops of float64_gradient.ts read dy, x, gamma, mean and invStd and write
- * dx, dgamma and dbeta in the backend's own memory.
+ * loops of float64_gradient.ts read dy, x, gamma, beta, mean and invStd and
+ * write dx, dgamma (of gamma's shape) and dbeta (of beta's) in the backend's
+ * own memory, with every attribute.
  */
 export function float64InstanceNormGradConfig<Backend>(
   backendName: string,
@@ -24,11 +26,37 @@ export function float64InstanceNormGradConfig<Backend>(
     const {inputs, backend, attrs} = args;
     const {dataFormat, groups} = attrs;
     const geometry = normGeometry(inputs.x.shape, dataFormat, groups, InstanceNormGrad);
+    const gammaPerInstance = isPerInstance(inputs.gamma?.shape);
+    const betaPerInstance = isPerInstance(inputs.beta?.shape);
     const perChannel = [geometry.channels];
-    return memory.outputs(backend, [inputs.x.shape, perChannel, perChannel], outputs => {
+    const perInstance = [geometry.batch, geometry.channels];
+    const shapes = [
+      inputs.x.shape,
+      gammaPerInstance ? perInstance : perChannel,
+      betaPerInstance ? perInstance : perChannel,
+    ];
+    return memory.outputs(backend, shapes, outputs => {
       const [dx, dgamma, dbeta] = outputs;
-      const {dy, x, gamma, mean, invStd} = memory.views(backend, inputs, InstanceNormGrad);
-      normGradientFloat64(geometry, dy, x, gamma ?? null, mean, invStd, {dx, dgamma, dbeta});
+      const views = memory.views(backend, inputs, InstanceNormGrad);
+      const {dy, x, mean, invStd} = views;
+      const gamma = parameterPerInstance(
+        geometry,
+        views.gamma ?? null,
+        gammaPerInstance,
+        1,
+        'gamma',
+        InstanceNormGrad,
+      );
+      const beta = parameterPerInstance(
+        geometry,
+        views.beta ?? null,
+        betaPerInstance,
+        0,
+        'beta',
+        InstanceNormGrad,
+      );
+      const out = {dx, dgamma, dbeta};
+      normGradientFloat64(geometry, dy, x, gamma, beta, mean, invStd, attrs, out);
     });
   };
   return kernelConfig(InstanceNormGrad, backendName, kernelFunc);
