@@ -27,7 +27,7 @@ export interface RunOptions {
   trainSize?: number;
 }
 
-/** The block rows of a run: the shapes, smaller ones with --quick, none with --no-blocks. */
+/** The block rows of a run: BLOCK_CASES, smaller ones with --quick, none with --no-blocks. */
 function blocksOf(o: RunOptions): BlockCase[] {
   if (o.noBlocks) return [];
   if (o.shapes) return pickCases(BLOCK_CASES, o.shapes) as BlockCase[];
