@@ -16,6 +16,7 @@ import '../kernels/wasm/index';
 
 export {groupNorm, instanceNorm} from './instance_norm';
 export type {NormOptions} from './instance_norm';
+export {adaptiveInstanceNorm} from './adaptive_instance_norm';
 export {groupNormComposite, instanceNormComposite} from './composite';
 export * from './layers/index';
 export {InstanceNorm, InstanceNormGrad} from './kernel_names';

@@ -188,7 +188,7 @@ function normalize<T extends Tensor>(
   });
 }
 
-function checkAttrs(op: OpName, epsilon: unknown, dataFormat: unknown): void {
+export function checkAttrs(op: string, epsilon: unknown, dataFormat: unknown): void {
   if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon <= 0) {
     throw new Error(
       `${op}: argument 'epsilon' must be a positive finite number, but got ${String(epsilon)}.`,
@@ -250,7 +250,7 @@ function checkOptions(
   };
 }
 
-function toFloatTensor(op: OpName, value: Tensor | TensorLike, name: string): Tensor {
+export function toFloatTensor(op: string, value: Tensor | TensorLike, name: string): Tensor {
   if (value instanceof tf.Tensor) {
     if (value.isDisposed) {
       throw new Error(`${op}: argument '${name}' is a disposed tensor.`);
@@ -312,7 +312,6 @@ function fusedGroupNorm(
   attrs: CompleteNormAttrs,
 ): Tensor {
   const args = [x, gamma, beta].filter((t): t is Tensor => t != null);
-  const kernelAttrs = attrs as unknown as tf.NamedAttrMap;
   const run = tf.customGrad((...fArgs: unknown[]) => {
     const save = fArgs[args.length] as tf.GradSaveFunc;
     const [$gamma, $beta] = [gamma, beta].map(t =>
@@ -322,15 +321,7 @@ function fusedGroupNorm(
     const [y, mean, invStd] =
       $x.size === 0
         ? [tf.zerosLike($x), tf.zeros([0]), tf.zeros([0])]
-        : hasFusedKernels()
-          ? (tf
-              .engine()
-              .runKernel(
-                InstanceNorm,
-                definedOnly({x: $x, gamma: $gamma, beta: $beta}),
-                kernelAttrs,
-              ) as Tensor[])
-          : instanceNormCompositeKernel($x, $gamma, $beta, attrs);
+        : normForwardKernel($x, $gamma, $beta, attrs);
     save([$x, mean, invStd, ...($gamma ? [$gamma] : []), ...($beta ? [$beta] : [])]);
     const gradFunc = (dy: Tensor, saved: Tensor[]): Tensor[] => {
       const [sx, sMean, sInvStd] = saved;
@@ -345,25 +336,53 @@ function fusedGroupNorm(
       // statistics too. Otherwise the fused gradient kernel runs.
       const [dx, dgamma, dbeta] = tf.engine().isTapeOn()
         ? groupNormBackward(dy, sx, sGamma, sBeta, attrs)
-        : hasFusedKernels()
-          ? (tf.engine().runKernel(
-              InstanceNormGrad,
-              definedOnly({
-                dy,
-                x: sx,
-                gamma: sGamma,
-                beta: sBeta,
-                mean: sMean,
-                invStd: sInvStd,
-              }),
-              kernelAttrs,
-            ) as Tensor[])
-          : instanceNormGradCompositeKernel(dy, sx, sGamma, sBeta, sMean, sInvStd, attrs);
+        : normGradientKernel(dy, sx, sGamma, sBeta, sMean, sInvStd, attrs);
       return [dx, ...(gamma ? [dgamma] : []), ...(beta ? [dbeta] : [])];
     };
     return {value: y, gradFunc};
   });
   return run(...args);
+}
+
+/**
+ * The `InstanceNorm` kernel of the active backend, or its composite where the
+ * backend has none: `[y, mean, invStd]`.
+ */
+export function normForwardKernel(
+  x: Tensor,
+  gamma: Tensor | undefined,
+  beta: Tensor | undefined,
+  attrs: CompleteNormAttrs,
+): Tensor[] {
+  if (!hasFusedKernels()) {
+    return instanceNormCompositeKernel(x, gamma, beta, attrs);
+  }
+  const inputs = definedOnly({x, gamma, beta});
+  return tf.engine().runKernel(InstanceNorm, inputs, toAttrMap(attrs)) as Tensor[];
+}
+
+/**
+ * The `InstanceNormGrad` kernel of the active backend, or its composite:
+ * `[dx, dgamma, dbeta]`.
+ */
+export function normGradientKernel(
+  dy: Tensor,
+  x: Tensor,
+  gamma: Tensor | undefined,
+  beta: Tensor | undefined,
+  mean: Tensor,
+  invStd: Tensor,
+  attrs: CompleteNormAttrs,
+): Tensor[] {
+  if (!hasFusedKernels()) {
+    return instanceNormGradCompositeKernel(dy, x, gamma, beta, mean, invStd, attrs);
+  }
+  const inputs = definedOnly({dy, x, gamma, beta, mean, invStd});
+  return tf.engine().runKernel(InstanceNormGrad, inputs, toAttrMap(attrs)) as Tensor[];
+}
+
+function toAttrMap(attrs: CompleteNormAttrs): tf.NamedAttrMap {
+  return attrs as unknown as tf.NamedAttrMap;
 }
 
 /** Kernel inputs without the optional ones that are absent. */
