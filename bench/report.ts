@@ -557,7 +557,7 @@ function blockTables(blocks: BlockResult[]): string[] {
       ]),
     ),
     '',
-    'Fused blocks, ratios (and GPU programs per call: block / norm + ops / composite, fwd+grad):',
+    'Fused blocks, ratios (and GPU programs per fwd+grad call: norm / block / norm + ops / composite):',
     '',
   ];
   lines.push(
@@ -584,7 +584,9 @@ function blockTables(blocks: BlockResult[]): string[] {
           `${fmt(q.splitOverBlockGrad)}x`,
           `${fmt(q.compositeOverBlockFwd)}x`,
           `${fmt(q.compositeOverBlockGrad)}x`,
-          p ? `${p.blockGrad ?? '–'} / ${p.splitGrad ?? '–'} / ${p.compGrad ?? '–'}` : '–',
+          p
+            ? [p.normGrad, p.blockGrad, p.splitGrad, p.compGrad].map(n => n ?? '–').join(' / ')
+            : '–',
         ];
       }),
     ),
