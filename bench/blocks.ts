@@ -136,30 +136,26 @@ function blockFns(c: BlockCase): BlockFns {
         channels,
       ]);
       const betaTable = tf.tensor2d(randomValues(styles * channels, 7, 0.5, 0), [styles, channels]);
-      // Image n paints in style n mod styles.
-      const ids = tf.tensor1d(
-        Array.from({length: batch}, (_, n) => n % styles),
-        'int32',
-      );
+      // Image n paints in style n mod styles. The rows are picked by a
+      // one-hot matMul (as a layer given style weights does): the gradient of
+      // tf.gather needs UnsortedSegmentSum, which tfjs' wasm backend lacks.
+      const oneHot = tf.tidy(() => {
+        const ids = tf.tensor1d(
+          Array.from({length: batch}, (_, n) => n % styles),
+          'int32',
+        );
+        return tf.cast(tf.oneHot(ids, styles), 'float32');
+      });
+      const rows = (table: tf.Tensor) => tf.matMul(oneHot, table);
       return {
         inputs: [x, gammaTable, betaTable],
         norm: a => instanceNorm(a, gamma, beta, eps, f),
-        block: (a, gt, bt) => instanceNorm(a, tf.gather(gt, ids), tf.gather(bt, ids), eps, f),
+        block: (a, gt, bt) => instanceNorm(a, rows(gt), rows(bt), eps, f),
         split: (a, gt, bt) =>
-          affinePerInstance(
-            instanceNorm(a, null, null, eps, f),
-            tf.gather(gt, ids),
-            tf.gather(bt, ids),
-            f,
-          ),
+          affinePerInstance(instanceNorm(a, null, null, eps, f), rows(gt), rows(bt), f),
         comp: (a, gt, bt) =>
-          affinePerInstance(
-            instanceNormComposite(a, null, null, eps, f),
-            tf.gather(gt, ids),
-            tf.gather(bt, ids),
-            f,
-          ),
-        held: [ids, gamma, beta],
+          affinePerInstance(instanceNormComposite(a, null, null, eps, f), rows(gt), rows(bt), f),
+        held: [oneHot, gamma, beta],
       };
     }
   }

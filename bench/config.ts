@@ -30,7 +30,7 @@ export interface RunOptions {
 /** The block rows of a run: BLOCK_CASES, smaller ones with --quick, none with --no-blocks. */
 function blocksOf(o: RunOptions): BlockCase[] {
   if (o.noBlocks) return [];
-  if (o.shapes) return pickCases(BLOCK_CASES, o.shapes) as BlockCase[];
+  if (o.shapes) return pickCases([...BLOCK_CASES, ...QUICK_BLOCK_CASES], o.shapes) as BlockCase[];
   return o.quick ? QUICK_BLOCK_CASES : BLOCK_CASES;
 }
 
