@@ -54,6 +54,14 @@ module.exports = function (config) {
     frameworks: ['jasmine'],
     files: [
       {pattern: specs, watched: false},
+      // Converted Keras models, loaded over HTTP by test/keras.spec.ts.
+      {
+        pattern: 'test/fixtures/**/*',
+        included: false,
+        served: true,
+        watched: false,
+        nocache: true,
+      },
       // The wasm backend fetches its binary at /base/node_modules/... (test/setup.ts).
       {
         pattern: 'node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm',

@@ -28,7 +28,7 @@ import {
   setWeights,
   weightValues,
 } from './layer_util';
-import {referenceForward} from './reference';
+import {referenceForward, referenceNorm} from './reference';
 import {
   describeEachBackend,
   expectClose,
@@ -63,7 +63,7 @@ async function predictImages(
   shape: number[],
   seed: number,
   offset: number,
-  norm: {gamma: number[]; beta: number[]; format: DataFormat},
+  norm: {gamma: number[]; beta: number[]; format: DataFormat; epsilonMode?: 'variance' | 'stddev'},
 ): Promise<{x: tf.Tensor; y: tf.Tensor; normalized: Float64Array}> {
   const values = randomValues(
     shape.reduce((a, b) => a * b, 1),
@@ -73,8 +73,12 @@ async function predictImages(
   );
   const x = tf.tensor(values, shape);
   const y = model.predict(x) as tf.Tensor;
-  const {gamma, beta, format} = norm;
-  const normalized = referenceForward(values, shape, gamma, beta, EPSILON, format).y;
+  const {gamma, beta, format, epsilonMode} = norm;
+  const normalized = referenceNorm(values, shape, gamma, beta, {
+    epsilon: EPSILON,
+    format,
+    epsilonMode,
+  }).y;
   return {x, y, normalized};
 }
 
@@ -385,7 +389,7 @@ describeEachBackend('layer', env => {
   });
 
   describe('models converted from Keras', () => {
-    it('loads keras-contrib InstanceNormalization (axis -1 and axis null) and predicts', async () => {
+    it('loads keras-contrib InstanceNormalization (axis -1 and axis null) and predicts (x - mean) / (std + epsilon)', async () => {
       const shape = [2, 4, 5, 3];
       const topology = {
         class_name: 'Sequential',
@@ -421,8 +425,13 @@ describeEachBackend('layer', env => {
         gamma: gamma1,
         beta: beta1,
         format: 'channelsLast',
+        epsilonMode: 'stddev',
       });
-      const expected = referenceForward(first, [2, 60, 1], [3], [-1], EPSILON, 'channelsLast').y;
+      const expected = referenceNorm(first, [2, 60, 1], [3], [-1], {
+        epsilon: EPSILON,
+        format: 'channelsLast',
+        epsilonMode: 'stddev',
+      }).y;
       expectClose(await y.data(), expected, atol, rtol, 'y');
       tf.dispose([x, y]);
       model.dispose();
@@ -465,9 +474,16 @@ describeEachBackend('layer', env => {
         {name: 'instance_normalization/beta', values: [0, 0, 0]},
       ];
       const before = tf.memory().numTensors;
+      // Addons saves a built layer with groups = C: that loads.
+      const built = await tfl.loadLayersModel(
+        convertedKerasModel(addonsModel(-1, 3, [1, 4, 4, 3]), weights),
+      );
+      built.dispose();
       await expectAsync(
-        tfl.loadLayersModel(convertedKerasModel(addonsModel(-1, 3, [1, 4, 4, 3]), weights)),
-      ).toBeRejectedWithError(/'instance_normalization'.*groups must be -1.*got 3/);
+        tfl.loadLayersModel(convertedKerasModel(addonsModel(-1, 6, [1, 4, 4, 3]), weights)),
+      ).toBeRejectedWithError(
+        /'instance_normalization'.*groups must be -1 or the number of channels \(3.*got 6/,
+      );
       await expectAsync(
         tfl.loadLayersModel(convertedKerasModel(addonsModel(4, -1, [1, 4, 4, 3]), weights)),
       ).toBeRejectedWithError(

@@ -269,3 +269,12 @@ export function kerasLayerConfig(name: string, overrides: object): object {
     ...overrides,
   };
 }
+
+/**
+ * Those of tfjs' own kernels `names` that the active backend lacks:
+ * tfjs-backend-wasm has no Conv2DBackpropFilter or UnsortedSegmentSum, so a
+ * net whose training step needs them cannot be fitted there with any norm.
+ */
+export function missingKernels(names: string[]): string[] {
+  return names.filter(name => tf.getKernel(name, tf.getBackend()) == null);
+}

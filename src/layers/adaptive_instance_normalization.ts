@@ -4,7 +4,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type {LayerArgs} from '@tensorflow/tfjs-layers/dist/engine/topology';
 import type {Kwargs} from '@tensorflow/tfjs-layers/dist/types';
 
-import {adaptiveInstanceNorm} from '../instance_norm';
+import {adaptiveInstanceNorm} from '../adaptive_instance_norm';
 import {checkEpsilon, checkKeys} from './base';
 
 /** Configuration of the AdaptiveInstanceNormalization layer. */

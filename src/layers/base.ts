@@ -303,7 +303,12 @@ export abstract class ChannelGroupNormalization extends tfl.layers.Layer {
 
   /** The op options of this layer. */
   protected options(): NormOptions {
-    return {epsilon: this.epsilon, epsilonMode: this.epsilonMode, activation: this.activation, alpha: this.alpha};
+    return {
+      epsilon: this.epsilon,
+      epsilonMode: this.epsilonMode,
+      activation: this.activation,
+      alpha: this.alpha,
+    };
   }
 
   /** The channel axis as a non-negative index, checked against the rank. */
@@ -471,9 +476,7 @@ export function checkKeys(args: object, known: readonly string[], owner: string)
       throw new Error(
         `${owner}: unknown config key '${key}'. Known keys: ${known.join(
           ', ',
-        )} and the base layer's (${[...BASE_KEYS]
-          .filter(k => k !== 'customObjects')
-          .join(', ')}).`,
+        )} and the base layer's (${[...BASE_KEYS].filter(k => k !== 'customObjects').join(', ')}).`,
       );
     }
   }

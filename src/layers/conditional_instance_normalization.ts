@@ -30,8 +30,10 @@ export interface ConditionalInstanceNormalizationLayerArgs extends Normalization
  * Conditional instance normalization (Dumoulin et al. 2017, Magenta's
  * `conditional_instance_norm` and `weighted_instance_norm`): instance norm
  * whose gamma and beta are rows of `[numStyles, C]` tables, picked per image.
- * Inputs `[x, styleIds]` with styleIds int32 `[N]` (row styleIds[n] for
- * image n), or `[x, styleWeights]` with styleWeights float32
+ * Inputs `[x, styleIds]` with styleIds int32 `[N]` or `[N, 1]` (row
+ * styleIds[n] for image n; a tfjs-layers model declares it
+ * `tf.input({shape: [1], dtype: 'int32'})`), or `[x, styleWeights]` with
+ * styleWeights float32
  * `[N, numStyles]` (image n gets `sum_s styleWeights[n, s] * table[s]`,
  * mixing styles). The rows are gathered (or mixed) into `[N, C]` gamma and
  * beta for the fused instanceNorm kernel, forward and gradient.
@@ -87,12 +89,12 @@ export class ConditionalInstanceNormalization extends tfl.layers.Layer {
           `${this.axis}, but got shape ${JSON.stringify(xShape)}.`,
       );
     }
-    if (
-      !(styleShape.length === 1 || (styleShape.length === 2 && styleShape[1] === this.numStyles))
-    ) {
+    const width = styleShape.length === 1 ? 1 : styleShape[1];
+    if (styleShape.length > 2 || (width !== 1 && width !== this.numStyles)) {
       throw new Error(
-        `${this.describe()}: the style input must be styleIds [batch] or styleWeights ` +
-          `[batch, ${this.numStyles}], but got shape ${JSON.stringify(styleShape)}.`,
+        `${this.describe()}: the style input must be styleIds [batch] or [batch, 1] ` +
+          `(int32) or styleWeights [batch, ${this.numStyles}], but got shape ` +
+          `${JSON.stringify(styleShape)}.`,
       );
     }
     const tableShape = [this.numStyles, channels];
@@ -119,13 +121,19 @@ export class ConditionalInstanceNormalization extends tfl.layers.Layer {
             `${batch} images.`,
         );
       }
+      // int32 ids pick rows; float weights mix them.
+      const ids = style.dtype === 'int32' ? tf.reshape(style, [batch]) : null;
+      if (ids == null && (style.rank !== 2 || style.shape[1] !== this.numStyles)) {
+        throw new Error(
+          `${this.describe()}: float styleWeights must be [batch, ${this.numStyles}], but ` +
+            `got shape [${style.shape}]; style ids must be int32.`,
+        );
+      }
       const rows = (table: tfl.LayerVariable | null): Tensor | null => {
         if (table == null) {
           return null;
         }
-        return style.rank === 1
-          ? tf.gather(table.read(), tf.cast(style, 'int32'))
-          : tf.matMul(tf.cast(style, 'float32'), table.read());
+        return ids != null ? tf.gather(table.read(), ids) : tf.matMul(style, table.read());
       };
       const format: DataFormat = this.axis === -1 ? 'channelsLast' : 'channelsFirst';
       return instanceNorm(x, rows(this.gamma), rows(this.beta), this.epsilon, format, {

@@ -130,6 +130,11 @@ export class KerasContribGroupNormalization extends GroupNormalization {
     } as GroupNormalizationLayerArgs);
   }
 
+  /** keras-contrib's keys only (it has no activation). */
+  override getConfig(): tf.serialization.ConfigDict {
+    return {...this.kerasConfig(), groups: this.groups};
+  }
+
   override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     const axis = this.channelAxis(x.rank);
@@ -140,10 +145,20 @@ export class KerasContribGroupNormalization extends GroupNormalization {
       const shape = x.shape as number[];
       const [batch, groups] = [shape[0], this.groups === -1 ? shape[axis] : this.groups];
       const perGroup = shape[axis] / groups;
-      const slabs = tf.reshape(tf.cast(x, 'float32'), [batch, groups, product(shape.slice(1)) / groups]);
+      const slabs = tf.reshape(tf.cast(x, 'float32'), [
+        batch,
+        groups,
+        product(shape.slice(1)) / groups,
+      ]);
       const normed = instanceNorm(slabs, null, null, this.epsilon, 'channelsFirst');
-      const groupShape = [batch, groups, ...shape.slice(1).map((d, i) => (i + 1 === axis ? perGroup : d))];
-      const paramShape = groupShape.map((_, i) => (i === 1 ? groups : i === axis + 1 ? perGroup : 1));
+      const groupShape = [
+        batch,
+        groups,
+        ...shape.slice(1).map((d, i) => (i + 1 === axis ? perGroup : d)),
+      ];
+      const paramShape = groupShape.map((_, i) =>
+        i === 1 ? groups : i === axis + 1 ? perGroup : 1,
+      );
       let y = tf.reshape(normed, groupShape);
       const [gamma, beta] = this.weights.map(w => w.read());
       if (this.scale) {

@@ -1,0 +1,215 @@
+/**
+ * ConditionalInstanceNormalization (style tables, ids or mixing weights) and
+ * AdaptiveInstanceNormalization (AdaIN) layers: forward against the float64
+ * reference, training through the fused kernels, save and load.
+ */
+import * as tfl from '@tensorflow/tfjs-layers';
+
+import {
+  AdaptiveInstanceNormalization,
+  ConditionalInstanceNormalization,
+  InstanceNorm,
+  InstanceNormGrad,
+} from '../src/index';
+
+import {missingKernels, saveToMemory, weightValues} from './layer_util';
+import {referenceAdaIN, referenceNorm} from './reference';
+import {describeEachBackend, expectClose, randomValues, tf, withoutKernelLeakCheck} from './setup';
+
+const STYLES = 3;
+const C = 4;
+
+/** Rows of a [STYLES, C] table mixed by [N, STYLES] weights, in float64. */
+function mixRows(table: ArrayLike<number>, weights: number[][]): number[] {
+  return weights.flatMap(w =>
+    Array.from({length: C}, (_, c) => w.reduce((sum, ws, s) => sum + ws * table[s * C + c], 0)),
+  );
+}
+
+function conditionalModel(format: 'channelsLast' | 'channelsFirst', styleInput: 'ids' | 'weights') {
+  const shape = format === 'channelsLast' ? [5, 3, C] : [C, 5, 3];
+  const x = tfl.input({shape});
+  const style =
+    styleInput === 'ids' ? tfl.input({shape: [1], dtype: 'int32'}) : tfl.input({shape: [STYLES]});
+  const norm = new ConditionalInstanceNormalization({
+    numStyles: STYLES,
+    axis: format === 'channelsLast' ? -1 : 1,
+    activation: 'relu',
+    gammaInitializer: tfl.initializers.randomUniform({minval: 0.5, maxval: 1.5, seed: 3}),
+    betaInitializer: tfl.initializers.randomUniform({minval: -0.5, maxval: 0.5, seed: 4}),
+  });
+  const y = norm.apply([x, style]) as tfl.SymbolicTensor;
+  return {model: tfl.model({inputs: [x, style], outputs: y}), norm, shape};
+}
+
+describeEachBackend('conditional and adaptive instance normalization layers', (envName, env) => {
+  const {atol, rtol} = env.tolerance;
+
+  for (const format of ['channelsLast', 'channelsFirst'] as const) {
+    it(`ConditionalInstanceNormalization picks table rows by style id (${format})`, async () => {
+      const start = tf.memory().numTensors;
+      const {model, norm, shape} = conditionalModel(format, 'ids');
+      const x = tf.tensor(randomValues(4 * 60, 11, 2, 0.3), [4, ...shape]);
+      const ids = tf.tensor1d([2, 0, 2, 1], 'int32');
+      const y = model.predict([x, ids]) as tf.Tensor;
+      const [gamma, beta] = await weightValues(model);
+      const pick = (table: Float32Array) =>
+        [2, 0, 2, 1].flatMap(s => [...table.slice(s * C, s * C + C)]);
+      const expected = referenceNorm(await x.data(), x.shape, pick(gamma), pick(beta), {
+        epsilon: norm.epsilon,
+        format,
+        activation: 'relu',
+      }).y;
+      expectClose(await y.data(), expected, atol, rtol, 'y', 1);
+      tf.dispose([x, ids, y]);
+      model.dispose();
+      expect(tf.memory().numTensors).toBe(start);
+    });
+  }
+
+  it('ConditionalInstanceNormalization mixes the tables by style weights (Magenta)', async () => {
+    const {model, norm, shape} = conditionalModel('channelsLast', 'weights');
+    const mix = [
+      [1, 0, 0],
+      [0.25, 0.75, 0],
+      [0.2, 0.3, 0.5],
+    ];
+    const x = tf.tensor(randomValues(3 * 60, 12, 2), [3, ...shape]);
+    const w = tf.tensor2d(mix);
+    const y = model.predict([x, w]) as tf.Tensor;
+    const [gamma, beta] = await weightValues(model);
+    const expected = referenceNorm(
+      await x.data(),
+      x.shape,
+      mixRows(gamma, mix),
+      mixRows(beta, mix),
+      {
+        epsilon: norm.epsilon,
+        format: 'channelsLast',
+        activation: 'relu',
+      },
+    ).y;
+    expectClose(await y.data(), expected, atol, rtol, 'y', 1);
+    tf.dispose([x, w, y]);
+    model.dispose();
+  });
+
+  it('ConditionalInstanceNormalization trains through the fused kernels, only the rows it used, and round-trips', async () => {
+    const {model, shape} = conditionalModel('channelsLast', 'ids');
+    const x = tf.tensor(randomValues(4 * 60, 13, 2), [4, ...shape]);
+    const ids = tf.tensor1d([0, 2, 0, 2], 'int32');
+    const target = tf.tensor(randomValues(4 * 60, 14, 1, 0.5), [4, ...shape]);
+    const before = await weightValues(model);
+    model.compile({optimizer: tf.train.sgd(0.1), loss: 'meanSquaredError'});
+    const fit = () =>
+      withoutKernelLeakCheck(() =>
+        tf.profile(
+          () => model.fit([x, ids], target, {epochs: 2, batchSize: 4, verbose: 0}) as never,
+        ),
+      );
+    // The gradient of tf.gather needs tfjs' UnsortedSegmentSum.
+    if (missingKernels(['UnsortedSegmentSum']).length > 0) {
+      await expectAsync(fit()).toBeRejectedWithError(/UnsortedSegmentSum' not registered/);
+      tf.dispose([x, ids, target]);
+      model.dispose();
+      return;
+    }
+    const info = await fit();
+    if (env.fused) {
+      expect(info.kernelNames).toContain(InstanceNorm);
+      expect(info.kernelNames).toContain(InstanceNormGrad);
+    }
+    const after = await weightValues(model);
+    for (const [t, table] of after.entries()) {
+      // Style 1 was never picked: its row keeps its values; the others moved.
+      expect(table.slice(C, 2 * C)).toEqual(before[t].slice(C, 2 * C));
+      expect(table.slice(0, C)).not.toEqual(before[t].slice(0, C));
+    }
+    const artifacts = await saveToMemory(model);
+    expect(JSON.stringify(artifacts.modelTopology)).toContain('"num_styles":3');
+    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
+    const [a, b] = [model.predict([x, ids]) as tf.Tensor, loaded.predict([x, ids]) as tf.Tensor];
+    expect(await b.data()).toEqual(await a.data());
+    expect(loaded.layers[2].getConfig()).toEqual(model.layers[2].getConfig());
+    tf.dispose([x, ids, target, a, b]);
+    model.dispose();
+    loaded.dispose();
+  });
+
+  it('ConditionalInstanceNormalization rejects bad arguments, naming the layer', () => {
+    expect(() => new ConditionalInstanceNormalization({numStyles: 0, name: 'c'})).toThrowError(
+      /ConditionalInstanceNormalization layer 'c': numStyles must be a positive integer/,
+    );
+    const layer = new ConditionalInstanceNormalization({numStyles: 3, name: 'c2'});
+    expect(() =>
+      layer.build([
+        [null, 4, 4, 2],
+        [null, 5],
+      ]),
+    ).toThrowError(/'c2': the style input must be styleIds \[batch\] or \[batch, 1\]/);
+  });
+
+  it('AdaptiveInstanceNormalization matches AdaIN with a style of another size, trains and round-trips', async () => {
+    const content = tfl.input({shape: [6, 5, C]});
+    const style = tfl.input({shape: [3, 4, C]});
+    const conv = tfl.layers.conv2d({
+      filters: C,
+      kernelSize: 1,
+      useBias: false,
+      kernelInitializer: tfl.initializers.glorotUniform({seed: 5}),
+    });
+    const adain = new AdaptiveInstanceNormalization({epsilon: 1e-5});
+    const y = adain.apply([conv.apply(content) as tfl.SymbolicTensor, style]) as tfl.SymbolicTensor;
+    const model = tfl.model({inputs: [content, style], outputs: y});
+    const c = tf.tensor(randomValues(2 * 30 * C, 15, 2), [2, 6, 5, C]);
+    const s = tf.tensor(randomValues(2 * 12 * C, 16, 3, 1), [2, 3, 4, C]);
+    const convOut = conv.apply(c) as tf.Tensor;
+    const expected = referenceAdaIN(
+      await convOut.data(),
+      convOut.shape,
+      await s.data(),
+      s.shape,
+      1e-5,
+      'channelsLast',
+    );
+    const out = model.predict([c, s]) as tf.Tensor;
+    expectClose(await out.data(), expected, atol, rtol, 'y', 1);
+
+    model.compile({optimizer: tf.train.sgd(0.05), loss: 'meanSquaredError'});
+    const target = tf.zerosLike(out);
+    const fit = () =>
+      withoutKernelLeakCheck(() =>
+        tf.profile(() => model.fit([c, s], target, {epochs: 1, batchSize: 2, verbose: 0}) as never),
+      );
+    if (missingKernels(['Conv2DBackpropFilter']).length > 0) {
+      // tfjs' own conv gradient is absent on this backend.
+      await expectAsync(fit()).toBeRejectedWithError(/Conv2DBackpropFilter' not registered/);
+    } else {
+      const info = await fit();
+      if (env.fused) {
+        expect(info.kernelNames).toContain(InstanceNormGrad);
+      }
+    }
+    const artifacts = await saveToMemory(model);
+    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
+    expect(loaded.layers.map(l => l.getClassName())).toContain('AdaptiveInstanceNormalization');
+    const [a, b] = [model.predict([c, s]) as tf.Tensor, loaded.predict([c, s]) as tf.Tensor];
+    expect(await b.data()).toEqual(await a.data());
+    tf.dispose([c, s, convOut, out, target, a, b]);
+    model.dispose();
+    loaded.dispose();
+  });
+
+  it('AdaptiveInstanceNormalization rejects a style with another channel count', () => {
+    const layer = new AdaptiveInstanceNormalization({name: 'ada'});
+    expect(() =>
+      layer.build([
+        [null, 4, 4, 3],
+        [null, 4, 4, 2],
+      ]),
+    ).toThrowError(
+      /AdaptiveInstanceNormalization layer 'ada': content and style must have the same rank and channel count/,
+    );
+  });
+  void envName;
+});
