@@ -34,8 +34,9 @@ export default tseslint.config(
     // The package itself: browser and Node alike, so no environment globals.
     files: ['src/**/*.ts', 'kernels/**/*.ts'],
     rules: {
-      // The backend packages are optional peers: the package may name their
-      // types but must not load them (the build checks its output too).
+      // The backend packages are not dependencies of the package, not even peers:
+      // it may name their types but must not load them (the build checks its
+      // output too). A kernel gets its backend from its arguments.
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
@@ -44,8 +45,8 @@ export default tseslint.config(
               group: ['@tensorflow/tfjs-backend-*', '@tensorflow/tfjs'],
               allowTypeImports: true,
               message:
-                'Backend packages are optional peers: use `import type`, or get the backend ' +
-                'from the kernel function arguments.',
+                'Backend packages are not dependencies of the package: use `import type`, or ' +
+                'get the backend from the kernel function arguments.',
             },
             {
               group: ['@tensorflow/*/dist/*', '@tensorflow/*/src/*'],
@@ -78,7 +79,7 @@ export default tseslint.config(
   },
   {
     // `import x = require(...)` is how a CommonJS TypeScript consumer imports.
-    files: ['test/consumer/*.cts'],
+    files: ['test/consumer/apps/*.cts'],
     rules: {'@typescript-eslint/no-require-imports': 'off'},
   },
   {

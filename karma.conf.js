@@ -8,14 +8,14 @@ const fs = require('fs');
 const path = require('path');
 
 // The flags that give headless Chromium WebGL2 and WebGPU on SwiftShader on a
-// machine without a GPU (see DEVELOPERS.md). Shared with the bench and demo.
+// machine without a GPU (scripts/chromium.cjs), shared with the bench and demo.
 const {CHROMIUM_FLAGS, chromiumPath} = require('./scripts/chromium.cjs');
 
 const specs = process.env.SPEC || 'test/**/*.spec.ts';
 
 /**
  * Counts results per backend (the `[backend]` tag in the suite name) and
- * writes them to .tmp/results/karma.json for scripts/test.mjs, which prints
+ * writes them to .tmp/results/karma.json for scripts/test.mjs (`npm test`), which prints
  * the closing `N passed, N failed` line.
  */
 function CountingReporter(baseReporterDecorator) {

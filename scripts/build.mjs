@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import zlib from 'node:zlib';
 import * as esbuild from 'esbuild';
 
-/** The peers a runtime import may name; the backend packages are optional. */
+/** The peers a runtime import may name; the backend packages are not dependencies at all. */
 const REQUIRED_PEERS = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers'];
 export const UMD_FILE = 'dist/tfjs-instance-norm.min.js';
 export const UMD_GLOBAL = 'tfInstanceNorm';

@@ -18,8 +18,8 @@ const CHROMIUM_FLAGS = [
 ];
 
 // A real GPU (measured on an NVIDIA H200 with Debian's chromium-headless-shell
-// 156, ../shared/GPU.md): WebGL2 through ANGLE on Vulkan and WebGPU on the
-// same adapter. `--use-angle=gl-egl` gives WebGL but no WebGPU there.
+// 156): WebGL2 through ANGLE on Vulkan and WebGPU on the same adapter.
+// `--use-angle=gl-egl` gives WebGL but no WebGPU there.
 const CHROMIUM_GPU_FLAGS = [
   '--headless',
   '--no-sandbox',
@@ -39,9 +39,15 @@ const CHROMIUM_GPU_FLAGS = [
   '--disable-quic',
 ];
 
-function chromiumPath() {
+/** $CHROME_BIN, else Debian's or Ubuntu's Chromium; null when none exists. */
+function findChromium() {
   const candidates = [process.env.CHROME_BIN, '/usr/bin/chromium', '/usr/bin/chromium-browser'];
-  const found = candidates.find(p => p && fs.existsSync(p));
+  return candidates.find(p => p && fs.existsSync(p)) ?? null;
+}
+
+/** findChromium(), or an Error that says how to get one (`npm test` installs it where it can). */
+function chromiumPath() {
+  const found = findChromium();
   if (!found) {
     throw new Error(
       'Chromium not found: install it (apt-get install -y chromium) or set CHROME_BIN.',
@@ -50,4 +56,4 @@ function chromiumPath() {
   return found;
 }
 
-module.exports = {CHROMIUM_FLAGS, CHROMIUM_GPU_FLAGS, chromiumPath};
+module.exports = {CHROMIUM_FLAGS, CHROMIUM_GPU_FLAGS, chromiumPath, findChromium};

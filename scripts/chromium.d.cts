@@ -2,3 +2,4 @@
 export declare const CHROMIUM_FLAGS: string[];
 export declare const CHROMIUM_GPU_FLAGS: string[];
 export declare function chromiumPath(): string;
+export declare function findChromium(): string | null;

@@ -1,14 +1,16 @@
 // WebGPU in Node through Dawn (npm `webgpu`, Google's Dawn as a Node addon).
-// The addon is a 51 MB tarball, so it is never a dependency that `npm ci`
+// The addon is a 51 MB tarball, so it is never a dependency that `npm install`
 // downloads: `dawnPath()` fetches `webgpu@0.6.2` on demand into a cache folder
-// (`npm pack` from the registry) and `installWebGPU()` sets `navigator.gpu`.
-// Without a GPU, Dawn finds Chromium's SwiftShader Vulkan driver
-// (`swiftShaderEnv()`); on a machine with a GPU, its Vulkan driver.
+// (`npm pack` from the registry; `npm test` does it before the suite, and
+// `node scripts/dawn.mjs` does it alone) and `installWebGPU()` sets
+// `navigator.gpu`. Without a GPU, Dawn finds Chromium's SwiftShader Vulkan
+// driver (`swiftShaderEnv()`); on a machine with a GPU, its Vulkan driver.
 import {spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import {createRequire} from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import {fileURLToPath} from 'node:url';
 
 export const DAWN_VERSION = '0.6.2';
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -39,7 +41,9 @@ export function dawnPath({fetch = true} = {}) {
     encoding: 'utf8',
   });
   if (pack.status !== 0) {
-    throw new Error(`npm pack webgpu@${DAWN_VERSION} failed: ${pack.stderr}`);
+    throw new Error(
+      `npm pack webgpu@${DAWN_VERSION} failed: ${pack.stderr.trim() || `exit ${pack.status}`}`,
+    );
   }
   const tarball = path.join(dir, pack.stdout.trim().split('\n').pop());
   const untar = spawnSync('tar', ['xzf', tarball, '-C', dir], {encoding: 'utf8'});
@@ -84,4 +88,9 @@ export function installWebGPU(addonPath) {
     writable: true,
   });
   return gpu;
+}
+
+// `node scripts/dawn.mjs`: fetches Dawn when absent and prints its path.
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  console.log(dawnPath());
 }

@@ -3,7 +3,7 @@
  * kernels run directly (no op, no tape).
  */
 import type {DataFormat} from '../support';
-import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
+import {InstanceNorm, InstanceNormGrad, NormAttrs} from '../src/kernel_names';
 
 import {randomValues, tf} from './setup';
 
@@ -108,6 +108,9 @@ export function caseTensors(c: Case, d: CaseData) {
   return {x, dy, gamma, beta, all};
 }
 
+/** Attributes of both kernels besides dataFormat (epsilon too for the gradient's 'stddev'). */
+export type MoreAttrs = Partial<Omit<NormAttrs, 'dataFormat'>>;
+
 /** The InstanceNorm kernel itself: [y, mean, invStd]. */
 export function runForwardKernel(
   x: tf.Tensor,
@@ -115,12 +118,18 @@ export function runForwardKernel(
   beta: tf.Tensor | null,
   epsilon: number,
   dataFormat: DataFormat,
+  more: MoreAttrs = {},
 ): tf.Tensor[] {
   const inputs = {x, ...(gamma ? {gamma} : {}), ...(beta ? {beta} : {})};
-  return tf.engine().runKernel(InstanceNorm, inputs, {epsilon, dataFormat}) as tf.Tensor[];
+  const attrs = {...more, epsilon, dataFormat} as unknown as tf.NamedAttrMap;
+  return tf.engine().runKernel(InstanceNorm, inputs, attrs) as tf.Tensor[];
 }
 
-/** The InstanceNormGrad kernel itself: [dx, dgamma, dbeta]. */
+/**
+ * The InstanceNormGrad kernel itself: [dx, dgamma, dbeta]. `beta` (read for
+ * a non-linear activation, and shaping dbeta) and the other attributes are
+ * optional.
+ */
 export function runGradientKernel(
   dy: tf.Tensor,
   x: tf.Tensor,
@@ -128,7 +137,10 @@ export function runGradientKernel(
   mean: tf.Tensor,
   invStd: tf.Tensor,
   dataFormat: DataFormat,
+  more: MoreAttrs & {beta?: tf.Tensor | null} = {},
 ): tf.Tensor[] {
-  const inputs = {dy, x, mean, invStd, ...(gamma ? {gamma} : {})};
-  return tf.engine().runKernel(InstanceNormGrad, inputs, {dataFormat}) as tf.Tensor[];
+  const {beta, ...attrs} = more;
+  const inputs = {dy, x, mean, invStd, ...(gamma ? {gamma} : {}), ...(beta ? {beta} : {})};
+  const all = {epsilon: 1e-5, ...attrs, dataFormat} as unknown as tf.NamedAttrMap;
+  return tf.engine().runKernel(InstanceNormGrad, inputs, all) as tf.Tensor[];
 }

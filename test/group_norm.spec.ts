@@ -1,7 +1,8 @@
 /**
  * groupNorm: forward and gradient against the float64 reference for groups 1,
- * 2, a middle value and C, both layouts, ranks 3 to 5, an offset of 1e4 and a
- * constant group; the errors for a bad `groups`.
+ * 2, a middle value and C, both layouts, ranks 2 to 5, an offset of 1e4 and a
+ * constant group; Keras' published expectations on `[N, C]` features; the
+ * errors for a bad `groups`.
  */
 import {groupNorm, instanceNorm} from '../src/index';
 import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
@@ -36,11 +37,13 @@ function groupCase(
 
 const SHAPES: Record<DataFormat, number[][]> = {
   channelsLast: [
+    [3, 6],
     [2, 7, 6],
     [2, 5, 3, 6],
     [2, 2, 3, 2, 6],
   ],
   channelsFirst: [
+    [3, 6],
     [2, 6, 7],
     [2, 6, 5, 3],
     [2, 6, 2, 3, 2],
@@ -56,8 +59,8 @@ for (const format of ['channelsLast', 'channelsFirst'] as const) {
   GROUP_CASES.push(
     groupCase(wide, format, 32, {name: '32 groups of 2'}),
     groupCase(wide, format, 4, {name: 'offset 1e4, groups 4', offset: 1e4}),
-    groupCase(SHAPES[format][1], format, 2, {name: 'a constant group', constantGroup: 1}),
-    groupCase(SHAPES[format][1], format, 3, {
+    groupCase(SHAPES[format][2], format, 2, {name: 'a constant group', constantGroup: 1}),
+    groupCase(SHAPES[format][2], format, 3, {
       name: 'no gamma, no beta, groups 3',
       withGamma: false,
       withBeta: false,
@@ -166,6 +169,29 @@ describeEachBackend('groupNorm', env => {
       tf.dispose(Object.values(tensors).filter(t => t != null));
     });
   }
+
+  it("holds Keras' GroupNormalization expectations on [N, C] features (groups 1 and 2)", async () => {
+    // keras/src/layers/normalization/group_normalization_test.py, epsilon 1e-3.
+    const x = tf.tensor2d([[-1, -1, 1, 1, 2, 2, 0, -2]]);
+    const one = groupNorm(x, 1, null, null, 1e-3);
+    const two = groupNorm(x, 2, null, null, 1e-3, 'channelsFirst');
+    const {atol: a} = env.tolerance;
+    expectClose(
+      await one.data(),
+      [-0.898, -0.898, 0.539, 0.539, 1.257, 1.257, -0.18, -1.616],
+      Math.max(a, 1e-3),
+      0,
+      'groups 1',
+    );
+    expectClose(
+      await two.data(),
+      [-1.0, -1.0, 1.0, 1.0, 0.904, 0.904, -0.301, -1.507],
+      Math.max(a, 1e-3),
+      0,
+      'groups 2',
+    );
+    tf.dispose([x, one, two]);
+  });
 
   it('equals instanceNorm with groups = C', async () => {
     const x = tf.randomNormal([2, 4, 5, 6], 0, 1, 'float32', 3);

@@ -222,7 +222,7 @@ function roundTripSpec(fixture: string, env: TestEnv, backprop = true): void {
   });
 }
 
-describeEachBackend('converted Keras models', (envName, env) => {
+describeEachBackend('converted Keras models', env => {
   const tolerance = env.tolerance;
 
   describe('one layer per flavour', () => {
@@ -351,7 +351,6 @@ describeEachBackend('converted Keras models', (envName, env) => {
     tf.dispose([x, y1, y2]);
     one.dispose();
     two.dispose();
-    void envName;
   });
 });
 
@@ -376,7 +375,7 @@ function savedByPackage(config: object, shape: number[]): object {
   };
 }
 
-describeEachBackend('Keras flavour decisions', (envName, env) => {
+describeEachBackend('Keras flavour decisions', env => {
   const {atol, rtol} = env.tolerance;
   const shape = [2, 3, 3, 2];
   // Channel 1 of instance 0 has std ~ epsilon: the two modes differ there by ~30%.
@@ -544,5 +543,4 @@ describeEachBackend('Keras flavour decisions', (envName, env) => {
       /InstanceNormalization layer 'norm': the TensorFlow pix2pix layer.*\[null,9,4\]/,
     );
   });
-  void envName;
 });

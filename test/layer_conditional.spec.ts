@@ -42,7 +42,7 @@ function conditionalModel(format: 'channelsLast' | 'channelsFirst', styleInput: 
   return {model: tfl.model({inputs: [x, style], outputs: y}), norm, shape};
 }
 
-describeEachBackend('conditional and adaptive instance normalization layers', (envName, env) => {
+describeEachBackend('conditional and adaptive instance normalization layers', env => {
   const {atol, rtol} = env.tolerance;
 
   for (const format of ['channelsLast', 'channelsFirst'] as const) {
@@ -211,5 +211,4 @@ describeEachBackend('conditional and adaptive instance normalization layers', (e
       /AdaptiveInstanceNormalization layer 'ada': content and style must have the same rank and channel count/,
     );
   });
-  void envName;
 });

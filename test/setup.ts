@@ -1,8 +1,8 @@
 /**
  * The test harness, shared by every spec: the table of environments a spec
- * runs on, the one entry point that runs a spec over them
- * (`describeEachBackend`), the tolerance of each environment, the closeness
- * check; seeded data comes from support/.
+ * runs on (`ENVS` of `TestEnv`), the one entry point that runs a spec over
+ * them and hands each suite its `TestEnv` (`describeEachBackend`), the
+ * closeness check; seeded data comes from support/.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
@@ -116,7 +116,9 @@ export const ENVS: TestEnv[] = [
  * of describeEachBackend reads `env.tolerance`.
  */
 export function tolerance(envName: string): Tolerance {
-  return ENVS.find(e => e.name === envName)?.tolerance ?? CPU_TOLERANCE;
+  const env = ENVS.find(e => e.name === envName);
+  if (env == null) throw new Error(`tolerance: no environment named ${String(envName)}`);
+  return env.tolerance;
 }
 
 /** The names in BACKENDS (karma's `backends=` arg), or null when it is not set. */

@@ -1,7 +1,7 @@
 // The checks every consumer runs against the installed package, whatever way
 // it arrived (import, require, a bundler, a script tag). Plain JS for Node and
 // browsers alike; `tf` and the package (`lib`) are passed in, and so is the
-// float64 reference (test/reference.ts compiled by scripts/consumer_tests.mjs).
+// float64 reference (test/reference.ts compiled by the runner, ../pack.mjs).
 
 /** Deterministic values in [-1, 1): the same data on every platform. */
 function values(count, seed) {

@@ -1,5 +1,5 @@
 // Consumer (2): an app bundled with esbuild against the umbrella package and
-// run in headless Chromium. scripts/consumer_tests.mjs writes the entry that
+// run in headless Chromium. The runner (../matrix.mjs) writes the entry that
 // calls `run` (and, where tfjs-backend-webgpu is installed, imports it first)
 // and puts the results on window.consumerResults.
 import * as tf from '@tensorflow/tfjs';
