@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type {Tensor, TensorLike} from '@tensorflow/tfjs-core';
 
-import type {CompleteNormAttrs} from './composite';
+import {CompleteNormAttrs, groupNormBackward, instanceNormCompositeKernel} from './composite';
 import {checkAttrs, normForwardKernel, normGradientKernel, toFloatTensor} from './instance_norm';
 import {instanceNormLayout} from './geometry';
 import {DataFormat, LEAKY_RELU_ALPHA} from './kernel_names';
@@ -17,9 +17,9 @@ const OP = 'adaptiveInstanceNorm';
  * The style's statistics come from the fused `InstanceNorm` kernel of the
  * active backend (its mean and invStd outputs), the normalization of the
  * content from the same kernel with `[N, C]` gamma and beta; on a backend
- * without the kernels, from built-in ops. Differentiable (first order) with
- * respect to both content and style: the style's gradient flows through its
- * mean (d mean / d style = 1 / M) and standard deviation
+ * without the kernels, from built-in ops. Differentiable with respect to both
+ * content and style, twice too (as groupNorm): the style's gradient flows
+ * through its mean (d mean / d style = 1 / M) and standard deviation
  * (d std / d style = xhat_style / M), M its pixels.
  *
  * @param content float32 tensor of rank 3, 4 or 5, as for instanceNorm.
@@ -108,6 +108,9 @@ function fusedAdaIN(content: Tensor, style: Tensor, attrs: CompleteNormAttrs): T
     save([c, s, mean, invStd, gamma, styleMean, styleInvStd]);
     const gradFunc = (dy: Tensor, saved: Tensor[]): Tensor[] => {
       const [sc, ss, sMean, sInvStd, sGamma, sStyleMean, sStyleInvStd] = saved;
+      if (tf.engine().isTapeOn()) {
+        return differentiableGradient(dy, sc, ss, attrs);
+      }
       const [dcontent, dgamma, dbeta] = normGradientKernel(
         dy,
         sc,
@@ -124,6 +127,30 @@ function fusedAdaIN(content: Tensor, style: Tensor, attrs: CompleteNormAttrs): T
     return {value: y, gradFunc};
   });
   return run(content, style);
+}
+
+/**
+ * The gradient while a tape records it (second order): built from built-in
+ * ops with the statistics of both inputs recomputed, so that the tape
+ * differentiates it through them too.
+ */
+function differentiableGradient(
+  dy: Tensor,
+  content: Tensor,
+  style: Tensor,
+  attrs: CompleteNormAttrs,
+): Tensor[] {
+  const [styleY, styleMean, styleInvStd] = instanceNormCompositeKernel(
+    style,
+    undefined,
+    undefined,
+    attrs,
+  );
+  styleY.dispose();
+  const gamma = tf.reciprocal(styleInvStd);
+  const [dcontent, dgamma, dbeta] = groupNormBackward(dy, content, gamma, styleMean, attrs);
+  const dstyle = styleGradient(style, styleMean, styleInvStd, dgamma, dbeta, attrs.dataFormat);
+  return [dcontent, dstyle];
 }
 
 /**
