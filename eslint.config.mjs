@@ -14,6 +14,8 @@ export default tseslint.config(
       '.tmp/',
       '.carry*/',
       'bench/out/',
+      // AssemblyScript (its own types and decorators), compiled by scripts/build_wasm.mjs.
+      'kernels/wasm/assembly/',
       'demo/out/',
       'test/artifacts/',
       '**/*.min.js',

@@ -77,6 +77,10 @@ function checkImports(result, label, {allowExternal}) {
   }
 }
 
+// The wasm backend's SIMD module, inlined into kernels/wasm/module_bytes.ts
+// (scripts/build_wasm.mjs) before the sources are bundled.
+execSync('node scripts/build_wasm.mjs', {stdio: 'inherit'});
+
 fs.rmSync('dist', {recursive: true, force: true});
 
 const esm = await esbuild.build({

@@ -1,0 +1,61 @@
+import type {KernelConfig, TensorInfo} from '@tensorflow/tfjs-core';
+import type {BackendWasm} from '@tensorflow/tfjs-backend-wasm';
+
+import {normGeometry} from '../../src/geometry';
+import {
+  InstanceNorm,
+  InstanceNormAttrs,
+  InstanceNormInputs,
+  KernelArgs,
+  kernelConfig,
+} from '../../src/kernel_names';
+import {float64InstanceNormConfig} from '../shared/instance_norm';
+import {heapOffset, moduleAttrs, parameterLayout, withOutputs} from './kernel_inputs';
+import {wasmMemory} from './memory';
+import {simdKernels} from './simd_module';
+
+type Args = KernelArgs<InstanceNormInputs, BackendWasm, InstanceNormAttrs>;
+
+/**
+ * The wasm backend's `InstanceNorm`: the SIMD module on the backend's heap
+ * (simd_module.ts), or the float64 loops of kernels/shared where the backend
+ * runs without SIMD.
+ */
+export function wasmInstanceNormConfig(): KernelConfig {
+  const float64 = float64InstanceNormConfig('wasm', wasmMemory).kernelFunc;
+  const kernelFunc = (args: Args): TensorInfo[] => {
+    const {inputs, backend, attrs} = args;
+    const kernels = simdKernels(backend);
+    const geometry = normGeometry(inputs.x.shape, attrs.dataFormat, attrs.groups, InstanceNorm);
+    if (kernels == null || geometry.batch * geometry.groupSize === 0) {
+      return float64(args as never) as TensorInfo[];
+    }
+    const {x, gamma, beta} = inputs;
+    const gammaLayout = parameterLayout(gamma, 'gamma', geometry, InstanceNorm);
+    const betaLayout = parameterLayout(beta, 'beta', geometry, InstanceNorm);
+    const moduleArgs = moduleAttrs(attrs, InstanceNorm);
+    const stats = [geometry.batch, geometry.groups];
+    const scratch = kernels.scratchBytes(geometry.channels);
+    return withOutputs(backend, [x.shape, stats, stats], scratch, (outputs, scratchPointer) => {
+      const [y, mean, invStd] = outputs.map(o => heapOffset(backend, o, 'output', InstanceNorm));
+      kernels.forward(
+        heapOffset(backend, x, 'x', InstanceNorm),
+        heapOffset(backend, gamma, 'gamma', InstanceNorm),
+        gammaLayout,
+        heapOffset(backend, beta, 'beta', InstanceNorm),
+        betaLayout,
+        y,
+        mean,
+        invStd,
+        scratchPointer,
+        geometry.batch,
+        geometry.spatial,
+        geometry.channels,
+        geometry.groups,
+        geometry.dataFormat === 'channelsLast' ? 1 : 0,
+        ...moduleArgs,
+      );
+    });
+  };
+  return kernelConfig(InstanceNorm, 'wasm', kernelFunc);
+}
