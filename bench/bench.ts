@@ -16,7 +16,9 @@ import {
   backendInfo,
   benchKernels,
   type BenchConfig,
+  type BlockResult,
   type CaseResult,
+  engineBackend,
   log,
   type ProfileResult,
   recording,
@@ -24,7 +26,7 @@ import {
 import {type BenchOutput, emptyOutput} from './report';
 import {benchTraining, type TrainingResult} from './training';
 
-export type {BenchConfig, BenchOutput, CaseResult, ProfileResult, TrainingResult};
+export type {BenchConfig, BenchOutput, BlockResult, CaseResult, ProfileResult, TrainingResult};
 
 // The wasm backend's binaries lie beside the page (bench/build.mjs).
 setWasmPaths('/');
@@ -32,7 +34,10 @@ setWasmPaths('/');
 async function runBenchmark(config: BenchConfig): Promise<BenchOutput> {
   const output = emptyOutput(navigator.userAgent);
   for (const backend of config.backends) {
-    if (!(await tf.setBackend(backend)) || tf.getBackend() !== backend) {
+    const engine = engineBackend(backend);
+    // The wasm backend reads the flag when it starts: the page must not have started it before.
+    if (backend === 'wasm-scalar') tf.env().set('WASM_HAS_SIMD_SUPPORT', false);
+    if (!(await tf.setBackend(engine)) || tf.getBackend() !== engine) {
       output.errors.push(`${backend}: the backend did not initialize in this browser`);
       continue;
     }

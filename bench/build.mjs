@@ -5,7 +5,7 @@
 //   DIR/page/               the page it serves (bench/bench.ts bundled, index.html)
 // `npm run bench` and `npm run bench:gpu` build into bench/out/; `npm run bench:bundle -- DIR`
 // (`node bench/build.mjs DIR`) writes minified copies for a machine without node_modules,
-// such as the GPU machine (../shared/GPU.md): only Node and dawn.node / Chromium are needed there.
+// such as a GPU machine: only Node and dawn.node / Chromium are needed there.
 import fs from 'node:fs';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';

@@ -3,11 +3,11 @@
  * `groups` makes a row group norm once the package has it) and the variants.
  * Shared by the browser page (bench.ts) and the Node + Dawn bench (gpu.ts).
  */
-export type Format = 'channelsLast' | 'channelsFirst';
+import type {DataFormat} from '../support/index';
 
 export interface ShapeCase {
   shape: number[];
-  dataFormat: Format;
+  dataFormat: DataFormat;
   /** Group norm with this many groups (a divisor of C); absent: instance norm. */
   groups?: number;
 }
@@ -33,7 +33,7 @@ export const BASE_CASES: ShapeCase[] = [
   nchw([2, 32, 64, 64]),
 ];
 
-/** The shapes that only a real GPU runs in reasonable time (issues 12, 16). */
+/** The shapes that only a real GPU runs in reasonable time. */
 export const GPU_CASES: ShapeCase[] = [
   nhwc([2, 64, 64, 320]),
   nhwc([4, 512, 512, 32]),
@@ -48,6 +48,49 @@ export const GPU_CASES: ShapeCase[] = [
 export const GROUP_CASES: ShapeCase[] = [nhwc([2, 64, 64, 320], 32), nhwc([8, 32, 32, 64], 8)];
 
 export const ALL_CASES: ShapeCase[] = [...BASE_CASES, ...GPU_CASES, ...GROUP_CASES];
+
+/**
+ * The fused blocks (a norm with what follows it in real nets), each timed
+ * three ways beside the plain fused norm of the same shape:
+ *   inRelu       instance norm + ReLU (style-transfer, CycleGAN generators);
+ *   gnSilu       group norm (32 groups, epsilon 1e-6) + SiLU (diffusion ResBlocks);
+ *   adain        adaptive instance norm: content normalized, scaled and shifted
+ *                by the style's per-(n, c) std and mean (style of another size);
+ *   conditional  conditional instance norm: per-image gamma/beta gathered from
+ *                a [styles, C] table by style id ([N, C] gamma/beta).
+ */
+export type BlockKind = 'inRelu' | 'gnSilu' | 'adain' | 'conditional';
+
+export interface BlockCase extends ShapeCase {
+  block: BlockKind;
+  /** adain: the style's shape (same N and C, its own spatial size). */
+  styleShape?: number[];
+  /** conditional: rows of the gamma/beta tables. */
+  styles?: number;
+}
+
+export const BLOCK_LABELS: Record<BlockKind, string> = {
+  inRelu: 'IN+ReLU',
+  gnSilu: 'GN+SiLU',
+  adain: 'AdaIN',
+  conditional: 'conditional IN',
+};
+
+/** The block rows of every run but --quick. */
+export const BLOCK_CASES: BlockCase[] = [
+  {block: 'inRelu', ...nhwc([8, 64, 64, 32])},
+  {block: 'gnSilu', ...nhwc([2, 64, 64, 320], 32)},
+  {block: 'adain', ...nhwc([8, 64, 64, 32]), styleShape: [8, 32, 32, 32]},
+  {block: 'conditional', ...nhwc([8, 64, 64, 32]), styles: 4},
+];
+
+/** --quick: the same blocks on shapes a CPU or SwiftShader runs in seconds. */
+export const QUICK_BLOCK_CASES: BlockCase[] = [
+  {block: 'inRelu', ...nhwc([2, 32, 32, 32])},
+  {block: 'gnSilu', ...nhwc([1, 16, 16, 320], 32)},
+  {block: 'adain', ...nhwc([2, 32, 32, 32]), styleShape: [2, 16, 16, 32]},
+  {block: 'conditional', ...nhwc([2, 32, 32, 32]), styles: 4},
+];
 
 export const VARIANTS = ['copy', 'fusedFwd', 'compFwd', 'fusedGrad', 'compGrad'] as const;
 export type Variant = (typeof VARIANTS)[number];
@@ -74,10 +117,47 @@ export const MIN_PASSES: Record<Variant, number> = {
   compGrad: 5,
 };
 
+/** What a block's label says: `IN+ReLU 8x64x64x32`, `AdaIN 8x64x64x32 (style 8x32x32x32)`. */
+export function blockLabel(c: BlockCase): string {
+  const style = c.styleShape ? ` (style ${c.styleShape.join('x')})` : '';
+  const styles = c.styles ? ` (${c.styles} styles)` : '';
+  return `${BLOCK_LABELS[c.block]} ${caseLabel(c)}${style}${styles}`;
+}
+
 export const elementsOf = (c: ShapeCase): number => c.shape.reduce((a, b) => a * b, 1);
 
 export const channelsOf = (c: ShapeCase): number =>
   c.dataFormat === 'channelsLast' ? c.shape[c.shape.length - 1] : c.shape[1];
+
+/**
+ * A block's variants: the copy, the plain fused norm of the same shape, the
+ * fused block, the fused norm followed by separate tfjs ops, and the
+ * composite (tf.moments and built-in ops); forward, and forward + gradient.
+ */
+export const BLOCK_VARIANTS = [
+  'copy',
+  'normFwd',
+  'blockFwd',
+  'splitFwd',
+  'compFwd',
+  'normGrad',
+  'blockGrad',
+  'splitGrad',
+  'compGrad',
+] as const;
+export type BlockVariant = (typeof BLOCK_VARIANTS)[number];
+
+export const BLOCK_VARIANT_LABELS: Record<BlockVariant, string> = {
+  copy: 'copy',
+  normFwd: 'norm fwd',
+  blockFwd: 'fused block fwd',
+  splitFwd: 'norm + ops fwd',
+  compFwd: 'composite fwd',
+  normGrad: 'norm fwd+grad',
+  blockGrad: 'fused block fwd+grad',
+  splitGrad: 'norm + ops fwd+grad',
+  compGrad: 'composite fwd+grad',
+};
 
 /** `8x64x64x32`, `2x32x64x64 NCHW`, `... g8`: the label in tables and --shapes. */
 export function caseLabel(c: ShapeCase): string {

@@ -3,7 +3,15 @@
  * browser bench on SwiftShader (as it always ran), the browser bench on a
  * real GPU (`--gpu`), and the Node + Dawn bench (`bench:gpu`).
  */
-import {ALL_CASES, BASE_CASES, pickCases, type ShapeCase} from './cases';
+import {
+  ALL_CASES,
+  BASE_CASES,
+  BLOCK_CASES,
+  type BlockCase,
+  pickCases,
+  QUICK_BLOCK_CASES,
+  type ShapeCase,
+} from './cases';
 import type {BenchConfig} from './core';
 
 export interface RunOptions {
@@ -14,22 +22,36 @@ export interface RunOptions {
   /** `--shapes=8x64x64x32,...`: picked from every shape. */
   shapes?: string[];
   noTraining?: boolean;
+  /** `--no-blocks`: leave out the fused-block rows. */
+  noBlocks?: boolean;
   trainSize?: number;
+}
+
+/** The block rows of a run: BLOCK_CASES, smaller ones with --quick, none with --no-blocks. */
+function blocksOf(o: RunOptions): BlockCase[] {
+  if (o.noBlocks) return [];
+  if (o.shapes) return pickCases([...BLOCK_CASES, ...QUICK_BLOCK_CASES], o.shapes) as BlockCase[];
+  return o.quick ? QUICK_BLOCK_CASES : BLOCK_CASES;
 }
 
 /** The small shapes of `bench:gpu -- --quick` (SwiftShader runs them in about a minute). */
 const QUICK_NODE_CASES: ShapeCase[] = pickCases(BASE_CASES, ['1x32x32x8', '2x32x64x64']);
 
-/** The browser bench (`npm run bench`): SwiftShader by default, a real GPU with `gpu`. */
+/**
+ * The browser bench (`npm run bench`): SwiftShader by default, a real GPU with
+ * `gpu`. `wasm-scalar` is the wasm backend without SIMD (WASM_HAS_SIMD_SUPPORT=false).
+ */
 export function browserConfig(o: RunOptions): BenchConfig {
   // On a GPU, webgpu first: a run cut short by a time limit keeps it.
-  const backends = o.backends ?? (o.gpu ? ['webgpu', 'webgl'] : ['webgl', 'webgpu', 'cpu', 'wasm']);
+  const backends =
+    o.backends ?? (o.gpu ? ['webgpu', 'webgl'] : ['webgl', 'webgpu', 'cpu', 'wasm', 'wasm-scalar']);
   const gpuBackends = backends.filter(b => b === 'webgl' || b === 'webgpu');
   const shapes = o.shapes ? pickCases(ALL_CASES, o.shapes) : o.gpu ? ALL_CASES : BASE_CASES;
   if (o.gpu) {
     return {
       backends,
       shapes,
+      blocks: blocksOf(o),
       maxSize: {cpu: 1 << 20},
       rounds: o.quick ? 3 : 5,
       batchMs: o.quick ? 50 : 200,
@@ -48,9 +70,12 @@ export function browserConfig(o: RunOptions): BenchConfig {
   return {
     backends,
     shapes,
+    blocks: blocksOf(o),
     // --quick leaves out, per backend, the shapes whose composite takes seconds
     // per call here (SwiftShader's WebGPU, tfjs' cpu transposes).
-    maxSize: o.quick ? {webgl: 1 << 20, webgpu: 1 << 19, cpu: 1 << 19, wasm: 1 << 20} : {},
+    maxSize: o.quick
+      ? {webgl: 1 << 20, webgpu: 1 << 19, cpu: 1 << 19, wasm: 1 << 20, 'wasm-scalar': 1 << 20}
+      : {},
     rounds: o.quick ? 3 : 5,
     batchMs: o.quick ? 60 : 200,
     maxCalls: o.quick ? 50 : 200,
@@ -73,6 +98,7 @@ export function nodeConfig(o: RunOptions): BenchConfig {
   return {
     backends: ['webgpu'],
     shapes,
+    blocks: blocksOf(o),
     maxSize: {},
     rounds: o.quick ? 3 : 5,
     batchMs: o.quick ? 60 : 200,
@@ -107,6 +133,7 @@ export function parseOptions(args: string[]): RunOptions & {
     backends: value('backends')?.split(','),
     shapes: value('shapes')?.split(','),
     noTraining: args.includes('--no-training'),
+    noBlocks: args.includes('--no-blocks'),
     trainSize: trainSize === undefined ? undefined : Number(trainSize),
     out: value('out'),
     chrome: value('chrome'),

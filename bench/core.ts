@@ -13,22 +13,33 @@
  *              (the forward and the gradient);
  *   compGrad   the same through instanceNormComposite (autograd through the
  *              built-in ops' registered gradients).
+ * The block rows (blocks.ts) time a fused block beside the plain fused norm,
+ * the fused norm followed by separate tfjs ops, and the composite.
+ *
+ * The backend `wasm-scalar` is tfjs' wasm backend started with
+ * WASM_HAS_SIMD_SUPPORT=false (its scalar binary, and the package's scalar
+ * path): a page that starts it has not started `wasm` before (driver.ts loads
+ * the page afresh per backend).
  */
 import * as tf from '@tensorflow/tfjs-core';
 
+import {groupNorm, groupNormComposite, instanceNorm, instanceNormComposite} from '../src/index';
 import {
-  groupNorm,
-  groupNormComposite,
-  InstanceNorm,
-  InstanceNormGrad,
-  instanceNorm,
-  instanceNormComposite,
-} from '../src/index';
+  type DataFormat,
+  hasFusedKernels as hasKernelsOn,
+  median,
+  randomValues,
+} from '../support/index';
+import {setUpBlock} from './blocks';
 import {
+  BLOCK_VARIANTS,
+  type BlockCase,
+  type BlockKind,
+  type BlockVariant,
+  blockLabel,
   caseLabel,
   channelsOf,
   elementsOf,
-  type Format,
   type ShapeCase,
   VARIANTS,
   type Variant,
@@ -46,6 +57,8 @@ export interface TrainingConfig {
 export interface BenchConfig {
   backends: string[];
   shapes: ShapeCase[];
+  /** The fused-block rows (cases.ts BLOCK_CASES). */
+  blocks: BlockCase[];
   /** Per backend: shapes with more elements than this are skipped. */
   maxSize: Record<string, number>;
   rounds: number;
@@ -62,7 +75,7 @@ export interface BenchConfig {
 export interface CaseResult {
   backend: string;
   shape: number[];
-  dataFormat: Format;
+  dataFormat: DataFormat;
   groups?: number;
   elements: number;
   /** Whether InstanceNorm/InstanceNormGrad were registered on the backend. */
@@ -76,6 +89,24 @@ export interface CaseResult {
   kernelMs: Partial<Record<Variant, number>>;
 }
 
+export interface BlockResult {
+  backend: string;
+  block: BlockKind;
+  shape: number[];
+  dataFormat: DataFormat;
+  groups?: number;
+  styleShape?: number[];
+  styles?: number;
+  elements: number;
+  fusedKernels: boolean;
+  calls: Record<BlockVariant, number>;
+  ms: Record<BlockVariant, number>;
+  msRounds: Record<BlockVariant, number[]>;
+  kernelMs: Partial<Record<BlockVariant, number>>;
+  /** GPU programs run by one call of each variant (webgl, webgpu). */
+  programs?: Partial<Record<BlockVariant, number>>;
+}
+
 export interface KernelShare {
   name: string;
   count: number;
@@ -85,19 +116,13 @@ export interface KernelShare {
 export interface ProfileResult {
   backend: string;
   shape: number[];
-  dataFormat: Format;
+  dataFormat: DataFormat;
   groups?: number;
   /** Per variant: tf.profile's kernels summed by name, slowest first. */
   kernels: Partial<Record<Variant, KernelShare[]>>;
   /** Per variant: GPU programs run by one call (WebGPU dispatches, WebGL draws). */
   programs: Partial<Record<Variant, number>>;
 }
-
-export const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 
 export const log = (message: string): void => console.log(`[bench] ${message}`);
 
@@ -142,24 +167,16 @@ async function kernelTime(call: Call, samples: number): Promise<number | undefin
   return values.length ? median(values) : undefined;
 }
 
-export function hasFusedKernels(backend: string): boolean {
-  return (
-    tf.getKernel(InstanceNorm, backend) != null && tf.getKernel(InstanceNormGrad, backend) != null
-  );
-}
+/** Whether the active backend has the package's kernels. */
+export const hasFusedKernels = (): boolean => hasKernelsOn(tf.getBackend());
 
-/** Seeded uniform values, so every run and backend sees the same data. */
-export function seeded(size: number, seed: number, scale: number, offset: number): Float32Array {
-  let a = seed >>> 0;
-  const values = new Float32Array(size);
-  for (let i = 0; i < size; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    values[i] = offset + scale * (2 * (((t ^ (t >>> 14)) >>> 0) / 4294967296) - 1);
-  }
-  return values;
-}
+/** The tfjs backend a bench backend runs on: `wasm-scalar` is `wasm` without SIMD. */
+export const engineBackend = (backend: string): string =>
+  backend === 'wasm-scalar' ? 'wasm' : backend;
+
+/** Backends whose kernel time is their wall time (no timers of their own). */
+const isCpuSide = (backend: string): boolean =>
+  backend === 'cpu' || engineBackend(backend) === 'wasm';
 
 type Norm = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor;
 
@@ -185,10 +202,10 @@ function normsOf(c: ShapeCase, eps: number): {fused: Norm; composite: Norm} {
 function setUpCase(c: ShapeCase): {calls: Record<Variant, Call>; dispose: () => void} {
   const size = elementsOf(c);
   const channels = channelsOf(c);
-  const x = tf.tensor(seeded(size, 1, 2, 0.5), c.shape);
-  const dy = tf.tensor(seeded(size, 2, 1, 0), c.shape);
-  const gamma = tf.tensor1d(seeded(channels, 3, 0.5, 1));
-  const beta = tf.tensor1d(seeded(channels, 4, 0.5, 0));
+  const x = tf.tensor(randomValues(size, 1, 2, 0.5), c.shape);
+  const dy = tf.tensor(randomValues(size, 2, 1, 0), c.shape);
+  const gamma = tf.tensor1d(randomValues(channels, 3, 0.5, 1));
+  const beta = tf.tensor1d(randomValues(channels, 4, 0.5, 0));
   const norms = normsOf(c, 1e-5);
   const fusedGrads = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => norms.fused(a, g, b));
   const compGrads = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
@@ -206,58 +223,106 @@ function setUpCase(c: ShapeCase): {calls: Record<Variant, Call>; dispose: () => 
   };
 }
 
-export async function benchShape(
+/** The timing of one row: per variant K, the median wall ms, every round and the kernel ms. */
+export interface Timing<V extends string> {
+  calls: Record<V, number>;
+  ms: Record<V, number>;
+  msRounds: Record<V, number[]>;
+  kernelMs: Partial<Record<V, number>>;
+}
+
+/**
+ * Times `calls` side by side: warm-up, K per variant, then `rounds` rounds
+ * of every variant in turn (a slower phase of the machine hits them all
+ * alike), then tf.time samples where the backend has kernel timers.
+ */
+export async function timeVariants<V extends string>(
   backend: string,
-  shapeCase: ShapeCase,
+  variants: readonly V[],
+  calls: Record<V, Call>,
   config: BenchConfig,
-): Promise<CaseResult> {
-  const {calls, dispose} = setUpCase(shapeCase);
+): Promise<Timing<V>> {
   // Warm-up: shader compilation and texture/buffer pools. A second call,
   // timed, chooses K so that a batch lasts about batchMs. Never the first:
   // compilation can take seconds on SwiftShader even for tf.neg, and K = 1
   // would then time a one-call batch dominated by the sync.
-  const count = {} as Record<Variant, number>;
-  for (const v of VARIANTS) {
+  const count = {} as Record<V, number>;
+  for (const v of variants) {
     await timeCalls(calls[v], 1);
     const once = await timeCalls(calls[v], 1);
     count[v] = Math.max(1, Math.min(config.maxCalls, Math.round(config.batchMs / once)));
   }
-  const rounds = Object.fromEntries(VARIANTS.map(v => [v, [] as number[]])) as Record<
-    Variant,
-    number[]
-  >;
+  const rounds = Object.fromEntries(variants.map(v => [v, [] as number[]])) as Record<V, number[]>;
   for (let r = 0; r < config.rounds; r++) {
-    for (const v of VARIANTS) {
+    for (const v of variants) {
       rounds[v].push(await timeCalls(calls[v], count[v]));
     }
   }
-  const kernelMs: Partial<Record<Variant, number>> = {};
+  const kernelMs: Partial<Record<V, number>> = {};
   // The cpu and wasm backends' kernel time is wall time per kernel: no second opinion.
-  if (config.kernelTimeSamples > 0 && backend !== 'cpu' && backend !== 'wasm') {
-    for (const v of VARIANTS) {
+  if (config.kernelTimeSamples > 0 && !isCpuSide(backend)) {
+    for (const v of variants) {
       // One sample of a call that alone outlasts a batch: it takes seconds.
       const samples = count[v] === 1 ? 1 : config.kernelTimeSamples;
       const ms = await kernelTime(calls[v], samples);
       if (ms !== undefined) kernelMs[v] = ms;
     }
   }
-  dispose();
   return {
-    ...caseIdentity(backend, shapeCase),
-    elements: elementsOf(shapeCase),
-    fusedKernels: hasFusedKernels(backend),
     calls: count,
-    ms: Object.fromEntries(VARIANTS.map(v => [v, median(rounds[v])])) as Record<Variant, number>,
+    ms: Object.fromEntries(variants.map(v => [v, median(rounds[v])])) as Record<V, number>,
     msRounds: rounds,
     kernelMs,
   };
+}
+
+export async function benchShape(
+  backend: string,
+  shapeCase: ShapeCase,
+  config: BenchConfig,
+): Promise<CaseResult> {
+  const {calls, dispose} = setUpCase(shapeCase);
+  try {
+    const timing = await timeVariants(backend, VARIANTS, calls, config);
+    return {
+      ...caseIdentity(backend, shapeCase),
+      elements: elementsOf(shapeCase),
+      fusedKernels: hasFusedKernels(),
+      ...timing,
+    };
+  } finally {
+    dispose();
+  }
+}
+
+export async function benchBlock(
+  backend: string,
+  blockCase: BlockCase,
+  config: BenchConfig,
+): Promise<BlockResult> {
+  const {calls, dispose} = setUpBlock(blockCase);
+  try {
+    const timing = await timeVariants(backend, BLOCK_VARIANTS, calls, config);
+    const {block, styleShape, styles} = blockCase;
+    return {
+      ...caseIdentity(backend, blockCase),
+      block,
+      ...(styleShape ? {styleShape} : {}),
+      ...(styles ? {styles} : {}),
+      elements: elementsOf(blockCase),
+      fusedKernels: hasFusedKernels(),
+      ...timing,
+    };
+  } finally {
+    dispose();
+  }
 }
 
 /**
  * How many GPU programs one call runs: counts the backend's runWebGPUProgram
  * or runWebGLProgram calls (tfjs' kernels and this package's go through them).
  */
-function countPrograms(call: Call): number | undefined {
+export function countPrograms(call: Call): number | undefined {
   // WebGPU: every dispatch sets a pipeline (this package's multi-output
   // programs bypass runWebGPUProgram); WebGL: every draw is a runWebGLProgram.
   const webgpu = tf.getBackend() === 'webgpu' && typeof GPUComputePassEncoder !== 'undefined';
@@ -320,8 +385,18 @@ export async function profileShape(backend: string, shapeCase: ShapeCase): Promi
 
 /** What the backend runs on: WebGL renderer, or WebGPU adapter info and limits. */
 export async function backendInfo(backend: string): Promise<Record<string, unknown>> {
-  const info: Record<string, unknown> = {fusedKernels: hasFusedKernels(backend)};
-  if (backend === 'webgl') {
+  const info: Record<string, unknown> = {fusedKernels: hasFusedKernels()};
+  if (engineBackend(backend) === 'wasm') {
+    info.simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+    info.threads = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
+    // Which of tfjs' binaries the page fetched: the SIMD one or the scalar one.
+    if (typeof performance.getEntriesByType === 'function') {
+      info.binaries = performance
+        .getEntriesByType('resource')
+        .map(e => e.name.slice(e.name.lastIndexOf('/') + 1))
+        .filter(name => name.endsWith('.wasm'));
+    }
+  } else if (backend === 'webgl') {
     const gl = (tf.backend() as unknown as {gpgpu: {gl: WebGL2RenderingContext}}).gpgpu.gl;
     const debug = gl.getExtension('WEBGL_debug_renderer_info');
     info.version = gl.getParameter(gl.VERSION);
@@ -356,11 +431,20 @@ export async function backendInfo(backend: string): Promise<Record<string, unkno
   return info;
 }
 
-/** Per backend: every shape (unless too large for it), then the profile of the largest. */
+/**
+ * Per backend: every shape (unless too large for it), then the profile of the
+ * largest, then the block rows.
+ */
 export async function benchKernels(
   backend: string,
   config: BenchConfig,
-  output: {cases: CaseResult[]; profiles: ProfileResult[]; skipped: string[]; errors: string[]},
+  output: {
+    cases: CaseResult[];
+    blocks: BlockResult[];
+    profiles: ProfileResult[];
+    skipped: string[];
+    errors: string[];
+  },
 ): Promise<void> {
   const measured: ShapeCase[] = [];
   for (const shapeCase of config.shapes) {
@@ -388,6 +472,36 @@ export async function benchKernels(
     const profile = await recording(label, output.errors, () => profileShape(backend, largest));
     if (profile) output.profiles.push(profile);
     log(`${label}: ${profile ? 'done' : 'failed'}`);
+  }
+  const gpu = backend === 'webgl' || backend === 'webgpu';
+  for (const blockCase of config.blocks) {
+    const label = `${backend} ${blockLabel(blockCase)}`;
+    const maxSize = config.maxSize[backend] ?? Infinity;
+    if (elementsOf(blockCase) > maxSize) {
+      output.skipped.push(label);
+      log(`${label}: skipped (more than ${maxSize} elements)`);
+      continue;
+    }
+    const result = await recording(label, output.errors, async () => {
+      const timed = await benchBlock(backend, blockCase, config);
+      if (gpu) timed.programs = blockPrograms(blockCase);
+      return timed;
+    });
+    if (!result) continue;
+    output.blocks.push(result);
+    log(`${label}: ${BLOCK_VARIANTS.map(v => `${v} ${result.ms[v].toFixed(3)}`).join(', ')} ms`);
+  }
+}
+
+/** GPU programs (draws, dispatches) one call of each block variant runs. */
+function blockPrograms(blockCase: BlockCase): Partial<Record<BlockVariant, number>> {
+  const {calls, dispose} = setUpBlock(blockCase);
+  try {
+    const programs: Partial<Record<BlockVariant, number>> = {};
+    for (const v of BLOCK_VARIANTS) programs[v] = countPrograms(calls[v]);
+    return programs;
+  } finally {
+    dispose();
   }
 }
 

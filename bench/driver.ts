@@ -2,10 +2,12 @@
  * The browser bench's driver (Node): serves the bundled page (page/ beside
  * this file once bundled) from http://127.0.0.1 (WebGPU needs a secure
  * origin), runs it in headless Chromium through puppeteer-core, prints the
- * tables and writes results.json into --out (default: the current folder).
+ * tables and, with --out DIR, writes them as DIR/chrome.json (nothing is
+ * written without --out).
  *
  *   node bench-chromium.mjs [--quick] [--gpu] [--chrome PATH] [--out DIR]
- *     [--backends=webgl,webgpu] [--shapes=8x64x64x32,...] [--no-training] [--train-size N]
+ *     [--backends=webgl,webgpu,wasm,wasm-scalar] [--shapes=8x64x64x32,...] [--no-training]
+ *     [--no-blocks] [--train-size N]
  *
  * Without --gpu: the SwiftShader flags of the tests (scripts/chromium.cjs) and
  * the SwiftShader targets; with --gpu: ANGLE on Vulkan and WebGPU on the real
@@ -18,7 +20,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
-import puppeteer from 'puppeteer-core';
+import puppeteer, {type Page} from 'puppeteer-core';
 
 import {CHROMIUM_FLAGS, CHROMIUM_GPU_FLAGS, chromiumPath} from '../scripts/chromium.cjs';
 import {browserConfig, parseOptions} from './config';
@@ -26,8 +28,10 @@ import {
   CHROME_GPU_TARGETS,
   CHROME_GPU_TRAINING_TARGETS,
   type BenchOutput,
+  blockRatiosOf,
   checkTargets,
   emptyOutput,
+  GPU_BLOCK_TARGETS,
   ratiosOf,
   report,
   SWIFTSHADER_TARGETS,
@@ -37,7 +41,7 @@ import {
 const pageDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'page');
 const options = parseOptions(process.argv.slice(2));
 const config = browserConfig(options);
-const outDir = path.resolve(options.out ?? '.');
+const outDir = options.out === undefined ? undefined : path.resolve(options.out);
 const executablePath = options.chrome ?? process.env.CHROME ?? chromiumPath();
 const flags = options.gpu ? CHROMIUM_GPU_FLAGS : CHROMIUM_FLAGS;
 
@@ -74,17 +78,20 @@ const browser = await puppeteer.launch({
   dumpio: process.env.BENCH_DUMPIO === '1',
 });
 const output = emptyOutput('');
-const file = path.join(outDir, 'results.json');
+const file = outDir === undefined ? undefined : path.join(outDir, 'chrome.json');
 let browserVersion = '';
 
-/** results.json from what is measured so far (written after each backend). */
+/** chrome.json from what is measured so far (written after each backend, with --out). */
 function writeResults(): TargetResult[] {
   const targets = checkTargets(
     output.cases,
     options.gpu ? CHROME_GPU_TARGETS : SWIFTSHADER_TARGETS,
     output.training,
     options.gpu ? CHROME_GPU_TRAINING_TARGETS : [],
+    output.blocks,
+    options.gpu ? GPU_BLOCK_TARGETS : [],
   );
+  if (file === undefined || outDir === undefined) return targets;
   const results = {
     date: new Date().toISOString(),
     mode: `${options.quick ? 'quick' : 'full'}${options.gpu ? ', GPU flags' : ', SwiftShader'}`,
@@ -108,6 +115,7 @@ function writeResults(): TargetResult[] {
     config,
     backends: output.backends,
     cases: output.cases.map(c => ({...c, ratios: ratiosOf(c)})),
+    blocks: output.blocks.map(b => ({...b, ratios: blockRatiosOf(b)})),
     profiles: output.profiles,
     training: output.training,
     targets,
@@ -120,7 +128,11 @@ function writeResults(): TargetResult[] {
   return targets;
 }
 
-try {
+/**
+ * Opens the page afresh: one page per backend, so that `wasm-scalar` starts
+ * tfjs' wasm backend with its SIMD flag off in a page where `wasm` never ran.
+ */
+async function openPage(): Promise<Page> {
   const page = await browser.newPage();
   page.on('console', message => {
     if (message.text().startsWith('[bench]')) console.error(`${elapsed()} ${message.text()}`);
@@ -128,18 +140,24 @@ try {
   page.on('pageerror', error => console.error(`page error: ${(error as Error).message ?? error}`));
   await page.goto(`http://127.0.0.1:${port}/`);
   await page.waitForFunction('window.benchReady === true', {timeout: 60000});
+  return page;
+}
+
+try {
   browserVersion = await browser.version();
-  // One backend at a time, results.json rewritten after each: a run cut short
+  // One backend at a time, chrome.json rewritten after each: a run cut short
   // (a time limit on the GPU machine) keeps what it measured.
   for (const backend of config.backends) {
+    const page = await openPage();
     const part = await page.evaluate(
       c =>
         (window as unknown as {runBenchmark: (c: unknown) => Promise<BenchOutput>}).runBenchmark(c),
       {...config, backends: [backend]} as unknown,
     );
+    await page.close();
     output.userAgent = part.userAgent;
     Object.assign(output.backends, part.backends);
-    for (const key of ['cases', 'profiles', 'training', 'skipped', 'errors'] as const) {
+    for (const key of ['cases', 'blocks', 'profiles', 'training', 'skipped', 'errors'] as const) {
       (output[key] as unknown[]).push(...part[key]);
     }
     writeResults();
@@ -156,6 +174,7 @@ for (const [name, info] of Object.entries(output.backends)) {
 console.log('');
 console.log(report({...output, targets, rounds: config.rounds}).join('\n'));
 console.log(
-  `\n${browserVersion}; ${options.gpu ? 'GPU flags' : 'SwiftShader'}; wrote ${file} in ${elapsed()}`,
+  `\n${browserVersion}; ${options.gpu ? 'GPU flags' : 'SwiftShader'}; ` +
+    `${file ? `wrote ${file}` : 'nothing written (--out DIR writes DIR/chrome.json)'} in ${elapsed()}`,
 );
 if (output.errors.length) process.exitCode = 1;

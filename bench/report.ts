@@ -1,10 +1,21 @@
 /**
  * The tables and targets both benches print (Node side): wall ms, tf.time
- * kernel ms, effective bandwidth, the per-kernel profile of the largest
- * shape, the training step, and the issue's targets with their worst shape.
+ * kernel ms, effective bandwidth, the WebAssembly rows (SIMD and scalar), the
+ * per-kernel profile of the largest shape, the fused-block rows, the training
+ * step, and the targets with their worst shape.
  */
-import {caseLabel, MIN_PASSES, type ShapeCase, VARIANT_LABELS, VARIANTS} from './cases';
-import type {CaseResult, ProfileResult} from './core';
+import {
+  BLOCK_VARIANT_LABELS,
+  BLOCK_VARIANTS,
+  type BlockCase,
+  blockLabel,
+  caseLabel,
+  MIN_PASSES,
+  type ShapeCase,
+  VARIANT_LABELS,
+  VARIANTS,
+} from './cases';
+import type {BlockResult, CaseResult, ProfileResult} from './core';
 import type {TrainingResult} from './training';
 
 /** What a browser run hands back to its driver (and results.json holds). */
@@ -12,6 +23,7 @@ export interface BenchOutput {
   userAgent: string;
   backends: Record<string, Record<string, unknown>>;
   cases: CaseResult[];
+  blocks: BlockResult[];
   profiles: ProfileResult[];
   training: TrainingResult[];
   skipped: string[];
@@ -20,7 +32,16 @@ export interface BenchOutput {
 }
 
 export function emptyOutput(userAgent: string): BenchOutput {
-  return {userAgent, backends: {}, cases: [], profiles: [], training: [], skipped: [], errors: []};
+  return {
+    userAgent,
+    backends: {},
+    cases: [],
+    blocks: [],
+    profiles: [],
+    training: [],
+    skipped: [],
+    errors: [],
+  };
 }
 
 export const fmt = (v: number | undefined): string =>
@@ -60,7 +81,25 @@ export function bandwidth(c: CaseResult): Record<string, number> {
   );
 }
 
-export const normShare = (t: TrainingResult, kind: 'layer' | 'composite'): number =>
+/** The ratios of a block row: each way of writing the block over the fused block. */
+export interface BlockRatios {
+  /** Fused block fwd+grad over the plain fused norm's (the block's cost over the norm). */
+  blockOverNormGrad: number;
+  splitOverBlockFwd: number;
+  splitOverBlockGrad: number;
+  compositeOverBlockFwd: number;
+  compositeOverBlockGrad: number;
+}
+
+export const blockRatiosOf = (b: BlockResult): BlockRatios => ({
+  blockOverNormGrad: b.ms.blockGrad / b.ms.normGrad,
+  splitOverBlockFwd: b.ms.splitFwd / b.ms.blockFwd,
+  splitOverBlockGrad: b.ms.splitGrad / b.ms.blockGrad,
+  compositeOverBlockFwd: b.ms.compFwd / b.ms.blockFwd,
+  compositeOverBlockGrad: b.ms.compGrad / b.ms.blockGrad,
+});
+
+export const normShare = (t: TrainingResult, kind: 'layer' | 'block' | 'composite'): number =>
   (t.msPerStep[kind] - t.msPerStep.none) / t.msPerStep[kind];
 
 /** Composite norms' time over the layer's norms' time in one step. */
@@ -121,7 +160,7 @@ export const SWIFTSHADER_TARGETS: Target[] = [
   },
 ];
 
-/** Chrome on a real GPU (issue 16). */
+/** Chrome on a real GPU. */
 export const CHROME_GPU_TARGETS: Target[] = [
   {backend: 'webgl', what: 'fused fwd+grad / copy', value: r('fusedGradOverCopy'), atMost: 2},
   {backend: 'webgl', what: 'fused fwd / copy', value: r('fusedFwdOverCopy'), atMost: 1.3},
@@ -138,13 +177,44 @@ export const CHROME_GPU_TARGETS: Target[] = [
 
 export const CHROME_GPU_TRAINING_TARGETS: TrainingTarget[] = [
   {what: "layer's norms / step", value: t => normShare(t, 'layer') * 100, atMost: 3, unit: '%'},
+  {
+    what: 'fused IN+ReLU blocks / step',
+    value: t => normShare(t, 'block') * 100,
+    atMost: 3,
+    unit: '%',
+  },
   {what: "composite's / layer's norm time", value: normTimeRatio, atLeast: 10, unit: 'x'},
+];
+
+/** A block target: a ratio of a block row, on the named backends. */
+export interface BlockTarget {
+  backend: string;
+  what: string;
+  value: (b: BlockResult) => number;
+  atLeast?: number;
+  atMost?: number;
+}
+
+/** Fused blocks on a real GPU (WebGPU and WebGL in Chrome, WebGPU in Node). */
+export const GPU_BLOCK_TARGETS: BlockTarget[] = [
+  ...['webgpu', 'webgl'].map(backend => ({
+    backend,
+    what: 'fused block / plain norm, fwd+grad',
+    value: (b: BlockResult) => blockRatiosOf(b).blockOverNormGrad,
+    atMost: 1.1,
+  })),
+  {
+    backend: 'webgpu',
+    what: 'norm + ops / fused block, fwd+grad',
+    value: b => blockRatiosOf(b).splitOverBlockGrad,
+    atLeast: 1.3,
+  },
 ];
 
 const LARGE = ['4x512x512x32', '4x32x512x512 NCHW'];
 const TYPICAL = ['8x64x64x32', '1x256x256x16', '16x16x16x128', '2x64x64x320', '2x32x64x64 NCHW'];
 
-/** Node + Dawn on a real GPU (issue 12). */
+/** Node + Dawn on a real GPU. */
 export const NODE_GPU_TARGETS: Target[] = [
   {
     backend: 'webgpu',
@@ -198,8 +268,25 @@ export function checkTargets(
   targets: Target[],
   training: TrainingResult[] = [],
   trainingTargets: TrainingTarget[] = [],
+  blocks: BlockResult[] = [],
+  blockTargets: BlockTarget[] = [],
 ): TargetResult[] {
   const results: TargetResult[] = [];
+  for (const t of blockTargets) {
+    const measured = blocks.filter(b => b.backend === t.backend);
+    if (!measured.length) continue;
+    const perShape = measured.map(b => ({shape: blockLabel(b as BlockCase), value: t.value(b)}));
+    const values = perShape.map(p => p.value);
+    results.push({
+      backend: t.backend,
+      what: `blocks: ${t.what}`,
+      target: bound(t),
+      worst: t.atLeast !== undefined ? Math.min(...values) : Math.max(...values),
+      met: values.every(v => holds(v, t)),
+      fusedKernels: measured.every(b => b.fusedKernels),
+      perShape,
+    });
+  }
   for (const t of targets) {
     const measured = cases.filter(
       c => c.backend === t.backend && (!t.shapes || t.shapes.includes(label(c))),
@@ -247,6 +334,7 @@ const variantHead = VARIANTS.map(v => VARIANT_LABELS[v]);
 /** Every table of a run, as Markdown lines. */
 export function report(output: {
   cases: CaseResult[];
+  blocks: BlockResult[];
   profiles: ProfileResult[];
   training: TrainingResult[];
   targets: TargetResult[];
@@ -332,6 +420,7 @@ export function report(output: {
       ),
     );
   }
+  lines.push(...wasmTable(cases));
   for (const p of output.profiles) {
     lines.push(
       '',
@@ -353,32 +442,38 @@ export function report(output: {
       ...table(['variant', 'GPU programs', 'total', 'kernels'], ['---', '--:', '--:', '---'], rows),
     );
   }
+  lines.push(...blockTables(output.blocks));
   if (output.training.length) {
     const t0 = output.training[0];
     lines.push(
       '',
       `Training step: style-transfer network (${t0.norms} norms) on 1x${t0.size}x${t0.size}x3, ` +
-        'Adam, MSE; ms per model.trainOnBatch, median, the three nets interleaved:',
+        'Adam, MSE; ms per model.trainOnBatch, median, the four nets interleaved (no norm: the ' +
+        'same net with the norm layers taken out):',
       '',
     );
     lines.push(
       ...table(
         [
           'backend',
-          'with the layer',
-          'with the composite norm',
+          'layer + ReLU layer',
+          'fused IN+ReLU layer',
+          'composite norm',
           'no norm',
           "layer's norms / step",
+          "fused blocks' / step",
           "composite's norms / step",
           "composite's / layer's norm time",
         ],
-        ['---', '--:', '--:', '--:', '--:', '--:', '--:'],
+        ['---', ...Array(8).fill('--:')],
         output.training.map(t => [
           t.backend + (t.fusedKernels ? '' : ' (no fused kernels)'),
           fmt(t.msPerStep.layer),
+          fmt(t.msPerStep.block),
           fmt(t.msPerStep.composite),
           fmt(t.msPerStep.none),
           `${(normShare(t, 'layer') * 100).toFixed(1)}%`,
+          `${(normShare(t, 'block') * 100).toFixed(1)}%`,
           `${(normShare(t, 'composite') * 100).toFixed(1)}%`,
           `${fmt(normTimeRatio(t))}x`,
         ]),
@@ -403,5 +498,98 @@ export function report(output: {
   }
   if (output.skipped.length) lines.push('', `Skipped: ${output.skipped.join('; ')}`);
   if (output.errors.length) lines.push('', 'ERRORS:', ...output.errors.map(e => `- ${e}`));
+  return lines;
+}
+
+/**
+ * The WebAssembly rows side by side: SIMD (`wasm`) and the scalar fallback
+ * (`wasm-scalar`), GB/s of the copy, the fused and the composite variants
+ * (wall time), and composite / fused.
+ */
+function wasmTable(cases: CaseResult[]): string[] {
+  const rows = cases.filter(c => c.backend === 'wasm' || c.backend === 'wasm-scalar');
+  if (!rows.length) return [];
+  return [
+    '',
+    'WebAssembly, SIMD (wasm) and scalar fallback (wasm-scalar: WASM_HAS_SIMD_SUPPORT=false), ' +
+      'GB/s by wall time, and composite / fused:',
+    '',
+    ...table(
+      [
+        'backend',
+        'shape',
+        ...variantHead.map(h => `${h} GB/s`),
+        'comp/fused fwd',
+        'comp/fused fwd+grad',
+      ],
+      ['---', '---', ...Array(7).fill('--:')],
+      rows.map(c => {
+        const bw = bandwidth(c);
+        const q = ratiosOf(c);
+        return [
+          c.backend + (c.fusedKernels ? '' : ' (no fused kernels)'),
+          label(c),
+          ...VARIANTS.map(v => fmt(bw[v])),
+          `${fmt(q.compositeOverFusedFwd)}x`,
+          `${fmt(q.compositeOverFusedGrad)}x`,
+        ];
+      }),
+    ),
+  ];
+}
+
+/** The fused-block rows: wall ms per variant, then the ratios and GPU programs. */
+function blockTables(blocks: BlockResult[]): string[] {
+  if (!blocks.length) return [];
+  const lines = [
+    '',
+    'Fused blocks, wall ms per call: the plain fused norm, the fused block, the fused norm ' +
+      'followed by separate tfjs ops (norm + ops), the composite (tf.moments); forward and ' +
+      'forward + gradient:',
+    '',
+    ...table(
+      ['backend', 'block', ...BLOCK_VARIANTS.map(v => BLOCK_VARIANT_LABELS[v])],
+      ['---', '---', ...Array(BLOCK_VARIANTS.length).fill('--:')],
+      blocks.map(b => [
+        b.backend + (b.fusedKernels ? '' : ' (no fused kernels)'),
+        blockLabel(b as BlockCase),
+        ...BLOCK_VARIANTS.map(v => fmt(b.ms[v])),
+      ]),
+    ),
+    '',
+    'Fused blocks, ratios (and GPU programs per fwd+grad call: norm / block / norm + ops / composite):',
+    '',
+  ];
+  lines.push(
+    ...table(
+      [
+        'backend',
+        'block',
+        'block / norm fwd+grad',
+        'norm + ops / block fwd',
+        'norm + ops / block fwd+grad',
+        'composite / block fwd',
+        'composite / block fwd+grad',
+        'programs',
+      ],
+      ['---', '---', ...Array(6).fill('--:')],
+      blocks.map(b => {
+        const q = blockRatiosOf(b);
+        const p = b.programs;
+        return [
+          b.backend,
+          blockLabel(b as BlockCase),
+          `${fmt(q.blockOverNormGrad)}x`,
+          `${fmt(q.splitOverBlockFwd)}x`,
+          `${fmt(q.splitOverBlockGrad)}x`,
+          `${fmt(q.compositeOverBlockFwd)}x`,
+          `${fmt(q.compositeOverBlockGrad)}x`,
+          p
+            ? [p.normGrad, p.blockGrad, p.splitGrad, p.compGrad].map(n => n ?? '–').join(' / ')
+            : '–',
+        ];
+      }),
+    ),
+  );
   return lines;
 }

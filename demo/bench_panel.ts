@@ -8,6 +8,7 @@
 // bench/run.mjs drives.
 import '../bench/bench';
 import type {BenchConfig, BenchOutput, CaseResult} from '../bench/bench';
+import {browserConfig} from '../bench/config';
 
 export interface BenchHooks {
   /** Stops training; resolves with the backend to return to. */
@@ -17,29 +18,19 @@ export interface BenchHooks {
 }
 
 /**
- * The settings of `npm run bench -- --quick` (bench/run.mjs), on one backend,
- * without the training rows (the demo's own table times training). Kept in
- * step with run.mjs by hand until bench.ts exports its quick config; the
- * BenchConfig type catches a changed shape.
+ * The settings of `npm run bench -- --quick --no-training --no-blocks`
+ * (bench/config.ts) on one backend, with smaller batches: the demo's own
+ * table times training.
  */
 function quickConfig(backend: string): BenchConfig {
-  return {
+  const config = browserConfig({
+    quick: true,
+    gpu: false,
     backends: [backend],
-    shapes: [
-      {shape: [8, 64, 64, 32], dataFormat: 'channelsLast'},
-      {shape: [1, 256, 256, 16], dataFormat: 'channelsLast'},
-      {shape: [16, 16, 16, 128], dataFormat: 'channelsLast'},
-      {shape: [2, 128, 128, 64], dataFormat: 'channelsLast'},
-      {shape: [1, 32, 32, 8], dataFormat: 'channelsLast'},
-      {shape: [2, 32, 64, 64], dataFormat: 'channelsFirst'},
-    ],
-    maxSize: {webgl: 1 << 20, webgpu: 1 << 19, wasm: 1 << 19, cpu: 1 << 19},
-    rounds: 3,
-    batchMs: 40,
-    maxCalls: 8,
-    kernelTimeSamples: 0,
-    training: {backends: [], size: 32, warmupSteps: 1, rounds: 1, steps: 1},
-  };
+    noTraining: true,
+    noBlocks: true,
+  });
+  return {...config, batchMs: 40, maxCalls: 8};
 }
 
 type RunBenchmark = (config: BenchConfig) => Promise<BenchOutput>;

@@ -1,11 +1,13 @@
 /**
  * The demo page: picks the best backend, trains the painter network live,
- * times fused against composite instance norm, runs the quick benchmark, and
- * says in words what went wrong when something does.
+ * times fused against composite instance norm, trains a conditional painter
+ * that paints in any of several palettes (the style id picks one), runs the
+ * quick benchmark, and says in words what went wrong when something does.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
 import {InstanceNorm, InstanceNormGrad, instanceNorm} from '../src/index';
+import {hasFusedKernels, median} from '../support/index';
 import {
   activateBackend,
   BACKEND_LABELS,
@@ -15,8 +17,8 @@ import {
   setGpuErrorHandler,
 } from './backends';
 import {setUpBenchPanel} from './bench_panel';
-import {BATCH, DATASET_SIZE, IMAGE_SIZE, makeDataset} from './data';
-import {makeRuns, NormKind, TrainingRun} from './model';
+import {BATCH, DATASET_SIZE, IMAGE_SIZE, makeDataset, PALETTES} from './data';
+import {makeConditionalRun, makeRuns, NormKind, PainterKind, TrainingRun} from './model';
 import {drawImageRow, drawLossPlot} from './plot';
 
 const DRAW_EVERY = 5;
@@ -29,19 +31,47 @@ const WARMUP = 3;
  */
 const WINDOW = 10;
 const IMAGE_GAP = 8;
-const NORM_COLORS: Record<NormKind, string> = {fused: '#2f6fdb', composite: '#e07b27'};
+const NORM_COLORS: Record<NormKind, string> = {
+  fused: '#2f6fdb',
+  composite: '#e07b27',
+  conditional: '#2e9e5b',
+};
+const NORM_LABELS: Record<NormKind, string> = {
+  fused: 'fused kernels',
+  composite: 'composite (tf.moments)',
+  conditional: `conditional, ${PALETTES.length} styles`,
+};
 
 const $ = <T extends HTMLElement>(selector: string) => document.querySelector(selector) as T;
 const backendButtons = Array.from(document.querySelectorAll<HTMLButtonElement>('[data-backend]'));
 const normButtons = Array.from(document.querySelectorAll<HTMLButtonElement>('[data-norm]'));
+/** One button per palette: its index is the style id. */
+const styleButtons = PALETTES.map((palette, id) => {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.dataset.style = String(id);
+  b.textContent = palette.name;
+  $('#styles').appendChild(b);
+  return b;
+});
 const trainButton = $<HTMLButtonElement>('#train');
 
-/** Everything tied to one backend: the data tensors and both runs. */
+/**
+ * Everything tied to one backend: the data tensors and the runs. The
+ * conditional run trains on `styledTargets[rotation][batch]`, image i of a
+ * batch painted in palette `styleIds[rotation][i]`: each rotation shifts the
+ * palettes by one, so every scene is seen in every style.
+ */
 interface Session {
   backend: BackendName;
   batches: Array<{input: tf.Tensor4D; target: tf.Tensor4D}>;
+  styledTargets: tf.Tensor4D[][];
+  styleIds: tf.Tensor1D[];
   preview: tf.Tensor4D;
-  runs: Record<NormKind, TrainingRun>;
+  /** Per palette: the held-out batch's style ids (all that palette). */
+  previewIds: tf.Tensor1D[];
+  /** The conditional run is built when its mode is first picked on this backend. */
+  runs: Record<PainterKind, TrainingRun> & {conditional?: TrainingRun};
 }
 
 const dataset = makeDataset();
@@ -49,32 +79,40 @@ const PIXELS = IMAGE_SIZE * IMAGE_SIZE;
 /** The last batch is held out: the page shows how the network does on scenes it never trained on. */
 const TRAIN_BATCHES = DATASET_SIZE / BATCH - 1;
 
-let session: Session | null = null;
-let norm: NormKind = 'fused';
-let running = true;
-/** True while the benchmark panel runs: training and backend switches wait. */
-let benchBusy = false;
-/** Steps left of a "Measure both" sequence, which alternates composite and fused. */
-let compareLeft = 0;
-/** The first WebGPU validation error since the last step (a shader that did not compile, ...). */
-let gpuError: string | null = null;
-/** tf.memory().numTensors after the last step: steady once Adam has its slots (the e2e test checks). */
-let tensorsAfterStep = 0;
+/** The page's state: one object, read and changed by the functions below. */
+const state = {
+  session: null as Session | null,
+  norm: 'fused' as NormKind,
+  /** The palette the held-out scenes are painted in (conditional mode). */
+  style: 0,
+  running: true,
+  /** True while the benchmark panel runs: training and backend switches wait. */
+  benchBusy: false,
+  /** Steps left of a "Measure both" sequence, which alternates composite and fused. */
+  compareLeft: 0,
+  /** The first WebGPU validation error since the last step (a shader that did not compile, ...). */
+  gpuError: null as string | null,
+  /** tf.memory().numTensors after the last step: steady once Adam has its slots (the e2e test checks). */
+  tensorsAfterStep: 0,
+  /** The step in flight; a backend switch waits for it before disposing anything. */
+  stepping: Promise.resolve() as Promise<void>,
+  /** Bumped to stop the current training loop. */
+  generation: 0,
+  unavailable: new Map<BackendName, string>(),
+  /** Median ms per step, per backend and norm, kept across backend switches. */
+  timings: new Map<BackendName, Partial<Record<NormKind, number>>>(),
+  messages: [] as Array<{kind: 'error' | 'info'; text: string}>,
+  /** The kernel note of each backend the page started, for the end-to-end test. */
+  kernelNotes: new Map<BackendName, string>(),
+};
+
 setGpuErrorHandler(text => {
   // A WebGPU device left behind by a switch can still report late errors.
-  if (tf.getBackend() === 'webgpu') gpuError ??= text;
+  if (tf.getBackend() === 'webgpu') state.gpuError ??= text;
 });
-/** The step in flight; a backend switch waits for it before disposing anything. */
-let stepping: Promise<void> = Promise.resolve();
-/** Bumped to stop the current training loop. */
-let generation = 0;
-const unavailable = new Map<BackendName, string>();
-/** Median ms per step, per backend and norm, kept across backend switches. */
-const timings = new Map<BackendName, Partial<Record<NormKind, number>>>();
-const messages: Array<{kind: 'error' | 'info'; text: string}> = [];
 
 function say(kind: 'error' | 'info', text: string): void {
-  messages.push({kind, text});
+  state.messages.push({kind, text});
   const box = $('#messages');
   const p = document.createElement('p');
   p.className = kind;
@@ -111,28 +149,91 @@ function makeSession(backend: BackendName): Session {
     1,
   ]);
   drawImageRow($('#input'), slice(dataset.gray, first, BATCH, 1), BATCH, IMAGE_SIZE, 1, IMAGE_GAP);
+  drawTargets();
+  const styles = PALETTES.length;
+  const styleIds = Array.from({length: styles}, (_, rotation) =>
+    tf.tensor1d(
+      Array.from({length: BATCH}, (_, i) => (i + rotation) % styles),
+      'int32',
+    ),
+  );
+  const styledTargets = Array.from({length: styles}, (_, rotation) =>
+    Array.from({length: TRAIN_BATCHES}, (_, b) => {
+      const images = Array.from({length: BATCH}, (_, i) =>
+        slice(dataset.styled[(i + rotation) % styles], b * BATCH + i, 1, 3),
+      );
+      const data = new Float32Array(BATCH * PIXELS * 3);
+      images.forEach((image, i) => data.set(image, i * PIXELS * 3));
+      return tf.tensor4d(data, [BATCH, IMAGE_SIZE, IMAGE_SIZE, 3]);
+    }),
+  );
+  const previewIds = PALETTES.map((_, s) => tf.fill([BATCH], s, 'int32') as tf.Tensor1D);
+  return {
+    backend,
+    batches,
+    styledTargets,
+    styleIds,
+    preview,
+    previewIds,
+    runs: makeRuns(),
+  };
+}
+
+function disposeSession(s: Session): void {
+  for (const {input, target} of s.batches) tf.dispose([input, target]);
+  tf.dispose([...s.styledTargets.flat(), ...s.styleIds, ...s.previewIds, s.preview]);
+  for (const run of Object.values(s.runs)) run.dispose();
+}
+
+/** The run of `kind` (the conditional one exists once its mode was picked on this backend). */
+function runOf(s: Session, kind: NormKind): TrainingRun {
+  const run = s.runs[kind];
+  if (!run) throw new Error(`no ${kind} run on ${s.backend}`);
+  return run;
+}
+
+/**
+ * Builds the conditional run of `s` if it has none; where that fails (a
+ * backend without the kernels' per-image gamma/beta), says so and goes back
+ * to the fused painter: the backend itself still trains.
+ */
+function ensureConditional(s: Session): void {
+  if (s.runs.conditional || state.norm !== 'conditional') return;
+  try {
+    s.runs.conditional = makeConditionalRun(PALETTES.length);
+  } catch (e) {
+    leaveConditional(s, e);
+  }
+}
+
+/** Drops the conditional run of `s` after `error`, in words, and trains the fused painter. */
+function leaveConditional(s: Session, error: unknown): void {
+  s.runs.conditional?.dispose();
+  delete s.runs.conditional;
+  say(
+    'error',
+    `The conditional mode failed on ${BACKEND_LABELS[s.backend]}: ${message(error)} ` +
+      'Back to the fused painter.',
+  );
+  state.norm = 'fused';
+  // A WebGPU error of the conditional run's programs is its own.
+  state.gpuError = null;
+  drawTargets();
+  renderControls();
+}
+
+/** The held-out targets, in the palette the page shows. */
+function drawTargets(): void {
+  const first = TRAIN_BATCHES * BATCH;
+  const palette = state.norm === 'conditional' ? state.style : 0;
   drawImageRow(
     $('#target'),
-    slice(dataset.color, first, BATCH, 3),
+    slice(dataset.styled[palette], first, BATCH, 3),
     BATCH,
     IMAGE_SIZE,
     3,
     IMAGE_GAP,
   );
-  return {backend, batches, preview, runs: makeRuns()};
-}
-
-function disposeSession(s: Session): void {
-  for (const {input, target} of s.batches) tf.dispose([input, target]);
-  s.preview.dispose();
-  s.runs.fused.dispose();
-  s.runs.composite.dispose();
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 function msPerStep(run: TrainingRun): number | undefined {
@@ -146,24 +247,33 @@ function msPerStep(run: TrainingRun): number | undefined {
 function renderControls(): void {
   for (const b of backendButtons) {
     const name = b.dataset.backend as BackendName;
-    b.setAttribute('aria-pressed', String(session?.backend === name));
-    b.disabled = unavailable.has(name) || benchBusy;
-    b.title = unavailable.get(name) ?? `Train on ${BACKEND_LABELS[name]}`;
+    b.setAttribute('aria-pressed', String(state.session?.backend === name));
+    b.disabled = state.unavailable.has(name) || state.benchBusy;
+    b.title = state.unavailable.get(name) ?? `Train on ${BACKEND_LABELS[name]}`;
   }
-  for (const b of normButtons) b.setAttribute('aria-pressed', String(b.dataset.norm === norm));
-  trainButton.textContent = running ? 'Pause' : 'Train';
+  for (const b of normButtons)
+    b.setAttribute('aria-pressed', String(b.dataset.norm === state.norm));
+  for (const b of styleButtons) {
+    b.setAttribute('aria-pressed', String(Number(b.dataset.style) === state.style));
+    b.disabled = state.norm !== 'conditional';
+    b.title =
+      state.norm === 'conditional'
+        ? `Paint the held-out scenes in the ${b.textContent} palette (style id ${b.dataset.style})`
+        : 'Styles: pick "Conditional" under Instance norm';
+  }
+  trainButton.textContent = state.running ? 'Pause' : 'Train';
 }
 
 function renderTiming(): void {
   const body = $('#timing tbody');
   body.replaceChildren(
     ...BACKEND_ORDER.map(name => {
-      const t = timings.get(name) ?? {};
+      const t = state.timings.get(name) ?? {};
       const cells = [
         BACKEND_LABELS[name],
         t.fused !== undefined
           ? `${t.fused.toFixed(1)} ms`
-          : unavailable.has(name)
+          : state.unavailable.has(name)
             ? 'unavailable'
             : '—',
         t.composite !== undefined ? `${t.composite.toFixed(1)} ms` : '—',
@@ -172,7 +282,7 @@ function renderTiming(): void {
           : '—',
       ];
       const tr = document.createElement('tr');
-      tr.className = session?.backend === name ? 'active' : '';
+      tr.className = state.session?.backend === name ? 'active' : '';
       tr.dataset.backend = name;
       cells.forEach((text, i) => {
         const td = document.createElement('td');
@@ -186,32 +296,33 @@ function renderTiming(): void {
 }
 
 function renderStatus(): void {
-  if (!session) return;
-  const run = session.runs[norm];
+  if (!state.session) return;
+  const run = state.session.runs[state.norm];
+  if (!run) return;
   const last = run.losses[run.losses.length - 1];
   const ms = run.stepMs[run.stepMs.length - 1];
   $('#status').textContent = [
-    `${norm}: step ${run.losses.length}`,
+    `${state.norm}: step ${run.losses.length}`,
     last !== undefined ? `loss ${last.toFixed(4)}` : 'loss —',
     ms !== undefined ? `${ms.toFixed(ms < 100 ? 1 : 0)} ms/step` : '',
-    compareLeft > 0 ? `measuring both, ${compareLeft} steps left` : '',
-    running ? '' : 'paused',
+    state.compareLeft > 0 ? `measuring both, ${state.compareLeft} steps left` : '',
+    state.running ? '' : 'paused',
   ]
     .filter(Boolean)
     .join(' · ');
 }
 
 function renderPlot(): void {
-  const runs = session?.runs;
+  const runs = state.session?.runs;
   drawLossPlot(
     $('#loss-plot'),
-    (['fused', 'composite'] as NormKind[]).map(kind => ({
-      label: kind === 'fused' ? 'fused kernels' : 'composite (tf.moments)',
+    (['fused', 'composite', 'conditional'] as NormKind[]).map(kind => ({
+      label: NORM_LABELS[kind],
       color: NORM_COLORS[kind],
       // The fused curve is drawn wide and pale underneath: where the two coincide, both show.
       width: kind === 'fused' ? 6 : 2,
       alpha: kind === 'fused' ? 0.45 : 1,
-      values: runs ? runs[kind].losses : [],
+      values: runs?.[kind]?.losses ?? [],
     })),
   );
 }
@@ -239,12 +350,9 @@ async function kernelNote(backend: BackendName): Promise<string> {
   );
 }
 
-/** The kernel note of each backend the page started, for the end-to-end test. */
-const kernelNotes = new Map<BackendName, string>();
-
 async function renderKernelNote(backend: BackendName): Promise<void> {
   const text = await kernelNote(backend).catch(e => `Could not check the kernels: ${message(e)}`);
-  kernelNotes.set(backend, text);
+  state.kernelNotes.set(backend, text);
   $('#kernels').textContent = text;
 }
 
@@ -266,7 +374,8 @@ function checkCanTrain(backend: BackendName): void {
 }
 
 async function renderOutput(s: Session): Promise<void> {
-  const output = tf.tidy(() => s.runs[norm].predict(s.preview));
+  const ids = state.norm === 'conditional' ? s.previewIds[state.style] : null;
+  const output = runOf(s, state.norm).predict(s.preview, ids);
   const data = (await output.data()) as Float32Array;
   output.dispose();
   drawImageRow($('#output'), data, BATCH, IMAGE_SIZE, 3, IMAGE_GAP);
@@ -275,25 +384,37 @@ async function renderOutput(s: Session): Promise<void> {
 // ---- training ----
 
 async function trainLoop(token: number): Promise<void> {
-  while (token === generation && running && !benchBusy && session) {
-    const s = session;
-    const run = s.runs[compareLeft > 0 ? (compareLeft % 2 ? 'composite' : 'fused') : norm];
-    if (compareLeft > 0) compareLeft--;
+  while (token === state.generation && state.running && !state.benchBusy && state.session) {
+    const s = state.session;
+    const run =
+      s.runs[state.compareLeft > 0 ? (state.compareLeft % 2 ? 'composite' : 'fused') : state.norm];
+    if (!run) return;
+    if (state.compareLeft > 0) state.compareLeft--;
     let failed: unknown = null;
-    stepping = (async () => {
-      const batch = s.batches[run.losses.length % s.batches.length];
+    state.stepping = (async () => {
+      const step = run.losses.length;
+      const batch = s.batches[step % s.batches.length];
+      // The conditional run: the same scenes, each painted in the palette of its style id.
+      const rotation = Math.floor(step / s.batches.length) % PALETTES.length;
       try {
-        const loss = await run.step(batch.input, batch.target);
-        tensorsAfterStep = tf.memory().numTensors;
-        if (s.backend === 'webgpu' && gpuError !== null) {
-          throw new Error(`the GPU reported an error: ${gpuError}`);
+        const loss =
+          run.kind === 'conditional'
+            ? await run.step(
+                batch.input,
+                s.styledTargets[rotation][step % s.batches.length],
+                s.styleIds[rotation],
+              )
+            : await run.step(batch.input, batch.target);
+        state.tensorsAfterStep = tf.memory().numTensors;
+        if (s.backend === 'webgpu' && state.gpuError !== null) {
+          throw new Error(`the GPU reported an error: ${state.gpuError}`);
         }
         if (!Number.isFinite(loss)) {
           throw new Error(`step ${run.losses.length} gave a loss of ${loss}`);
         }
-        const t = timings.get(s.backend) ?? {};
+        const t = state.timings.get(s.backend) ?? {};
         t[run.kind] = msPerStep(run);
-        timings.set(s.backend, t);
+        state.timings.set(s.backend, t);
         if (run.losses.length % DRAW_EVERY === 0 || run.losses.length === 1) {
           await renderOutput(s);
           renderPlot();
@@ -304,7 +425,11 @@ async function trainLoop(token: number): Promise<void> {
         failed = e;
       }
     })();
-    await stepping;
+    await state.stepping;
+    if (failed !== null && run.kind === 'conditional') {
+      leaveConditional(s, failed);
+      continue;
+    }
     if (failed !== null) {
       await fallBack(
         s.backend,
@@ -318,36 +443,37 @@ async function trainLoop(token: number): Promise<void> {
 }
 
 function startTraining(): void {
-  const token = ++generation;
+  const token = ++state.generation;
   renderControls();
   renderStatus();
-  if (running) void trainLoop(token);
+  if (state.running) void trainLoop(token);
 }
 
 /** Tears down the current backend's session and builds one on `name`; throws in words. */
 async function useBackend(name: BackendName): Promise<void> {
-  generation++;
-  await stepping;
-  if (session) {
-    disposeSession(session);
-    session = null;
+  state.generation++;
+  await state.stepping;
+  if (state.session) {
+    disposeSession(state.session);
+    state.session = null;
   }
   await activateBackend(name);
-  gpuError = null;
+  state.gpuError = null;
   await renderKernelNote(name);
   checkCanTrain(name);
-  session = makeSession(name);
+  state.session = makeSession(name);
+  ensureConditional(state.session);
   renderControls();
   renderPlot();
   renderTiming();
-  await renderOutput(session);
+  await renderOutput(state.session);
 }
 
 /** Marks `failed` unusable with `reason` and moves to the next backend that works. */
 async function fallBack(failed: BackendName, reason: string): Promise<void> {
-  unavailable.set(failed, reason);
+  state.unavailable.set(failed, reason);
   const next = BACKEND_ORDER.slice(BACKEND_ORDER.indexOf(failed) + 1).find(
-    b => !unavailable.has(b),
+    b => !state.unavailable.has(b),
   );
   say('error', next ? `${reason} Falling back to ${BACKEND_LABELS[next]}.` : reason);
   renderTiming();
@@ -357,15 +483,15 @@ async function fallBack(failed: BackendName, reason: string): Promise<void> {
 /** Starts on the first backend, from `first` on in order, that comes up. */
 async function pickFrom(first: BackendName): Promise<void> {
   for (const name of BACKEND_ORDER.slice(BACKEND_ORDER.indexOf(first))) {
-    if (unavailable.has(name)) continue;
+    if (state.unavailable.has(name)) continue;
     try {
       await useBackend(name);
       startTraining();
       return;
     } catch (e) {
-      unavailable.set(name, message(e));
+      state.unavailable.set(name, message(e));
       const next = BACKEND_ORDER.slice(BACKEND_ORDER.indexOf(name) + 1).find(
-        b => !unavailable.has(b),
+        b => !state.unavailable.has(b),
       );
       say(
         'error',
@@ -383,47 +509,59 @@ async function pickFrom(first: BackendName): Promise<void> {
 for (const b of backendButtons) {
   b.addEventListener('click', () => {
     const name = b.dataset.backend as BackendName;
-    if (name === session?.backend || benchBusy) return;
+    if (name === state.session?.backend || state.benchBusy) return;
     void pickFrom(name).then(() => {
-      if (session?.backend === name) say('info', `Switched to ${BACKEND_LABELS[name]}.`);
+      if (state.session?.backend === name) say('info', `Switched to ${BACKEND_LABELS[name]}.`);
     });
   });
 }
 for (const b of normButtons) {
   b.addEventListener('click', () => {
-    norm = b.dataset.norm as NormKind;
+    state.norm = b.dataset.norm as NormKind;
+    if (state.session) ensureConditional(state.session);
     startTraining();
-    if (session) void renderOutput(session);
+    drawTargets();
+    if (state.session) void renderOutput(state.session);
+  });
+}
+for (const b of styleButtons) {
+  b.addEventListener('click', () => {
+    // Another row of the gamma/beta tables: a repaint, no training.
+    state.style = Number(b.dataset.style);
+    renderControls();
+    drawTargets();
+    if (state.session) void renderOutput(state.session);
   });
 }
 trainButton.addEventListener('click', () => {
-  running = !running;
+  state.running = !state.running;
   startTraining();
 });
 $('#compare').addEventListener('click', () => {
-  if (!session || benchBusy) return;
+  if (!state.session || state.benchBusy) return;
   // Enough steps for a full window of each run, past its warm-up.
   const need = (run: TrainingRun) => WINDOW + Math.max(0, WARMUP - run.stepMs.length);
-  compareLeft = 2 * Math.max(need(session.runs.fused), need(session.runs.composite));
-  running = true;
+  state.compareLeft =
+    2 * Math.max(need(state.session.runs.fused), need(state.session.runs.composite));
+  state.running = true;
   startTraining();
 });
 $('#reset').addEventListener('click', () => {
-  if (session && !benchBusy) void pickFrom(session.backend);
+  if (state.session && !state.benchBusy) void pickFrom(state.session.backend);
 });
 
 setUpBenchPanel($('#bench-run'), $('#bench'), {
   pauseTraining: async () => {
-    benchBusy = true;
-    generation++;
+    state.benchBusy = true;
+    state.generation++;
     renderControls();
-    await stepping;
-    return session?.backend ?? null;
+    await state.stepping;
+    return state.session?.backend ?? null;
   },
   resumeTraining: async (backend: string | null) => {
     // The benchmark leaves tfjs on its last backend; the demo's tensors live on this one.
     if (backend) await activateBackend(backend as BackendName);
-    benchBusy = false;
+    state.benchBusy = false;
     startTraining();
   },
   say,
@@ -436,23 +574,24 @@ window.addEventListener('unhandledrejection', e =>
 
 /** Read by the end-to-end test (test/e2e/demo.e2e.mjs). */
 (window as unknown as {demo: unknown}).demo = {
-  hasKernels: (backend: string) =>
-    tf.getKernel(InstanceNorm, backend) != null && tf.getKernel(InstanceNormGrad, backend) != null,
+  hasKernels: (backend: string) => hasFusedKernels(backend),
   snapshot: () => ({
-    backend: session?.backend ?? null,
+    backend: state.session?.backend ?? null,
     kernelNote: $('#kernels').textContent,
-    kernelNotes: Object.fromEntries(kernelNotes),
-    norm,
-    running,
-    compareLeft,
-    tensorsAfterStep,
+    kernelNotes: Object.fromEntries(state.kernelNotes),
+    norm: state.norm,
+    style: state.style,
+    running: state.running,
+    compareLeft: state.compareLeft,
+    tensorsAfterStep: state.tensorsAfterStep,
     losses: {
-      fused: [...(session?.runs.fused.losses ?? [])],
-      composite: [...(session?.runs.composite.losses ?? [])],
+      fused: [...(state.session?.runs.fused.losses ?? [])],
+      composite: [...(state.session?.runs.composite.losses ?? [])],
+      conditional: [...(state.session?.runs.conditional?.losses ?? [])],
     },
-    timings: Object.fromEntries(timings),
-    unavailable: Object.fromEntries(unavailable),
-    messages: [...messages],
+    timings: Object.fromEntries(state.timings),
+    unavailable: Object.fromEntries(state.unavailable),
+    messages: [...state.messages],
   }),
 };
 
@@ -464,11 +603,11 @@ renderPlot();
 const requested = new URLSearchParams(location.search).get('backend') as BackendName | null;
 void pickFrom(requested && BACKEND_ORDER.includes(requested) ? requested : BACKEND_ORDER[0]).then(
   () => {
-    if (session) {
-      const best = session.backend === BACKEND_ORDER.find(b => !unavailable.has(b));
+    if (state.session) {
+      const best = state.session.backend === BACKEND_ORDER.find(b => !state.unavailable.has(b));
       say(
         'info',
-        `Training on ${BACKEND_LABELS[session.backend]}` +
+        `Training on ${BACKEND_LABELS[state.session.backend]}` +
           (best ? ', the best backend this browser offers.' : '.'),
       );
     }

@@ -749,7 +749,7 @@ describeEachBackend(
     });
 
     it('adaptiveInstanceNorm: second order (tf.grad of tf.grad) matches float64', async () => {
-      const {rtol} = tolerance(envName);
+      const {rtol} = tolerance(env.name);
       const contentShape = [2, 3, 2, 3];
       const styleShape = [2, 2, 2, 3];
       const format: Format = 'channelsLast';

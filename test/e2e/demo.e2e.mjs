@@ -166,6 +166,53 @@ async function measureBoth(page, backend) {
   );
 }
 
+/**
+ * The conditional mode: one network with a row of gamma/beta per palette
+ * trains (the loss goes down); paused, another style button repaints the
+ * held-out scenes in that palette without a training step.
+ */
+async function checkConditional(page, backend) {
+  await page.click('[data-norm="conditional"]');
+  const s = await waitFor(
+    page,
+    t => t.norm !== 'conditional' || t.losses.conditional.length >= STEPS,
+  );
+  const losses = s?.losses.conditional ?? [];
+  check(
+    `${backend}, conditional: ${STEPS} training steps ran`,
+    s?.norm === 'conditional' && losses.length >= STEPS,
+    `${losses.length} steps; ${s?.messages.map(m => m.text).join(' | ')}`,
+  );
+  if (losses.length < STEPS) return;
+  const first = mean(losses.slice(0, 3));
+  const last = mean(losses.slice(STEPS - 3, STEPS));
+  check(
+    `${backend}, conditional: the loss goes down`,
+    last < 0.8 * first,
+    `mean of steps 1-3 ${first.toFixed(4)}, of steps ${STEPS - 2}-${STEPS} ${last.toFixed(4)}`,
+  );
+  await page.click('#train');
+  await waitFor(page, t => !t.running);
+  // A step in flight when paused may still finish and redraw.
+  await new Promise(r => setTimeout(r, 3000));
+  const pixels = () => page.$eval('#output', c => c.toDataURL());
+  const before = await pixels();
+  const steps = (await snapshot(page)).losses.conditional.length;
+  await page.click('[data-style="1"]');
+  await waitFor(page, t => t.style === 1);
+  await new Promise(r => setTimeout(r, 2000));
+  const after = await pixels();
+  const stepsAfter = (await snapshot(page)).losses.conditional.length;
+  check(
+    `${backend}, conditional: another style id repaints the scenes without training`,
+    after !== before && stepsAfter === steps,
+    `output ${after !== before ? 'changed' : 'unchanged'}; steps ${steps} then ${stepsAfter}`,
+  );
+  await page.click('[data-style="0"]');
+  await page.click('[data-norm="fused"]');
+  await page.click('#train');
+}
+
 async function main() {
   const {server, url} = await startServer();
   console.log(`demo served at ${url}`);
@@ -261,6 +308,7 @@ async function main() {
       `backend ${onCpu?.backend}, losses ${cpuLosses.slice(0, 4).join(', ')}`,
     );
     notes.cpu = await checkFusedNote(page, 'cpu', 'CPU');
+    await checkConditional(page, 'cpu');
     for (const [backend, note] of Object.entries(notes)) console.log(`note on ${backend}: ${note}`);
 
     // The one expected error: WASM cannot train the convolutions (checked above).
