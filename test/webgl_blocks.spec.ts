@@ -12,11 +12,19 @@ import {ACTIVATIONS, Activation, InstanceNorm, InstanceNormGrad} from '../src/ke
 import type {EpsilonMode} from '../src/kernel_names';
 
 import {NormSettings, referenceNorm, referenceNormGradient} from './reference';
-import {describeEachBackend, expectClose, Format, randomValues, tf, tolerance} from './setup';
+import {
+  describeEachBackend,
+  expectClose,
+  DataFormat,
+  randomValues,
+  tf,
+  TestEnv,
+  tolerance,
+} from './setup';
 
 interface BlockCase {
   shape: number[];
-  format: Format;
+  format: DataFormat;
   groups?: number;
   activation: Activation;
   epsilonMode?: EpsilonMode;
@@ -24,7 +32,7 @@ interface BlockCase {
   alpha?: number;
 }
 
-const SHAPES: Array<[number[], Format, number?]> = [
+const SHAPES: Array<[number[], DataFormat, number?]> = [
   [[2, 5, 7, 3], 'channelsLast'],
   [[2, 3, 5, 7], 'channelsFirst'],
   [[3, 6], 'channelsLast', 2],
@@ -77,7 +85,8 @@ const worst: Record<string, Record<string, number>> = {};
 
 describeEachBackend('webgl blocks', blockSpecs, {envs: ['webgl', 'webgl-unpacked', 'webgl-f16']});
 
-function blockSpecs(envName: string): void {
+function blockSpecs(env: TestEnv): void {
+  const envName = env.name;
   afterAll(() => {
     console.log(`worst error per activation [${envName}]: ${JSON.stringify(worst[envName])}`);
   });
@@ -154,7 +163,7 @@ function blockSpecs(envName: string): void {
     [[3, 4, 1, 1], 'channelsFirst', undefined],
     [[3, 4], 'channelsLast', undefined],
     [[2, 1, 6], 'channelsLast', 6],
-  ] as Array<[number[], Format, number | undefined]>) {
+  ] as Array<[number[], DataFormat, number | undefined]>) {
     for (const activation of ['linear', 'leakyRelu', 'gelu'] as Activation[]) {
       it(`gives dx exactly 0 for one-element groups — [${shape}] ${format} ${activation}`, async () => {
         const size = shape.reduce((a, b) => a * b, 1);

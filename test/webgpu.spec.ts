@@ -111,7 +111,7 @@ describeEachBackend(
     // the one-pass forward, and the one-pass gradient too while the group over
     // all instances holds at most ONE_PASS_GRAD_MAX_ELEMENTS; a CPU-emulated
     // adapter always takes three passes each way.
-    const dispatchCases: Array<[Format, number[], string, string[], string[]]> = [
+    const dispatchCases: Array<[DataFormat, number[], string, string[], string[]]> = [
       ['channelsLast', [2, 16, 16, 8], 'gpu', ONE_PASS, ONE_GRAD_PASS],
       ['channelsFirst', [2, 8, 16, 16], 'gpu', ONE_PASS, ONE_GRAD_PASS],
       ['channelsLast', [16, 16, 16, 8], 'gpu', ONE_PASS, ONE_GRAD_PASS],

@@ -18,11 +18,11 @@ import {
 } from '../src/kernel_names';
 import {PLAN_FLAG, TARGET_WORKGROUPS_FLAG} from '../kernels/webgpu/budget';
 
-import {describeEachBackend, expectClose, Format, randomValues, tf, tolerance} from './setup';
+import {describeEachBackend, expectClose, DataFormat, randomValues, tf, tolerance} from './setup';
 
 interface AttributeCase {
   shape: number[];
-  format: Format;
+  format: DataFormat;
   groups?: number;
   activation: Activation;
   alpha?: number;
@@ -289,7 +289,7 @@ async function checkAttributeCase(c: AttributeCase, seed: number): Promise<void>
 }
 
 /** Shapes on which the cases cycle: every layout, rank 2 to 5, one-pass and tiled extents. */
-const SHAPES: Array<[number[], Format, number | undefined]> = [
+const SHAPES: Array<[number[], DataFormat, number | undefined]> = [
   [[2, 5, 6, 8], 'channelsLast', 4],
   [[2, 8, 5, 6], 'channelsFirst', undefined],
   [[3, 8], 'channelsLast', 2],
