@@ -340,10 +340,21 @@ async function checkBlock(
   const what = (name: string) => `${describeBlock(b)}: ${name}`;
   const figures = [expectClose(got.y, want.y, atol, rtol, what('y'), 1)];
   if (gradients) {
-    figures.push(expectClose(got.dx, want.dx, atol, rtol, what('dx'), 1));
+    // float16 textures hold the saved mean to 11 bits: the gradient's xhat =
+    // (x - mean) * invStd is then off by up to 2^-11 * |mean| * invStd, which
+    // exceeds the table's float16 tolerance only for a group whose mean is
+    // large against its spread (e.g. two close values). Scale atol by that
+    // condition number, from the reference's own statistics.
+    const condition =
+      envName === WEBGL_F16
+        ? Math.max(1, ...Array.from(want.mean, (m, i) => Math.abs(m) * want.invStd[i]))
+        : 1;
+    const gradAtol = atol * condition;
+    figures.push(expectClose(got.dx, want.dx, gradAtol, rtol, what('dx'), 1));
     if (got.dgamma)
-      figures.push(expectClose(got.dgamma, want.dgamma, atol, rtol, what('dgamma'), 1));
-    if (got.dbeta) figures.push(expectClose(got.dbeta, want.dbeta, atol, rtol, what('dbeta'), 1));
+      figures.push(expectClose(got.dgamma, want.dgamma, gradAtol, rtol, what('dgamma'), 1));
+    if (got.dbeta)
+      figures.push(expectClose(got.dbeta, want.dbeta, gradAtol, rtol, what('dbeta'), 1));
   }
   for (const figure of figures) log?.add(b.activation, figure);
   return got;

@@ -218,7 +218,12 @@ export function mergeMain(plan: Plan, rowsPerInstance: number): string {
     }`;
 }
 
-/** GLSL expression: `value` clamped to what a float16 texture holds, where textures are. */
+/**
+ * GLSL expression: `value` clamped to what a float16 texture holds, where
+ * textures are; a NaN stays NaN (clamp of NaN is undefined in GLSL).
+ */
 function storedValue(plan: Plan, value: string): string {
-  return plan.view.halfFloat ? `clamp(${value}, -65504.0, 65504.0)` : value;
+  return plan.view.halfFloat
+    ? `mix(clamp(${value}, -65504.0, 65504.0), ${value}, isnan(${value}))`
+    : value;
 }
