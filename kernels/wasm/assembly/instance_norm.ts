@@ -87,24 +87,31 @@ export function scratchBytes(channelCount: i32): i32 {
   return channelCount * (F64_ARRAYS * 8 + F32_ARRAYS * 4);
 }
 
+@inline
 function f64Array(which: i32): usize {
   return scratch + <usize>(which * channels * 8);
 }
+@inline
 function f32Array(which: i32): usize {
   return scratch + <usize>(F64_ARRAYS * channels * 8 + which * channels * 4);
 }
+@inline
 function getF64(which: i32, c: i32): f64 {
   return load<f64>(f64Array(which) + ((<usize>c) << 3));
 }
+@inline
 function setF64(which: i32, c: i32, value: f64): void {
   store<f64>(f64Array(which) + ((<usize>c) << 3), value);
 }
+@inline
 function setF32(which: i32, c: i32, value: f32): void {
   store<f32>(f32Array(which) + ((<usize>c) << 2), value);
 }
+@inline
 function getF32(which: i32, c: i32): f32 {
   return load<f32>(f32Array(which) + ((<usize>c) << 2));
 }
+@inline
 function at(base: usize, i: i32): f32 {
   return load<f32>(base + ((<usize>i) << 2));
 }
@@ -115,11 +122,13 @@ function laneSum(v: v128): f64 {
   return f64x2.extract_lane(both, 0) + f64x2.extract_lane(both, 1);
 }
 /** gamma or beta at (n, c): pointer 0 is absent (fill), perInstance an `[N, C]` one. */
+@inline
 function param(ptr: usize, perInstance: bool, n: i32, c: i32, fill: f64): f64 {
   if (ptr == 0) return fill;
   return <f64>at(ptr, perInstance ? n * channels + c : c);
 }
 /** Element offset of (n, s, c). */
+@inline
 function index(n: i32, s: i32, c: i32): i32 {
   return channelsLast ? (n * spatial + s) * channels + c : (n * channels + c) * spatial + s;
 }
@@ -348,6 +357,7 @@ function erf(v: f64): f64 {
 }
 
 /** Logistic sigmoid with a bounded exp argument. */
+@inline
 function sigmoid(z: f64): f64 {
   const e = Math.exp(-Math.abs(z));
   return z >= 0 ? 1 / (1 + e) : e / (1 + e);
@@ -357,6 +367,7 @@ function softplus(z: f64): f64 {
   return Math.max(z, 0) + Math.log1p(Math.exp(-Math.abs(z)));
 }
 
+@inline
 function activate(kind: i32, z: f64, alpha: f64): f64 {
   switch (kind) {
     case RELU:
@@ -386,6 +397,7 @@ function activate(kind: i32, z: f64, alpha: f64): f64 {
   }
 }
 
+@inline
 function derivative(kind: i32, z: f64, alpha: f64): f64 {
   switch (kind) {
     case RELU:
@@ -895,6 +907,7 @@ function gradientUnit(
 }
 
 /** dz = dy * act'(z) for the element at i of channel c. */
+@inline
 function dzAt(dy: usize, x: usize, i: i32, c: i32, activation: i32, alpha: f64): f64 {
   const d = <f64>at(x, i) - getF64(MEAN, c);
   const z = getF64(SCALE, c) * d + getF64(SHIFT, c);
