@@ -136,6 +136,8 @@ interface AttributeCase {
   beta: 'absent' | 'C' | 'NC';
   offset?: number;
   scale?: number;
+  /** gamma and beta times this (default 1). */
+  paramScale?: number;
   edit?: (x: Float32Array) => void;
 }
 
@@ -143,7 +145,8 @@ function attributeLabel(c: AttributeCase): string {
   return (
     `[${c.shape}] ${c.format} groups ${c.groups ?? 'C'} ${c.epsilonMode} ${c.activation}` +
     `${c.alpha != null ? ` alpha ${c.alpha}` : ''} gamma ${c.gamma} beta ${c.beta}` +
-    `${c.offset ? ` offset ${c.offset}` : ''}${c.scale ? ` scale ${c.scale}` : ''}`
+    `${c.offset ? ` offset ${c.offset}` : ''}${c.scale ? ` scale ${c.scale}` : ''}` +
+    `${c.paramScale ? ` gamma and beta x${c.paramScale}` : ''}${c.edit ? ' edited' : ''}`
   );
 }
 
@@ -155,10 +158,16 @@ async function checkAttributeCase(c: AttributeCase, exactGradient = true): Promi
   const xValues = randomValues(size, 21, c.scale ?? 1.5, c.offset ?? 0);
   c.edit?.(xValues);
   const dyValues = randomValues(size, 22);
+  const paramScale = c.paramScale ?? 1;
   const paramValues = (kind: AttributeCase['gamma'], seed: number, offset: number) =>
     kind === 'absent'
       ? null
-      : randomValues(kind === 'C' ? channels : batch * channels, seed, 0.5, offset);
+      : randomValues(
+          kind === 'C' ? channels : batch * channels,
+          seed,
+          0.5 * paramScale,
+          offset * paramScale,
+        );
   const gammaValues = paramValues(c.gamma, 23, 1);
   const betaValues = paramValues(c.beta, 24, 0.2);
   const settings = {
@@ -368,6 +377,36 @@ const HARD_CASES: [string, AttributeCase][] = [
   ],
 ];
 
+/**
+ * Every activation through the SIMD module's remainder lanes (channels last
+ * C = 7: a quad and three channels past it; channels first: rows of 21, odd)
+ * and its limits: gamma and beta times 40 put z out to about +-200 (exp
+ * underflowing and overflowing, sigmoid, tanh and erf at their limits); and a
+ * NaN in one channel (past the quad, channels last), which relu turns into 0
+ * and the others keep.
+ */
+const LIMIT_CASES: AttributeCase[] = (
+  [
+    [[2, 5, 3, 7], 'channelsLast', 6],
+    [[2, 5, 3, 7], 'channelsFirst', 0],
+  ] as const
+).flatMap(([shape, format, nanAt]) =>
+  ACTIVATIONS.flatMap((activation, a): AttributeCase[] => {
+    const base = {
+      shape: [...shape],
+      format,
+      epsilonMode: a % 2 === 0 ? ('variance' as const) : ('stddev' as const),
+      activation,
+      gamma: 'C' as const,
+      beta: 'NC' as const,
+    };
+    return [
+      {...base, paramScale: 40},
+      {...base, edit: (x: Float32Array) => (x[nanAt] = NaN)},
+    ];
+  }),
+);
+
 const PATHS = [
   {path: 'SIMD module', simd: true},
   {path: 'float64 loops (WASM_HAS_SIMD_SUPPORT false)', simd: false},
@@ -398,6 +437,13 @@ function kernelSpecs(simd: boolean): void {
 
   for (const c of ATTRIBUTE_CASES) {
     it(`every attribute against float64: ${attributeLabel(c)}`, () => checkAttributeCase(c));
+  }
+
+  for (const c of LIMIT_CASES) {
+    // The float64 loops' relu6 (kernels/shared/activation.ts) maps NaN to 0
+    // where the reference keeps it: that case is the SIMD module's only.
+    if (!simd && c.edit != null && c.activation === 'relu6') continue;
+    it(`remainder lanes and limits: ${attributeLabel(c)}`, () => checkAttributeCase(c));
   }
 
   for (const [name, c] of HARD_CASES) {

@@ -18,28 +18,28 @@
 // Chan's formula. The elementwise passes subtract the mean as a float32 pair
 // (hi + lo) before scaling, so beta survives at any magnitude of x.
 //
-// The linear activation runs in SIMD; the other activations in float64
-// scalar code.
+// Every activation runs in SIMD: the linear one as an affine map, the others
+// (activations.ts, float32 to about an ulp) in passes compiled once per
+// activation. The gradient sums of a channel that overflow float32 (or hold
+// a NaN) are taken again in float64 scalar code.
 
-// Activation codes: the order of ACTIVATIONS in src/kernel_names.ts.
-const LINEAR = 0;
-const RELU = 1;
-const RELU6 = 2;
-const LEAKY_RELU = 3;
-const ELU = 4;
-const SELU = 5;
-const SIGMOID = 6;
-const TANH = 7;
-const SWISH = 8;
-const MISH = 9;
-const GELU = 10;
-const GELU_NEW = 11;
-
-const SELU_SCALE: f64 = 1.0507009873554805;
-const SELU_ALPHA: f64 = 1.6732632423543772;
-const SQRT_2_OVER_PI: f64 = 0.7978845608028654;
-const INV_SQRT_2PI: f64 = 0.3989422804014327;
-const GELU_CUBIC: f64 = 0.044715;
+import {
+  activateVec,
+  derivative,
+  derivativeVec,
+  ELU,
+  GELU,
+  GELU_NEW,
+  LEAKY_RELU,
+  LINEAR,
+  MISH,
+  RELU,
+  RELU6,
+  SELU,
+  SIGMOID,
+  SWISH,
+  TANH,
+} from './activations';
 
 /** A pivot this many variances (squared) from the mean is summed again around the mean. */
 const REDO_RATIO: f64 = 16;
@@ -52,27 +52,26 @@ const AFFINE_PIXELS = 64;
 
 // Scratch layout, per channel of the unit (C entries each): float64 arrays,
 // then float32 arrays.
-const F64_ARRAYS = 10;
-const F32_ARRAYS = 6;
+const F64_ARRAYS = 8;
+const F32_ARRAYS = 7;
 
 // float64 arrays
 const CENTER = 0; // pivot (forward) or saved mean (gradient pass 0)
 const SUM_A = 1; // sum d (forward) / sum dz (gradient)
 const SUM_B = 2; // sum d^2 (forward) / sum dz * d (gradient)
-const SCALE = 3; // a: y = act(a * (x - m) + k); dx: factor of dz
+const SCALE = 3; // a: z = a * (x - m) + k; dx: factor of dz
 const MEAN = 4; // m per channel
 const SHIFT = 5; // k: beta (z) per channel
-const SLOPE = 6; // dx: factor of x - m
-const OFFSET = 7; // dx: constant term
-const PARAM_A = 8; // dgamma accumulator ([C] gamma)
-const PARAM_B = 9; // dbeta accumulator ([C] beta)
+const PARAM_A = 6; // dgamma accumulator ([C] gamma)
+const PARAM_B = 7; // dbeta accumulator ([C] beta)
 // float32 arrays
 const CENTER32 = 0;
 const SCALE32 = 1;
 const MEAN_HI = 2;
 const MEAN_LO = 3;
 const SHIFT32 = 4;
-const SLOPE32 = 5;
+const SLOPE32 = 5; // dx: factor of x - m
+const OFFSET32 = 6; // dx: constant term
 
 // Geometry and attributes of the current call.
 let batch = 0;
@@ -121,6 +120,15 @@ function laneSum(v: v128): f64 {
   const both = f64x2.add(lo, hi);
   return f64x2.extract_lane(both, 0) + f64x2.extract_lane(both, 1);
 }
+/** Adds the lanes of v to the float64 array `which` at c..c + 3. */
+@inline
+function addLanes(which: i32, c: i32, v: v128): void {
+  const p = f64Array(which) + ((<usize>c) << 3);
+  const high = v128.shuffle<f32>(v, v, 2, 3, 2, 3);
+  v128.store(p, f64x2.add(v128.load(p), f64x2.promote_low_f32x4(v)));
+  v128.store(p, f64x2.add(v128.load(p, 16), f64x2.promote_low_f32x4(high)), 16);
+}
+
 /** gamma or beta at (n, c): pointer 0 is absent (fill), perInstance an `[N, C]` one. */
 @inline
 function param(ptr: usize, perInstance: bool, n: i32, c: i32, fill: f64): f64 {
@@ -295,26 +303,8 @@ function channelSums(x: usize, other: usize, n: i32, c0: i32, c1: i32, centerLo:
         p += stride;
         g += stride;
       }
-      const a = f64Array(SUM_A) + ((<usize>c) << 3);
-      const b = f64Array(SUM_B) + ((<usize>c) << 3);
-      v128.store(a, f64x2.add(v128.load(a), f64x2.promote_low_f32x4(sum0)));
-      v128.store(
-        a,
-        f64x2.add(
-          v128.load(a, 16),
-          f64x2.promote_low_f32x4(v128.shuffle<f32>(sum0, sum0, 2, 3, 2, 3)),
-        ),
-        16,
-      );
-      v128.store(b, f64x2.add(v128.load(b), f64x2.promote_low_f32x4(sum1)));
-      v128.store(
-        b,
-        f64x2.add(
-          v128.load(b, 16),
-          f64x2.promote_low_f32x4(v128.shuffle<f32>(sum1, sum1, 2, 3, 2, 3)),
-        ),
-        16,
-      );
+      addLanes(SUM_A, c, sum0);
+      addLanes(SUM_B, c, sum1);
     }
     for (let c = quads; c < channels; c++) {
       const center = <f64>getF32(CENTER32, c) + (centerLo ? <f64>getF32(MEAN_LO, c) : 0);
@@ -340,101 +330,6 @@ function channelSumsFloat64(x: usize, other: usize, n: i32, c: i32, center: f64)
   stridedSums(x + offset, other == 0 ? 0 : other + offset, spatial, stride, center);
   setF64(SUM_A, c, sumOut0);
   setF64(SUM_B, c, sumOut1);
-}
-
-// ---------------------------------------------------------------------------
-// Activations (float64).
-
-/** erf by Abramowitz-Stegun 7.1.26 (|error| <= 1.5e-7). */
-function erf(v: f64): f64 {
-  const sign: f64 = v < 0 ? -1 : 1;
-  const a = Math.abs(v);
-  const t = 1 / (1 + 0.3275911 * a);
-  const poly =
-    t *
-    (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
-  return sign * (1 - poly * Math.exp(-a * a));
-}
-
-/** Logistic sigmoid with a bounded exp argument. */
-@inline
-function sigmoid(z: f64): f64 {
-  const e = Math.exp(-Math.abs(z));
-  return z >= 0 ? 1 / (1 + e) : e / (1 + e);
-}
-
-function softplus(z: f64): f64 {
-  return Math.max(z, 0) + Math.log1p(Math.exp(-Math.abs(z)));
-}
-
-@inline
-function activate(kind: i32, z: f64, alpha: f64): f64 {
-  switch (kind) {
-    case RELU:
-      return z > 0 ? z : 0;
-    case RELU6:
-      return Math.min(Math.max(z, 0), 6);
-    case LEAKY_RELU:
-      return z > 0 ? z : alpha * z;
-    case ELU:
-      return z > 0 ? z : Math.expm1(z);
-    case SELU:
-      return SELU_SCALE * (z > 0 ? z : SELU_ALPHA * Math.expm1(z));
-    case SIGMOID:
-      return sigmoid(z);
-    case TANH:
-      return Math.tanh(z);
-    case SWISH:
-      return z * sigmoid(z);
-    case MISH:
-      return z * Math.tanh(softplus(z));
-    case GELU:
-      return 0.5 * z * (1 + erf(z * Math.SQRT1_2));
-    case GELU_NEW:
-      return 0.5 * z * (1 + Math.tanh(SQRT_2_OVER_PI * (z + GELU_CUBIC * z * z * z)));
-    default:
-      return z;
-  }
-}
-
-@inline
-function derivative(kind: i32, z: f64, alpha: f64): f64 {
-  switch (kind) {
-    case RELU:
-      return z > 0 ? 1 : 0;
-    case RELU6:
-      return z > 0 && z <= 6 ? 1 : 0;
-    case LEAKY_RELU:
-      return z > 0 ? 1 : alpha;
-    case ELU:
-      return z > 0 ? 1 : Math.exp(z);
-    case SELU:
-      return SELU_SCALE * (z > 0 ? 1 : SELU_ALPHA * Math.exp(z));
-    case SIGMOID: {
-      const s = sigmoid(z);
-      return s * (1 - s);
-    }
-    case TANH: {
-      const t = Math.tanh(z);
-      return 1 - t * t;
-    }
-    case SWISH: {
-      const s = sigmoid(z);
-      return s + z * s * (1 - s);
-    }
-    case MISH: {
-      const t = Math.tanh(softplus(z));
-      return t + z * (1 - t * t) * sigmoid(z);
-    }
-    case GELU:
-      return 0.5 * (1 + erf(z * Math.SQRT1_2)) + z * Math.exp(-0.5 * z * z) * INV_SQRT_2PI;
-    case GELU_NEW: {
-      const t = Math.tanh(SQRT_2_OVER_PI * (z + GELU_CUBIC * z * z * z));
-      return 0.5 * (1 + t) + 0.5 * z * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * GELU_CUBIC * z * z);
-    }
-    default:
-      return 1;
-  }
 }
 
 // ---------------------------------------------------------------------------
@@ -587,13 +482,13 @@ function forwardUnit(
   }
   // Pass 2.
   if (activation == LINEAR) affineSimd(y, x, 0, n, c0, c1, SCALE32, SHIFT32, -1);
-  else forwardScalar(y, x, n, c0, c1, activation, alpha);
+  else activatedPass(FORWARD_PASS, activation, y, x, 0, n, c0, c1, alpha);
 }
 
 /**
  * target = f * g + e * ((x - hi) - lo) + k per channel, in f32x4 (g = 0 when
  * `other` is 0: the forward, with e = SCALE32, k = SHIFT32; the gradient:
- * f = SCALE32, e = SLOPE32, k = SHIFT32 holding the offset).
+ * f = SCALE32, e = SLOPE32, k = OFFSET32).
  */
 function affineSimd(
   target: usize,
@@ -694,33 +589,300 @@ function affineSimd(
   }
 }
 
-/** y = act(a * (x - m) + k) in float64, memory order. */
-function forwardScalar(
+// ---------------------------------------------------------------------------
+// The activated passes in f32x4, z = ((x - hi) - lo) * a + k: the forward's
+// y = act(z); the gradient's pass 1, which sums dz = dy * act'(z) and dz * d
+// (d = (x - hi) - lo) in the blocks and float64 merges of channelSums and
+// stores dz in dx, where pass 2 (affineSimd, as for the linear activation)
+// reads it back: act' is evaluated once per element. The vector loops are
+// compiled once per activation (activatedPass inlines them with a constant
+// code), so they hold no branch on it; the few elements past the last whole
+// vector (a row's end, channels past the last quad) share one generic copy.
+
+const FORWARD_PASS = 0;
+const SUMS_PASS = 1;
+/** Vectors per lane of a channelsFirst gradient sum before its float64 merge. */
+const SUM_VECTORS = 8;
+
+/** The forward's y = act(z), or (SUMS_PASS) pass 1 of the gradient with dz stored in target. */
+function activatedPass(
+  pass: i32,
+  activation: i32,
+  target: usize,
+  x: usize,
+  dy: usize,
+  n: i32,
+  c0: i32,
+  c1: i32,
+  alpha: f64,
+): void {
+  const alpha4 = f32x4.splat(<f32>alpha);
+  switch (activation) {
+    case RELU:
+      passFor(RELU, pass, target, x, dy, n, c0, c1, alpha4);
+      break;
+    case RELU6:
+      passFor(RELU6, pass, target, x, dy, n, c0, c1, alpha4);
+      break;
+    case LEAKY_RELU:
+      passFor(LEAKY_RELU, pass, target, x, dy, n, c0, c1, alpha4);
+      break;
+    case ELU:
+      passFor(ELU, pass, target, x, dy, n, c0, c1, alpha4);
+      break;
+    case SELU:
+      passFor(SELU, pass, target, x, dy, n, c0, c1, alpha4);
+      break;
+    case SIGMOID:
+      passFor(SIGMOID, pass, target, x, dy, n, c0, c1, alpha4);
+      break;
+    case TANH:
+      passFor(TANH, pass, target, x, dy, n, c0, c1, alpha4);
+      break;
+    case SWISH:
+      passFor(SWISH, pass, target, x, dy, n, c0, c1, alpha4);
+      break;
+    case MISH:
+      passFor(MISH, pass, target, x, dy, n, c0, c1, alpha4);
+      break;
+    case GELU:
+      passFor(GELU, pass, target, x, dy, n, c0, c1, alpha4);
+      break;
+    case GELU_NEW:
+      passFor(GELU_NEW, pass, target, x, dy, n, c0, c1, alpha4);
+      break;
+  }
+}
+
+@inline
+function passFor(
+  kind: i32,
+  pass: i32,
+  target: usize,
+  x: usize,
+  dy: usize,
+  n: i32,
+  c0: i32,
+  c1: i32,
+  alpha: v128,
+): void {
+  if (pass == SUMS_PASS) activatedSums(kind, target, x, dy, n, c0, c1, alpha);
+  else activatedForward(kind, target, x, n, c0, c1, alpha);
+}
+
+/** The term `which` of channel c in every lane. */
+@inline
+function splatTerm(which: i32, c: i32): v128 {
+  return f32x4.splat(getF32(which, c));
+}
+
+/** The terms `which` of channels c..c + 3. */
+@inline
+function quadTerm(which: i32, c: i32): v128 {
+  return v128.load(f32Array(which) + ((<usize>c) << 2));
+}
+
+/** `count` (1-4) floats `stride` bytes apart from p in the first lanes, 0 in the others. */
+function gather(p: usize, stride: usize, count: i32): v128 {
+  let v = f32x4.replace_lane(f32x4.splat(0), 0, load<f32>(p));
+  if (count > 1) v = f32x4.replace_lane(v, 1, load<f32>(p + stride));
+  if (count > 2) v = f32x4.replace_lane(v, 2, load<f32>(p + 2 * stride));
+  if (count > 3) v = f32x4.replace_lane(v, 3, load<f32>(p + 3 * stride));
+  return v;
+}
+
+/** The first `count` (1-4) lanes of v to p, p + stride, ... */
+function scatter(p: usize, stride: usize, count: i32, v: v128): void {
+  store<f32>(p, f32x4.extract_lane(v, 0));
+  if (count > 1) store<f32>(p + stride, f32x4.extract_lane(v, 1));
+  if (count > 2) store<f32>(p + 2 * stride, f32x4.extract_lane(v, 2));
+  if (count > 3) store<f32>(p + 3 * stride, f32x4.extract_lane(v, 3));
+}
+
+/** d = (x - hi) - lo of channel c, for `count` elements `stride` bytes apart. */
+@inline
+function gatherDeviation(x: usize, stride: usize, count: i32, c: i32): v128 {
+  const xv = gather(x, stride, count);
+  return f32x4.sub(f32x4.sub(xv, splatTerm(MEAN_HI, c)), splatTerm(MEAN_LO, c));
+}
+
+/** y = act(z) of `count` elements of channel c `stride` bytes apart from byte `offset`. */
+function forwardTail(
+  kind: i32,
+  y: usize,
+  x: usize,
+  offset: usize,
+  stride: usize,
+  count: i32,
+  c: i32,
+  alpha: v128,
+): void {
+  const d = gatherDeviation(x + offset, stride, count, c);
+  const z = f32x4.add(f32x4.mul(d, splatTerm(SCALE32, c)), splatTerm(SHIFT32, c));
+  scatter(y + offset, stride, count, activateVec(kind, z, alpha));
+}
+
+/** As forwardTail, pass 1: dz to `dzOut`, sumOut0 = sum dz, sumOut1 = sum dz * d. */
+function sumsTail(
+  kind: i32,
+  dzOut: usize,
+  x: usize,
+  dy: usize,
+  offset: usize,
+  stride: usize,
+  count: i32,
+  c: i32,
+  alpha: v128,
+): void {
+  const d = gatherDeviation(x + offset, stride, count, c);
+  const z = f32x4.add(f32x4.mul(d, splatTerm(SCALE32, c)), splatTerm(SHIFT32, c));
+  const dz = f32x4.mul(gather(dy + offset, stride, count), derivativeVec(kind, z, alpha));
+  scatter(dzOut + offset, stride, count, dz);
+  const mask = i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(count));
+  sumOut0 = laneSum(v128.and(dz, mask));
+  sumOut1 = laneSum(v128.and(f32x4.mul(dz, d), mask));
+}
+
+@inline
+function activatedForward(
+  kind: i32,
   y: usize,
   x: usize,
   n: i32,
   c0: i32,
   c1: i32,
-  activation: i32,
-  alpha: f64,
+  alpha: v128,
 ): void {
-  if (channelsLast) {
-    for (let s = 0; s < spatial; s++) {
-      for (let c = 0; c < channels; c++) {
-        const i = index(n, s, c);
-        const z = getF64(SCALE, c) * (<f64>at(x, i) - getF64(MEAN, c)) + getF64(SHIFT, c);
-        store<f32>(y + ((<usize>i) << 2), <f32>activate(activation, z, alpha));
+  if (!channelsLast) {
+    const vectors = spatial & ~3;
+    for (let c = c0; c < c1; c++) {
+      const hi = splatTerm(MEAN_HI, c);
+      const lo = splatTerm(MEAN_LO, c);
+      const a = splatTerm(SCALE32, c);
+      const k = splatTerm(SHIFT32, c);
+      const offset = (<usize>index(n, 0, c)) << 2;
+      for (let i = 0; i < vectors; i += 4) {
+        const q = offset + ((<usize>i) << 2);
+        const d = f32x4.sub(f32x4.sub(v128.load(x + q), hi), lo);
+        v128.store(y + q, activateVec(kind, f32x4.add(f32x4.mul(d, a), k), alpha));
+      }
+      if (vectors < spatial) {
+        const q = offset + ((<usize>vectors) << 2);
+        forwardTail(kind, y, x, q, 4, spatial - vectors, c, alpha);
       }
     }
-  } else {
+    return;
+  }
+  const quads = channels & ~3;
+  const stride = (<usize>channels) << 2;
+  for (let s0 = 0; s0 < spatial; s0 += AFFINE_PIXELS) {
+    const pixels = min(AFFINE_PIXELS, spatial - s0);
+    const offset = (<usize>index(n, s0, 0)) << 2;
+    for (let c = 0; c < quads; c += 4) {
+      const hi = quadTerm(MEAN_HI, c);
+      const lo = quadTerm(MEAN_LO, c);
+      const a = quadTerm(SCALE32, c);
+      const k = quadTerm(SHIFT32, c);
+      let q = offset + ((<usize>c) << 2);
+      for (let p = 0; p < pixels; p++) {
+        const d = f32x4.sub(f32x4.sub(v128.load(x + q), hi), lo);
+        v128.store(y + q, activateVec(kind, f32x4.add(f32x4.mul(d, a), k), alpha));
+        q += stride;
+      }
+    }
+    for (let c = quads; c < channels; c++) {
+      for (let p = 0; p < pixels; p += 4) {
+        const q = offset + <usize>(p * channels + c) * 4;
+        forwardTail(kind, y, x, q, stride, min(4, pixels - p), c, alpha);
+      }
+    }
+  }
+}
+
+@inline
+function activatedSums(
+  kind: i32,
+  dzOut: usize,
+  x: usize,
+  dy: usize,
+  n: i32,
+  c0: i32,
+  c1: i32,
+  alpha: v128,
+): void {
+  if (!channelsLast) {
+    const vectors = spatial & ~3;
     for (let c = c0; c < c1; c++) {
-      const a = getF64(SCALE, c);
-      const m = getF64(MEAN, c);
-      const k = getF64(SHIFT, c);
-      const base = index(n, 0, c);
-      for (let s = 0; s < spatial; s++) {
-        const z = a * (<f64>at(x, base + s) - m) + k;
-        store<f32>(y + ((<usize>(base + s)) << 2), <f32>activate(activation, z, alpha));
+      const hi = splatTerm(MEAN_HI, c);
+      const lo = splatTerm(MEAN_LO, c);
+      const a = splatTerm(SCALE32, c);
+      const k = splatTerm(SHIFT32, c);
+      const offset = (<usize>index(n, 0, c)) << 2;
+      let total0: f64 = 0;
+      let total1: f64 = 0;
+      let i = 0;
+      while (i < vectors) {
+        const blockEnd = min(i + SUM_VECTORS * 4, vectors);
+        let sum0 = f32x4.splat(0);
+        let sum1 = f32x4.splat(0);
+        for (; i < blockEnd; i += 4) {
+          const q = offset + ((<usize>i) << 2);
+          const d = f32x4.sub(f32x4.sub(v128.load(x + q), hi), lo);
+          const z = f32x4.add(f32x4.mul(d, a), k);
+          const dz = f32x4.mul(v128.load(dy + q), derivativeVec(kind, z, alpha));
+          v128.store(dzOut + q, dz);
+          sum0 = f32x4.add(sum0, dz);
+          sum1 = f32x4.add(sum1, f32x4.mul(dz, d));
+        }
+        total0 += laneSum(sum0);
+        total1 += laneSum(sum1);
+      }
+      if (vectors < spatial) {
+        const q = offset + ((<usize>vectors) << 2);
+        sumsTail(kind, dzOut, x, dy, q, 4, spatial - vectors, c, alpha);
+        total0 += sumOut0;
+        total1 += sumOut1;
+      }
+      setF64(SUM_A, c, total0);
+      setF64(SUM_B, c, total1);
+    }
+    return;
+  }
+  for (let c = 0; c < channels; c++) {
+    setF64(SUM_A, c, 0);
+    setF64(SUM_B, c, 0);
+  }
+  const quads = channels & ~3;
+  const stride = (<usize>channels) << 2;
+  for (let s0 = 0; s0 < spatial; s0 += BLOCK_PIXELS) {
+    const pixels = min(BLOCK_PIXELS, spatial - s0);
+    const offset = (<usize>index(n, s0, 0)) << 2;
+    for (let c = 0; c < quads; c += 4) {
+      const hi = quadTerm(MEAN_HI, c);
+      const lo = quadTerm(MEAN_LO, c);
+      const a = quadTerm(SCALE32, c);
+      const k = quadTerm(SHIFT32, c);
+      let q = offset + ((<usize>c) << 2);
+      let sum0 = f32x4.splat(0);
+      let sum1 = f32x4.splat(0);
+      for (let p = 0; p < pixels; p++) {
+        const d = f32x4.sub(f32x4.sub(v128.load(x + q), hi), lo);
+        const z = f32x4.add(f32x4.mul(d, a), k);
+        const dz = f32x4.mul(v128.load(dy + q), derivativeVec(kind, z, alpha));
+        v128.store(dzOut + q, dz);
+        sum0 = f32x4.add(sum0, dz);
+        sum1 = f32x4.add(sum1, f32x4.mul(dz, d));
+        q += stride;
+      }
+      addLanes(SUM_A, c, sum0);
+      addLanes(SUM_B, c, sum1);
+    }
+    for (let c = quads; c < channels; c++) {
+      for (let p = 0; p < pixels; p += 4) {
+        const q = offset + <usize>(p * channels + c) * 4;
+        sumsTail(kind, dzOut, x, dy, q, stride, min(4, pixels - p), c, alpha);
+        setF64(SUM_A, c, getF64(SUM_A, c) + sumOut0);
+        setF64(SUM_B, c, getF64(SUM_B, c) + sumOut1);
       }
     }
   }
@@ -861,15 +1023,21 @@ function gradientUnit(
       setF64(MEAN, c, mean);
       setF64(SCALE, c, a);
       setF64(SHIFT, c, param(beta, betaPerInstance, n, c, 0));
+      setF32(SCALE32, c, <f32>a);
+      setF32(SHIFT32, c, <f32>getF64(SHIFT, c));
       setMeanPair(c, mean);
       setF32(CENTER32, c, getF32(MEAN_HI, c));
     }
   }
-  // Pass 1: SUM_A = sum dz, SUM_B = sum dz * (x - mean).
-  if (activation == LINEAR) {
-    channelSums(x, dy, n, c0, c1, true);
-  } else {
-    gradientSumsScalar(dy, x, n, c0, c1, activation, alpha);
+  // Pass 1: SUM_A = sum dz, SUM_B = sum dz * (x - mean); an activation's dz
+  // is stored in dx for pass 2. A channel whose float32 sums overflowed (or
+  // hold a NaN) is summed again in float64.
+  if (activation == LINEAR) channelSums(x, dy, n, c0, c1, true);
+  else activatedPass(SUMS_PASS, activation, dx, x, dy, n, c0, c1, alpha);
+  for (let c = c0; c < c1; c++) {
+    if (!isFinite(getF64(SUM_A, c) + getF64(SUM_B, c))) {
+      gradientSumsFloat64(dy, x, n, c, activation, alpha);
+    }
   }
   for (let group = group0; group < group1; group++) {
     const invStd = <f64>at(invStdIn, n * groups + group);
@@ -891,72 +1059,43 @@ function gradientUnit(
     const slope = groupSize > 0 ? (-k * invStd * sumUXhat) / groupSize : 0;
     const constant = groupSize > 0 ? (-invStd * sumU) / groupSize : 0;
     for (let c = group * perGroup; c < (group + 1) * perGroup; c++) {
-      setF64(SLOPE, c, slope);
-      setF64(OFFSET, c, constant);
       setF32(SLOPE32, c, <f32>slope);
-      setF32(SHIFT32, c, <f32>constant);
-      setF32(SCALE32, c, <f32>getF64(SCALE, c));
+      setF32(OFFSET32, c, <f32>constant);
     }
   }
   // Pass 2: dx = a * dz + slope * (x - mean) + constant; exactly 0 for
   // one-element groups (the terms cancel, float32 rounding would not).
   if (spatial * perGroup == 1) {
     for (let c = c0; c < c1; c++) store<f32>(dx + ((<usize>index(n, 0, c)) << 2), 0);
-  } else if (activation == LINEAR) affineSimd(dx, x, dy, n, c0, c1, SLOPE32, SHIFT32, SCALE32);
-  else gradientScalar(dx, dy, x, n, c0, c1, activation, alpha);
-}
-
-/** dz = dy * act'(z) for the element at i of channel c. */
-@inline
-function dzAt(dy: usize, x: usize, i: i32, c: i32, activation: i32, alpha: f64): f64 {
-  const d = <f64>at(x, i) - getF64(MEAN, c);
-  const z = getF64(SCALE, c) * d + getF64(SHIFT, c);
-  return <f64>at(dy, i) * derivative(activation, z, alpha);
-}
-
-function gradientSumsScalar(
-  dy: usize,
-  x: usize,
-  n: i32,
-  c0: i32,
-  c1: i32,
-  activation: i32,
-  alpha: f64,
-): void {
-  for (let c = c0; c < c1; c++) {
-    let sumDz: f64 = 0;
-    let sumDzD: f64 = 0;
-    for (let s = 0; s < spatial; s++) {
-      const i = index(n, s, c);
-      const dz = dzAt(dy, x, i, c, activation, alpha);
-      sumDz += dz;
-      sumDzD += dz * (<f64>at(x, i) - getF64(MEAN, c));
-    }
-    setF64(SUM_A, c, sumDz);
-    setF64(SUM_B, c, sumDzD);
+  } else {
+    affineSimd(dx, x, activation == LINEAR ? dy : dx, n, c0, c1, SLOPE32, OFFSET32, SCALE32);
   }
 }
 
-function gradientScalar(
-  dx: usize,
+/**
+ * SUM_A = sum dz and SUM_B = sum dz * (x - m) of channel (n, c) in float64
+ * scalar code: for a channel whose float32 sums overflowed or hold a NaN.
+ */
+function gradientSumsFloat64(
   dy: usize,
   x: usize,
   n: i32,
-  c0: i32,
-  c1: i32,
+  c: i32,
   activation: i32,
   alpha: f64,
 ): void {
-  for (let c = c0; c < c1; c++) {
-    const a = getF64(SCALE, c);
-    const m = getF64(MEAN, c);
-    const slope = getF64(SLOPE, c);
-    const constant = getF64(OFFSET, c);
-    for (let s = 0; s < spatial; s++) {
-      const i = index(n, s, c);
-      const dz = dzAt(dy, x, i, c, activation, alpha);
-      const value = a * dz + slope * (<f64>at(x, i) - m) + constant;
-      store<f32>(dx + ((<usize>i) << 2), <f32>value);
-    }
+  const a = getF64(SCALE, c);
+  const m = getF64(MEAN, c);
+  const k = getF64(SHIFT, c);
+  let sumDz: f64 = 0;
+  let sumDzD: f64 = 0;
+  for (let s = 0; s < spatial; s++) {
+    const i = index(n, s, c);
+    const d = <f64>at(x, i) - m;
+    const dz = <f64>at(dy, i) * derivative(activation, a * d + k, alpha);
+    sumDz += dz;
+    sumDzD += dz * d;
   }
+  setF64(SUM_A, c, sumDz);
+  setF64(SUM_B, c, sumDzD);
 }
