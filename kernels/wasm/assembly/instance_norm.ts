@@ -25,6 +25,7 @@
 
 import {
   activateVec,
+  CONSTANT_BYTES,
   derivative,
   derivativeVec,
   ELU,
@@ -37,6 +38,7 @@ import {
   RELU6,
   SELU,
   SIGMOID,
+  storeConstants,
   SWISH,
   TANH,
 } from './activations';
@@ -83,7 +85,7 @@ let scratch: usize = 0;
 
 /** Bytes of scratch the kernels need for `channelCount` channels. */
 export function scratchBytes(channelCount: i32): i32 {
-  return channelCount * (F64_ARRAYS * 8 + F32_ARRAYS * 4);
+  return channelCount * (F64_ARRAYS * 8 + F32_ARRAYS * 4) + CONSTANT_BYTES;
 }
 
 @inline
@@ -154,6 +156,7 @@ function setup(n: i32, s: i32, c: i32, g: i32, last: i32, scratchPtr: usize): vo
   groups = g;
   channelsLast = last != 0;
   scratch = scratchPtr;
+  storeConstants(scratch + <usize>(channels * (F64_ARRAYS * 8 + F32_ARRAYS * 4)));
 }
 
 // ---------------------------------------------------------------------------
