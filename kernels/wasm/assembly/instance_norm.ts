@@ -54,11 +54,11 @@ const AFFINE_PIXELS = 64;
 
 // Scratch layout, per channel of the unit (C entries each): float64 arrays,
 // then float32 arrays.
-const F64_ARRAYS = 8;
+const F64_ARRAYS = 9;
 const F32_ARRAYS = 7;
 
 // float64 arrays
-const CENTER = 0; // pivot (forward) or saved mean (gradient pass 0)
+const CENTER = 0; // the forward's channel mean
 const SUM_A = 1; // sum d (forward) / sum dz (gradient)
 const SUM_B = 2; // sum d^2 (forward) / sum dz * d (gradient)
 const SCALE = 3; // a: z = a * (x - m) + k; dx: factor of dz
@@ -66,6 +66,7 @@ const MEAN = 4; // m per channel
 const SHIFT = 5; // k: beta (z) per channel
 const PARAM_A = 6; // dgamma accumulator ([C] gamma)
 const PARAM_B = 7; // dbeta accumulator ([C] beta)
+const SUM_C = 8; // sum d, with sums of another tensor (gradient)
 // float32 arrays
 const CENTER32 = 0;
 const SCALE32 = 1;
@@ -160,20 +161,21 @@ function setup(n: i32, s: i32, c: i32, g: i32, last: i32, scratchPtr: usize): vo
 }
 
 // ---------------------------------------------------------------------------
-// Sums of one channel. Results in sumOut0 / sumOut1.
+// Sums of one channel. Results in sumOut0 / sumOut1 (/ sumOut2).
 
 let sumOut0: f64 = 0;
 let sumOut1: f64 = 0;
+let sumOut2: f64 = 0;
 
 /**
- * Over a contiguous row: sum of d = x - center and of d * g, where g is d
- * itself (`other` 0) or `other[i]`; with `centerLo`, d = (x - center) - lo.
+ * Over a contiguous row, d = x - center: sum of g and of g * d, where g is d
+ * itself (`other` 0) or `other[i]`; with `other`, also sum d (sumOut2).
  */
-function rowSums(row: usize, other: usize, count: i32, center: f32, centerLo: f32): void {
+function rowSums(row: usize, other: usize, count: i32, center: f32): void {
   const c4 = f32x4.splat(center);
-  const lo4 = f32x4.splat(centerLo);
   let total0: f64 = 0;
   let total1: f64 = 0;
+  let total2: f64 = 0;
   const vectors = count & ~15;
   let i = 0;
   while (i < vectors) {
@@ -187,7 +189,6 @@ function rowSums(row: usize, other: usize, count: i32, center: f32, centerLo: f3
     let q2 = f32x4.splat(0);
     let q3 = f32x4.splat(0);
     if (other == 0) {
-      // Moments around a float32 center: every caller passes lo = 0 here.
       for (; i < blockEnd; i += 16) {
         const p = row + ((<usize>i) << 2);
         const d0 = f32x4.sub(v128.load(p), c4);
@@ -204,14 +205,22 @@ function rowSums(row: usize, other: usize, count: i32, center: f32, centerLo: f3
         q3 = f32x4.add(q3, f32x4.mul(d3, d3));
       }
     } else {
-      // s: sum g; q: sum g * d.
+      // s: sum g; q: sum g * d; t: sum d.
+      let t0 = f32x4.splat(0);
+      let t1 = f32x4.splat(0);
+      let t2 = f32x4.splat(0);
+      let t3 = f32x4.splat(0);
       for (; i < blockEnd; i += 16) {
         const p = row + ((<usize>i) << 2);
         const g = other + ((<usize>i) << 2);
-        const d0 = f32x4.sub(f32x4.sub(v128.load(p), c4), lo4);
-        const d1 = f32x4.sub(f32x4.sub(v128.load(p, 16), c4), lo4);
-        const d2 = f32x4.sub(f32x4.sub(v128.load(p, 32), c4), lo4);
-        const d3 = f32x4.sub(f32x4.sub(v128.load(p, 48), c4), lo4);
+        const d0 = f32x4.sub(v128.load(p), c4);
+        const d1 = f32x4.sub(v128.load(p, 16), c4);
+        const d2 = f32x4.sub(v128.load(p, 32), c4);
+        const d3 = f32x4.sub(v128.load(p, 48), c4);
+        t0 = f32x4.add(t0, d0);
+        t1 = f32x4.add(t1, d1);
+        t2 = f32x4.add(t2, d2);
+        t3 = f32x4.add(t3, d3);
         const g0 = v128.load(g);
         const g1 = v128.load(g, 16);
         const g2 = v128.load(g, 32);
@@ -225,19 +234,21 @@ function rowSums(row: usize, other: usize, count: i32, center: f32, centerLo: f3
         q2 = f32x4.add(q2, f32x4.mul(g2, d2));
         q3 = f32x4.add(q3, f32x4.mul(g3, d3));
       }
+      total2 += laneSum(t0) + laneSum(t1) + laneSum(t2) + laneSum(t3);
     }
     total0 += laneSum(s0) + laneSum(s1) + laneSum(s2) + laneSum(s3);
     total1 += laneSum(q0) + laneSum(q1) + laneSum(q2) + laneSum(q3);
   }
-  const center64 = <f64>center + <f64>centerLo;
   for (; i < count; i++) {
-    const d = <f64>at(row, i) - center64;
+    const d = <f64>at(row, i) - <f64>center;
     const g = other == 0 ? d : <f64>at(other, i);
     total0 += g;
     total1 += g * d;
+    total2 += d;
   }
   sumOut0 = total0;
   sumOut1 = total1;
+  sumOut2 = total2;
 }
 
 /** rowSums in float64 scalar code, with a stride (any layout, any magnitude). */
@@ -255,46 +266,41 @@ function stridedSums(base: usize, other: usize, count: i32, stride: i32, center:
 }
 
 /**
- * Per channel c in [c0, c1) of instance n: SUM_A = sum d, SUM_B = sum d * g
- * (g = d when `other` is 0), d = x - (center hi + lo) from the float32
- * arrays CENTER32 / MEAN_LO... Channels first: one row each. Channels last:
- * blocks of pixels, four channels per vector.
+ * Per channel c in [c0, c1) of instance n, d = x - center (CENTER32):
+ * SUM_A = sum g, SUM_B = sum g * d with g = d when `other` is 0, g = other
+ * otherwise, and then SUM_C = sum d. Channels first: one row each. Channels
+ * last: blocks of pixels, four channels per vector.
  */
-function channelSums(x: usize, other: usize, n: i32, c0: i32, c1: i32, centerLo: bool): void {
+function channelSums(x: usize, other: usize, n: i32, c0: i32, c1: i32): void {
   if (!channelsLast) {
     for (let c = c0; c < c1; c++) {
       const offset = (<usize>index(n, 0, c)) << 2;
-      rowSums(
-        x + offset,
-        other == 0 ? 0 : other + offset,
-        spatial,
-        getF32(CENTER32, c),
-        centerLo ? getF32(MEAN_LO, c) : 0,
-      );
+      rowSums(x + offset, other == 0 ? 0 : other + offset, spatial, getF32(CENTER32, c));
       setF64(SUM_A, c, sumOut0);
       setF64(SUM_B, c, sumOut1);
+      setF64(SUM_C, c, sumOut2);
     }
     return;
   }
   for (let c = 0; c < channels; c++) {
     setF64(SUM_A, c, 0);
     setF64(SUM_B, c, 0);
+    setF64(SUM_C, c, 0);
   }
   const quads = channels & ~3;
   const stride = (<usize>channels) << 2;
-  const loArray = f32Array(MEAN_LO);
   for (let s0 = 0; s0 < spatial; s0 += BLOCK_PIXELS) {
     const pixels = min(BLOCK_PIXELS, spatial - s0);
     const rowOffset = (<usize>index(n, s0, 0)) << 2;
     for (let c = 0; c < quads; c += 4) {
       const center = v128.load(f32Array(CENTER32) + ((<usize>c) << 2));
-      const lo = centerLo ? v128.load(loArray + ((<usize>c) << 2)) : f32x4.splat(0);
       let p = x + rowOffset + ((<usize>c) << 2);
       let g = other + rowOffset + ((<usize>c) << 2);
       let sum0 = f32x4.splat(0);
       let sum1 = f32x4.splat(0);
+      let sum2 = f32x4.splat(0);
       for (let k = 0; k < pixels; k++) {
-        const d = f32x4.sub(f32x4.sub(v128.load(p), center), lo);
+        const d = f32x4.sub(v128.load(p), center);
         if (other == 0) {
           sum0 = f32x4.add(sum0, d);
           sum1 = f32x4.add(sum1, f32x4.mul(d, d));
@@ -302,26 +308,31 @@ function channelSums(x: usize, other: usize, n: i32, c0: i32, c1: i32, centerLo:
           const gv = v128.load(g);
           sum0 = f32x4.add(sum0, gv);
           sum1 = f32x4.add(sum1, f32x4.mul(gv, d));
+          sum2 = f32x4.add(sum2, d);
         }
         p += stride;
         g += stride;
       }
       addLanes(SUM_A, c, sum0);
       addLanes(SUM_B, c, sum1);
+      if (other != 0) addLanes(SUM_C, c, sum2);
     }
     for (let c = quads; c < channels; c++) {
-      const center = <f64>getF32(CENTER32, c) + (centerLo ? <f64>getF32(MEAN_LO, c) : 0);
+      const center = <f64>getF32(CENTER32, c);
       let total0: f64 = 0;
       let total1: f64 = 0;
+      let total2: f64 = 0;
       for (let k = 0; k < pixels; k++) {
         const i = index(n, s0 + k, c);
         const d = <f64>at(x, i) - center;
         const gk = other == 0 ? d : <f64>at(other, i);
         total0 += gk;
         total1 += gk * d;
+        total2 += d;
       }
       setF64(SUM_A, c, getF64(SUM_A, c) + total0);
       setF64(SUM_B, c, getF64(SUM_B, c) + total1);
+      setF64(SUM_C, c, getF64(SUM_C, c) + total2);
     }
   }
 }
@@ -431,9 +442,8 @@ function forwardUnit(
   for (let c = c0; c < c1; c++) {
     const pivot = at(x, index(n, 0, c));
     setF32(CENTER32, c, pivot);
-    setF32(MEAN_LO, c, 0);
   }
-  channelSums(x, 0, n, c0, c1, false);
+  channelSums(x, 0, n, c0, c1);
   for (let c = c0; c < c1; c++) {
     let sum = getF64(SUM_A, c);
     let squares = getF64(SUM_B, c);
@@ -1069,15 +1079,18 @@ function gradientUnit(
   const c0 = group0 * perGroup;
   const c1 = group1 * perGroup;
   const groupSize = <f64>(spatial * perGroup);
-  // Pass 0: the saved mean is float32; sum x - mean to recover the exact one.
-  for (let c = c0; c < c1; c++) {
-    setF32(CENTER32, c, at(meanIn, n * groups + c / perGroup));
-    setF32(MEAN_LO, c, 0);
-  }
-  channelSums(x, 0, n, c0, c1, false);
+  // The saved mean is float32: sums of d = x - saved recover the exact one.
+  // The linear activation takes them in pass 1 (SUM_A = sum dy, SUM_B =
+  // sum dy * d, SUM_C = sum d; SUM_B is moved to the exact mean below), the
+  // others in a pass 0 of their own, since their dz needs the exact mean.
+  const linear = activation == LINEAR;
+  for (let c = c0; c < c1; c++) setF32(CENTER32, c, at(meanIn, n * groups + c / perGroup));
+  channelSums(x, linear ? dy : 0, n, c0, c1);
   for (let group = group0; group < group1; group++) {
     let offset: f64 = 0;
-    for (let c = group * perGroup; c < (group + 1) * perGroup; c++) offset += getF64(SUM_A, c);
+    for (let c = group * perGroup; c < (group + 1) * perGroup; c++) {
+      offset += getF64(linear ? SUM_C : SUM_A, c);
+    }
     const saved = <f64>at(meanIn, n * groups + group);
     const mean = groupSize > 0 ? saved + offset / groupSize : saved;
     const invStd = <f64>at(invStdIn, n * groups + group);
@@ -1089,14 +1102,14 @@ function gradientUnit(
       setF32(SCALE32, c, <f32>a);
       setF32(SHIFT32, c, <f32>getF64(SHIFT, c));
       setMeanPair(c, mean);
-      setF32(CENTER32, c, getF32(MEAN_HI, c));
+      // sum dy * (x - mean) = sum dy * (x - saved) - (mean - saved) * sum dy.
+      if (linear) setF64(SUM_B, c, getF64(SUM_B, c) - (mean - saved) * getF64(SUM_A, c));
     }
   }
-  // Pass 1: SUM_A = sum dz, SUM_B = sum dz * (x - mean); an activation's dz
-  // is stored in dx for pass 2. A channel whose float32 sums overflowed (or
+  // Pass 1 of an activation: SUM_A = sum dz, SUM_B = sum dz * (x - mean),
+  // dz stored in dx for pass 2. A channel whose float32 sums overflowed (or
   // hold a NaN) is summed again in float64.
-  if (activation == LINEAR) channelSums(x, dy, n, c0, c1, true);
-  else activatedPass(SUMS_PASS, activation, dx, x, dy, n, c0, c1, alpha);
+  if (!linear) activatedPass(SUMS_PASS, activation, dx, x, dy, n, c0, c1, alpha);
   for (let c = c0; c < c1; c++) {
     if (!isFinite(getF64(SUM_A, c) + getF64(SUM_B, c))) {
       gradientSumsFloat64(dy, x, n, c, activation, alpha);
@@ -1131,7 +1144,7 @@ function gradientUnit(
   if (spatial * perGroup == 1) {
     for (let c = c0; c < c1; c++) store<f32>(dx + ((<usize>index(n, 0, c)) << 2), 0);
   } else {
-    affineSimd(dx, x, activation == LINEAR ? dy : dx, n, c0, c1, SLOPE32, OFFSET32, SCALE32);
+    affineSimd(dx, x, linear ? dy : dx, n, c0, c1, SLOPE32, OFFSET32, SCALE32);
   }
 }
 
