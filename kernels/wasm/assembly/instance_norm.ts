@@ -3,7 +3,8 @@
 // (scripts/build_wasm.mjs). The module imports the backend's memory and owns
 // none of it: no data segments, no static heap. Every pointer is a byte
 // offset in that memory: tensors the backend allocated, and one scratch block
-// the caller allocates with the backend's allocator (see scratchBytes).
+// the caller allocates with the backend's allocator (see scratchBytes; its
+// end holds the activations' vector constants, written by every call).
 //
 // x is seen as [N, S, C] (channelsLast) or [N, C, S] (channelsFirst). Work is
 // done per unit: an instance (channelsLast) or an (instance, group)
