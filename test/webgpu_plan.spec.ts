@@ -7,7 +7,6 @@ import {budgetFor, deviceClassOf, GPU_BUDGET} from '../kernels/webgpu/budget';
 import {
   dispatchOf,
   ONE_PASS_MAX_EXTENT,
-  planElementwise,
   ONE_PASS_GRAD_MAX_ELEMENTS,
   planOnePass,
   planOnePassGrad,
@@ -51,8 +50,8 @@ describe('webgpu planning', () => {
     expect(budgetFor('gpu', 16)).toBe(GPU_BUDGET);
     const cpu = budgetFor('software', 2);
     expect(cpu.max).toBe(8);
-    // One lane per slot and per fold: no barrier tree on a CPU.
-    expect([cpu.maxMembers, cpu.foldLanes, cpu.onePassLanes]).toEqual([1, 1, 0]);
+    // One lane per slot: no barrier tree on a CPU.
+    expect([cpu.maxMembers, cpu.onePassLanes]).toEqual([1, 0]);
   });
 
   it('fills a 132-SM GPU on large tensors in both layouts', () => {
@@ -86,8 +85,6 @@ describe('webgpu planning', () => {
     expect(vectorWidth(geometryOf([2, 9, 9, 6], 'channelsLast'))).toBe(1);
     expect(vectorWidth(geometryOf([2, 8, 6, 8], 'channelsFirst'))).toBe(4);
     expect(vectorWidth(geometryOf([2, 8, 9, 9], 'channelsFirst'))).toBe(1);
-    const elementwise = planElementwise(geometryOf([4, 512, 512, 32], 'channelsLast'), GPU_BUDGET);
-    expect(elementwise.units).toBe((4 * 512 * 512 * 32) / 4);
   });
 
   it('runs the forward in one pass only when an (n, group) is small', () => {
