@@ -190,11 +190,11 @@ export function fusedInputGradProgram(
         // The item of instance 0 and the first chunk sweeps the instances
         // for the [C] parameter gradients; each instance's fold ends on
         // item.n, whose values the loads then use.
-        let sweep = ${sweeps} && item.split == 0 && item.n == 0;
+        let sweep = ${sweeps} && item.segment == 0 && item.n == 0;
         for (var n = select(item.n, uniforms.batch - 1, sweep); n >= item.n; n--) {
           foldInstance(lane, item, n);
           workgroupBarrier();
-          if (item.split == 0) {
+          if (item.segment == 0) {
             paramGrads(lane, item, n, sweep);
           }
           workgroupBarrier();

@@ -17,7 +17,7 @@ import {fields, GEOMETRY_UNIFORMS} from './uniforms';
 
 export const FUSED_UNIFORMS = [
   ...GEOMETRY_UNIFORMS,
-  ...fields('i32', 'splits', 'chunk', 'segment', 'tiles', 'items', 'itemsPerGroup'),
+  ...fields('i32', 'splits', 'chunk', 'segments', 'segment', 'tiles', 'items', 'itemsPerGroup'),
 ];
 
 export const FUSED_NORMALIZE_UNIFORMS = [...FUSED_UNIFORMS, ...fields('f32', 'epsilon', 'alpha')];
@@ -102,7 +102,7 @@ export function fusedNormalizeProgram(
           `let invStdValue = ${invStdValue};
           let pivot = xElement(groupStart(item.n, group));
           let statistic = item.n * uniforms.groups + group;
-          if (realGroup && memberIndex == 0 && item.split == 0 &&
+          if (realGroup && memberIndex == 0 && item.segment == 0 &&
               group * uniforms.channelsPerGroup >= range.x) {
             mean[statistic] = pivot + total.mean;
             invStd[statistic] = invStdValue;

@@ -26,8 +26,8 @@ export function rowEntry(plan: FusedPlan, row: string): string {
  * The constants, `struct Item`, `fn itemOf(index)`, the channels
  * `[range.x, range.y)` an item writes (`fn channelRange(item)`) and the tree
  * reduction `fn <reduce>(lane, slot, memberIndex, value)` of the fold.
- * channelsLast items are (n, split, tile of channels), channelsFirst items
- * (n, split = segment, group); `item.part` is the tile or the group.
+ * An item is (n, segment, part): `item.part` is the tile of channels
+ * (channelsLast) or the group (channelsFirst).
  */
 export function fusedItemSnippet(
   geometry: NormGeometry,
@@ -50,7 +50,7 @@ export function fusedItemSnippet(
     struct Item {
       valid : bool,
       n : i32,
-      split : i32,
+      segment : i32,
       part : i32,
     };
 
@@ -59,8 +59,8 @@ export function fusedItemSnippet(
       var item : Item;
       item.valid = index < uniforms.items;
       item.part = index % parts;
-      item.split = (index / parts) % uniforms.splits;
-      item.n = index / (parts * uniforms.splits);
+      item.segment = (index / parts) % uniforms.segments;
+      item.n = index / (parts * uniforms.segments);
       return item;
     }
 
@@ -143,8 +143,8 @@ export function itemLoadsLoop(geometry: NormGeometry, body: string): string {
     let lineLoads = uniforms.channels / VECTOR;
     let tileFirst = item.part * TILE_LOADS;
     let width = min(TILE_LOADS, lineLoads - tileFirst);
-    let begin = item.split * uniforms.chunk;
-    let loads = min(uniforms.chunk, uniforms.spatial - begin) * width;
+    let begin = item.segment * uniforms.segment;
+    let loads = min(uniforms.segment, uniforms.spatial - begin) * width;
     let base = (item.n * uniforms.spatial + begin) * lineLoads + tileFirst;
     for (var k = lane; k < loads; k += LANES) {
       let local = k % width;
@@ -153,7 +153,7 @@ export function itemLoadsLoop(geometry: NormGeometry, body: string): string {
     }`
     : `
     let blockLoads = uniforms.channelsPerGroup * uniforms.spatial / VECTOR;
-    let begin = item.split * uniforms.segment;
+    let begin = item.segment * uniforms.segment;
     let end = min(blockLoads, begin + uniforms.segment);
     let base = groupStart(item.n, item.part) / VECTOR;
     let firstChannel = item.part * uniforms.channelsPerGroup;

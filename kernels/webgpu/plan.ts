@@ -132,13 +132,16 @@ export const FUSED_TILE_LOADS = 64;
  * 1 / FOLD_SHARE as many values as the workgroup's part of x.
  */
 const FOLD_SHARE = 8;
+/** Loads a lane of the fused pass gets per item at least (where S allows). */
+const MIN_FUSED_LOADS = 4;
 
 /**
- * The fused pass after the reduction `tiling`. A work item is
- * - channelsLast: (n, chunk, tile of at most `tileLoads` loads across C),
- *   the reduction's chunk of pixels over the tile's channels;
- * - channelsFirst: (n, group, segment), a contiguous `segment` loads of the
- *   (n, group)'s block, `splits` segments per block.
+ * The fused pass after the reduction `tiling`. A work item is one of
+ * `segments` stretches of S of (n, part), where a part is
+ * - channelsLast: a tile of at most `tileLoads` loads across C; its items
+ *   are `segment` pixels over the tile's channels;
+ * - channelsFirst: a group; its items are `segment` contiguous loads of the
+ *   (n, group)'s block.
  * Each folds the partials of every group its channels touch, `foldSlots`
  * groups side by side with `foldMembers` lanes each.
  */
@@ -149,7 +152,8 @@ export interface FusedPlan {
   tileLoads: number;
   /** channelsLast tiles across C (1 in channelsFirst). */
   tiles: number;
-  /** channelsFirst loads per segment (0 in channelsLast). */
+  segments: number;
+  /** Pixels (channelsLast) or loads (channelsFirst) per item. */
   segment: number;
   splits: number;
   /** Pixels per chunk of the partials. */
@@ -165,9 +169,10 @@ export interface FusedPlan {
  * The reduction and fused pass of a kernel whose partials hold `fields`
  * values per (n, chunk, c). With economic splits S is cut into at most
  * sqrt(S * width / (FOLD_SHARE * fields * span)) chunks, where `width` is
- * the channels an item writes and `span` the channels of the groups it folds:
- * its fold then reads fields * splits * span partials against
- * (S / splits) * width loads of x.
+ * the channels an item writes and `span` the channels of the groups it folds,
+ * and a part into at most as many items: an item's fold then reads
+ * fields * splits * span partials against at least (S / splits) * width
+ * loads of x. Items get at least MIN_FUSED_LOADS loads a lane.
  */
 export function planFused(
   geometry: NormGeometry,
@@ -177,6 +182,7 @@ export function planFused(
   const {dataFormat, batch, spatial, channels, groups, channelsPerGroup} = geometry;
   const vector = vectorWidth(geometry);
   const channelsLast = dataFormat === 'channelsLast';
+  const lanes = FUSED_WORKGROUP_SIZE;
   const lineLoads = channels / vector;
   const tiles = channelsLast ? Math.ceil(lineLoads / FUSED_TILE_LOADS) : 1;
   const tileLoads = channelsLast ? Math.ceil(lineLoads / tiles) : 0;
@@ -187,25 +193,30 @@ export function planFused(
     : Infinity;
   const tiling = planTiling(geometry, budget, splitCap);
   const {splits} = tiling;
-  const blockLoads = (channelsPerGroup * spatial) / vector;
-  const items = batch * splits * (channelsLast ? tiles : groups);
+  // Loads of x per part along S, and per pixel (channelsLast).
+  const partLoads = channelsLast ? spatial * tileLoads : (channelsPerGroup * spatial) / vector;
+  const wanted = Math.min(splits, Math.max(1, Math.floor(partLoads / (lanes * MIN_FUSED_LOADS))));
+  const stretch = channelsLast ? spatial : partLoads;
+  const segment = Math.ceil(stretch / wanted);
+  const segments = Math.ceil(stretch / segment);
+  const items = batch * segments * (channelsLast ? tiles : groups);
   const itemsPerGroup = Math.ceil(items / Math.min(items, budget.max));
-  const groupEntries = splits * channelsPerGroup;
   const foldMembers = Math.min(
     budget.maxMembers,
-    FUSED_WORKGROUP_SIZE,
-    2 ** Math.ceil(Math.log2(groupEntries)),
+    lanes,
+    2 ** Math.ceil(Math.log2(splits * channelsPerGroup)),
   );
   return {
     tiling,
     vector,
-    lanes: FUSED_WORKGROUP_SIZE,
+    lanes,
     tileLoads,
     tiles,
-    segment: channelsLast ? 0 : Math.ceil(blockLoads / splits),
+    segments,
+    segment,
     splits,
     chunk: tiling.chunk,
-    foldSlots: FUSED_WORKGROUP_SIZE / foldMembers,
+    foldSlots: lanes / foldMembers,
     foldMembers,
     items,
     itemsPerGroup,
