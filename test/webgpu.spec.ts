@@ -36,6 +36,12 @@ import {
 const BACKEND = 'webgpu';
 const TWO_PASSES = ['InstanceNormMoments', 'InstanceNormFusedNormalize'];
 const TWO_GRAD_PASSES = ['InstanceNormGradSums', 'InstanceNormFusedInputGrad'];
+const THREE_PASSES = ['InstanceNormMoments', 'InstanceNormStatistics', 'InstanceNormNormalize'];
+const THREE_GRAD_PASSES = [
+  'InstanceNormGradSums',
+  'InstanceNormParamGrad',
+  'InstanceNormInputGrad',
+];
 const ONE_PASS = ['InstanceNormOnePass'];
 const ONE_GRAD_PASS = ['InstanceNormGradOnePass'];
 
@@ -105,14 +111,15 @@ describeEachBackend(
 
     // Planned for a GPU, an (n, c) extent of at most ONE_PASS_MAX_EXTENT takes
     // the one-pass forward, and the one-pass gradient too while the group over
-    // all instances holds at most ONE_PASS_GRAD_MAX_ELEMENTS; a CPU-emulated
-    // adapter always takes three passes each way.
+    // all instances holds at most ONE_PASS_GRAD_MAX_ELEMENTS; larger ones
+    // take two passes each way; a CPU-emulated adapter always takes three.
     const dispatchCases: Array<[DataFormat, number[], string, string[], string[]]> = [
       ['channelsLast', [2, 16, 16, 8], 'gpu', ONE_PASS, ONE_GRAD_PASS],
       ['channelsFirst', [2, 8, 16, 16], 'gpu', ONE_PASS, ONE_GRAD_PASS],
       ['channelsLast', [16, 16, 16, 8], 'gpu', ONE_PASS, ONE_GRAD_PASS],
       ['channelsLast', [16, 64, 64, 8], 'gpu', ONE_PASS, TWO_GRAD_PASSES],
-      ['channelsLast', [2, 16, 16, 8], 'software', TWO_PASSES, TWO_GRAD_PASSES],
+      ['channelsLast', [2, 16, 16, 8], 'software', THREE_PASSES, THREE_GRAD_PASSES],
+      ['channelsFirst', [2, 8, 16, 16], 'software', THREE_PASSES, THREE_GRAD_PASSES],
       ['channelsLast', [1, 72, 64, 8], 'gpu', TWO_PASSES, TWO_GRAD_PASSES],
       ['channelsFirst', [1, 8, 72, 64], 'gpu', TWO_PASSES, TWO_GRAD_PASSES],
     ];

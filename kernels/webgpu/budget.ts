@@ -6,7 +6,7 @@
 import {env} from '@tensorflow/tfjs-core';
 import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 
-/** Lanes per workgroup of the reduction pass on a GPU. */
+/** Lanes per workgroup of the reduction and fold passes on a GPU. */
 export const WORKGROUP_SIZE = 64;
 
 /** How many workgroups the passes use on an adapter. */
@@ -17,6 +17,13 @@ export interface WorkgroupBudget {
   max: number;
   /** Most lanes sharing a slot of the reduction (the depth of its barrier tree). */
   maxMembers: number;
+  /** Lanes of a fold workgroup (the three-pass path). */
+  foldLanes: number;
+  /**
+   * Fold the partials in the consumer pass (two dispatches); false runs a
+   * fold pass and an elementwise pass instead (three).
+   */
+  fusedPass: boolean;
   /** Lanes of a one-pass forward workgroup; 0 never takes the one-pass forward. */
   onePassLanes: number;
   /** Widest channelsLast row (C) the one-pass forward takes (see ONE_PASS_MAX_ROW). */
@@ -46,6 +53,8 @@ export const GPU_BUDGET: WorkgroupBudget = {
   target: 4096,
   max: Infinity,
   maxMembers: WORKGROUP_SIZE,
+  foldLanes: WORKGROUP_SIZE,
+  fusedPass: true,
   onePassLanes: 256,
   onePassMaxRow: ONE_PASS_MAX_ROW,
   economicSplits: true,
@@ -104,6 +113,11 @@ export function budgetFor(deviceClass: DeviceClass, cores: number): WorkgroupBud
     target: workgroups,
     max: workgroups,
     maxMembers: 1,
+    foldLanes: 1,
+    // The fused pass's barriers and workgroup memory run its elementwise
+    // loop as coroutines: on SwiftShader it took 2-3x the kernel time of
+    // the fold and elementwise passes together.
+    fusedPass: false,
     // One workgroup of one lane per (n, group) serializes the whole extent on
     // a core: on SwiftShader the three passes were 2-10x faster.
     onePassLanes: 0,

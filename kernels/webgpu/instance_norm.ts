@@ -14,16 +14,20 @@ import {workgroupBudget} from './budget';
 import {builtProgram, runPasses} from './dispatch';
 import {fusedNormalizeProgram, FUSED_NORMALIZE_UNIFORMS} from './fused_normalize_program';
 import {MOMENT_FIELDS, momentsProgram} from './moments_program';
+import {normalizeProgram, NORMALIZE_UNIFORMS} from './normalize_program';
 import {onePassProgram, ONE_PASS_UNIFORMS} from './one_pass_program';
-import {planFused, planOnePass} from './plan';
-import {TILING_UNIFORMS, tilingValues} from './program_kinds';
+import {planElementwise, planFused, planOnePass} from './plan';
+import {foldValues, TILING_UNIFORMS, tilingValues} from './program_kinds';
 import {forwardByOps} from './public_path';
+import {NORMALIZE_ROWS, statisticsProgram, STATISTICS_UNIFORMS} from './statistics_program';
 import {uniformValues} from './uniforms';
 
 /**
  * One dispatch when each (n, group) is small (a workgroup each); else two:
  * the partial moments of x; y with the statistics folded per workgroup (and
- * mean and invStd, the saved outputs).
+ * mean and invStd, the saved outputs). Where the budget has no fused pass,
+ * three: the partial moments; the statistics and the per-(n, c) scale and
+ * shift; y.
  */
 function instanceNormWebGPU(args: {
   inputs: InstanceNormInputs;
@@ -73,12 +77,32 @@ function instanceNormWebGPU(args: {
       [[batch, tiling.splits, MOMENT_FIELDS, channels]],
       uniformValues(TILING_UNIFORMS, tilingValues(tiling)),
     );
-    return run(
-      builtProgram(fusedNormalizeProgram, geometry, plan, attributes),
+    if (budget.fusedPass) {
+      return run(
+        builtProgram(fusedNormalizeProgram, geometry, plan, attributes),
+        [partials, x, ...params],
+        [x.shape, [batch, groups], [batch, groups]],
+        uniformValues(FUSED_NORMALIZE_UNIFORMS, {...geometry, ...attributes, ...plan}),
+      );
+    }
+    const [mean, invStd, coefficients] = run(
+      builtProgram(statisticsProgram, geometry, budget.foldLanes, attributes),
       [partials, x, ...params],
-      [x.shape, [batch, groups], [batch, groups]],
-      uniformValues(FUSED_NORMALIZE_UNIFORMS, {...geometry, ...attributes, ...plan}),
+      [
+        [batch, groups],
+        [batch, groups],
+        [batch, NORMALIZE_ROWS.count, channels],
+      ],
+      uniformValues(STATISTICS_UNIFORMS, {...foldValues(tiling), ...attributes}),
     );
+    const elementwise = planElementwise(geometry, budget);
+    const [y] = run(
+      builtProgram(normalizeProgram, geometry, elementwise, attributes),
+      [x, coefficients],
+      [x.shape],
+      uniformValues(NORMALIZE_UNIFORMS, {...geometry, ...attributes, units: elementwise.units}),
+    );
+    return [y, mean, invStd];
   });
 }
 

@@ -19,9 +19,11 @@ import {
   gradSumsProgram,
   SUM_FIELDS,
 } from './grad_sums_program';
+import {inputGradProgram, INPUT_GRAD_UNIFORMS} from './input_grad_program';
 import {onePassGradProgram, ONE_PASS_GRAD_UNIFORMS} from './one_pass_grad_program';
-import {planFused, planOnePassGrad} from './plan';
-import {tilingValues} from './program_kinds';
+import {INPUT_GRAD_ROWS, paramGradProgram, PARAM_GRAD_UNIFORMS} from './param_grad_program';
+import {planElementwise, planFused, planOnePassGrad} from './plan';
+import {foldValues, tilingValues} from './program_kinds';
 import {gradientByOps} from './public_path';
 import {uniformValues} from './uniforms';
 
@@ -29,7 +31,8 @@ import {uniformValues} from './uniforms';
  * One dispatch when each group is small over all instances (a workgroup per
  * group); else two: the partial sums of dz and x (and a copy of the saved
  * statistics); dx with the group sums folded per workgroup, and dgamma and
- * dbeta.
+ * dbeta. Where the budget has no fused pass, three: the partial sums;
+ * dgamma, dbeta and the per-(n, c) coefficients of dx; dx.
  */
 function instanceNormGradWebGPU(args: {
   inputs: InstanceNormGradInputs;
@@ -78,12 +81,28 @@ function instanceNormGradWebGPU(args: {
       [[gradPartialsLength(tiling)]],
       uniformValues(GRAD_SUMS_UNIFORMS, {...tilingValues(tiling), ...attributes}),
     );
-    return run(
-      builtProgram(fusedInputGradProgram, geometry, plan, attributes),
-      [partials, dy, x, ...read],
-      [x.shape, gammaShape, betaShape],
-      uniformValues(FUSED_INPUT_GRAD_UNIFORMS, {...geometry, ...attributes, ...plan}),
+    if (budget.fusedPass) {
+      return run(
+        builtProgram(fusedInputGradProgram, geometry, plan, attributes),
+        [partials, dy, x, ...read],
+        [x.shape, gammaShape, betaShape],
+        uniformValues(FUSED_INPUT_GRAD_UNIFORMS, {...geometry, ...attributes, ...plan}),
+      );
+    }
+    const [dgamma, dbeta, coefficients] = run(
+      builtProgram(paramGradProgram, geometry, budget.foldLanes, attributes),
+      [partials, mean, invStd, ...read],
+      [gammaShape, betaShape, [geometry.batch, INPUT_GRAD_ROWS.count, channels]],
+      uniformValues(PARAM_GRAD_UNIFORMS, {...foldValues(tiling), ...attributes}),
     );
+    const elementwise = planElementwise(geometry, budget);
+    const [dx] = run(
+      builtProgram(inputGradProgram, geometry, elementwise, attributes),
+      [dy, x, coefficients],
+      [x.shape],
+      uniformValues(INPUT_GRAD_UNIFORMS, {...geometry, ...attributes, units: elementwise.units}),
+    );
+    return [dx, dgamma, dbeta];
   });
 }
 

@@ -2,14 +2,18 @@
  * Planning of the WebGPU kernels: numbers only, no shader text (the
  * workgroup budget per adapter is in budget.ts).
  *
- * Both kernels run two dispatches (one, see planOnePass and planOnePassGrad,
- * when each group is small):
+ * Both kernels run two dispatches on a GPU (one, see planOnePass and
+ * planOnePassGrad, when each group is small):
  * 1. a reduction over x (and dy) into per-(n, chunk of S, c) partials,
  *    tiled over workgroups as described by {@link Tiling};
  * 2. a fused pass ({@link FusedPlan}): every workgroup folds the partials of
  *    the groups it touches, in the same order as every other workgroup, then
  *    writes its part of y or dx; designated workgroups write the saved
  *    statistics or the parameter gradients.
+ * Where the budget says so (a CPU-emulated adapter, see budget.ts) the
+ * second pass is split in two: a fold, one workgroup per group, that writes
+ * the saved statistics or parameter gradients plus per-(n, c) coefficients,
+ * and an elementwise pass over x with those coefficients.
  *
  * x is seen as `[N, S, C]` (channelsLast) or `[N, C, S]` (channelsFirst);
  * channel c is in group floor(c / channelsPerGroup) (src/geometry.ts).
@@ -17,7 +21,7 @@
 import type {NormGeometry} from '../../src/geometry';
 import {GPU_BUDGET, WORKGROUP_SIZE, WorkgroupBudget} from './budget';
 
-/** Lanes per workgroup of the elementwise passes. */
+/** Lanes per workgroup of the elementwise passes (the three-pass path). */
 export const ELEMENTWISE_WORKGROUP_SIZE = 256;
 /** dispatchWorkgroups' per-dimension limit guaranteed by WebGPU. */
 const MAX_DISPATCH = 65535;
@@ -118,6 +122,20 @@ export function planTiling(
   };
 }
 
+/** The elementwise pass: `units` loads of x, a grid-stride loop over them. */
+export interface ElementwisePlan {
+  vector: 1 | 4;
+  units: number;
+  dispatch: [number, number, number];
+}
+
+export function planElementwise(geometry: NormGeometry, budget: WorkgroupBudget): ElementwisePlan {
+  const vector = vectorWidth(geometry);
+  const units = (geometry.batch * geometry.spatial * geometry.channels) / vector;
+  const workgroups = Math.min(Math.ceil(units / ELEMENTWISE_WORKGROUP_SIZE), budget.max);
+  return {vector, units, dispatch: dispatchOf(workgroups)};
+}
+
 /** Lanes per workgroup of the fused pass. */
 export const FUSED_WORKGROUP_SIZE = 256;
 /**
@@ -188,8 +206,9 @@ export function planFused(
   const tileLoads = channelsLast ? Math.ceil(lineLoads / tiles) : 0;
   const width = channelsLast ? tileLoads * vector : channelsPerGroup;
   const span = channelsLast ? Math.min(channels, width + 2 * (channelsPerGroup - 1)) : width;
-  const splitCap = budget.economicSplits
-    ? Math.max(1, Math.floor(Math.sqrt((spatial * width) / (FOLD_SHARE * fields * span))))
+  const splitCap =
+    budget.economicSplits && budget.fusedPass
+      ? Math.max(1, Math.floor(Math.sqrt((spatial * width) / (FOLD_SHARE * fields * span))))
     : Infinity;
   const tiling = planTiling(geometry, budget, splitCap);
   const {splits} = tiling;

@@ -1,9 +1,12 @@
 /**
- * The tiled reduction into partials that both kernels start with: the
- * fields it fills. A program file adds its name, buffers and WGSL.
+ * The three kinds of program and the fields each kind fills: a tiled
+ * reduction into partials, a fold (one workgroup per group) and an
+ * elementwise pass over x. A program file adds its name, buffers and WGSL.
  */
-import type {ComputeProgram} from './dispatch';
-import type {Tiling} from './plan';
+import type {BufferBinding, ComputeProgram} from './dispatch';
+import {CoefficientOf, elementwiseMain} from './elementwise_snippet';
+import type {NormGeometry} from '../../src/geometry';
+import {dispatchOf, ELEMENTWISE_WORKGROUP_SIZE, ElementwisePlan, Tiling} from './plan';
 import {mainOverItems, statType, tileSnippet} from './tile_snippet';
 import {fields, GEOMETRY_UNIFORMS, UniformField} from './uniforms';
 
@@ -16,6 +19,23 @@ export const TILING_UNIFORMS: readonly UniformField[] = [
 export function tilingValues(tiling: Tiling): object {
   return {...tiling.geometry, ...tiling};
 }
+
+export const FOLD_UNIFORMS: readonly UniformField[] = [
+  ...GEOMETRY_UNIFORMS,
+  ...fields('i32', 'chunk', 'splits'),
+];
+
+/** Values of FOLD_UNIFORMS for the partials of `tiling`. */
+export function foldValues(tiling: Tiling): object {
+  return {...tiling.geometry, chunk: tiling.chunk, splits: tiling.splits};
+}
+
+export const ELEMENTWISE_UNIFORMS: readonly UniformField[] = fields(
+  'i32',
+  'units',
+  'spatial',
+  'channels',
+);
 
 /**
  * A reduction pass writing the partials `[N, splits, fields, C]`: `snippets`
@@ -38,5 +58,57 @@ export function tiledProgram(
     dispatch: tiling.dispatch,
     outputs: [{name: 'partials', type: statType(tiling)}],
     uniforms: program.uniforms ?? TILING_UNIFORMS,
+  };
+}
+
+/** A fold pass: `lanes` per workgroup, one workgroup per group, scalar outputs. */
+export function foldProgram(
+  geometry: NormGeometry,
+  lanes: number,
+  program: Omit<ComputeProgram, 'workgroupSize' | 'dispatch' | 'outputs'> & {outputs: string[]},
+): ComputeProgram {
+  return {
+    ...program,
+    workgroupSize: lanes,
+    dispatch: dispatchOf(geometry.groups),
+    outputs: program.outputs.map(name => ({name, type: 'f32'})),
+  };
+}
+
+/**
+ * An elementwise pass writing `output` from `inputs` (shaped like x) and the
+ * per-(n, c) coefficients `[N, rows, C]`; `body` as in elementwiseMain.
+ */
+export function elementwiseProgram(
+  geometry: NormGeometry,
+  plan: ElementwisePlan,
+  program: {
+    name: string;
+    output: string;
+    /** Inputs shaped like x. */
+    inputs: string[];
+    rows: number;
+    /** Extra WGSL before compute (e.g. the activation). */
+    snippets?: string[];
+    body: (coefficient: CoefficientOf) => string;
+    uniforms?: readonly UniformField[];
+  },
+): ComputeProgram {
+  const load = plan.vector === 4 ? 'vec4<f32>' : 'f32';
+  const coefficients: BufferBinding = {
+    name: 'coefficients',
+    type: geometry.dataFormat === 'channelsLast' ? load : 'f32',
+  };
+  return {
+    name: program.name,
+    workgroupSize: ELEMENTWISE_WORKGROUP_SIZE,
+    dispatch: plan.dispatch,
+    outputs: [{name: program.output, type: load}],
+    inputs: [...program.inputs.map(name => ({name, type: load})), coefficients],
+    uniforms: program.uniforms ?? ELEMENTWISE_UNIFORMS,
+    code: [
+      ...(program.snippets ?? []),
+      elementwiseMain(geometry, plan, program.rows, program.body),
+    ].join('\n'),
   };
 }

@@ -1,0 +1,72 @@
+import type {NormGeometry} from '../../src/geometry';
+import {affineInputs, invStdExpression, KernelAttributes, paramElement} from './attributes';
+import type {ComputeProgram} from './dispatch';
+import {coefficientsOf, foldMain, foldReduce, overChannels, overEntries} from './fold_snippet';
+import {MOMENT_FIELDS} from './moments_program';
+import {momentsSnippet} from './moments_snippet';
+import {FOLD_UNIFORMS, foldProgram} from './program_kinds';
+import {treeReduceSnippet} from './reduce_snippet';
+import {groupStartSnippet} from './tile_snippet';
+import {fields} from './uniforms';
+
+/** Rows of the forward's coefficients `[N, 3, C]`: z = (x - pivot) * scale + shift. */
+export const NORMALIZE_ROWS = {scale: 0, shift: 1, pivot: 2, count: 3} as const;
+
+export const STATISTICS_UNIFORMS = [...FOLD_UNIFORMS, ...fields('f32', 'epsilon')];
+
+/**
+ * Forward pass 2, one workgroup per group: merges the partial moments of each
+ * (n, group) over its chunks and channels (all shifted by the group's pivot),
+ * then writes mean and invStd `[N, groups]` and, per (n, c), the scale, shift
+ * and pivot of the elementwise pass. z is taken from the shifted pieces,
+ * (x - pivot) * scale + (beta - shiftedMean * scale), which keeps float32
+ * accuracy at any offset.
+ */
+export function statisticsProgram(
+  geometry: NormGeometry,
+  lanes: number,
+  attributes: KernelAttributes,
+): ComputeProgram {
+  const coefficient = coefficientsOf(NORMALIZE_ROWS);
+  const invStdValue = invStdExpression(attributes.epsilonMode, 'total.variance');
+  const gamma = paramElement('gamma', attributes.gamma, 'n', 'channel');
+  const beta = paramElement('beta', attributes.beta, 'n', 'channel');
+  const mergePartial = `own = mergeMoments(own, Moments(splitPixels(split), partials[at],
+      partials[at + uniforms.channels]));`;
+  const perChannel = `
+    let scale = invStdValue * ${gamma};
+    ${coefficient('scale')} = scale;
+    ${coefficient('shift')} = ${beta} - total.mean * scale;
+    ${coefficient('pivot')} = pivot;`;
+  return foldProgram(geometry, lanes, {
+    name: 'InstanceNormStatistics',
+    outputs: ['mean', 'invStd', 'coefficients'],
+    inputs: [
+      {name: 'partials', type: 'f32'},
+      {name: 'x', type: 'f32'},
+      ...affineInputs(attributes),
+    ],
+    uniforms: STATISTICS_UNIFORMS,
+    code: `
+      ${momentsSnippet('f32')}
+      ${groupStartSnippet(geometry.dataFormat)}
+      ${treeReduceSnippet(foldReduce(lanes), 'reduceMoments', 'Moments', 'mergeMoments')}
+
+      ${foldMain(
+        lanes,
+        `
+        var own = Moments(0.0, 0.0, 0.0);
+        ${overEntries(MOMENT_FIELDS, mergePartial)}
+        let total = reduceMoments(lane, 0, lane, own);
+        let invStdValue = ${invStdValue};
+        let pivot = x[groupStart(n, group)];
+        if (lane == 0) {
+          mean[n * uniforms.groups + group] = pivot + total.mean;
+          invStd[n * uniforms.groups + group] = invStdValue;
+        }
+        ${overChannels(perChannel)}
+      `,
+      )}
+    `,
+  });
+}
