@@ -209,7 +209,7 @@ export function planFused(
   const splitCap =
     budget.economicSplits && budget.fusedPass
       ? Math.max(1, Math.floor(Math.sqrt((spatial * width) / (FOLD_SHARE * fields * span))))
-    : Infinity;
+      : Infinity;
   const tiling = planTiling(geometry, budget, splitCap);
   const {splits} = tiling;
   // Loads of x per part along S, and per pixel (channelsLast).
