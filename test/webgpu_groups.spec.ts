@@ -99,16 +99,27 @@ function groupCounts(channels: number): number[] {
 describeEachBackend(
   'group norm through the groups attribute',
   env => {
-    // The adapter's own plan, and the GPU plan (one-pass forward for small
-    // extents) forced on whatever adapter runs the suite.
-    for (const plan of ['auto', 'gpu']) {
-      describe(`planned ${plan === 'auto' ? 'for this adapter' : 'for a GPU'}`, () => {
-        let saved: string;
+    // The adapter's own plan (three passes on a CPU-emulated adapter), the
+    // GPU plan (one-pass kernels for small extents) and 3 looping workgroups
+    // of the GPU plan without one-pass kernels (the fused two passes), forced
+    // on whatever adapter runs the suite.
+    const plans: Array<[string, string, number]> = [
+      ['for this adapter', 'auto', 0],
+      ['for a GPU', 'gpu', 0],
+      ['in two passes over 3 workgroups', 'auto', 3],
+    ];
+    for (const [label, plan, target] of plans) {
+      describe(`planned ${label}`, () => {
+        let saved: [string, number];
         beforeAll(() => {
-          saved = tf.env().get(PLAN_FLAG) as string;
+          saved = [tf.env().get(PLAN_FLAG) as string, tf.env().getNumber(TARGET_WORKGROUPS_FLAG)];
           tf.env().set(PLAN_FLAG, plan);
+          tf.env().set(TARGET_WORKGROUPS_FLAG, target);
         });
-        afterAll(() => tf.env().set(PLAN_FLAG, saved));
+        afterAll(() => {
+          tf.env().set(PLAN_FLAG, saved[0]);
+          tf.env().set(TARGET_WORKGROUPS_FLAG, saved[1]);
+        });
         for (const [shape, format] of SHAPES) {
           const channels = format === 'channelsLast' ? shape[shape.length - 1] : shape[1];
           for (const groups of groupCounts(channels)) {

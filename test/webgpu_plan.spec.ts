@@ -7,8 +7,9 @@ import {budgetFor, deviceClassOf, GPU_BUDGET} from '../kernels/webgpu/budget';
 import {
   dispatchOf,
   ONE_PASS_MAX_EXTENT,
-  planElementwise,
   ONE_PASS_GRAD_MAX_ELEMENTS,
+  planElementwise,
+  planFused,
   planOnePass,
   planOnePassGrad,
   planTiling,
@@ -53,6 +54,8 @@ describe('webgpu planning', () => {
     expect(cpu.max).toBe(8);
     // One lane per slot and per fold: no barrier tree on a CPU.
     expect([cpu.maxMembers, cpu.foldLanes, cpu.onePassLanes]).toEqual([1, 1, 0]);
+    // Three passes each way there: the fused pass's barriers cost more than a dispatch.
+    expect([GPU_BUDGET.fusedPass, cpu.fusedPass]).toEqual([true, false]);
   });
 
   it('fills a 132-SM GPU on large tensors in both layouts', () => {
@@ -126,6 +129,51 @@ describe('webgpu planning', () => {
     expect(
       planOnePassGrad(geometryOf([2, 16, 16, 8], 'channelsLast'), budgetFor('software', 2)),
     ).toBeNull();
+  });
+
+  it('runs the bench shapes that miss one pass in two dispatches each way on a GPU', () => {
+    for (const [shape, format, groups] of [
+      [[1, 256, 256, 16], 'channelsLast', undefined],
+      [[2, 128, 128, 64], 'channelsLast', undefined],
+      [[2, 64, 64, 320], 'channelsLast', undefined],
+      [[2, 64, 64, 320], 'channelsLast', 32],
+      [[4, 512, 512, 32], 'channelsLast', undefined],
+      [[4, 32, 512, 512], 'channelsFirst', undefined],
+    ] as const) {
+      const geometry = geometryOf(shape, format, groups);
+      const name = `[${shape}] ${format} groups ${groups ?? 'C'}`;
+      // Neither one-pass kernel applies, and the budget fuses the fold: a
+      // reduction and the fused pass, forward and gradient.
+      expect(planOnePass(geometry, GPU_BUDGET)).withContext(name).toBeNull();
+      expect(planOnePassGrad(geometry, GPU_BUDGET)).withContext(name).toBeNull();
+      expect(GPU_BUDGET.fusedPass).toBe(true);
+      for (const fields of [2, 3]) {
+        const plan = planFused(geometry, GPU_BUDGET, fields);
+        const {channelsPerGroup, channels, spatial} = geometry;
+        const channelsLast = format === 'channelsLast';
+        // What an item folds against what it normalizes: at most 1 / 8.
+        const width = channelsLast ? plan.tileLoads * plan.vector : channelsPerGroup;
+        const span = channelsLast
+          ? Math.min(channels, width + 2 * (channelsPerGroup - 1))
+          : channelsPerGroup;
+        const elements = channelsLast
+          ? (spatial / plan.segments) * width
+          : (channelsPerGroup * spatial) / plan.segments;
+        expect(fields * plan.splits * span * 8)
+          .withContext(name)
+          .toBeLessThanOrEqual(elements);
+        expect(plan.segments).toBeLessThanOrEqual(plan.splits);
+        expect(plan.items).withContext(name).toBeGreaterThanOrEqual(48);
+        expect(plan.foldSlots * plan.foldMembers).toBe(plan.lanes);
+        expect(plan.tileLoads).toBeLessThanOrEqual(64);
+      }
+    }
+  });
+
+  it('leaves S as the reduction alone splits it where the fold is not fused', () => {
+    const cpu = budgetFor('software', 2);
+    const geometry = geometryOf([1, 256, 256, 16], 'channelsLast');
+    expect(planFused(geometry, cpu, 3).splits).toBe(planTiling(geometry, cpu).splits);
   });
 
   it('dispatches in two dimensions past 65535 workgroups', () => {

@@ -17,8 +17,13 @@ export interface WorkgroupBudget {
   max: number;
   /** Most lanes sharing a slot of the reduction (the depth of its barrier tree). */
   maxMembers: number;
-  /** Lanes of a fold workgroup. */
+  /** Lanes of a fold workgroup (the three-pass path). */
   foldLanes: number;
+  /**
+   * Fold the partials in the consumer pass (two dispatches); false runs a
+   * fold pass and an elementwise pass instead (three).
+   */
+  fusedPass: boolean;
   /** Lanes of a one-pass forward workgroup; 0 never takes the one-pass forward. */
   onePassLanes: number;
   /** Widest channelsLast row (C) the one-pass forward takes (see ONE_PASS_MAX_ROW). */
@@ -49,6 +54,7 @@ export const GPU_BUDGET: WorkgroupBudget = {
   max: Infinity,
   maxMembers: WORKGROUP_SIZE,
   foldLanes: WORKGROUP_SIZE,
+  fusedPass: true,
   onePassLanes: 256,
   onePassMaxRow: ONE_PASS_MAX_ROW,
   economicSplits: true,
@@ -108,6 +114,10 @@ export function budgetFor(deviceClass: DeviceClass, cores: number): WorkgroupBud
     max: workgroups,
     maxMembers: 1,
     foldLanes: 1,
+    // The fused pass's barriers and workgroup memory run its elementwise
+    // loop as coroutines: on SwiftShader it took 2-3x the kernel time of
+    // the fold and elementwise passes together.
+    fusedPass: false,
     // One workgroup of one lane per (n, group) serializes the whole extent on
     // a core: on SwiftShader the three passes were 2-10x faster.
     onePassLanes: 0,

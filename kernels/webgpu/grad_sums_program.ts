@@ -13,13 +13,22 @@ export const SUM_FIELDS = 3;
 
 export const GRAD_SUMS_UNIFORMS = [...TILING_UNIFORMS, ...fields('f32', 'alpha')];
 
+/** Floats of the partials of the gradient: the sums, then the saved mean and invStd. */
+export function gradPartialsLength(tiling: Tiling): number {
+  const {batch, channels, groups} = tiling.geometry;
+  const length = batch * tiling.splits * SUM_FIELDS * channels + 2 * batch * groups;
+  return Math.ceil(length / 4) * 4;
+}
+
 /**
  * Gradient pass 1: the three sums for every (n, chunk of S, c), written to the
  * partials `[N, splits, 3, C]`, with dz = dy * act'(z) (z recomputed from x,
  * the statistics, gamma and beta; dz = dy for a linear activation).
  * sum(xhat) is zero up to the rounding of the float32 saved mean; the fold
  * uses it to re-center xhat, which keeps the gradient accurate at large
- * offsets.
+ * offsets. Behind the partials it copies the saved mean and invStd `[N,
+ * groups]` each (the lane of a group's first channel in the first chunk), so
+ * the fused pass binds one buffer for the three (gradPartialsLength floats).
  */
 export function gradSumsProgram(tiling: Tiling, attributes: KernelAttributes): ComputeProgram {
   const stat = statType(tiling);
@@ -45,6 +54,23 @@ export function gradSumsProgram(tiling: Tiling, attributes: KernelAttributes): C
   const paramValues = activated
     ? 'let gammaValue = gammaOf(tile);\n let betaValue = betaOf(tile);'
     : '';
+  const copySaved = (type: string) => `
+    fn writeSaved(at : i32, value : f32) {
+      ${type === 'f32' ? 'partials[at] = value;' : 'partials[at / 4][at % 4] = value;'}
+    }
+
+    // Copies mean and invStd of the groups that start in the tile's loads.
+    fn copySaved(tile : Tile) {
+      let base = uniforms.batch * uniforms.splits * ${SUM_FIELDS} * uniforms.channels;
+      for (var component = 0; component < ${type === 'f32' ? 1 : 4}; component++) {
+        let channel = channelOf(tile, component);
+        if (channel % uniforms.channelsPerGroup == 0) {
+          let statistic = tile.n * uniforms.groups + groupOf(tile, component);
+          writeSaved(base + statistic, mean[statistic]);
+          writeSaved(base + uniforms.batch * uniforms.groups + statistic, invStd[statistic]);
+        }
+      }
+    }`;
   const gradient = activated ? 'dy[i] * activationSlope(xhat * gammaValue + betaValue)' : 'dy[i]';
   return tiledProgram(tiling, {
     name: 'InstanceNormGradSums',
@@ -61,6 +87,7 @@ export function gradSumsProgram(tiling: Tiling, attributes: KernelAttributes): C
       perStatistic('invStd'),
       ...paramSnippets,
       gradSumsSnippet(stat),
+      copySaved(stat),
       treeReduceSnippet(tilingReduce(tiling), 'reduceSums', 'GradSums', 'addGradSums'),
     ],
     body: `
@@ -93,6 +120,9 @@ export function gradSumsProgram(tiling: Tiling, attributes: KernelAttributes): C
           partials[partialIndex(tile, tile.split, 0, ${SUM_FIELDS})] = total.dy;
           partials[partialIndex(tile, tile.split, 1, ${SUM_FIELDS})] = total.dyXhat;
           partials[partialIndex(tile, tile.split, 2, ${SUM_FIELDS})] = total.xhat;
+          if (tile.split == 0) {
+            copySaved(tile);
+          }
         }
     `,
   });

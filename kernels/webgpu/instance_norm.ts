@@ -11,20 +11,23 @@ import {
 import {kernelAttributes} from './attributes';
 import {backendInternals} from './backend_seam';
 import {workgroupBudget} from './budget';
-import {runPasses} from './dispatch';
+import {builtProgram, runPasses} from './dispatch';
+import {fusedNormalizeProgram, FUSED_NORMALIZE_UNIFORMS} from './fused_normalize_program';
 import {MOMENT_FIELDS, momentsProgram} from './moments_program';
 import {normalizeProgram, NORMALIZE_UNIFORMS} from './normalize_program';
 import {onePassProgram, ONE_PASS_UNIFORMS} from './one_pass_program';
-import {planElementwise, planOnePass, planTiling} from './plan';
-import {TILING_UNIFORMS, tilingValues, foldValues} from './program_kinds';
+import {planElementwise, planFused, planOnePass} from './plan';
+import {foldValues, TILING_UNIFORMS, tilingValues} from './program_kinds';
 import {forwardByOps} from './public_path';
 import {NORMALIZE_ROWS, statisticsProgram, STATISTICS_UNIFORMS} from './statistics_program';
 import {uniformValues} from './uniforms';
 
 /**
- * One dispatch when each (n, group) is small (a workgroup each); else three:
- * the partial moments of x; the statistics (mean and invStd, the saved
- * outputs, and the per-(n, c) scale and shift); y.
+ * One dispatch when each (n, group) is small (a workgroup each); else two:
+ * the partial moments of x; y with the statistics folded per workgroup (and
+ * mean and invStd, the saved outputs). Where the budget has no fused pass,
+ * three: the partial moments; the statistics and the per-(n, c) scale and
+ * shift; y.
  */
 function instanceNormWebGPU(args: {
   inputs: InstanceNormInputs;
@@ -58,24 +61,32 @@ function instanceNormWebGPU(args: {
   if (onePass != null) {
     return runPasses(backend, internals, run =>
       run(
-        onePassProgram(geometry, onePass, attributes),
+        builtProgram(onePassProgram, geometry, onePass, attributes),
         [x, ...params],
         [x.shape, [batch, groups], [batch, groups]],
         uniformValues(ONE_PASS_UNIFORMS, {...geometry, ...attributes}),
       ),
     );
   }
-  const tiling = planTiling(geometry, budget);
-  const elementwise = planElementwise(geometry, budget);
+  const plan = planFused(geometry, budget, MOMENT_FIELDS);
+  const {tiling} = plan;
   return runPasses(backend, internals, run => {
     const [partials] = run(
-      momentsProgram(tiling),
+      builtProgram(momentsProgram, tiling),
       [x],
       [[batch, tiling.splits, MOMENT_FIELDS, channels]],
       uniformValues(TILING_UNIFORMS, tilingValues(tiling)),
     );
+    if (budget.fusedPass) {
+      return run(
+        builtProgram(fusedNormalizeProgram, geometry, plan, attributes),
+        [partials, x, ...params],
+        [x.shape, [batch, groups], [batch, groups]],
+        uniformValues(FUSED_NORMALIZE_UNIFORMS, {...geometry, ...attributes, ...plan}),
+      );
+    }
     const [mean, invStd, coefficients] = run(
-      statisticsProgram(geometry, budget.foldLanes, attributes),
+      builtProgram(statisticsProgram, geometry, budget.foldLanes, attributes),
       [partials, x, ...params],
       [
         [batch, groups],
@@ -84,8 +95,9 @@ function instanceNormWebGPU(args: {
       ],
       uniformValues(STATISTICS_UNIFORMS, {...foldValues(tiling), ...attributes}),
     );
+    const elementwise = planElementwise(geometry, budget);
     const [y] = run(
-      normalizeProgram(geometry, elementwise, attributes),
+      builtProgram(normalizeProgram, geometry, elementwise, attributes),
       [x, coefficients],
       [x.shape],
       uniformValues(NORMALIZE_UNIFORMS, {...geometry, ...attributes, units: elementwise.units}),

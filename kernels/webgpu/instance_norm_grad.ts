@@ -11,20 +11,28 @@ import {
 import {kernelAttributes, needsPreActivation} from './attributes';
 import {backendInternals} from './backend_seam';
 import {workgroupBudget} from './budget';
-import {runPasses} from './dispatch';
-import {GRAD_SUMS_UNIFORMS, SUM_FIELDS, gradSumsProgram} from './grad_sums_program';
+import {builtProgram, runPasses} from './dispatch';
+import {fusedInputGradProgram, FUSED_INPUT_GRAD_UNIFORMS} from './fused_input_grad_program';
+import {
+  GRAD_SUMS_UNIFORMS,
+  gradPartialsLength,
+  gradSumsProgram,
+  SUM_FIELDS,
+} from './grad_sums_program';
 import {inputGradProgram, INPUT_GRAD_UNIFORMS} from './input_grad_program';
-import {INPUT_GRAD_ROWS, paramGradProgram, PARAM_GRAD_UNIFORMS} from './param_grad_program';
 import {onePassGradProgram, ONE_PASS_GRAD_UNIFORMS} from './one_pass_grad_program';
-import {planElementwise, planOnePassGrad, planTiling} from './plan';
+import {INPUT_GRAD_ROWS, paramGradProgram, PARAM_GRAD_UNIFORMS} from './param_grad_program';
+import {planElementwise, planFused, planOnePassGrad} from './plan';
 import {foldValues, tilingValues} from './program_kinds';
 import {gradientByOps} from './public_path';
 import {uniformValues} from './uniforms';
 
 /**
  * One dispatch when each group is small over all instances (a workgroup per
- * group); else three: the partial sums of dz and x; dgamma, dbeta and the
- * per-(n, c) coefficients of dx; dx.
+ * group); else two: the partial sums of dz and x (and a copy of the saved
+ * statistics); dx with the group sums folded per workgroup, and dgamma and
+ * dbeta. Where the budget has no fused pass, three: the partial sums;
+ * dgamma, dbeta and the per-(n, c) coefficients of dx; dx.
  */
 function instanceNormGradWebGPU(args: {
   inputs: InstanceNormGradInputs;
@@ -34,7 +42,7 @@ function instanceNormGradWebGPU(args: {
   const {inputs, backend, attrs} = args;
   const {dy, x, gamma, beta, mean, invStd} = inputs;
   const geometry = normGeometry(x.shape, attrs.dataFormat, attrs.groups, InstanceNormGrad);
-  const {batch, channels} = geometry;
+  const {channels} = geometry;
   const attributes = kernelAttributes(attrs, gamma, beta);
   const gammaShape = gamma?.shape ?? [channels];
   const betaShape = beta?.shape ?? [channels];
@@ -57,30 +65,39 @@ function instanceNormGradWebGPU(args: {
   if (onePass != null) {
     return runPasses(backend, internals, run =>
       run(
-        onePassGradProgram(geometry, onePass, attributes),
+        builtProgram(onePassGradProgram, geometry, onePass, attributes),
         [dy, x, mean, invStd, ...read],
         [x.shape, gammaShape, betaShape],
         uniformValues(ONE_PASS_GRAD_UNIFORMS, {...geometry, ...attributes}),
       ),
     );
   }
-  const tiling = planTiling(geometry, budget);
-  const elementwise = planElementwise(geometry, budget);
+  const plan = planFused(geometry, budget, SUM_FIELDS);
+  const {tiling} = plan;
   return runPasses(backend, internals, run => {
     const [partials] = run(
-      gradSumsProgram(tiling, attributes),
+      builtProgram(gradSumsProgram, tiling, attributes),
       [dy, x, mean, invStd, ...(activated ? params : [])],
-      [[batch, tiling.splits, SUM_FIELDS, channels]],
+      [[gradPartialsLength(tiling)]],
       uniformValues(GRAD_SUMS_UNIFORMS, {...tilingValues(tiling), ...attributes}),
     );
+    if (budget.fusedPass) {
+      return run(
+        builtProgram(fusedInputGradProgram, geometry, plan, attributes),
+        [partials, dy, x, ...read],
+        [x.shape, gammaShape, betaShape],
+        uniformValues(FUSED_INPUT_GRAD_UNIFORMS, {...geometry, ...attributes, ...plan}),
+      );
+    }
     const [dgamma, dbeta, coefficients] = run(
-      paramGradProgram(geometry, budget.foldLanes, attributes),
+      builtProgram(paramGradProgram, geometry, budget.foldLanes, attributes),
       [partials, mean, invStd, ...read],
-      [gammaShape, betaShape, [batch, INPUT_GRAD_ROWS.count, channels]],
+      [gammaShape, betaShape, [geometry.batch, INPUT_GRAD_ROWS.count, channels]],
       uniformValues(PARAM_GRAD_UNIFORMS, {...foldValues(tiling), ...attributes}),
     );
+    const elementwise = planElementwise(geometry, budget);
     const [dx] = run(
-      inputGradProgram(geometry, elementwise, attributes),
+      builtProgram(inputGradProgram, geometry, elementwise, attributes),
       [dy, x, coefficients],
       [x.shape],
       uniformValues(INPUT_GRAD_UNIFORMS, {...geometry, ...attributes, units: elementwise.units}),

@@ -2,14 +2,18 @@
  * Planning of the WebGPU kernels: numbers only, no shader text (the
  * workgroup budget per adapter is in budget.ts).
  *
- * Both kernels run three dispatches (the forward one, see planOnePass, when
- * each (n, group) is small):
+ * Both kernels run two dispatches on a GPU (one, see planOnePass and
+ * planOnePassGrad, when each group is small):
  * 1. a reduction over x (and dy) into per-(n, chunk of S, c) partials,
  *    tiled over workgroups as described by {@link Tiling};
- * 2. a fold, one workgroup per group, that merges the partials of each
- *    (n, group) and writes the saved statistics or parameter gradients plus
- *    per-(n, c) coefficients;
- * 3. an elementwise pass over x with those coefficients.
+ * 2. a fused pass ({@link FusedPlan}): every workgroup folds the partials of
+ *    the groups it touches, in the same order as every other workgroup, then
+ *    writes its part of y or dx; designated workgroups write the saved
+ *    statistics or the parameter gradients.
+ * Where the budget says so (a CPU-emulated adapter, see budget.ts) the
+ * second pass is split in two: a fold, one workgroup per group, that writes
+ * the saved statistics or parameter gradients plus per-(n, c) coefficients,
+ * and an elementwise pass over x with those coefficients.
  *
  * x is seen as `[N, S, C]` (channelsLast) or `[N, C, S]` (channelsFirst);
  * channel c is in group floor(c / channelsPerGroup) (src/geometry.ts).
@@ -17,7 +21,7 @@
 import type {NormGeometry} from '../../src/geometry';
 import {GPU_BUDGET, WORKGROUP_SIZE, WorkgroupBudget} from './budget';
 
-/** Lanes per workgroup of the elementwise passes. */
+/** Lanes per workgroup of the elementwise passes (the three-pass path). */
 export const ELEMENTWISE_WORKGROUP_SIZE = 256;
 /** dispatchWorkgroups' per-dimension limit guaranteed by WebGPU. */
 const MAX_DISPATCH = 65535;
@@ -62,7 +66,11 @@ export interface Tiling {
   dispatch: [number, number, number];
 }
 
-export function planTiling(geometry: NormGeometry, budget: WorkgroupBudget = GPU_BUDGET): Tiling {
+export function planTiling(
+  geometry: NormGeometry,
+  budget: WorkgroupBudget = GPU_BUDGET,
+  splitCap = Infinity,
+): Tiling {
   const {dataFormat, batch, spatial, channels} = geometry;
   const vector = vectorWidth(geometry);
   let slots: number;
@@ -95,7 +103,7 @@ export function planTiling(geometry: NormGeometry, budget: WorkgroupBudget = GPU
     ? Math.max(1, Math.floor(units / (members * MIN_VISITS_PER_LANE)))
     : Math.ceil(units / members);
   const wanted = Math.max(1, Math.ceil(budget.target / (tiles * outer)));
-  const chunkUnits = Math.ceil(units / Math.min(wanted, maxSplits));
+  const chunkUnits = Math.ceil(units / Math.min(wanted, maxSplits, splitCap));
   const splits = Math.ceil(units / chunkUnits);
   const items = tiles * outer * splits;
   const itemsPerGroup = Math.ceil(items / Math.min(items, budget.max));
@@ -126,6 +134,113 @@ export function planElementwise(geometry: NormGeometry, budget: WorkgroupBudget)
   const units = (geometry.batch * geometry.spatial * geometry.channels) / vector;
   const workgroups = Math.min(Math.ceil(units / ELEMENTWISE_WORKGROUP_SIZE), budget.max);
   return {vector, units, dispatch: dispatchOf(workgroups)};
+}
+
+/** Lanes per workgroup of the fused pass. */
+export const FUSED_WORKGROUP_SIZE = 256;
+/**
+ * Most loads across C per channelsLast tile of the fused pass: bounds the
+ * per-channel rows it keeps in workgroup memory (7 rows of 64 vec4 for the
+ * gradient: 7 KiB).
+ */
+export const FUSED_TILE_LOADS = 64;
+/**
+ * Every workgroup of the fused pass folds the partials of the groups it
+ * touches: S is cut into few enough chunks that this fold reads at most
+ * 1 / FOLD_SHARE as many values as the workgroup's part of x.
+ */
+const FOLD_SHARE = 8;
+/** Loads a lane of the fused pass gets per item at least (where S allows). */
+const MIN_FUSED_LOADS = 4;
+
+/**
+ * The fused pass after the reduction `tiling`. A work item is one of
+ * `segments` stretches of S of (n, part), where a part is
+ * - channelsLast: a tile of at most `tileLoads` loads across C; its items
+ *   are `segment` pixels over the tile's channels;
+ * - channelsFirst: a group; its items are `segment` contiguous loads of the
+ *   (n, group)'s block.
+ * Each folds the partials of every group its channels touch, `foldSlots`
+ * groups side by side with `foldMembers` lanes each.
+ */
+export interface FusedPlan {
+  tiling: Tiling;
+  vector: 1 | 4;
+  lanes: number;
+  tileLoads: number;
+  /** channelsLast tiles across C (1 in channelsFirst). */
+  tiles: number;
+  segments: number;
+  /** Pixels (channelsLast) or loads (channelsFirst) per item. */
+  segment: number;
+  splits: number;
+  /** Pixels per chunk of the partials. */
+  chunk: number;
+  foldSlots: number;
+  foldMembers: number;
+  items: number;
+  itemsPerGroup: number;
+  dispatch: [number, number, number];
+}
+
+/**
+ * The reduction and fused pass of a kernel whose partials hold `fields`
+ * values per (n, chunk, c). With economic splits S is cut into at most
+ * sqrt(S * width / (FOLD_SHARE * fields * span)) chunks, where `width` is
+ * the channels an item writes and `span` the channels of the groups it folds,
+ * and a part into at most as many items: an item's fold then reads
+ * fields * splits * span partials against at least (S / splits) * width
+ * loads of x. Items get at least MIN_FUSED_LOADS loads a lane.
+ */
+export function planFused(
+  geometry: NormGeometry,
+  budget: WorkgroupBudget,
+  fields: number,
+): FusedPlan {
+  const {dataFormat, batch, spatial, channels, groups, channelsPerGroup} = geometry;
+  const vector = vectorWidth(geometry);
+  const channelsLast = dataFormat === 'channelsLast';
+  const lanes = FUSED_WORKGROUP_SIZE;
+  const lineLoads = channels / vector;
+  const tiles = channelsLast ? Math.ceil(lineLoads / FUSED_TILE_LOADS) : 1;
+  const tileLoads = channelsLast ? Math.ceil(lineLoads / tiles) : 0;
+  const width = channelsLast ? tileLoads * vector : channelsPerGroup;
+  const span = channelsLast ? Math.min(channels, width + 2 * (channelsPerGroup - 1)) : width;
+  const splitCap =
+    budget.economicSplits && budget.fusedPass
+      ? Math.max(1, Math.floor(Math.sqrt((spatial * width) / (FOLD_SHARE * fields * span))))
+      : Infinity;
+  const tiling = planTiling(geometry, budget, splitCap);
+  const {splits} = tiling;
+  // Loads of x per part along S, and per pixel (channelsLast).
+  const partLoads = channelsLast ? spatial * tileLoads : (channelsPerGroup * spatial) / vector;
+  const wanted = Math.min(splits, Math.max(1, Math.floor(partLoads / (lanes * MIN_FUSED_LOADS))));
+  const stretch = channelsLast ? spatial : partLoads;
+  const segment = Math.ceil(stretch / wanted);
+  const segments = Math.ceil(stretch / segment);
+  const items = batch * segments * (channelsLast ? tiles : groups);
+  const itemsPerGroup = Math.ceil(items / Math.min(items, budget.max));
+  const foldMembers = Math.min(
+    budget.maxMembers,
+    lanes,
+    2 ** Math.ceil(Math.log2(splits * channelsPerGroup)),
+  );
+  return {
+    tiling,
+    vector,
+    lanes,
+    tileLoads,
+    tiles,
+    segments,
+    segment,
+    splits,
+    chunk: tiling.chunk,
+    foldSlots: lanes / foldMembers,
+    foldMembers,
+    items,
+    itemsPerGroup,
+    dispatch: dispatchOf(Math.ceil(items / itemsPerGroup)),
+  };
 }
 
 /**
