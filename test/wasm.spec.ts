@@ -440,9 +440,6 @@ function kernelSpecs(simd: boolean): void {
   }
 
   for (const c of LIMIT_CASES) {
-    // The float64 loops' relu6 (kernels/shared/activation.ts) maps NaN to 0
-    // where the reference keeps it: that case is the SIMD module's only.
-    if (!simd && c.edit != null && c.activation === 'relu6') continue;
     it(`remainder lanes and limits: ${attributeLabel(c)}`, () => checkAttributeCase(c));
   }
 

@@ -66,7 +66,8 @@ export function activationFunction(
     case 'relu':
       return z => (z > 0 ? z : 0);
     case 'relu6':
-      return z => (z > 0 ? (z < 6 ? z : 6) : 0);
+      // Math.min/max keep NaN, as tf.relu6 and the GPU kernels do.
+      return z => Math.min(Math.max(z, 0), 6);
     case 'leakyRelu':
       return z => (z > 0 ? z : alpha * z);
     case 'elu':
