@@ -62,7 +62,7 @@ const trainButton = $<HTMLButtonElement>('#train');
  * batch painted in palette `styleIds[rotation][i]`: each rotation shifts the
  * palettes by one, so every scene is seen in every style.
  */
-interface Session {
+interface BackendModels {
   backend: BackendName;
   batches: Array<{input: tf.Tensor4D; target: tf.Tensor4D}>;
   styledTargets: tf.Tensor4D[][];
@@ -81,7 +81,7 @@ const TRAIN_BATCHES = DATASET_SIZE / BATCH - 1;
 
 /** The page's state: one object, read and changed by the functions below. */
 const state = {
-  session: null as Session | null,
+  models: null as BackendModels | null,
   norm: 'fused' as NormKind,
   /** The palette the held-out scenes are painted in (conditional mode). */
   style: 0,
@@ -126,7 +126,7 @@ function slice(data: Float32Array, first: number, count: number, channels: numbe
   return data.subarray(first * PIXELS * channels, (first + count) * PIXELS * channels);
 }
 
-function makeSession(backend: BackendName): Session {
+function makeModels(backend: BackendName): BackendModels {
   const batches = Array.from({length: TRAIN_BATCHES}, (_, b) => ({
     input: tf.tensor4d(slice(dataset.gray, b * BATCH, BATCH, 1), [
       BATCH,
@@ -179,14 +179,14 @@ function makeSession(backend: BackendName): Session {
   };
 }
 
-function disposeSession(s: Session): void {
+function disposeModels(s: BackendModels): void {
   for (const {input, target} of s.batches) tf.dispose([input, target]);
   tf.dispose([...s.styledTargets.flat(), ...s.styleIds, ...s.previewIds, s.preview]);
   for (const run of Object.values(s.runs)) run.dispose();
 }
 
 /** The run of `kind` (the conditional one exists once its mode was picked on this backend). */
-function runOf(s: Session, kind: NormKind): TrainingRun {
+function runOf(s: BackendModels, kind: NormKind): TrainingRun {
   const run = s.runs[kind];
   if (!run) throw new Error(`no ${kind} run on ${s.backend}`);
   return run;
@@ -197,7 +197,7 @@ function runOf(s: Session, kind: NormKind): TrainingRun {
  * backend without the kernels' per-image gamma/beta), says so and goes back
  * to the fused painter: the backend itself still trains.
  */
-function ensureConditional(s: Session): void {
+function ensureConditional(s: BackendModels): void {
   if (s.runs.conditional || state.norm !== 'conditional') return;
   try {
     s.runs.conditional = makeConditionalRun(PALETTES.length);
@@ -207,7 +207,7 @@ function ensureConditional(s: Session): void {
 }
 
 /** Drops the conditional run of `s` after `error`, in words, and trains the fused painter. */
-function leaveConditional(s: Session, error: unknown): void {
+function leaveConditional(s: BackendModels, error: unknown): void {
   s.runs.conditional?.dispose();
   delete s.runs.conditional;
   say(
@@ -247,7 +247,7 @@ function msPerStep(run: TrainingRun): number | undefined {
 function renderControls(): void {
   for (const b of backendButtons) {
     const name = b.dataset.backend as BackendName;
-    b.setAttribute('aria-pressed', String(state.session?.backend === name));
+    b.setAttribute('aria-pressed', String(state.models?.backend === name));
     b.disabled = state.unavailable.has(name) || state.benchBusy;
     b.title = state.unavailable.get(name) ?? `Train on ${BACKEND_LABELS[name]}`;
   }
@@ -282,7 +282,7 @@ function renderTiming(): void {
           : '—',
       ];
       const tr = document.createElement('tr');
-      tr.className = state.session?.backend === name ? 'active' : '';
+      tr.className = state.models?.backend === name ? 'active' : '';
       tr.dataset.backend = name;
       cells.forEach((text, i) => {
         const td = document.createElement('td');
@@ -296,8 +296,8 @@ function renderTiming(): void {
 }
 
 function renderStatus(): void {
-  if (!state.session) return;
-  const run = state.session.runs[state.norm];
+  if (!state.models) return;
+  const run = state.models.runs[state.norm];
   if (!run) return;
   const last = run.losses[run.losses.length - 1];
   const ms = run.stepMs[run.stepMs.length - 1];
@@ -313,7 +313,7 @@ function renderStatus(): void {
 }
 
 function renderPlot(): void {
-  const runs = state.session?.runs;
+  const runs = state.models?.runs;
   drawLossPlot(
     $('#loss-plot'),
     (['fused', 'composite', 'conditional'] as NormKind[]).map(kind => ({
@@ -373,7 +373,7 @@ function checkCanTrain(backend: BackendName): void {
   }
 }
 
-async function renderOutput(s: Session): Promise<void> {
+async function renderOutput(s: BackendModels): Promise<void> {
   const ids = state.norm === 'conditional' ? s.previewIds[state.style] : null;
   const output = runOf(s, state.norm).predict(s.preview, ids);
   const data = (await output.data()) as Float32Array;
@@ -384,8 +384,8 @@ async function renderOutput(s: Session): Promise<void> {
 // ---- training ----
 
 async function trainLoop(token: number): Promise<void> {
-  while (token === state.generation && state.running && !state.benchBusy && state.session) {
-    const s = state.session;
+  while (token === state.generation && state.running && !state.benchBusy && state.models) {
+    const s = state.models;
     const run =
       s.runs[state.compareLeft > 0 ? (state.compareLeft % 2 ? 'composite' : 'fused') : state.norm];
     if (!run) return;
@@ -449,24 +449,24 @@ function startTraining(): void {
   if (state.running) void trainLoop(token);
 }
 
-/** Tears down the current backend's session and builds one on `name`; throws in words. */
+/** Tears down the current backend's models and builds one on `name`; throws in words. */
 async function useBackend(name: BackendName): Promise<void> {
   state.generation++;
   await state.stepping;
-  if (state.session) {
-    disposeSession(state.session);
-    state.session = null;
+  if (state.models) {
+    disposeModels(state.models);
+    state.models = null;
   }
   await activateBackend(name);
   state.gpuError = null;
   await renderKernelNote(name);
   checkCanTrain(name);
-  state.session = makeSession(name);
-  ensureConditional(state.session);
+  state.models = makeModels(name);
+  ensureConditional(state.models);
   renderControls();
   renderPlot();
   renderTiming();
-  await renderOutput(state.session);
+  await renderOutput(state.models);
 }
 
 /** Marks `failed` unusable with `reason` and moves to the next backend that works. */
@@ -509,19 +509,19 @@ async function pickFrom(first: BackendName): Promise<void> {
 for (const b of backendButtons) {
   b.addEventListener('click', () => {
     const name = b.dataset.backend as BackendName;
-    if (name === state.session?.backend || state.benchBusy) return;
+    if (name === state.models?.backend || state.benchBusy) return;
     void pickFrom(name).then(() => {
-      if (state.session?.backend === name) say('info', `Switched to ${BACKEND_LABELS[name]}.`);
+      if (state.models?.backend === name) say('info', `Switched to ${BACKEND_LABELS[name]}.`);
     });
   });
 }
 for (const b of normButtons) {
   b.addEventListener('click', () => {
     state.norm = b.dataset.norm as NormKind;
-    if (state.session) ensureConditional(state.session);
+    if (state.models) ensureConditional(state.models);
     startTraining();
     drawTargets();
-    if (state.session) void renderOutput(state.session);
+    if (state.models) void renderOutput(state.models);
   });
 }
 for (const b of styleButtons) {
@@ -530,7 +530,7 @@ for (const b of styleButtons) {
     state.style = Number(b.dataset.style);
     renderControls();
     drawTargets();
-    if (state.session) void renderOutput(state.session);
+    if (state.models) void renderOutput(state.models);
   });
 }
 trainButton.addEventListener('click', () => {
@@ -538,16 +538,16 @@ trainButton.addEventListener('click', () => {
   startTraining();
 });
 $('#compare').addEventListener('click', () => {
-  if (!state.session || state.benchBusy) return;
+  if (!state.models || state.benchBusy) return;
   // Enough steps for a full window of each run, past its warm-up.
   const need = (run: TrainingRun) => WINDOW + Math.max(0, WARMUP - run.stepMs.length);
   state.compareLeft =
-    2 * Math.max(need(state.session.runs.fused), need(state.session.runs.composite));
+    2 * Math.max(need(state.models.runs.fused), need(state.models.runs.composite));
   state.running = true;
   startTraining();
 });
 $('#reset').addEventListener('click', () => {
-  if (state.session && !state.benchBusy) void pickFrom(state.session.backend);
+  if (state.models && !state.benchBusy) void pickFrom(state.models.backend);
 });
 
 setUpBenchPanel($('#bench-run'), $('#bench'), {
@@ -556,7 +556,7 @@ setUpBenchPanel($('#bench-run'), $('#bench'), {
     state.generation++;
     renderControls();
     await state.stepping;
-    return state.session?.backend ?? null;
+    return state.models?.backend ?? null;
   },
   resumeTraining: async (backend: string | null) => {
     // The benchmark leaves tfjs on its last backend; the demo's tensors live on this one.
@@ -576,7 +576,7 @@ window.addEventListener('unhandledrejection', e =>
 (window as unknown as {demo: unknown}).demo = {
   hasKernels: (backend: string) => hasFusedKernels(backend),
   snapshot: () => ({
-    backend: state.session?.backend ?? null,
+    backend: state.models?.backend ?? null,
     kernelNote: $('#kernels').textContent,
     kernelNotes: Object.fromEntries(state.kernelNotes),
     norm: state.norm,
@@ -585,9 +585,9 @@ window.addEventListener('unhandledrejection', e =>
     compareLeft: state.compareLeft,
     tensorsAfterStep: state.tensorsAfterStep,
     losses: {
-      fused: [...(state.session?.runs.fused.losses ?? [])],
-      composite: [...(state.session?.runs.composite.losses ?? [])],
-      conditional: [...(state.session?.runs.conditional?.losses ?? [])],
+      fused: [...(state.models?.runs.fused.losses ?? [])],
+      composite: [...(state.models?.runs.composite.losses ?? [])],
+      conditional: [...(state.models?.runs.conditional?.losses ?? [])],
     },
     timings: Object.fromEntries(state.timings),
     unavailable: Object.fromEntries(state.unavailable),
@@ -603,11 +603,11 @@ renderPlot();
 const requested = new URLSearchParams(location.search).get('backend') as BackendName | null;
 void pickFrom(requested && BACKEND_ORDER.includes(requested) ? requested : BACKEND_ORDER[0]).then(
   () => {
-    if (state.session) {
-      const best = state.session.backend === BACKEND_ORDER.find(b => !state.unavailable.has(b));
+    if (state.models) {
+      const best = state.models.backend === BACKEND_ORDER.find(b => !state.unavailable.has(b));
       say(
         'info',
-        `Training on ${BACKEND_LABELS[state.session.backend]}` +
+        `Training on ${BACKEND_LABELS[state.models.backend]}` +
           (best ? ', the best backend this browser offers.' : '.'),
       );
     }

@@ -101,7 +101,7 @@ describeEachBackend('conditional and adaptive instance normalization layers', en
     const target = tf.tensor(randomValues(4 * 60, 14, 1, 0.5), [4, ...shape]);
     const before = await weightValues(model);
     model.compile({optimizer: tf.train.sgd(0.1), loss: 'meanSquaredError'});
-    const fit = () =>
+    const train = () =>
       withoutKernelLeakCheck(() =>
         tf.profile(
           () => model.fit([x, ids], target, {epochs: 2, batchSize: 4, verbose: 0}) as never,
@@ -109,12 +109,12 @@ describeEachBackend('conditional and adaptive instance normalization layers', en
       );
     // The gradient of tf.gather needs tfjs' UnsortedSegmentSum.
     if (missingKernels(['UnsortedSegmentSum']).length > 0) {
-      await expectAsync(fit()).toBeRejectedWithError(/UnsortedSegmentSum' not registered/);
+      await expectAsync(train()).toBeRejectedWithError(/UnsortedSegmentSum' not registered/);
       tf.dispose([x, ids, target]);
       model.dispose();
       return;
     }
-    const info = await fit();
+    const info = await train();
     if (env.fused) {
       expect(info.kernelNames).toContain(InstanceNorm);
       expect(info.kernelNames).toContain(InstanceNormGrad);
@@ -177,15 +177,15 @@ describeEachBackend('conditional and adaptive instance normalization layers', en
 
     model.compile({optimizer: tf.train.sgd(0.05), loss: 'meanSquaredError'});
     const target = tf.zerosLike(out);
-    const fit = () =>
+    const train = () =>
       withoutKernelLeakCheck(() =>
         tf.profile(() => model.fit([c, s], target, {epochs: 1, batchSize: 2, verbose: 0}) as never),
       );
     if (missingKernels(['Conv2DBackpropFilter']).length > 0) {
       // tfjs' own conv gradient is absent on this backend.
-      await expectAsync(fit()).toBeRejectedWithError(/Conv2DBackpropFilter' not registered/);
+      await expectAsync(train()).toBeRejectedWithError(/Conv2DBackpropFilter' not registered/);
     } else {
-      const info = await fit();
+      const info = await train();
       if (env.fused) {
         expect(info.kernelNames).toContain(InstanceNormGrad);
       }
