@@ -112,7 +112,9 @@ describeEachBackend(
     // Planned for a GPU, an (n, c) extent of at most ONE_PASS_MAX_EXTENT takes
     // the one-pass forward, and the one-pass gradient too while the group over
     // all instances holds at most ONE_PASS_GRAD_MAX_ELEMENTS; larger ones
-    // take two passes each way; a CPU-emulated adapter always takes three.
+    // take two passes each way, except an instance norm whose reduction the
+    // fused pass would cut too far (C = 256 here: three passes each way); a
+    // CPU-emulated adapter always takes three.
     const dispatchCases: Array<[DataFormat, number[], string, string[], string[]]> = [
       ['channelsLast', [2, 16, 16, 8], 'gpu', ONE_PASS, ONE_GRAD_PASS],
       ['channelsFirst', [2, 8, 16, 16], 'gpu', ONE_PASS, ONE_GRAD_PASS],
@@ -122,6 +124,7 @@ describeEachBackend(
       ['channelsFirst', [2, 8, 16, 16], 'software', THREE_PASSES, THREE_GRAD_PASSES],
       ['channelsLast', [1, 72, 64, 8], 'gpu', TWO_PASSES, TWO_GRAD_PASSES],
       ['channelsFirst', [1, 8, 72, 64], 'gpu', TWO_PASSES, TWO_GRAD_PASSES],
+      ['channelsLast', [1, 24, 24, 256], 'gpu', THREE_PASSES, THREE_GRAD_PASSES],
     ];
     let savedPlan: string;
     beforeEach(() => (savedPlan = tf.env().get(PLAN_FLAG) as string));
@@ -133,8 +136,9 @@ describeEachBackend(
         tf.env().set(PLAN_FLAG, plan);
         const x = tf.randomNormal(shape);
         const dy = tf.randomNormal(shape);
-        const gamma = tf.ones([8]);
-        const beta = tf.zeros([8]);
+        const channels = format === 'channelsLast' ? shape[shape.length - 1] : shape[1];
+        const gamma = tf.ones([channels]);
+        const beta = tf.zeros([channels]);
         const attrs = {epsilon: 1e-5, dataFormat: format};
         const forward = recordPrograms(
           () => tf.engine().runKernel(InstanceNorm, {x, gamma, beta}, attrs) as tf.Tensor[],

@@ -131,24 +131,31 @@ describe('webgpu planning', () => {
     ).toBeNull();
   });
 
-  it('runs the bench shapes that miss one pass in two dispatches each way on a GPU', () => {
-    for (const [shape, format, groups] of [
-      [[1, 256, 256, 16], 'channelsLast', undefined],
-      [[2, 128, 128, 64], 'channelsLast', undefined],
-      [[2, 64, 64, 320], 'channelsLast', undefined],
-      [[2, 64, 64, 320], 'channelsLast', 32],
-      [[4, 512, 512, 32], 'channelsLast', undefined],
-      [[4, 32, 512, 512], 'channelsFirst', undefined],
+  it('runs the bench shapes that miss one pass in two dispatches, or three where the fold would starve the reduction', () => {
+    for (const [shape, format, groups, fused] of [
+      // Instance norm, channelsLast: the fold share would cut S 8x to 32x.
+      [[1, 256, 256, 16], 'channelsLast', undefined, false],
+      [[2, 128, 128, 64], 'channelsLast', undefined, false],
+      [[2, 64, 64, 320], 'channelsLast', undefined, false],
+      [[4, 512, 512, 32], 'channelsLast', undefined, false],
+      // Group norm keeps the fused pass; so do these channelsFirst rows (no cut).
+      [[2, 64, 64, 320], 'channelsLast', 32, true],
+      [[8, 32, 32, 64], 'channelsLast', 8, true],
+      [[4, 32, 512, 512], 'channelsFirst', undefined, true],
+      [[2, 32, 96, 96], 'channelsFirst', undefined, true],
     ] as const) {
-      const geometry = geometryOf(shape, format, groups);
+      const geometry = geometryOf([...shape], format, groups);
       const name = `[${shape}] ${format} groups ${groups ?? 'C'}`;
-      // Neither one-pass kernel applies, and the budget fuses the fold: a
-      // reduction and the fused pass, forward and gradient.
       expect(planOnePass(geometry, GPU_BUDGET)).withContext(name).toBeNull();
       expect(planOnePassGrad(geometry, GPU_BUDGET)).withContext(name).toBeNull();
-      expect(GPU_BUDGET.fusedPass).toBe(true);
       for (const fields of [2, 3]) {
         const plan = planFused(geometry, GPU_BUDGET, fields);
+        expect(plan.fused).withContext(name).toBe(fused);
+        if (!plan.fused) {
+          // Three passes: S is split as the reduction alone splits it.
+          expect(plan.tiling).withContext(name).toEqual(planTiling(geometry, GPU_BUDGET));
+          continue;
+        }
         const {channelsPerGroup, channels, spatial} = geometry;
         const channelsLast = format === 'channelsLast';
         // What an item folds against what it normalizes: at most 1 / 8.

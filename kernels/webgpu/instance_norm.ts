@@ -77,7 +77,7 @@ function instanceNormWebGPU(args: {
       [[batch, tiling.splits, MOMENT_FIELDS, channels]],
       uniformValues(TILING_UNIFORMS, tilingValues(tiling)),
     );
-    if (budget.fusedPass) {
+    if (plan.fused) {
       return run(
         builtProgram(fusedNormalizeProgram, geometry, plan, attributes),
         [partials, x, ...params],

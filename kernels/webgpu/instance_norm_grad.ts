@@ -81,7 +81,7 @@ function instanceNormGradWebGPU(args: {
       [[gradPartialsLength(tiling)]],
       uniformValues(GRAD_SUMS_UNIFORMS, {...tilingValues(tiling), ...attributes}),
     );
-    if (budget.fusedPass) {
+    if (plan.fused) {
       return run(
         builtProgram(fusedInputGradProgram, geometry, plan, attributes),
         [partials, dy, x, ...read],

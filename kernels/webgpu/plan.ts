@@ -3,7 +3,8 @@
  * workgroup budget per adapter is in budget.ts).
  *
  * Both kernels run two dispatches on a GPU (one, see planOnePass and
- * planOnePassGrad, when each group is small):
+ * planOnePassGrad, when each group is small; three, see planFused, for an
+ * instance norm whose fused pass would starve the reduction):
  * 1. a reduction over x (and dy) into per-(n, chunk of S, c) partials,
  *    tiled over workgroups as described by {@link Tiling};
  * 2. a fused pass ({@link FusedPlan}): every workgroup folds the partials of
@@ -152,6 +153,18 @@ export const FUSED_TILE_LOADS = 64;
 const FOLD_SHARE = 8;
 /** Loads a lane of the fused pass gets per item at least (where S allows). */
 const MIN_FUSED_LOADS = 4;
+/**
+ * With one channel per group (instance norm), the fused pass is taken only
+ * while the fold share cuts the reduction's splits by at most this factor;
+ * past it, the reduction has too few work items to hide its loads and the
+ * three passes are faster. On an H200 (Node + Dawn) the fused pass made the
+ * channelsLast instance norms of the bench slower, cut 8x to 32x:
+ * 2x64x64x320 0.32 -> 0.74 ms kernel fwd+grad, 4x512x512x32 0.43 -> 0.61.
+ * Group norm keeps the fused pass however far S is cut: its three-pass fold
+ * has one workgroup per group, and the fused pass was faster even cut 34x
+ * (2x64x64x320 with 32 groups 0.55 -> 0.47 ms).
+ */
+const MAX_SPLIT_CUT = 4;
 
 /**
  * The fused pass after the reduction `tiling`. A work item is one of
@@ -164,6 +177,12 @@ const MIN_FUSED_LOADS = 4;
  * groups side by side with `foldMembers` lanes each.
  */
 export interface FusedPlan {
+  /**
+   * Whether the second pass is the fused one; false: the fold and
+   * elementwise passes, after `tiling` (S then split as the reduction alone
+   * would).
+   */
+  fused: boolean;
   tiling: Tiling;
   vector: 1 | 4;
   lanes: number;
@@ -190,7 +209,10 @@ export interface FusedPlan {
  * the channels an item writes and `span` the channels of the groups it folds,
  * and a part into at most as many items: an item's fold then reads
  * fields * splits * span partials against at least (S / splits) * width
- * loads of x. Items get at least MIN_FUSED_LOADS loads a lane.
+ * loads of x. Items get at least MIN_FUSED_LOADS loads a lane. Where that cap
+ * would cut an instance norm's reduction more than MAX_SPLIT_CUT times, or the
+ * budget never fuses, the plan is not `fused`: the tiling is then the
+ * reduction's own, for the fold and elementwise passes.
  */
 export function planFused(
   geometry: NormGeometry,
@@ -210,7 +232,11 @@ export function planFused(
     budget.economicSplits && budget.fusedPass
       ? Math.max(1, Math.floor(Math.sqrt((spatial * width) / (FOLD_SHARE * fields * span))))
       : Infinity;
-  const tiling = planTiling(geometry, budget, splitCap);
+  const uncapped = planTiling(geometry, budget);
+  const capped = planTiling(geometry, budget, splitCap);
+  const fused =
+    budget.fusedPass && (channelsPerGroup > 1 || capped.splits * MAX_SPLIT_CUT >= uncapped.splits);
+  const tiling = fused ? capped : uncapped;
   const {splits} = tiling;
   // Loads of x per part along S, and per pixel (channelsLast).
   const partLoads = channelsLast ? spatial * tileLoads : (channelsPerGroup * spatial) / vector;
@@ -226,6 +252,7 @@ export function planFused(
     2 ** Math.ceil(Math.log2(splits * channelsPerGroup)),
   );
   return {
+    fused,
     tiling,
     vector,
     lanes,
