@@ -9,6 +9,7 @@ import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 import {instanceNorm} from '../src/index';
 import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
 import {PLAN_FLAG, TARGET_WORKGROUPS_FLAG} from '../kernels/webgpu/budget';
+import {BIND_GROUPS_PER_LAYOUT} from '../kernels/webgpu/dispatch';
 import {planTiling} from '../kernels/webgpu/plan';
 import {normGeometry} from '../src/geometry';
 
@@ -277,6 +278,45 @@ describeEachBackend(
         expect(backend.memory().numBytesInGPU).toBe(before.bytes);
       }
       tf.dispose([x, dy, gamma]);
+    });
+
+    it('creates a bind group once per set of buffers, and stays exact past its cache size', async () => {
+      const device = (tf.backend() as WebGPUBackend).device;
+      const shape = [2, 5, 7, 4];
+      const created = spyOn(device, 'createBindGroup').and.callThrough();
+      const x = tf.randomNormal(shape);
+      const forward = async (input: tf.Tensor): Promise<Float32Array> => {
+        const outputs = runForwardKernel(input, null, null, 1e-5, 'channelsLast');
+        const y = (await outputs[0].data()) as Float32Array;
+        tf.dispose(outputs);
+        return y;
+      };
+      const first = await forward(x);
+      for (let i = 0; i < 10; i++) await forward(x);
+      // The same input again: tfjs' pool hands back the same buffers, so the
+      // bind groups of every pass come from the cache, and y is the same.
+      const warm = created.calls.count();
+      for (let i = 0; i < 10; i++) expect(await forward(x)).toEqual(first);
+      expect(created.calls.count()).toBe(warm);
+
+      // More distinct inputs than the cache keeps per layout (each evicts an
+      // older bind group), then the first ones again: every y still matches
+      // float64.
+      const inputs = Array.from({length: BIND_GROUPS_PER_LAYOUT + 6}, () => tf.randomNormal(shape));
+      const {atol, rtol} = tolerance(BACKEND);
+      for (const input of [...inputs, ...inputs.slice(0, 6)]) {
+        const expected = referenceForward(
+          await input.data(),
+          shape,
+          null,
+          null,
+          1e-5,
+          'channelsLast',
+        );
+        expectClose(await forward(input), expected.y, atol, rtol);
+      }
+      expect(created.calls.count()).toBeGreaterThan(warm);
+      tf.dispose([x, ...inputs]);
     });
   },
   {envs: [BACKEND]},
