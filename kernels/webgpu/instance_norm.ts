@@ -11,7 +11,7 @@ import {
 import {kernelAttributes} from './attributes';
 import {backendInternals} from './backend_seam';
 import {workgroupBudget} from './budget';
-import {builtProgram, runPasses} from './dispatch';
+import {builtProgram, runPasses, signatureMemo} from './dispatch';
 import {fusedNormalizeProgram, FUSED_NORMALIZE_UNIFORMS} from './fused_normalize_program';
 import {MOMENT_FIELDS, momentsProgram} from './moments_program';
 import {normalizeProgram, NORMALIZE_UNIFORMS} from './normalize_program';
@@ -36,9 +36,13 @@ function instanceNormWebGPU(args: {
 }): TensorInfo[] {
   const {inputs, backend, attrs} = args;
   const {x, gamma, beta} = inputs;
-  const geometry = normGeometry(x.shape, attrs.dataFormat, attrs.groups, InstanceNorm);
+  const signature = JSON.stringify([InstanceNorm, x.shape, attrs, gamma?.shape, beta?.shape]);
+  const memo = signatureMemo(signature);
+  const geometry = memo('geometry', () =>
+    normGeometry(x.shape, attrs.dataFormat, attrs.groups, InstanceNorm),
+  );
   const {batch, groups, channels} = geometry;
-  const attributes = kernelAttributes(attrs, gamma, beta);
+  const attributes = memo('attributes', () => kernelAttributes(attrs, gamma, beta));
   if (x.shape.some(d => d === 0)) {
     // With S == 0 but N, C > 0 the statistics are the cpu kernel's (mean 0, variance 0).
     const invStd =
@@ -56,51 +60,68 @@ function instanceNormWebGPU(args: {
   const internals = backendInternals(backend);
   if (internals == null) return forwardByOps(inputs, attributes, geometry);
   const budget = workgroupBudget(backend);
+  const planned = signatureMemo(`${signature}${JSON.stringify(budget)}`);
   const params = [gamma, beta].filter((p): p is TensorInfo => p != null);
-  const onePass = planOnePass(geometry, budget);
+  const onePass = planned('onePass', () => planOnePass(geometry, budget));
   if (onePass != null) {
     return runPasses(backend, internals, run =>
       run(
-        builtProgram(onePassProgram, geometry, onePass, attributes),
+        planned('onePassProgram', () =>
+          builtProgram(onePassProgram, geometry, onePass, attributes),
+        ),
         [x, ...params],
         [x.shape, [batch, groups], [batch, groups]],
-        uniformValues(ONE_PASS_UNIFORMS, {...geometry, ...attributes}),
+        planned('onePassUniforms', () =>
+          uniformValues(ONE_PASS_UNIFORMS, {...geometry, ...attributes}),
+        ),
       ),
     );
   }
-  const plan = planFused(geometry, budget, MOMENT_FIELDS);
+  const plan = planned('plan', () => planFused(geometry, budget, MOMENT_FIELDS));
   const {tiling} = plan;
   return runPasses(backend, internals, run => {
     const [partials] = run(
-      builtProgram(momentsProgram, tiling),
+      planned('momentsProgram', () => builtProgram(momentsProgram, tiling)),
       [x],
       [[batch, tiling.splits, MOMENT_FIELDS, channels]],
-      uniformValues(TILING_UNIFORMS, tilingValues(tiling)),
+      planned('momentsUniforms', () => uniformValues(TILING_UNIFORMS, tilingValues(tiling))),
     );
     if (plan.fused) {
       return run(
-        builtProgram(fusedNormalizeProgram, geometry, plan, attributes),
+        planned('fusedProgram', () =>
+          builtProgram(fusedNormalizeProgram, geometry, plan, attributes),
+        ),
         [partials, x, ...params],
         [x.shape, [batch, groups], [batch, groups]],
-        uniformValues(FUSED_NORMALIZE_UNIFORMS, {...geometry, ...attributes, ...plan}),
+        planned('fusedUniforms', () =>
+          uniformValues(FUSED_NORMALIZE_UNIFORMS, {...geometry, ...attributes, ...plan}),
+        ),
       );
     }
     const [mean, invStd, coefficients] = run(
-      builtProgram(statisticsProgram, geometry, budget.foldLanes, attributes),
+      planned('statisticsProgram', () =>
+        builtProgram(statisticsProgram, geometry, budget.foldLanes, attributes),
+      ),
       [partials, x, ...params],
       [
         [batch, groups],
         [batch, groups],
         [batch, NORMALIZE_ROWS.count, channels],
       ],
-      uniformValues(STATISTICS_UNIFORMS, {...foldValues(tiling), ...attributes}),
+      planned('statisticsUniforms', () =>
+        uniformValues(STATISTICS_UNIFORMS, {...foldValues(tiling), ...attributes}),
+      ),
     );
-    const elementwise = planElementwise(geometry, budget);
+    const elementwise = planned('elementwise', () => planElementwise(geometry, budget));
     const [y] = run(
-      builtProgram(normalizeProgram, geometry, elementwise, attributes),
+      planned('normalizeProgram', () =>
+        builtProgram(normalizeProgram, geometry, elementwise, attributes),
+      ),
       [x, coefficients],
       [x.shape],
-      uniformValues(NORMALIZE_UNIFORMS, {...geometry, ...attributes, units: elementwise.units}),
+      planned('normalizeUniforms', () =>
+        uniformValues(NORMALIZE_UNIFORMS, {...geometry, ...attributes, units: elementwise.units}),
+      ),
     );
     return [y, mean, invStd];
   });

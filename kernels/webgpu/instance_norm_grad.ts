@@ -11,7 +11,7 @@ import {
 import {kernelAttributes, needsPreActivation} from './attributes';
 import {backendInternals} from './backend_seam';
 import {workgroupBudget} from './budget';
-import {builtProgram, runPasses} from './dispatch';
+import {builtProgram, runPasses, signatureMemo} from './dispatch';
 import {fusedInputGradProgram, FUSED_INPUT_GRAD_UNIFORMS} from './fused_input_grad_program';
 import {
   GRAD_SUMS_UNIFORMS,
@@ -41,9 +41,13 @@ function instanceNormGradWebGPU(args: {
 }): TensorInfo[] {
   const {inputs, backend, attrs} = args;
   const {dy, x, gamma, beta, mean, invStd} = inputs;
-  const geometry = normGeometry(x.shape, attrs.dataFormat, attrs.groups, InstanceNormGrad);
+  const signature = JSON.stringify([InstanceNormGrad, x.shape, attrs, gamma?.shape, beta?.shape]);
+  const memo = signatureMemo(signature);
+  const geometry = memo('geometry', () =>
+    normGeometry(x.shape, attrs.dataFormat, attrs.groups, InstanceNormGrad),
+  );
   const {channels} = geometry;
-  const attributes = kernelAttributes(attrs, gamma, beta);
+  const attributes = memo('attributes', () => kernelAttributes(attrs, gamma, beta));
   const gammaShape = gamma?.shape ?? [channels];
   const betaShape = beta?.shape ?? [channels];
   if (x.shape.some(d => d === 0)) {
@@ -58,49 +62,68 @@ function instanceNormGradWebGPU(args: {
   const internals = backendInternals(backend);
   if (internals == null) return gradientByOps(inputs, attributes, geometry);
   const budget = workgroupBudget(backend);
+  const planned = signatureMemo(`${signature}${JSON.stringify(budget)}`);
   const activated = needsPreActivation(attributes);
   const params = [gamma, beta].filter((p): p is TensorInfo => p != null);
   const read = [...(gamma ? [gamma] : []), ...(activated && beta ? [beta] : [])];
-  const onePass = planOnePassGrad(geometry, budget, 7 + read.length);
+  const onePass = planned('onePass', () => planOnePassGrad(geometry, budget, 7 + read.length));
   if (onePass != null) {
     return runPasses(backend, internals, run =>
       run(
-        builtProgram(onePassGradProgram, geometry, onePass, attributes),
+        planned('onePassProgram', () =>
+          builtProgram(onePassGradProgram, geometry, onePass, attributes),
+        ),
         [dy, x, mean, invStd, ...read],
         [x.shape, gammaShape, betaShape],
-        uniformValues(ONE_PASS_GRAD_UNIFORMS, {...geometry, ...attributes}),
+        planned('onePassUniforms', () =>
+          uniformValues(ONE_PASS_GRAD_UNIFORMS, {...geometry, ...attributes}),
+        ),
       ),
     );
   }
-  const plan = planFused(geometry, budget, SUM_FIELDS);
+  const plan = planned('plan', () => planFused(geometry, budget, SUM_FIELDS));
   const {tiling} = plan;
   return runPasses(backend, internals, run => {
     const [partials] = run(
-      builtProgram(gradSumsProgram, tiling, attributes),
+      planned('sumsProgram', () => builtProgram(gradSumsProgram, tiling, attributes)),
       [dy, x, mean, invStd, ...(activated ? params : [])],
       [[gradPartialsLength(tiling)]],
-      uniformValues(GRAD_SUMS_UNIFORMS, {...tilingValues(tiling), ...attributes}),
+      planned('sumsUniforms', () =>
+        uniformValues(GRAD_SUMS_UNIFORMS, {...tilingValues(tiling), ...attributes}),
+      ),
     );
     if (plan.fused) {
       return run(
-        builtProgram(fusedInputGradProgram, geometry, plan, attributes),
+        planned('fusedProgram', () =>
+          builtProgram(fusedInputGradProgram, geometry, plan, attributes),
+        ),
         [partials, dy, x, ...read],
         [x.shape, gammaShape, betaShape],
-        uniformValues(FUSED_INPUT_GRAD_UNIFORMS, {...geometry, ...attributes, ...plan}),
+        planned('fusedUniforms', () =>
+          uniformValues(FUSED_INPUT_GRAD_UNIFORMS, {...geometry, ...attributes, ...plan}),
+        ),
       );
     }
     const [dgamma, dbeta, coefficients] = run(
-      builtProgram(paramGradProgram, geometry, budget.foldLanes, attributes),
+      planned('paramGradProgram', () =>
+        builtProgram(paramGradProgram, geometry, budget.foldLanes, attributes),
+      ),
       [partials, mean, invStd, ...read],
       [gammaShape, betaShape, [geometry.batch, INPUT_GRAD_ROWS.count, channels]],
-      uniformValues(PARAM_GRAD_UNIFORMS, {...foldValues(tiling), ...attributes}),
+      planned('paramGradUniforms', () =>
+        uniformValues(PARAM_GRAD_UNIFORMS, {...foldValues(tiling), ...attributes}),
+      ),
     );
-    const elementwise = planElementwise(geometry, budget);
+    const elementwise = planned('elementwise', () => planElementwise(geometry, budget));
     const [dx] = run(
-      builtProgram(inputGradProgram, geometry, elementwise, attributes),
+      planned('inputGradProgram', () =>
+        builtProgram(inputGradProgram, geometry, elementwise, attributes),
+      ),
       [dy, x, coefficients],
       [x.shape],
-      uniformValues(INPUT_GRAD_UNIFORMS, {...geometry, ...attributes, units: elementwise.units}),
+      planned('inputGradUniforms', () =>
+        uniformValues(INPUT_GRAD_UNIFORMS, {...geometry, ...attributes, units: elementwise.units}),
+      ),
     );
     return [dx, dgamma, dbeta];
   });
