@@ -1,6 +1,6 @@
 import {registerKernelsWhenBackendExists} from '../../src/register';
-import {float64InstanceNormConfig} from '../shared/instance_norm';
-import {float64InstanceNormGradConfig} from '../shared/instance_norm_grad';
+import {float64InstanceNormConfig} from '../float64/instance_norm';
+import {float64InstanceNormGradConfig} from '../float64/instance_norm_grad';
 import {cpuMemory} from './memory';
 
 // Registered at import like every backend's kernels (see src/register.ts),

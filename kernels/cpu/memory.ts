@@ -1,7 +1,7 @@
 import type {NamedTensorInfoMap, TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
-import {checkFloat32, Float32Views, Float64Memory} from '../shared/memory';
+import {checkFloat32, Float32Views, Float64Memory} from '../float64/memory';
 
 /** The cpu backend's own arrays, lent to the float64 loops without a copy. */
 export const cpuMemory: Float64Memory<MathBackendCPU> = {

@@ -9,7 +9,7 @@ import {
   KernelArgs,
   kernelConfig,
 } from '../../src/kernel_names';
-import {float64InstanceNormConfig} from '../shared/instance_norm';
+import {float64InstanceNormConfig} from '../float64/instance_norm';
 import {heapOffset, moduleAttrs, parameterLayout, withOutputs} from './kernel_inputs';
 import {wasmMemory} from './memory';
 import {simdKernels} from './simd_module';

@@ -9,7 +9,7 @@ import {
   KernelArgs,
   kernelConfig,
 } from '../../src/kernel_names';
-import {float64InstanceNormGradConfig} from '../shared/instance_norm_grad';
+import {float64InstanceNormGradConfig} from '../float64/instance_norm_grad';
 import {heapOffset, moduleAttrs, parameterLayout, withOutputs} from './kernel_inputs';
 import {wasmMemory} from './memory';
 import {simdKernels} from './simd_module';

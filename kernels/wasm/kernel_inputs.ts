@@ -9,7 +9,7 @@ import type {BackendWasm} from '@tensorflow/tfjs-backend-wasm';
 import type {NormGeometry} from '../../src/geometry';
 import {isPerInstance} from '../../src/geometry';
 import {ACTIVATIONS, LEAKY_RELU_ALPHA, NormAttrs} from '../../src/kernel_names';
-import {checkFloat32} from '../shared/memory';
+import {checkFloat32} from '../float64/memory';
 import {backendHeap} from './simd_module';
 
 /** The heap offset of a float32 tensor, 0 for an absent one. */

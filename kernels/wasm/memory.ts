@@ -7,7 +7,7 @@
 import type {DataType, NamedTensorInfoMap, TensorInfo} from '@tensorflow/tfjs-core';
 import type {BackendWasm} from '@tensorflow/tfjs-backend-wasm';
 
-import {checkFloat32, Float32Views, Float64Memory} from '../shared/memory';
+import {checkFloat32, Float32Views, Float64Memory} from '../float64/memory';
 
 export const wasmMemory: Float64Memory<BackendWasm> = {
   views(backend: BackendWasm, inputs: NamedTensorInfoMap, kernelName: string): Float32Views {
