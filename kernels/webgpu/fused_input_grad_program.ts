@@ -9,6 +9,7 @@ import {
   xhatFactorExpression,
 } from './attributes';
 import type {ComputeProgram} from './dispatch';
+import {fusedProgram} from './program_kinds';
 import {
   foldGroupsLoop,
   fusedItemSnippet,
@@ -127,15 +128,9 @@ export function fusedInputGradProgram(
         xhatShift : f32,
       };
       var<workgroup> groupValues : GroupValues;`;
-  return {
+  return fusedProgram(plan, {
     name: 'InstanceNormFusedInputGrad',
-    workgroupSize: plan.lanes,
-    dispatch: plan.dispatch,
-    outputs: [
-      {name: 'dx', type: load},
-      {name: 'dgamma', type: 'f32'},
-      {name: 'dbeta', type: 'f32'},
-    ],
+    outputs: ['dx', 'dgamma', 'dbeta'],
     inputs: [
       {name: 'partials', type: 'f32'},
       {name: 'dy', type: load},
@@ -211,5 +206,5 @@ export function fusedInputGradProgram(
         )}
       `)}
     `,
-  };
+  });
 }

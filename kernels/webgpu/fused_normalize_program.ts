@@ -2,6 +2,7 @@ import type {NormGeometry} from '../../src/geometry';
 import {activationSnippet} from './activation_snippet';
 import {affineInputs, invStdExpression, KernelAttributes, paramElement} from './attributes';
 import type {ComputeProgram} from './dispatch';
+import {fusedProgram} from './program_kinds';
 import {
   foldGroupsLoop,
   fusedItemSnippet,
@@ -72,15 +73,9 @@ export function fusedNormalizeProgram(
       var<workgroup> shiftRow : array<${load}, TILE_LOADS>;
       var<workgroup> pivotRow : array<${load}, TILE_LOADS>;`
     : "// The (shifted mean, invStd, pivot) of the item's group.\n var<workgroup> groupStatistics : vec3<f32>;";
-  return {
+  return fusedProgram(plan, {
     name: 'InstanceNormFusedNormalize',
-    workgroupSize: plan.lanes,
-    dispatch: plan.dispatch,
-    outputs: [
-      {name: 'y', type: load},
-      {name: 'mean', type: 'f32'},
-      {name: 'invStd', type: 'f32'},
-    ],
+    outputs: ['y', 'mean', 'invStd'],
     inputs: [{name: 'partials', type: 'f32'}, {name: 'x', type: load}, ...affineInputs(attributes)],
     uniforms: FUSED_NORMALIZE_UNIFORMS,
     code: `
@@ -114,5 +109,5 @@ export function fusedNormalizeProgram(
         ${itemLoadsLoop(geometry, perLoad)}
       `)}
     `,
-  };
+  });
 }

@@ -1,12 +1,14 @@
 /**
- * The three kinds of program and the fields each kind fills: a tiled
- * reduction into partials, a fold (one workgroup per group) and an
- * elementwise pass over x. A program file adds its name, buffers and WGSL.
+ * The kinds of program and the fields each kind fills: a tiled reduction
+ * into partials, a fold (one workgroup per group), an elementwise pass over
+ * x, and a fused pass (planFused). A program file adds its name, buffers and
+ * WGSL.
  */
 import type {BufferBinding, ComputeProgram} from './dispatch';
 import {CoefficientOf, elementwiseMain} from './elementwise_snippet';
 import type {NormGeometry} from '../../src/geometry';
-import {dispatchOf, ELEMENTWISE_WORKGROUP_SIZE, ElementwisePlan, Tiling} from './plan';
+import {fusedLoadType} from './fused_snippet';
+import {dispatchOf, ELEMENTWISE_WORKGROUP_SIZE, ElementwisePlan, FusedPlan, Tiling} from './plan';
 import {mainOverItems, statType, tileSnippet} from './tile_snippet';
 import {fields, GEOMETRY_UNIFORMS, UniformField} from './uniforms';
 
@@ -58,6 +60,29 @@ export function tiledProgram(
     dispatch: tiling.dispatch,
     outputs: [{name: 'partials', type: statType(tiling)}],
     uniforms: program.uniforms ?? TILING_UNIFORMS,
+  };
+}
+
+/**
+ * A fused pass of `plan`: its lanes and dispatch; the first output is shaped
+ * like x (loads of the plan's width), the others are per-(n, group) or
+ * per-channel scalars.
+ */
+export function fusedProgram(
+  plan: FusedPlan,
+  program: Omit<ComputeProgram, 'workgroupSize' | 'dispatch' | 'outputs'> & {
+    outputs: [string, ...string[]];
+  },
+): ComputeProgram {
+  const [shaped, ...scalars] = program.outputs;
+  return {
+    ...program,
+    workgroupSize: plan.lanes,
+    dispatch: plan.dispatch,
+    outputs: [
+      {name: shaped, type: fusedLoadType(plan)},
+      ...scalars.map(name => ({name, type: 'f32'})),
+    ],
   };
 }
 
