@@ -18,7 +18,7 @@ type Args = KernelArgs<InstanceNormInputs, BackendWasm, InstanceNormAttrs>;
 
 /**
  * The wasm backend's `InstanceNorm`: the SIMD module on the backend's heap
- * (simd_module.ts), or the float64 loops of kernels/shared where the backend
+ * (simd_module.ts), or the float64 loops of kernels/float64 where the backend
  * runs without SIMD.
  */
 export function wasmInstanceNormConfig(): KernelConfig {

@@ -18,7 +18,7 @@ type Args = KernelArgs<InstanceNormGradInputs, BackendWasm, InstanceNormGradAttr
 
 /**
  * The wasm backend's `InstanceNormGrad`: the SIMD module on the backend's
- * heap, or the float64 loops of kernels/shared where the backend runs
+ * heap, or the float64 loops of kernels/float64 where the backend runs
  * without SIMD.
  */
 export function wasmInstanceNormGradConfig(): KernelConfig {
