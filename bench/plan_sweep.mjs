@@ -18,6 +18,14 @@ const VARIANTS = {
   threePasses: {'budget.ts': [['fusedPass: true,', 'fusedPass: false,']]},
   // A new bind group for every dispatch.
   noBindGroupCache: {'dispatch.ts': [[BIND_GROUP_GUARD, 'if (resources.length > 0) {']]},
+  // The gradient never in one pass (a reduction and the fused pass instead).
+  noOnePassGrad: {
+    'plan.ts': [['ONE_PASS_GRAD_MAX_ELEMENTS = 32768;', 'ONE_PASS_GRAD_MAX_ELEMENTS = 0;']],
+  },
+  // The one-pass gradient however sparse its reads (0a104c7's plan).
+  sparseOnePassGrad: {
+    'plan.ts': [['ONE_PASS_GRAD_MAX_SPARSE = 8192;', 'ONE_PASS_GRAD_MAX_SPARSE = Infinity;']],
+  },
 };
 
 const out = process.argv[2] ?? 'bench/out/sweep';

@@ -112,7 +112,8 @@ describeEachBackend(
 
     // Planned for a GPU, an (n, c) extent of at most ONE_PASS_MAX_EXTENT takes
     // the one-pass forward, and the one-pass gradient too while the group over
-    // all instances holds at most ONE_PASS_GRAD_MAX_ELEMENTS; larger ones
+    // all instances holds at most ONE_PASS_GRAD_MAX_ELEMENTS (ONE_PASS_GRAD_MAX_SPARSE
+    // with 32 channelsLast groups or more); larger ones
     // take two passes each way, except an instance norm whose reduction the
     // fused pass would cut too far (C = 256 here: three passes each way); a
     // CPU-emulated adapter always takes three.
@@ -121,6 +122,7 @@ describeEachBackend(
       ['channelsFirst', [2, 8, 16, 16], 'gpu', ONE_PASS, ONE_GRAD_PASS],
       ['channelsLast', [16, 16, 16, 8], 'gpu', ONE_PASS, ONE_GRAD_PASS],
       ['channelsLast', [16, 64, 64, 8], 'gpu', ONE_PASS, TWO_GRAD_PASSES],
+      ['channelsLast', [9, 32, 32, 32], 'gpu', ONE_PASS, TWO_GRAD_PASSES],
       ['channelsLast', [2, 16, 16, 8], 'software', THREE_PASSES, THREE_GRAD_PASSES],
       ['channelsFirst', [2, 8, 16, 16], 'software', THREE_PASSES, THREE_GRAD_PASSES],
       ['channelsLast', [1, 72, 64, 8], 'gpu', TWO_PASSES, TWO_GRAD_PASSES],

@@ -8,6 +8,7 @@ import {
   dispatchOf,
   ONE_PASS_MAX_EXTENT,
   ONE_PASS_GRAD_MAX_ELEMENTS,
+  ONE_PASS_GRAD_MAX_SPARSE,
   planElementwise,
   planFused,
   planOnePass,
@@ -108,7 +109,6 @@ describe('webgpu planning', () => {
   it('runs the gradient in one pass only when a group over all instances is small', () => {
     // The bench's small shapes: one dispatch each way.
     for (const [shape, format] of [
-      [[8, 64, 64, 32], 'channelsLast'],
       [[16, 16, 16, 128], 'channelsLast'],
       [[1, 32, 32, 8], 'channelsLast'],
       [[2, 32, 64, 64], 'channelsFirst'],
@@ -124,6 +124,20 @@ describe('webgpu planning', () => {
     expect(
       planOnePassGrad(geometryOf([rows + 1, 64, 64, 8], 'channelsLast'), GPU_BUDGET),
     ).toBeNull();
+    // With 32 groups or more, channelsLast reads are sparse: one pass only up to
+    // ONE_PASS_GRAD_MAX_SPARSE elements a group (8x64x64x32 has 32768).
+    const sparseRows = ONE_PASS_GRAD_MAX_SPARSE / 1024;
+    expect(
+      planOnePassGrad(geometryOf([sparseRows, 32, 32, 32], 'channelsLast'), GPU_BUDGET),
+    ).not.toBeNull();
+    expect(
+      planOnePassGrad(geometryOf([sparseRows + 1, 32, 32, 32], 'channelsLast'), GPU_BUDGET),
+    ).toBeNull();
+    expect(planOnePassGrad(geometryOf([8, 64, 64, 32], 'channelsLast'), GPU_BUDGET)).toBeNull();
+    expect(planOnePass(geometryOf([8, 64, 64, 32], 'channelsLast'), GPU_BUDGET)).not.toBeNull();
+    expect(
+      planOnePassGrad(geometryOf([sparseRows + 1, 32, 32, 32], 'channelsFirst'), GPU_BUDGET),
+    ).not.toBeNull();
     // Never where the forward takes three passes, nor on a CPU adapter.
     expect(planOnePassGrad(geometryOf([1, 256, 256, 16], 'channelsLast'), GPU_BUDGET)).toBeNull();
     expect(

@@ -307,6 +307,22 @@ export function planOnePass(geometry: NormGeometry, budget: WorkgroupBudget): On
  */
 export const ONE_PASS_GRAD_MAX_ELEMENTS = 32768;
 
+/**
+ * Most elements of one group over all its instances that the one-pass
+ * gradient takes when its channelsLast reads are sparse, i.e. there are at
+ * least SPARSE_GROUPS groups: a lane's load then uses at most 1/32 of a
+ * 128-byte line, and the pass has only one workgroup per group to spread
+ * those loads over the GPU. On an H100 (Node + Dawn) 8x64x64x32 (32768
+ * elements a group) took 0.18 ms of kernel time fwd+grad with the one-pass
+ * gradient and 0.086 ms with the reduction and fused pass, at the same wall
+ * time; 16x16x16x128 (4096 elements a group) was faster in one pass (0.069-0.077
+ * ms against 0.082).
+ */
+export const ONE_PASS_GRAD_MAX_SPARSE = 8192;
+
+/** Groups from which a channelsLast one-pass gradient's reads are sparse. */
+const SPARSE_GROUPS = 32;
+
 /** WebGPU's default maxStorageBuffersPerShaderStage (tfjs asks for no more). */
 export const MAX_STORAGE_BUFFERS = 8;
 
@@ -314,7 +330,8 @@ export const MAX_STORAGE_BUFFERS = 8;
  * The one-pass gradient: a workgroup per group (dgamma and dbeta of its
  * channels summed over the instances in order, inside the workgroup), or null
  * where the forward would not take one pass, the group over all instances is
- * too large, it has more channels than lanes, or its `storageBuffers` (3
+ * too large (ONE_PASS_GRAD_MAX_ELEMENTS, or ONE_PASS_GRAD_MAX_SPARSE where
+ * its reads are sparse), it has more channels than lanes, or its `storageBuffers` (3
  * outputs, dy, x, mean, invStd and the parameters it reads) pass
  * MAX_STORAGE_BUFFERS.
  */
@@ -328,6 +345,9 @@ export function planOnePassGrad(
     forward == null ||
     storageBuffers > MAX_STORAGE_BUFFERS ||
     geometry.batch * geometry.groupSize > ONE_PASS_GRAD_MAX_ELEMENTS ||
+    (geometry.dataFormat === 'channelsLast' &&
+      geometry.groups >= SPARSE_GROUPS &&
+      geometry.batch * geometry.groupSize > ONE_PASS_GRAD_MAX_SPARSE) ||
     geometry.channelsPerGroup > forward.lanes
   ) {
     return null;
