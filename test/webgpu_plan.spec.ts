@@ -117,22 +117,23 @@ describe('webgpu planning', () => {
       expect(plan).withContext(`[${shape}]`).not.toBeNull();
       expect(plan?.dispatch[0]).toBe(format === 'channelsLast' ? shape[3] : shape[1]);
     }
-    const rows = ONE_PASS_GRAD_MAX_ELEMENTS / 4096;
-    expect(
-      planOnePassGrad(geometryOf([rows, 64, 64, 8], 'channelsLast'), GPU_BUDGET),
-    ).not.toBeNull();
-    expect(
-      planOnePassGrad(geometryOf([rows + 1, 64, 64, 8], 'channelsLast'), GPU_BUDGET),
-    ).toBeNull();
-    // With 32 groups or more, channelsLast reads are sparse: one pass only up to
-    // ONE_PASS_GRAD_MAX_SPARSE elements a group (8x64x64x32 has 32768).
+    // One pass up to a limit of elements a group over all instances, `rows`
+    // instances of `pixels` x C: ONE_PASS_GRAD_MAX_ELEMENTS, and
+    // ONE_PASS_GRAD_MAX_SPARSE where channelsLast reads are sparse (32 groups
+    // or more; 8x64x64x32 has 32768 elements a group).
+    const limits = [
+      [ONE_PASS_GRAD_MAX_ELEMENTS / 4096, [64, 64, 8]],
+      [ONE_PASS_GRAD_MAX_SPARSE / 1024, [32, 32, 32]],
+    ] as const;
+    for (const [rows, pixels] of limits) {
+      const at = planOnePassGrad(geometryOf([rows, ...pixels], 'channelsLast'), GPU_BUDGET);
+      const past = planOnePassGrad(geometryOf([rows + 1, ...pixels], 'channelsLast'), GPU_BUDGET);
+      expect(at).withContext(`[${rows}, ${pixels}]`).not.toBeNull();
+      expect(past)
+        .withContext(`[${rows + 1}, ${pixels}]`)
+        .toBeNull();
+    }
     const sparseRows = ONE_PASS_GRAD_MAX_SPARSE / 1024;
-    expect(
-      planOnePassGrad(geometryOf([sparseRows, 32, 32, 32], 'channelsLast'), GPU_BUDGET),
-    ).not.toBeNull();
-    expect(
-      planOnePassGrad(geometryOf([sparseRows + 1, 32, 32, 32], 'channelsLast'), GPU_BUDGET),
-    ).toBeNull();
     expect(planOnePassGrad(geometryOf([8, 64, 64, 32], 'channelsLast'), GPU_BUDGET)).toBeNull();
     expect(planOnePass(geometryOf([8, 64, 64, 32], 'channelsLast'), GPU_BUDGET)).not.toBeNull();
     expect(
