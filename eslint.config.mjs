@@ -26,7 +26,6 @@ export default tseslint.config(
       'docs/api/',
       'node_modules/',
       '.tmp/',
-      '.carry*/',
       'bench/out/',
       // AssemblyScript (its own types and decorators), compiled by scripts/build_wasm.mjs.
       'kernels/wasm/assembly/',

@@ -23,13 +23,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-import {groupNorm, groupNormComposite, instanceNorm, instanceNormComposite} from '../src/index';
 import {
-  type DataFormat,
-  hasFusedKernels as hasKernelsOn,
-  median,
-  randomValues,
-} from '../support/index';
+  groupNorm,
+  groupNormComposite,
+  hasFusedKernels,
+  instanceNorm,
+  instanceNormComposite,
+} from '../src/index';
+import {type DataFormat, median, randomValues} from '../support/index';
 import {setUpBlock} from './blocks';
 import {
   BLOCK_VARIANTS,
@@ -166,9 +167,6 @@ async function kernelTime(call: Call, samples: number): Promise<number | undefin
   }
   return values.length ? median(values) : undefined;
 }
-
-/** Whether the active backend has the package's kernels. */
-export const hasFusedKernels = (): boolean => hasKernelsOn(tf.getBackend());
 
 /** The tfjs backend a bench backend runs on: `wasm-scalar` is `wasm` without SIMD. */
 export const engineBackend = (backend: string): string =>

@@ -11,9 +11,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
-import {instanceNormalization} from '../src/index';
+import {hasFusedKernels, instanceNormalization} from '../src/index';
 import {CompositeNorm, median, randomValues} from '../support/index';
-import {hasFusedKernels, type TrainingConfig} from './core';
+import {type TrainingConfig} from './core';
 
 export const NORMS = ['layer', 'block', 'composite', 'none'] as const;
 export type NormKind = (typeof NORMS)[number];

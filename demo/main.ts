@@ -6,8 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-import {InstanceNorm, InstanceNormGrad, instanceNorm} from '../src/index';
-import {hasFusedKernels, median} from '../support/index';
+import {hasFusedKernels, InstanceNorm, InstanceNormGrad, instanceNorm} from '../src/index';
+import {median} from '../support/index';
 import {
   activateBackend,
   BACKEND_LABELS,

@@ -1,11 +1,21 @@
-// `npm run build` writes three builds of src/index.ts and the types:
+// `npm run build` writes the package's builds and types. Five entries: the
+// root (src/index.ts, every backend's kernels) and one per backend
+// (src/cpu.ts, src/webgl.ts, src/webgpu.ts, src/wasm.ts: the same API, one
+// backend's kernels), mapped in package.json "exports" as ".", "./cpu",
+// "./webgl", "./webgpu", "./wasm".
 //
-//   dist/esm/index.js               ES module (dist/esm/package.json says so)
-//   dist/cjs/index.cjs              CommonJS
-//   dist/tfjs-instance-norm.min.js  minified IIFE for a <script> tag after
-//                                   tf.min.js: every @tensorflow/* import reads
-//                                   the global `tf`; exposes `tfInstanceNorm`
-//   dist/types/                     .d.ts from tsc
+//   dist/esm/<entry>.js             ES modules (dist/esm/package.json says so),
+//                                   code split: what two entries share sits in
+//                                   dist/esm/chunks/, so an app that imports two
+//                                   entries loads (and registers the layer
+//                                   classes of) the API once
+//   dist/cjs/<entry>.cjs            CommonJS: each requires dist/cjs/src/<entry>.js,
+//                                   one CommonJS file per source file, shared the
+//                                   same way
+//   dist/tfjs-instance-norm.min.js  the root entry, minified IIFE for a <script>
+//                                   tag after tf.min.js: every @tensorflow/* import
+//                                   reads the global `tf`; exposes `tfInstanceNorm`
+//   dist/types/                     .d.ts from tsc (dist/types/src/<entry>.d.ts)
 //
 // No build contains any tfjs code: a second copy of tfjs-core would be a second
 // kernel registry (our kernels registered where the app's backends never look).
@@ -15,7 +25,10 @@
 import {execSync} from 'node:child_process';
 import fs from 'node:fs';
 import zlib from 'node:zlib';
+import path from 'node:path';
 import * as esbuild from 'esbuild';
+
+import {ENTRIES, printEntrySizes} from './entry_sizes.mjs';
 
 /** The peers a runtime import may name; the backend packages are not dependencies at all. */
 const REQUIRED_PEERS = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers'];
@@ -49,13 +62,31 @@ module.exports = globalThis.tf;`,
 };
 
 const common = {
-  entryPoints: ['src/index.ts'],
   bundle: true,
   target: 'es2020',
   sourcemap: true,
   logLevel: 'warning',
   metafile: true,
 };
+
+/**
+ * Fails the build when a file of the unbundled CommonJS build requires
+ * anything but its own files and `allowExternal`.
+ */
+function checkRequires(dir, label, allowExternal) {
+  for (const file of fs.readdirSync(dir, {recursive: true})) {
+    if (!/\.c?js$/.test(file)) continue;
+    const text = fs.readFileSync(path.join(dir, file), 'utf8');
+    const required = [...text.matchAll(/\brequire\((["'])([^"']+)\1\)/g)].map(m => m[2]);
+    const disallowed = required.filter(p => !p.startsWith('.') && !allowExternal.includes(p));
+    if (disallowed.length) {
+      throw new Error(
+        `${label} (${file}) requires ${[...new Set(disallowed)].join(', ')} at runtime; ` +
+          `only ${allowExternal.join(', ')} may be.`,
+      );
+    }
+  }
+}
 
 /** Fails the build when an output pulls in tfjs code or a backend package. */
 function checkImports(result, label, {allowExternal}) {
@@ -85,26 +116,44 @@ fs.rmSync('dist', {recursive: true, force: true});
 
 const esm = await esbuild.build({
   ...common,
+  entryPoints: ENTRIES.map(entry => `src/${entry}.ts`),
   format: 'esm',
+  splitting: true,
   external: ['@tensorflow/*'],
-  outfile: 'dist/esm/index.js',
+  outdir: 'dist/esm',
+  chunkNames: 'chunks/[name]-[hash]',
 });
 checkImports(esm, 'ESM build', {allowExternal: REQUIRED_PEERS});
 // The package has no "type" field (its own .js files are CommonJS), so the
 // ESM folder declares its format for Node.
 fs.writeFileSync('dist/esm/package.json', '{"type": "module"}\n');
 
-const cjs = await esbuild.build({
-  ...common,
+// CommonJS has no code splitting: every source file becomes one CommonJS file
+// (requires between them resolve by Node's extension search), and each entry
+// is a one-line .cjs that requires its own.
+const sources = ['src', 'kernels']
+  .flatMap(dir => fs.readdirSync(dir, {recursive: true}).map(f => path.join(dir, f)))
+  .filter(f => f.endsWith('.ts') && !f.startsWith(path.join('kernels', 'wasm', 'assembly')));
+await esbuild.build({
+  entryPoints: sources,
+  bundle: false,
   format: 'cjs',
   platform: 'node',
-  external: ['@tensorflow/*'],
-  outfile: 'dist/cjs/index.cjs',
+  target: 'es2020',
+  sourcemap: true,
+  logLevel: 'warning',
+  outbase: '.',
+  outdir: 'dist/cjs',
 });
-checkImports(cjs, 'CommonJS build', {allowExternal: REQUIRED_PEERS});
+fs.writeFileSync('dist/cjs/package.json', '{"type": "commonjs"}\n');
+for (const entry of ENTRIES) {
+  fs.writeFileSync(`dist/cjs/${entry}.cjs`, `module.exports = require('./src/${entry}.js');\n`);
+}
+checkRequires('dist/cjs', 'CommonJS build', REQUIRED_PEERS);
 
 const umd = await esbuild.build({
   ...common,
+  entryPoints: ['src/index.ts'],
   format: 'iife',
   globalName: UMD_GLOBAL,
   minify: true,
@@ -124,6 +173,7 @@ execSync('npx tsc -p tsconfig.json --emitDeclarationOnly --declaration --outDir 
 const min = fs.readFileSync(UMD_FILE);
 const gzip = zlib.gzipSync(min, {level: 9}).length;
 console.log(
-  'built dist/esm/index.js, dist/cjs/index.cjs, dist/types/, ' +
+  `built dist/esm/, dist/cjs/, dist/types/ (entries ${ENTRIES.join(', ')}), ` +
     `${UMD_FILE} (${min.length} bytes min, ${gzip} bytes min+gzip)`,
 );
+await printEntrySizes();

@@ -3,30 +3,16 @@
  * for TensorFlow.js, as fused kernels of the cpu, webgl, webgpu and wasm
  * backends.
  *
- * Importing this module registers the kernels and the InstanceNormalization
- * and GroupNormalization layer classes (side effects). It loads no backend
- * package at runtime: kernels are registered by backend name at import, for
- * every backend the package has kernels for, loaded or not, and only run on a
- * backend the app installed (see register.ts).
+ * Importing this module registers the kernels of all four backends and the
+ * layer classes (side effects). It loads no backend package at runtime:
+ * kernels are registered by backend name at import, loaded or not, and only
+ * run on a backend the app installed (see register.ts). The per-backend
+ * entries (`tfjs-instance-norm/webgl`, ...: src/webgl.ts, ...) export the
+ * same API and register one backend's kernels only.
  */
 import '../kernels/cpu/index';
 import '../kernels/webgl/index';
 import '../kernels/webgpu/index';
 import '../kernels/wasm/index';
 
-export {groupNorm, instanceNorm} from './instance_norm';
-export type {NormOptions} from './instance_norm';
-export {adaptiveInstanceNorm} from './adaptive_instance_norm';
-export {groupNormComposite, instanceNormComposite} from './composite';
-export * from './layers/index';
-export {InstanceNorm, InstanceNormGrad} from './kernel_names';
-export {ACTIVATIONS} from './kernel_names';
-export type {Activation, EpsilonMode, NormAttrs} from './kernel_names';
-export {registerKernelsFor} from './register';
-export type {
-  DataFormat,
-  InstanceNormAttrs,
-  InstanceNormGradAttrs,
-  InstanceNormGradInputs,
-  InstanceNormInputs,
-} from './kernel_names';
+export * from './api';

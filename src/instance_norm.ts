@@ -8,6 +8,7 @@ import {
   instanceNormGradCompositeKernel,
 } from './composite';
 import {isPerInstance} from './geometry';
+import {hasFusedKernels} from './register';
 import {
   ACTIVATIONS,
   Activation,
@@ -291,13 +292,6 @@ function checkParameter(
         `but got shape [${value.shape}].`,
     );
   }
-}
-
-function hasFusedKernels(): boolean {
-  const backend = tf.getBackend();
-  return (
-    tf.getKernel(InstanceNorm, backend) != null && tf.getKernel(InstanceNormGrad, backend) != null
-  );
 }
 
 /**

@@ -1,41 +1,45 @@
 /**
- * Kernel registration, at import.
+ * Kernel registration, at import, and the check of which backends have it.
  *
  * `tf.registerKernel` accepts any backend name, registered or not, and tfjs
- * looks kernels up by name only when an op runs. So this package registers
- * its kernels for every backend it has kernels for (cpu, webgl, webgpu, and
- * wasm where built) as soon as it is imported, whether or not that backend
- * is installed yet: `tf.getKernel('InstanceNorm', name)` answers at once, in
- * either import order, and `tf.profile` shows the fused kernels from the
- * first op. A kernel for a backend the app never loads is one registry entry
+ * looks kernels up by name only when an op runs. So each kernel folder
+ * (kernels/<backend>/index.ts) registers its kernels for its backend name as
+ * soon as it is imported, whether or not that backend is installed yet. The
+ * root entry (src/index.ts) imports every folder; a per-backend entry
+ * (src/webgl.ts, ...) imports its own only, and the ops run the composite
+ * (built-in ops) on the other backends. After the import,
+ * `tf.getKernel('InstanceNorm', name)` answers at once for each registered
+ * backend, in either import order, and `tf.profile` shows the fused kernels
+ * from the first op. A kernel for a backend the app never loads is one registry entry
  * and never runs.
  *
  * A kernel the app registered itself under the same name and backend before
  * importing this package is kept, never replaced.
  */
-import {getKernel, registerKernel} from '@tensorflow/tfjs-core';
+import {getBackend, getKernel, registerKernel} from '@tensorflow/tfjs-core';
 import type {KernelConfig} from '@tensorflow/tfjs-core';
+
+import {InstanceNorm, InstanceNormGrad} from './kernel_names';
 
 /**
  * Registers each config now, for its backend name, unless a kernel is
  * registered already under that name and backend (the app's own is kept).
  * For the kernel folders of this package (e.g. kernels/webgpu/index.ts).
- * (The name is from when kernels waited for their backend; they no longer do.)
  */
-export function registerKernelsWhenBackendExists(configs: KernelConfig[]): void {
+export function registerKernels(configs: KernelConfig[]): void {
   for (const config of configs) registerIfAbsent(config);
 }
 
 /**
- * Kept for apps written against 0.1, when kernels of a backend loaded after
- * this package waited for this call. Kernels are now registered at import, so
- * there is never anything left to register: returns 0.
+ * Whether both kernels of this package (InstanceNorm and InstanceNormGrad)
+ * are registered for `backend` (default: the active backend). Where they are
+ * not, the ops compute through tfjs' built-in ops (the composite): the same
+ * math, more kernels and memory.
  *
- * @param backendName a backend name, e.g. 'webgpu'.
+ * @param backend a backend name, e.g. 'webgl'.
  */
-export function registerKernelsFor(backendName: string): number {
-  void backendName;
-  return 0;
+export function hasFusedKernels(backend: string = getBackend()): boolean {
+  return getKernel(InstanceNorm, backend) != null && getKernel(InstanceNormGrad, backend) != null;
 }
 
 function registerIfAbsent(config: KernelConfig): boolean {

@@ -1,20 +1,13 @@
 /**
  * What the tests, the benchmarks and the demo share, written once: seeded
- * data, the median, the check that this package's kernels are registered on a
- * backend, and the composite norm layer (the yardstick the package's layers
+ * data, the median, and the composite norm layer (the yardstick the package's layers
  * are compared with and timed against). It uses tfjs-core, tfjs-layers and
  * the package's public exports only, so it runs in a browser and in Node.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
-import {
-  type DataFormat,
-  groupNormComposite,
-  InstanceNorm,
-  InstanceNormGrad,
-  instanceNormComposite,
-} from '../src/index';
+import {type DataFormat, groupNormComposite, instanceNormComposite} from '../src/index';
 
 export type {DataFormat};
 
@@ -46,17 +39,6 @@ export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-/**
- * Whether both kernels of this package (InstanceNorm and InstanceNormGrad)
- * are registered for `backend`; where they are not, the ops run the
- * composite fallback.
- */
-export function hasFusedKernels(backend: string): boolean {
-  return (
-    tf.getKernel(InstanceNorm, backend) != null && tf.getKernel(InstanceNormGrad, backend) != null
-  );
 }
 
 export interface CompositeNormArgs {

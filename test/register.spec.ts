@@ -5,8 +5,13 @@
  */
 import {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
-import {InstanceNorm, InstanceNormGrad, instanceNorm} from '../src/index';
-import {registerKernelsFor, registerKernelsWhenBackendExists} from '../src/register';
+import * as cpuEntry from '../src/cpu';
+import * as root from '../src/index';
+import {hasFusedKernels, InstanceNorm, InstanceNormGrad, instanceNorm} from '../src/index';
+import {registerKernels} from '../src/register';
+import * as wasmEntry from '../src/wasm';
+import * as webglEntry from '../src/webgl';
+import * as webgpuEntry from '../src/webgpu';
 import {tf} from './setup';
 
 /** The cpu kernels under another backend name: what a backend folder would register. */
@@ -43,14 +48,28 @@ describe('kernel registration at import [other]', () => {
 
   it('registers at once, for a backend that does not exist yet too', () => {
     const name = 'instance-norm-test-late';
-    registerKernelsWhenBackendExists(fusedConfigsFor(name));
+    registerKernels(fusedConfigsFor(name));
     cleanup.push(() => {
       for (const kernel of [InstanceNorm, InstanceNormGrad]) tf.unregisterKernel(kernel, name);
     });
     expect(tf.findBackendFactory(name)).toBeNull();
     expect(tf.getKernel(InstanceNorm, name)?.backendName).toBe(name);
     expect(tf.getKernel(InstanceNormGrad, name)?.backendName).toBe(name);
-    expect(registerKernelsFor(name)).toBe(0); // kept for old apps: nothing left to do
+    expect(hasFusedKernels(name)).toBe(true);
+  });
+
+  it('hasFusedKernels: both kernels for that backend, the active one by default', async () => {
+    const name = 'instance-norm-test-half';
+    expect(hasFusedKernels(name)).toBe(false);
+    // Only the forward kernel: the op would take the composite.
+    tf.registerKernel(fusedConfigsFor(name)[0]);
+    cleanup.push(() => tf.unregisterKernel(InstanceNorm, name));
+    expect(hasFusedKernels(name)).toBe(false);
+    for (const backend of ['cpu', 'webgl', 'webgpu', 'wasm']) {
+      expect(hasFusedKernels(backend)).withContext(backend).toBe(true);
+    }
+    await tf.ready();
+    expect(hasFusedKernels()).toBe(hasFusedKernels(tf.getBackend()));
   });
 
   it('never replaces a kernel registered before it', () => {
@@ -58,7 +77,7 @@ describe('kernel registration at import [other]', () => {
     const own = {...fusedConfigsFor(name)[0], kernelFunc: () => []};
     tf.registerKernel(own);
     addBackend(name, false);
-    registerKernelsWhenBackendExists(fusedConfigsFor(name));
+    registerKernels(fusedConfigsFor(name));
     expect(tf.getKernel(InstanceNorm, name)?.kernelFunc).toBe(own.kernelFunc);
     expect(tf.getKernel(InstanceNormGrad, name)?.backendName).toBe(name);
   });
@@ -67,7 +86,7 @@ describe('kernel registration at import [other]', () => {
     const name = 'instance-norm-test-op';
     await tf.ready();
     const previous = tf.getBackend();
-    registerKernelsWhenBackendExists(fusedConfigsFor(name));
+    registerKernels(fusedConfigsFor(name));
     addBackend(name, true);
     try {
       expect(await tf.setBackend(name)).toBe(true);
@@ -84,6 +103,34 @@ describe('kernel registration at import [other]', () => {
       expect(tf.memory().numTensors).toBe(before);
     } finally {
       await tf.setBackend(previous);
+    }
+  });
+});
+
+describe('entry points [other]', () => {
+  // The root entry registers every backend's kernels; the per-backend ones
+  // (package.json "exports": ./cpu, ./webgl, ./webgpu, ./wasm) one each. Which
+  // backends a lone entry registers is checked in the consumer tests
+  // (test/consumer/apps/node_entry.mjs), one Node process per entry.
+  const entries: Array<[string, Record<string, unknown>]> = [
+    ['cpu', cpuEntry],
+    ['webgl', webglEntry],
+    ['webgpu', webgpuEntry],
+    ['wasm', wasmEntry],
+  ];
+
+  it("each exports exactly the root entry's API, the same objects", () => {
+    const names = Object.keys(root).sort();
+    expect(names).toContain('instanceNorm');
+    expect(names).toContain('InstanceNormalization');
+    expect(names).not.toContain('registerKernels');
+    for (const [entry, api] of entries) {
+      expect(Object.keys(api).sort()).withContext(entry).toEqual(names);
+      for (const name of names) {
+        expect(api[name])
+          .withContext(`${entry}: ${name}`)
+          .toBe((root as Record<string, unknown>)[name]);
+      }
     }
   });
 });

@@ -1,7 +1,7 @@
-import {registerKernelsWhenBackendExists} from '../../src/register';
+import {registerKernels} from '../../src/register';
 
 import {instanceNormWebGLConfig} from './instance_norm';
 import {instanceNormGradWebGLConfig} from './instance_norm_grad';
 
 // Registered on import for the backend name 'webgl' (src/register.ts).
-registerKernelsWhenBackendExists([instanceNormWebGLConfig, instanceNormGradWebGLConfig]);
+registerKernels([instanceNormWebGLConfig, instanceNormGradWebGLConfig]);

@@ -2,7 +2,9 @@
 // tfjs-backend-webgpu where its peer range allows) per tfjs version: `npm ls`
 // shows one tfjs-core; values and gradients against float64 in Node (cpu);
 // an esbuild bundle of the app holds one tfjs-core; a bare import keeps the
-// kernel registration. The pages the apps serve run in pages.mjs.
+// kernel registration; on the newest version, a WebGL-only app bundled from
+// the `tfjs-instance-norm/webgl` entry holds no wasm module and no WGSL. The
+// pages the apps serve run in pages.mjs.
 import {spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,7 +21,7 @@ const WEBGPU_FROM = '4.22.0';
  * `{version, dir, files}`, files being the pages and scripts it serves to
  * Chromium (by name: a file path or a body).
  */
-export async function matrixApp(dir, version, packed) {
+export async function matrixApp(dir, version, packed, {webglOnly = false} = {}) {
   const webgpu = atLeast(version, WEBGPU_FROM);
   makeApp(
     dir,
@@ -33,7 +35,9 @@ export async function matrixApp(dir, version, packed) {
   copyAppFiles(dir, ['node_umbrella.mjs', 'bundled_app.mjs', 'script_tag.html']);
   runNodeApp(dir, ['node_umbrella.mjs']);
   await bundle(dir, version, [...(webgpu ? ['webgpu'] : []), 'webgl', 'cpu']);
+  const webglOnlyFiles = webglOnly ? await bundleWebGLOnly(dir) : {};
   const files = {
+    ...webglOnlyFiles,
     'bundled.html': {
       body: '<!doctype html><meta charset="utf-8"><script src="app.js"></script>',
     },
@@ -97,6 +101,79 @@ async function bundle(dir, version, backends) {
     bundledCores.size === 1,
     [...bundledCores].join(', '),
   );
+}
+
+/** Text that only the wasm kernels (the inlined module) or the WebGPU kernels (WGSL) hold. */
+const FOREIGN_MARKERS = [
+  ['wasm module (base64 of its \\0asm magic)', 'AGFzbQ'],
+  ['WGSL (@compute)', '@compute'],
+  ['WGSL (var<storage)', 'var<storage'],
+];
+
+/**
+ * Bundles webgl_only_app.mjs (the `tfjs-instance-norm/webgl` entry) minified,
+ * as a production web app would, and checks its text: no wasm module, no
+ * WGSL, but the package's WebGL kernels. The same app on the root entry is
+ * the control: it must hold every marker, or the check proves nothing.
+ * Returns the page and script to serve.
+ */
+async function bundleWebGLOnly(dir) {
+  copyAppFiles(dir, ['webgl_only_app.mjs']);
+  fs.writeFileSync(
+    path.join(dir, 'webgl_only_entry.mjs'),
+    "import {run} from './webgl_only_app.mjs';\n" +
+      'window.consumerResults = run().catch(error => [\n' +
+      "  {name: 'webgl-only app: runs', ok: false, detail: String(error)},\n]);\n",
+  );
+  const build = (entryFile, outfile, alias) =>
+    esbuild.build({
+      entryPoints: [path.join(dir, entryFile)],
+      absWorkingDir: dir,
+      bundle: true,
+      minify: true,
+      format: 'iife',
+      platform: 'browser',
+      target: 'es2020',
+      alias,
+      metafile: true,
+      logLevel: 'warning',
+      outfile: path.join(dir, outfile),
+    });
+  const only = await build('webgl_only_entry.mjs', 'webgl_only.js');
+  await build('webgl_only_entry.mjs', 'webgl_only_control.js', {
+    'tfjs-instance-norm/webgl': 'tfjs-instance-norm',
+  });
+  const text = fs.readFileSync(path.join(dir, 'webgl_only.js'), 'utf8');
+  const controlText = fs.readFileSync(path.join(dir, 'webgl_only_control.js'), 'utf8');
+  const packageInputs = built =>
+    Object.keys(built.metafile.inputs).filter(p => p.includes('node_modules/tfjs-instance-norm/'));
+  record(
+    "webgl-only app: the bundle takes the package's webgl entry (dist/esm/webgl.js)",
+    packageInputs(only).some(p => p.endsWith('dist/esm/webgl.js')) &&
+      !packageInputs(only).some(p => p.endsWith('dist/esm/index.js')),
+    packageInputs(only).join(', '),
+  );
+  record(
+    "webgl-only app: the bundle holds the package's WebGL kernels",
+    text.includes('InstanceNormGrad') && /gl_FragCoord|getOutputCoords/.test(text),
+  );
+  for (const [what, marker] of FOREIGN_MARKERS) {
+    record(
+      `webgl-only app: no ${what} in the bundle, which the root entry's bundle has`,
+      !text.includes(marker) && controlText.includes(marker),
+      `webgl entry ${text.includes(marker)}, root entry ${controlText.includes(marker)}`,
+    );
+  }
+  console.log(
+    `webgl-only app bundle (tfjs inside, minified): ${text.length} bytes; ` +
+      `the same app on the root entry: ${controlText.length} bytes`,
+  );
+  return {
+    'webgl_only.html': {
+      body: '<!doctype html><meta charset="utf-8"><script src="webgl_only.js"></script>',
+    },
+    'webgl_only.js': {file: path.join(dir, 'webgl_only.js')},
+  };
 }
 
 /** "sideEffects": a bare import, minified, must keep the kernel registration. */

@@ -1,7 +1,8 @@
 // (1) Node with only @tensorflow/tfjs-core + -backend-cpu (and the required
 // -layers peer): import (package before the backend) and require (backend
-// before the package); an ESM and a CommonJS TypeScript consumer type-check
-// under moduleResolution node16.
+// before the package); each entry (root, /cpu, /webgl, /webgpu, /wasm) alone
+// in a process, imported and required; an ESM and a CommonJS TypeScript
+// consumer type-check under moduleResolution node16, and one under node10.
 // (4) Node with WebGPU through Dawn (npm `webgpu`) on the machine's Vulkan
 // driver (Chromium's SwiftShader without a GPU).
 import {spawnSync} from 'node:child_process';
@@ -9,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import {dawnPath, swiftShaderEnv} from '../../scripts/dawn.mjs';
+import {ENTRIES} from '../../scripts/entry_sizes.mjs';
 import {copyAppFiles, installed, makeApp, runNodeApp} from './app.mjs';
 import {record} from './report.mjs';
 
@@ -33,33 +35,49 @@ export function nodeApp(root, dir, version, packed) {
     absent.length === 0,
     `installed ${absent.join(', ')}`,
   );
-  copyAppFiles(dir, ['node_app.mjs', 'node_app.cjs', 'types_esm.mts', 'types_cjs.cts']);
+  copyAppFiles(dir, [
+    'node_app.mjs',
+    'node_app.cjs',
+    'node_entry.mjs',
+    'node_entry.cjs',
+    'types_esm.mts',
+    'types_cjs.cts',
+    'types_node10.cts',
+  ]);
   for (const app of ['node_app.mjs', 'node_app.cjs']) runNodeApp(dir, [app]);
-  fs.writeFileSync(
-    path.join(dir, 'tsconfig.json'),
-    JSON.stringify({
-      compilerOptions: {
-        module: 'node16',
-        moduleResolution: 'node16',
-        target: 'es2020',
-        strict: true,
-        noEmit: true,
-        skipLibCheck: true,
-        types: [],
-      },
-      files: ['types_esm.mts', 'types_cjs.cts'],
-    }),
-  );
-  const tsc = spawnSync(
-    process.execPath,
-    [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'],
-    {cwd: dir, encoding: 'utf8'},
-  );
-  record(
-    'node: an ESM and a CommonJS TypeScript consumer type-check (node16)',
-    tsc.status === 0,
-    tsc.stdout + tsc.stderr,
-  );
+  for (const entry of ENTRIES) {
+    for (const app of ['node_entry.mjs', 'node_entry.cjs']) runNodeApp(dir, [app, entry]);
+  }
+  const compilerOptions = {
+    target: 'es2020',
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    types: [],
+  };
+  for (const [name, options, files] of [
+    [
+      'an ESM and a CommonJS TypeScript consumer type-check (node16)',
+      {module: 'node16', moduleResolution: 'node16'},
+      ['types_esm.mts', 'types_cjs.cts'],
+    ],
+    [
+      'a TypeScript consumer type-checks under moduleResolution node10 (typesVersions)',
+      {module: 'commonjs', moduleResolution: 'node'},
+      ['types_node10.cts'],
+    ],
+  ]) {
+    fs.writeFileSync(
+      path.join(dir, 'tsconfig.json'),
+      JSON.stringify({compilerOptions: {...compilerOptions, ...options}, files}),
+    );
+    const tsc = spawnSync(
+      process.execPath,
+      [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'],
+      {cwd: dir, encoding: 'utf8'},
+    );
+    record(`node: ${name}`, tsc.status === 0, tsc.stdout + tsc.stderr);
+  }
 }
 
 /**

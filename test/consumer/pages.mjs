@@ -1,6 +1,6 @@
 // (2)/(3) In headless Chromium, for every app of the matrix: the bundled app
-// (webgl, cpu, and webgpu where installed) and a script-tag page (tf.min.js
-// of that version + dist/tfjs-instance-norm.min.js).
+// (webgl, cpu, and webgpu where installed), the webgl-only app where built,
+// and a script-tag page (tf.min.js of that version + dist/tfjs-instance-norm.min.js).
 import fs from 'node:fs';
 import http from 'node:http';
 import {createRequire} from 'node:module';
@@ -13,6 +13,7 @@ const {CHROMIUM_FLAGS, chromiumPath} = createRequire(import.meta.url)('../../scr
 const TYPES = {'.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript'};
 const PAGES = [
   ['(2) bundled app', 'bundled.html'],
+  ['(2) webgl-only app', 'webgl_only.html'],
   ['(3) script tag', 'script_tag.html'],
 ];
 
@@ -68,8 +69,9 @@ export async function runPages(apps) {
     args: CHROMIUM_FLAGS.filter(f => f !== '--headless'),
   });
   try {
-    for (const {version} of apps) {
-      for (const [label, page] of PAGES) {
+    for (const {version, files} of apps) {
+      // The webgl-only app is built for the newest version only.
+      for (const [label, page] of PAGES.filter(([, name]) => name in files)) {
         const start = Date.now();
         await runPage(browser, `${origin}/${version}/${page}`, `${label} (tfjs ${version})`);
         console.log(`(${label}, tfjs ${version}: ${seconds(start)})`);

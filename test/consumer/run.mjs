@@ -5,7 +5,8 @@
 //                   version of the matrix: import, require, TypeScript;
 //   (2) matrix.mjs  per version of TFJS_MATRIX (the oldest the peer ranges
 //                   allow, 4.21.0, 4.22.0) an app on @tensorflow/tfjs: one
-//                   tfjs-core, Node, an esbuild bundle; a bare import;
+//                   tfjs-core, Node, an esbuild bundle; a bare import; on the
+//                   newest, a WebGL-only app on `tfjs-instance-norm/webgl`;
 //   (3) pages.mjs   the bundled apps and script-tag pages in headless Chromium;
 //   (4) node.mjs    Node with WebGPU through Dawn.
 // Writes {passed, failed, skipped} to .tmp/results/consumer.json for
@@ -49,7 +50,11 @@ await step(`(1) node with tfjs-core + tfjs-backend-cpu ${OLDEST}`, () =>
 );
 for (const version of TFJS_MATRIX) {
   await step(`(2) the app on @tensorflow/tfjs@${version}: install, npm ls, Node`, async () => {
-    apps.push(await matrixApp(path.join(work, `tfjs-${version}`), version, needPacked()));
+    apps.push(
+      await matrixApp(path.join(work, `tfjs-${version}`), version, needPacked(), {
+        webglOnly: version === TFJS_VERSION,
+      }),
+    );
   });
 }
 await step('(2) bundler: a bare import keeps the kernel registration', () =>

@@ -34,9 +34,12 @@ function collector(label) {
 /**
  * instanceNorm and its gradient on the active backend against float64, in
  * both layouts; the fused kernels must run wherever the package registered
- * them (always on cpu, which every consumer here has), and nothing may leak.
+ * them, and nothing may leak. `expectFused`: whether the entry imported
+ * registers kernels for this backend (default: on cpu, which the root entry
+ * registers and every consumer here has); where it does not, the composite
+ * (built-in ops) must give the same values.
  */
-export async function checkOp(tf, lib, ref, label) {
+export async function checkOp(tf, lib, ref, label, expectFused = tf.getBackend() === 'cpu') {
   const {results, check} = collector(label);
   const backend = tf.getBackend();
   const tol = backend === 'cpu' ? 1e-4 : 1e-3;
@@ -85,7 +88,7 @@ export async function checkOp(tf, lib, ref, label) {
       profile.kernelNames.includes(lib.InstanceNormGrad);
     check(
       `the fused kernels ran where registered (${where})`,
-      ranFused === registered && (backend !== 'cpu' || ranFused),
+      ranFused === registered && (!expectFused || ranFused),
       `registered ${registered}, kernels run: ${profile.kernelNames.join(' ')}`,
     );
     tf.dispose([xt, gt, bt, dyt, ...profile.result]);
@@ -166,5 +169,54 @@ export function checkKernelsRegistered(tf, lib, label) {
         tf.getKernel(lib.InstanceNormGrad, backend) != null,
     );
   }
+  return results;
+}
+
+/** The backends the package has kernels for. */
+const PACKAGE_BACKENDS = ['cpu', 'webgl', 'webgpu', 'wasm'];
+
+/**
+ * An entry registers the kernels of its own backend only
+ * (`tfjs-instance-norm/webgl`: 'webgl'); the root entry (`own` null) of every
+ * backend the package has kernels for. Checked through `lib.hasFusedKernels`
+ * and tf.getKernel.
+ */
+export function checkEntryRegistration(tf, lib, label, own) {
+  const {results, check} = collector(label);
+  for (const backend of PACKAGE_BACKENDS) {
+    const want = own == null || backend === own;
+    const got =
+      tf.getKernel(lib.InstanceNorm, backend) != null &&
+      tf.getKernel(lib.InstanceNormGrad, backend) != null;
+    check(
+      `${want ? 'registers' : 'does not register'} the ${backend} kernels`,
+      got === want && lib.hasFusedKernels(backend) === want,
+      `registered ${got}, hasFusedKernels ${lib.hasFusedKernels(backend)}`,
+    );
+  }
+  return results;
+}
+
+/**
+ * Two entries imported by one app share the API: the same functions and
+ * layer classes, each class registered for serialization once (the one the
+ * app gets from either entry).
+ */
+export function checkEntriesShared(tf, first, second, label) {
+  const {results, check} = collector(label);
+  const names = Object.keys(first).sort();
+  check(
+    'two entries export the same names and objects',
+    names.length > 0 &&
+      names.join() === Object.keys(second).sort().join() &&
+      names.every(name => first[name] === second[name]),
+    `${names.length} / ${Object.keys(second).length} names`,
+  );
+  const registered =
+    tf.serialization.SerializationMap.getMap().classNameMap.InstanceNormalization?.[0];
+  check(
+    'the InstanceNormalization class registered is the one both entries export',
+    registered != null && registered === first.InstanceNormalization,
+  );
   return results;
 }

@@ -1,8 +1,10 @@
 // Consumer (1), types: an ES module under moduleResolution node16 sees the
-// package's declarations through the exports map.
+// package's declarations through the exports map, for the root entry and a
+// per-backend one.
 import * as tf from '@tensorflow/tfjs-core';
-import {InstanceNorm, instanceNorm, registerKernelsFor} from 'tfjs-instance-norm';
+import {hasFusedKernels, InstanceNorm, instanceNorm} from 'tfjs-instance-norm';
 import type {DataFormat} from 'tfjs-instance-norm';
+import {groupNorm, InstanceNormalization} from 'tfjs-instance-norm/webgl';
 
 const format: DataFormat = 'channelsFirst';
 const y: tf.Tensor4D = instanceNorm(
@@ -12,6 +14,8 @@ const y: tf.Tensor4D = instanceNorm(
   1e-5,
   format,
 );
-const registered: number = registerKernelsFor('webgpu');
+const z: tf.Tensor3D = groupNorm(tf.zeros([1, 4, 2]) as tf.Tensor3D, 2);
+const fused: boolean = hasFusedKernels('webgpu');
+const layer: InstanceNormalization = new InstanceNormalization({});
 const name: string = InstanceNorm;
-export {y, registered, name};
+export {y, z, fused, layer, name};
