@@ -10,8 +10,8 @@
  * (built-in ops) on the other backends. After the import,
  * `tf.getKernel('InstanceNorm', name)` answers at once for each registered
  * backend, in either import order, and `tf.profile` shows the fused kernels
- * from the first op. A kernel for a backend the app never loads is one registry entry
- * and never runs.
+ * from the first op. A kernel for a backend the app never loads is one
+ * registry entry and never runs.
  *
  * A kernel the app registered itself under the same name and backend before
  * importing this package is kept, never replaced.
