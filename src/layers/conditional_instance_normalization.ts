@@ -40,8 +40,8 @@ const INPUTS = '[x, styleIds or styleWeights]';
  * and webgpu) the layer reads the ids, N int32 values, without a GPU sync and
  * throws an Error naming the layer, the id and the range. On webgl and
  * webgpu reading them would stall the GPU queue mid-model, so they are not
- * read: the image with an out-of-range id gets NaN gamma and beta, hence a
- * NaN output (and a NaN loss when training), never a silent result.
+ * read: the output of the image with an out-of-range id is NaN (and so is a
+ * loss over it), never a plausible result.
  */
 export class ConditionalInstanceNormalization extends AffineNormalization {
   /** @nocollapse */
@@ -101,7 +101,8 @@ export class ConditionalInstanceNormalization extends AffineNormalization {
             `${batch} images.`,
         );
       }
-      const weights = style.dtype === 'int32' ? this.oneHotIds(style, batch) : style;
+      const ids = style.dtype === 'int32' ? this.oneHotIds(style, batch) : null;
+      const weights = ids?.oneHot ?? style;
       if (weights.rank !== 2 || weights.shape[1] !== this.numStyles) {
         throw new Error(
           `${this.describe()}: float styleWeights must be [batch, ${this.numStyles}], but ` +
@@ -112,16 +113,23 @@ export class ConditionalInstanceNormalization extends AffineNormalization {
       const rows = (table: tfl.LayerVariable | null) =>
         table == null ? null : tf.matMul(weights, table.read());
       const format = this.axis === -1 ? 'channelsLast' : 'channelsFirst';
-      return this.normalizeInput(x, null, rows(this.gamma), rows(this.beta), format);
+      const y = this.normalizeInput(x, null, rows(this.gamma), rows(this.beta), format);
+      if (ids?.outOfRange == null) {
+        return y;
+      }
+      // Added after the fused activation, which may map NaN to a number (relu: max(z, 0)).
+      const perImage = [batch, ...Array<number>(x.rank - 1).fill(1)];
+      return tf.add(y, tf.reshape(ids.outOfRange, perImage));
     });
   }
 
   /**
    * int32 ids `[N]` or `[N, 1]` as one-hot rows `[N, numStyles]` (float32).
    * Ids outside the range throw where reading them costs no GPU sync; on
-   * webgl and webgpu their row is NaN (see the class comment).
+   * webgl and webgpu `outOfRange` is `[N]`: NaN for an image whose id is out
+   * of range (its one-hot row is all zeros), 0 for the others.
    */
-  private oneHotIds(style: Tensor, batch: number): Tensor {
+  private oneHotIds(style: Tensor, batch: number): {oneHot: Tensor; outOfRange: Tensor | null} {
     if (style.size !== batch) {
       throw new Error(
         `${this.describe()}: style ids must be int32 [batch] or [batch, 1], but got shape ` +
@@ -129,21 +137,20 @@ export class ConditionalInstanceNormalization extends AffineNormalization {
       );
     }
     const ids = tf.reshape(style, [batch]);
-    if (idsReadableWithoutSync()) {
-      const values = ids.dataSync();
-      const bad = values.findIndex(id => id < 0 || id >= this.numStyles);
-      if (bad >= 0) {
-        throw new Error(
-          `${this.describe()}: style id ${values[bad]} (image ${bad}) is out of range: ` +
-            `ids must be in [0, ${this.numStyles - 1}] (numStyles ${this.numStyles}).`,
-        );
-      }
-      return tf.cast(tf.oneHot(ids, this.numStyles), 'float32');
-    }
     const oneHot = tf.cast(tf.oneHot(ids, this.numStyles), 'float32');
-    // An out-of-range id has an all-zero one-hot row: make it NaN.
-    const inRange = tf.greater(tf.sum(oneHot, 1, true), 0);
-    return tf.where(tf.broadcastTo(inRange, oneHot.shape), oneHot, tf.fill(oneHot.shape, NaN));
+    if (!idsReadableWithoutSync()) {
+      const inRange = tf.greater(tf.sum(oneHot, 1), 0);
+      return {oneHot, outOfRange: tf.where(inRange, tf.zeros([batch]), tf.fill([batch], NaN))};
+    }
+    const values = ids.dataSync();
+    const bad = values.findIndex(id => id < 0 || id >= this.numStyles);
+    if (bad >= 0) {
+      throw new Error(
+        `${this.describe()}: style id ${values[bad]} (image ${bad}) is out of range: ` +
+          `ids must be in [0, ${this.numStyles - 1}] (numStyles ${this.numStyles}).`,
+      );
+    }
+    return {oneHot, outOfRange: null};
   }
 
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
