@@ -73,7 +73,8 @@ module.exports = function (config) {
     ],
     mime: {'application/wasm': ['wasm']},
     preprocessors: {[specs]: ['esbuild']},
-    esbuild: {target: 'es2020', sourcemap: true, singleBundle: true},
+    // README.md and docs/*.md are imported as text by test/readme.spec.ts.
+    esbuild: {target: 'es2020', sourcemap: true, singleBundle: true, loader: {'.md': 'text'}},
     plugins: [
       'karma-jasmine',
       'karma-chrome-launcher',

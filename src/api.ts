@@ -7,7 +7,7 @@
  * imports: they share this module.
  */
 export {groupNorm, instanceNorm} from './instance_norm';
-export type {NormOptions} from './instance_norm';
+export type {ActivationName, NormOptions} from './instance_norm';
 export {adaptiveInstanceNorm} from './adaptive_instance_norm';
 export {groupNormComposite, instanceNormComposite} from './composite';
 export * from './layers/index';

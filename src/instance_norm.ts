@@ -20,6 +20,16 @@ import {
 } from './kernel_names';
 
 /**
+ * An activation name as the ops and layers take it: a kernel {@link Activation},
+ * or 'silu', PyTorch's and Keras 3's name of 'swish' (the same function,
+ * z * sigmoid(z)).
+ */
+export type ActivationName = Activation | 'silu';
+
+/** Names accepted besides the kernel activations, and the activation each stands for. */
+export const ACTIVATION_ALIASES: Readonly<Record<string, Activation>> = {silu: 'swish'};
+
+/**
  * The options of {@link instanceNorm} and {@link groupNorm}: what is fused
  * into the normalization besides gamma and beta.
  */
@@ -27,10 +37,10 @@ export interface NormOptions {
   /**
    * Applied to `z = xhat * gamma + beta` in the same kernels, forward and
    * gradient: 'linear' (the default), 'relu', 'relu6', 'leakyRelu', 'elu',
-   * 'selu', 'sigmoid', 'tanh', 'swish' (SiLU), 'mish', 'gelu' (erf form, as
-   * tfjs-layers) or 'gelu_new' (tanh form). See {@link Activation}.
+   * 'selu', 'sigmoid', 'tanh', 'swish' (or its alias 'silu'), 'mish', 'gelu'
+   * (erf form, as tfjs-layers) or 'gelu_new' (tanh form). See {@link Activation}.
    */
-  activation?: Activation;
+  activation?: ActivationName;
   /** leakyRelu's slope for z < 0 (default 0.2, as tf.leakyRelu); a finite number. */
   alpha?: number;
   /**
@@ -41,10 +51,15 @@ export interface NormOptions {
   epsilonMode?: EpsilonMode;
 }
 
+/** {@link NormOptions} checked, defaults filled in, an alias resolved to its kernel activation. */
+export interface CheckedNormOptions {
+  activation: Activation;
+  alpha: number;
+  epsilonMode: EpsilonMode;
+}
+
 const OPTION_KEYS = ['activation', 'alpha', 'epsilonMode'];
 const EPSILON_MODES: readonly EpsilonMode[] = ['variance', 'stddev'];
-
-type OpName = 'instanceNorm' | 'groupNorm';
 
 /**
  * Instance normalization: for every instance n and channel c,
@@ -135,9 +150,14 @@ export function groupNorm<T extends Tensor>(
   return normalize('groupNorm', x, groups, gamma, beta, epsilon, dataFormat, options);
 }
 
-/** Both ops: checks the arguments, then runs the differentiable op. */
-function normalize<T extends Tensor>(
-  op: OpName,
+/**
+ * Both ops, and the layers: checks the arguments, then runs the
+ * differentiable op. `op` starts every error message (the op's name, or a
+ * layer's description); `groups` null is instance norm (x of rank 3 to 5),
+ * a number group norm (rank 2 to 5).
+ */
+export function normalize<T extends Tensor>(
+  op: string,
   x: T | TensorLike,
   groups: number | null,
   gamma: Tensor | TensorLike | null | undefined,
@@ -152,10 +172,10 @@ function normalize<T extends Tensor>(
   // runs; tidy disposes them if a check throws, and keeps only y.
   return tf.tidy(() => {
     const $x = toFloatTensor(op, x, 'x');
-    const minRank = op === 'groupNorm' ? 2 : 3;
+    const minRank = groups != null ? 2 : 3;
     if ($x.rank < minRank || $x.rank > 5) {
       const shapes =
-        op === 'groupNorm'
+        groups != null
           ? '[N, C], [N, ...spatial, C] or [N, C, ...spatial]'
           : '[N, ...spatial, C] or [N, C, ...spatial]';
       throw new Error(
@@ -190,11 +210,7 @@ function normalize<T extends Tensor>(
 }
 
 export function checkAttrs(op: string, epsilon: unknown, dataFormat: unknown): void {
-  if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon <= 0) {
-    throw new Error(
-      `${op}: argument 'epsilon' must be a positive finite number, but got ${String(epsilon)}.`,
-    );
-  }
+  checkEpsilon(op, epsilon);
   if (dataFormat !== 'channelsLast' && dataFormat !== 'channelsFirst') {
     throw new Error(
       `${op}: argument 'dataFormat' must be 'channelsLast' or 'channelsFirst', ` +
@@ -203,11 +219,22 @@ export function checkAttrs(op: string, epsilon: unknown, dataFormat: unknown): v
   }
 }
 
-/** The options checked, defaults filled in. */
-function checkOptions(
-  op: OpName,
-  options: unknown,
-): {activation: Activation; alpha: number; epsilonMode: EpsilonMode} {
+/** Epsilon: a positive finite number. `owner` is the op's name or a layer's description. */
+export function checkEpsilon(owner: string, epsilon: unknown): number {
+  if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon <= 0) {
+    throw new Error(
+      `${owner}: argument 'epsilon' must be a positive finite number, but got ${String(epsilon)}.`,
+    );
+  }
+  return epsilon;
+}
+
+/**
+ * The options checked, defaults filled in, an activation alias resolved.
+ * `op` is the op's name or a layer's description (the layers check their
+ * activation, alpha and epsilonMode here too).
+ */
+export function checkOptions(op: string, options: unknown): CheckedNormOptions {
   if (options == null) {
     options = {};
   }
@@ -226,9 +253,10 @@ function checkOptions(
     );
   }
   const {activation = 'linear', alpha = LEAKY_RELU_ALPHA, epsilonMode = 'variance'} = given;
-  if (!ACTIVATIONS.includes(activation as Activation)) {
+  const names = [...ACTIVATIONS, ...Object.keys(ACTIVATION_ALIASES)];
+  if (typeof activation !== 'string' || !names.includes(activation)) {
     throw new Error(
-      `${op}: option 'activation' must be one of ${ACTIVATIONS.map(a => `'${a}'`).join(', ')}, ` +
+      `${op}: option 'activation' must be one of ${names.map(a => `'${a}'`).join(', ')}, ` +
         `but got ${JSON.stringify(activation)}.`,
     );
   }
@@ -245,7 +273,7 @@ function checkOptions(
     );
   }
   return {
-    activation: activation as Activation,
+    activation: ACTIVATION_ALIASES[activation] ?? (activation as Activation),
     alpha,
     epsilonMode: epsilonMode as EpsilonMode,
   };
@@ -272,7 +300,7 @@ export function toFloatTensor(op: string, value: Tensor | TensorLike, name: stri
 
 /** gamma or beta: `[C]` or `[N, C]`. */
 function checkParameter(
-  op: OpName,
+  op: string,
   value: Tensor | null,
   name: string,
   batch: number,

@@ -825,7 +825,7 @@ describeEachBackend(
         [
           'unknown activation',
           () => instanceNorm(x, null, null, 1e-5, 'channelsLast', {activation: 'relu7' as 'relu'}),
-          /^instanceNorm: option 'activation' must be one of 'linear', 'relu', .*'gelu_new', but got "relu7"/,
+          /^instanceNorm: option 'activation' must be one of 'linear', 'relu', .*'gelu_new', 'silu', but got "relu7"/,
         ],
         [
           'unknown epsilonMode',

@@ -19,7 +19,6 @@ import {
 } from './layer_util';
 import {referenceForward} from './reference';
 import {describeEachBackend, expectClose, DataFormat, randomValues, tf} from './setup';
-import {skipWithoutKernels} from './setup';
 
 describeEachBackend('group layer', env => {
   const {atol, rtol} = env.tolerance;
@@ -96,7 +95,6 @@ describeEachBackend('group layer', env => {
   });
 
   describe('training', () => {
-    beforeEach(() => skipWithoutKernels('Conv2DBackpropFilter'));
     for (const format of ['channelsLast', 'channelsFirst'] as DataFormat[]) {
       it(`fits a conv net (${format}) step for step like the composite group norm, without leaks`, async () => {
         await expectFitsLikeReference(
@@ -110,7 +108,6 @@ describeEachBackend('group layer', env => {
   });
 
   describe('save and load', () => {
-    beforeEach(() => skipWithoutKernels('Conv2DBackpropFilter'));
     it('round-trips a trained model through memory: GroupNormalization', async () => {
       await expectRoundTrip('GroupNormalization', groupNormalization({groups: 2, axis: 1}));
     });

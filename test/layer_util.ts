@@ -17,11 +17,25 @@ import {
 /** Epsilon of the layers in the layer specs (Keras' default). */
 export const EPSILON = 1e-3;
 
-/** conv -> norm -> relu -> dense, on [N, 6, 6, 2] or [N, 2, 6, 6] images. */
+/**
+ * Whether the active backend can train a conv2d's filter: tfjs-backend-wasm
+ * has no Conv2DBackpropFilter (nor DepthwiseConv2dNativeBackpropFilter).
+ */
+export function convFiltersTrain(): boolean {
+  return missingKernels(['Conv2DBackpropFilter']).length === 0;
+}
+
+/**
+ * conv -> norm -> relu -> dense, on [N, 6, 6, 2] or [N, 2, 6, 6] images. The
+ * conv's filter trains where tfjs has its gradient and is frozen elsewhere
+ * (wasm): the norm's gamma and beta and the dense layer train on every
+ * backend.
+ */
 export function convNet(format: DataFormat, norm: tfl.layers.Layer): tfl.Sequential {
   const model = tfl.sequential();
   model.add(
     tfl.layers.conv2d({
+      trainable: convFiltersTrain(),
       inputShape: format === 'channelsLast' ? [6, 6, 2] : [2, 6, 6],
       // No conv bias: a per-channel constant is what instance norm removes, so
       // its gradient is rounding noise that Adam would amplify.

@@ -348,14 +348,3 @@ export function toFloat16(values: ArrayLike<number>): Float32Array {
   }
   return out;
 }
-
-/**
- * Marks the running spec pending when the active backend lacks a built-in
- * tfjs kernel it needs (tfjs-backend-wasm has no Conv2DBackpropFilter, so no
- * conv training, and no Complex): a gap of tfjs, not of this package.
- */
-export function skipWithoutKernels(...kernelNames: string[]): void {
-  const backend = tf.getBackend();
-  const missing = kernelNames.filter(name => tf.getKernel(name, backend) == null);
-  if (missing.length > 0) pending(`tfjs' '${backend}' backend has no ${missing.join(', ')}`);
-}

@@ -5,7 +5,8 @@ import type {LayerArgs} from '@tensorflow/tfjs-layers/dist/engine/topology';
 import type {Kwargs} from '@tensorflow/tfjs-layers/dist/types';
 
 import {adaptiveInstanceNorm} from '../adaptive_instance_norm';
-import {checkEpsilon, checkKeys} from './base';
+import {checkEpsilon} from '../instance_norm';
+import {checkEndAxis, checkKeys, NormalizationLayer} from './base';
 
 /** Configuration of the AdaptiveInstanceNormalization layer. */
 export interface AdaptiveInstanceNormalizationLayerArgs extends LayerArgs {
@@ -15,6 +16,8 @@ export interface AdaptiveInstanceNormalizationLayerArgs extends LayerArgs {
   axis?: number;
 }
 
+const INPUTS = '[content, style]';
+
 /**
  * Adaptive instance normalization (AdaIN, Huang and Belongie 2017) as a
  * layer without weights: inputs `[content, style]` of the same channel count
@@ -23,29 +26,22 @@ export interface AdaptiveInstanceNormalizationLayerArgs extends LayerArgs {
  * shifted by its mean. Runs the fused adaptiveInstanceNorm op; differentiable
  * with respect to both inputs.
  */
-export class AdaptiveInstanceNormalization extends tfl.layers.Layer {
+export class AdaptiveInstanceNormalization extends NormalizationLayer {
   /** @nocollapse */
   static className = 'AdaptiveInstanceNormalization';
   readonly epsilon: number;
-  readonly axis: number;
+  readonly axis: -1 | 1;
 
   constructor(args: AdaptiveInstanceNormalizationLayerArgs = {}) {
     super(args);
     const owner = this.describe();
     checkKeys(args, ['epsilon', 'axis'], owner);
-    this.epsilon = checkEpsilon(args.epsilon ?? 1e-5, owner);
-    const axis = args.axis ?? -1;
-    if (axis !== -1 && axis !== 1) {
-      throw new Error(
-        `${owner}: axis must be -1 (channels last) or 1 (channels first), but got ` +
-          `${JSON.stringify(axis)}.`,
-      );
-    }
-    this.axis = axis;
+    this.epsilon = checkEpsilon(owner, args.epsilon ?? 1e-5);
+    this.axis = checkEndAxis(args.axis, owner);
   }
 
   override build(inputShape: tfl.Shape | tfl.Shape[]): void {
-    const [content, style] = this.twoShapes(inputShape);
+    const [content, style] = this.twoShapes(inputShape, INPUTS);
     const channel = (shape: tfl.Shape) => shape[this.axis === -1 ? shape.length - 1 : 1];
     if (content.length !== style.length || channel(content) !== channel(style)) {
       throw new Error(
@@ -57,10 +53,7 @@ export class AdaptiveInstanceNormalization extends tfl.layers.Layer {
   }
 
   override call(inputs: Tensor | Tensor[], _kwargs: Kwargs): Tensor {
-    if (!Array.isArray(inputs) || inputs.length !== 2) {
-      throw new Error(`${this.describe()}: expects two inputs, [content, style].`);
-    }
-    const [content, style] = inputs;
+    const [content, style] = this.twoInputs(inputs, INPUTS);
     return adaptiveInstanceNorm(
       content,
       style,
@@ -70,25 +63,11 @@ export class AdaptiveInstanceNormalization extends tfl.layers.Layer {
   }
 
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
-    return this.twoShapes(inputShape)[0];
+    return this.twoShapes(inputShape, INPUTS)[0];
   }
 
   override getConfig(): tf.serialization.ConfigDict {
     return {...super.getConfig(), epsilon: this.epsilon, axis: this.axis};
-  }
-
-  private twoShapes(inputShape: tfl.Shape | tfl.Shape[]): [tfl.Shape, tfl.Shape] {
-    if (!Array.isArray(inputShape[0]) || inputShape.length !== 2) {
-      throw new Error(
-        `${this.describe()}: expects two inputs, [content, style], but got ` +
-          `${JSON.stringify(inputShape)}.`,
-      );
-    }
-    return inputShape as [tfl.Shape, tfl.Shape];
-  }
-
-  private describe(): string {
-    return `AdaptiveInstanceNormalization layer '${this.name}'`;
   }
 }
 tf.serialization.registerClass(AdaptiveInstanceNormalization);

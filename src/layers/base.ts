@@ -4,8 +4,8 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type {LayerArgs} from '@tensorflow/tfjs-layers/dist/engine/topology';
 import type {Kwargs} from '@tensorflow/tfjs-layers/dist/types';
 
-import {groupNorm, instanceNorm} from '../instance_norm';
-import {ACTIVATIONS} from '../kernel_names';
+import {checkEpsilon, checkOptions, normalize} from '../instance_norm';
+import type {ActivationName, NormOptions} from '../instance_norm';
 import type {Activation, DataFormat, EpsilonMode} from '../kernel_names';
 import {
   Constraint,
@@ -22,7 +22,12 @@ import {
  * (camelCase; model JSON holds them snake_case).
  */
 export interface NormalizationLayerArgs extends LayerArgs {
-  /** Added to the variance (or the standard deviation, see epsilonMode); default 1e-3, as in Keras. */
+  /**
+   * Added to the variance (or the standard deviation, see epsilonMode); a
+   * positive finite number. Default 1e-3 for InstanceNormalization and
+   * GroupNormalization (Keras'), 1e-5 for ConditionalInstanceNormalization
+   * (Magenta's).
+   */
   epsilon?: number;
   /** Whether to add beta; default true. */
   center?: boolean;
@@ -37,11 +42,17 @@ export interface NormalizationLayerArgs extends LayerArgs {
   /**
    * Applied to `xhat * gamma + beta` inside the fused kernels, forward and
    * gradient: 'linear' (default), 'relu', 'relu6', 'leakyRelu', 'elu',
-   * 'selu', 'sigmoid', 'tanh', 'swish', 'mish', 'gelu', 'gelu_new'.
+   * 'selu', 'sigmoid', 'tanh', 'swish' (alias 'silu'), 'mish', 'gelu',
+   * 'gelu_new'. getConfig writes the name as given ('silu' stays 'silu').
    */
-  activation?: Activation;
+  activation?: ActivationName;
   /** leakyRelu's slope; default 0.2. Saved only with activation 'leakyRelu'. */
   alpha?: number;
+  /**
+   * Where epsilon goes: 'variance' (default): `(x - mean) / sqrt(variance +
+   * epsilon)`; 'stddev' (keras-contrib): `(x - mean) / (std + epsilon)`.
+   */
+  epsilonMode?: EpsilonMode;
 }
 
 /**
@@ -57,18 +68,26 @@ export interface InstanceNormalizationLayerArgs extends NormalizationLayerArgs {
    */
   axis?: number | null;
   /**
-   * Where epsilon goes: 'variance' (default): `(x - mean) / sqrt(variance +
-   * epsilon)`; 'stddev' (keras-contrib): `(x - mean) / (std + epsilon)`.
-   * Always written by getConfig (`epsilon_mode` in model JSON), so a saved
-   * model says which math it uses.
-   */
-  epsilonMode?: EpsilonMode;
-  /**
    * TensorFlow Addons stores `groups: -1`, or C once built (one group per
    * channel, which is instance norm); any other value is group norm, the
    * GroupNormalization layer's, and is rejected.
    */
   groups?: number | null;
+  /**
+   * Keep PyTorch's running statistics (`track_running_stats=True`): training
+   * (`fit`, or `apply` with `{training: true}`) normalizes with each
+   * instance's statistics and updates the weights `running_mean` and
+   * `running_var` (non-trainable, shape [C]); inference uses them instead of
+   * the instance's own. Default false. Needs an integer axis.
+   */
+  trackRunningStats?: boolean;
+  /**
+   * PyTorch's momentum of the running statistics (default 0.1):
+   * `running = (1 - momentum) * running + momentum * batchStatistic`, with
+   * the per-instance means and unbiased variances averaged over the batch.
+   * Note that Keras' BatchNormalization momentum (0.99) weighs the other way.
+   */
+  momentum?: number;
 }
 
 /** The config keys of Keras' normalization layers (camelCase) beside the base layer's. */
@@ -88,6 +107,9 @@ export const KERAS_KEYS: readonly string[] = [
 /** The keys only this package writes. */
 export const PACKAGE_KEYS: readonly string[] = ['activation', 'alpha', 'epsilonMode'];
 
+/** The keys of PyTorch's running statistics (this package's InstanceNormalization only). */
+export const RUNNING_STATS_KEYS: readonly string[] = ['trackRunningStats', 'momentum'];
+
 /**
  * Base-layer keys (tfjs' LayerArgs), and `customObjects`, which tfjs-layers'
  * deserializer adds to every config it passes to fromConfig.
@@ -104,50 +126,197 @@ export const BASE_KEYS: ReadonlySet<string> = new Set([
   'customObjects',
 ]);
 
-/** What a subclass fixes about the layer it builds. */
-export interface NormalizationSpec {
+/**
+ * What every layer of this package shares: its description in error
+ * messages, the one- and two-input shape checks.
+ */
+export abstract class NormalizationLayer extends tfl.layers.Layer {
+  /** `<ClassName> layer '<name>'`: the owner every error message of the layer starts with. */
+  protected describe(): string {
+    return describeLayer(this.getClassName(), this.name);
+  }
+
+  /** The shapes of a two-input layer's inputs, `what` naming them (e.g. "[content, style]"). */
+  protected twoShapes(inputShape: tfl.Shape | tfl.Shape[], what: string): [tfl.Shape, tfl.Shape] {
+    if (!Array.isArray(inputShape[0]) || inputShape.length !== 2) {
+      throw new Error(
+        `${this.describe()}: expects two inputs, ${what}, but got ${JSON.stringify(inputShape)}.`,
+      );
+    }
+    return inputShape as [tfl.Shape, tfl.Shape];
+  }
+
+  /** The tensors of a two-input layer's call. */
+  protected twoInputs(inputs: Tensor | Tensor[], what: string): [Tensor, Tensor] {
+    if (!Array.isArray(inputs) || inputs.length !== 2) {
+      throw new Error(`${this.describe()}: expects two inputs, ${what}.`);
+    }
+    return [inputs[0], inputs[1]];
+  }
+}
+
+/** The defaults a layer class fixes for the keys {@link AffineNormalization} reads. */
+export interface AffineDefaults {
   /** The keys its config may hold beside the base layer's. */
   keys: readonly string[];
+  epsilon: number;
+  epsilonMode: EpsilonMode;
+  gammaInitializer: KerasObjectIdentifier<Initializer>;
+}
+
+/**
+ * What the layers with gamma and beta share (InstanceNormalization,
+ * GroupNormalization, ConditionalInstanceNormalization): Keras' config
+ * (epsilon, center, scale, initializers, regularizers, constraints), the
+ * epsilon mode and the fused activation, all checked by the op's own checks
+ * with the layer as the owner of the messages.
+ */
+export abstract class AffineNormalization extends NormalizationLayer {
+  /** The channel axis (null: all features of an instance, keras-contrib's axis=None). */
+  abstract readonly axis: number | null;
+  readonly epsilon: number;
+  readonly center: boolean;
+  readonly scale: boolean;
+  readonly epsilonMode: EpsilonMode;
+  /** The activation as given (an alias such as 'silu' included): what getConfig writes. */
+  readonly activation: ActivationName;
+  /** The kernel activation it stands for ('silu' is 'swish'). */
+  readonly kernelActivation: Activation;
+  readonly alpha: number;
+  protected readonly regularizersAndConstraints: KerasWeightArgs;
+
+  protected constructor(args: NormalizationLayerArgs, defaults: AffineDefaults) {
+    super(args);
+    const owner = this.describe();
+    checkKeys(args, defaults.keys, owner);
+    this.epsilon = checkEpsilon(owner, args.epsilon ?? defaults.epsilon);
+    this.center = checkBoolean(args.center, true, owner, 'center');
+    this.scale = checkBoolean(args.scale, true, owner, 'scale');
+    const checked = checkOptions(owner, {
+      activation: args.activation,
+      alpha: args.alpha,
+      epsilonMode: args.epsilonMode ?? defaults.epsilonMode,
+    });
+    this.activation = args.activation ?? 'linear';
+    this.kernelActivation = checked.activation;
+    this.alpha = checked.alpha;
+    this.epsilonMode = checked.epsilonMode;
+    this.regularizersAndConstraints = resolveWeightArgs(args, defaults.gammaInitializer, owner);
+  }
+
+  /** The base layer's keys (name, trainable, dtype, batchInputShape). */
+  protected baseLayerConfig(): tf.serialization.ConfigDict {
+    return super.getConfig();
+  }
+
+  /** The base layer's keys and Keras' (axis, epsilon, center, scale, initializers, ...). */
+  protected kerasConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      axis: this.axis,
+      epsilon: this.epsilon,
+      center: this.center,
+      scale: this.scale,
+      ...serializeWeightArgs(this.regularizersAndConstraints),
+    };
+  }
+
+  /**
+   * `activation` (and `alpha` for leakyRelu) when the layer's config writes
+   * it: always for this package's own layers, only when not linear for the
+   * flavours loaded from Keras (their configs stay as Keras wrote them).
+   */
+  protected activationConfig(always = true): tf.serialization.ConfigDict {
+    if (!always && this.activation === 'linear') {
+      return {};
+    }
+    return this.kernelActivation === 'leakyRelu'
+      ? {activation: this.activation, alpha: this.alpha}
+      : {activation: this.activation};
+  }
+
+  /** The op options of this layer. */
+  protected opOptions(): NormOptions {
+    return {epsilonMode: this.epsilonMode, activation: this.kernelActivation, alpha: this.alpha};
+  }
+
+  /** gamma and beta of `shape` (Keras creates gamma first: the order of getWeights()). */
+  protected addGammaBeta(
+    shape: number[],
+    names: {gamma: string; beta: string} = {gamma: 'gamma', beta: 'beta'},
+  ): {gamma: tfl.LayerVariable | null; beta: tfl.LayerVariable | null} {
+    const weights = this.regularizersAndConstraints;
+    return {
+      gamma: this.scale ? addProjectedWeight(this, names.gamma, shape, weights.gamma) : null,
+      beta: this.center ? addProjectedWeight(this, names.beta, shape, weights.beta) : null,
+    };
+  }
+
+  /**
+   * The fused op on x with the layer's epsilon and options: instance norm
+   * (groups null) or group norm; ranks above 5 are seen as [N, S, C] or
+   * [N, C, S]. Errors name the layer.
+   */
+  protected normalizeInput(
+    x: Tensor,
+    groups: number | null,
+    gamma: Tensor | null,
+    beta: Tensor | null,
+    dataFormat: DataFormat,
+  ): Tensor {
+    const run = (input: Tensor) =>
+      normalize(
+        this.describe(),
+        input,
+        groups,
+        gamma,
+        beta,
+        this.epsilon,
+        dataFormat,
+        this.opOptions(),
+      );
+    if (x.rank <= 5) {
+      return run(x);
+    }
+    const shape = x.shape as number[];
+    const view: [number, number, number] =
+      dataFormat === 'channelsLast'
+        ? [shape[0], product(shape.slice(1, -1)), shape[shape.length - 1]]
+        : [shape[0], shape[1], product(shape.slice(2))];
+    return tf.reshape(run(tf.reshape(x, view)), shape);
+  }
+}
+
+/** What a subclass of ChannelGroupNormalization fixes about the layer it builds. */
+export interface NormalizationSpec extends AffineDefaults {
   /** -1: one group per channel (instance norm); else the number of groups. */
   groups: number;
   /** Its channel axis when the arguments hold none. */
   axis: number | null;
-  epsilon: number;
-  epsilonMode: EpsilonMode;
   /** The names of its weights (TensorFlow's pix2pix layer: scale and offset). */
   weightNames: {gamma: string; beta: string};
-  gammaInitializer: KerasObjectIdentifier<Initializer>;
   /** Whether [N, C] inputs are accepted with an integer axis. */
   rank2: boolean;
 }
 
 /**
- * What InstanceNormalization and GroupNormalization share: the Keras config
- * (axis, epsilon, center, scale, initializers, regularizers, constraints),
- * the activation, the weights, the channel axis and the call, which runs the
- * fused op with the layer's groups and epsilon mode.
+ * What InstanceNormalization and GroupNormalization share: the channel axis,
+ * the weights and the call, which runs the fused op with the layer's groups
+ * and epsilon mode.
  */
-export abstract class ChannelGroupNormalization extends tfl.layers.Layer {
+export abstract class ChannelGroupNormalization extends AffineNormalization {
   readonly axis: number | null;
-  readonly epsilon: number;
-  readonly center: boolean;
-  readonly scale: boolean;
-  readonly epsilonMode: EpsilonMode;
-  readonly activation: Activation;
-  readonly alpha: number;
   /** Number of groups: -1 is one group per channel (instance norm). */
   readonly groups: number;
   protected readonly spec: NormalizationSpec;
-  protected readonly regularizersAndConstraints: KerasWeightArgs;
   private gamma: tfl.LayerVariable | null = null;
   private beta: tfl.LayerVariable | null = null;
 
   protected constructor(args: InstanceNormalizationLayerArgs, spec: NormalizationSpec) {
-    super(args);
+    super(args, spec);
     this.spec = spec;
     this.groups = spec.groups;
     const owner = this.describe();
-    checkKeys(args, spec.keys, owner);
     const axis = args.axis === undefined ? spec.axis : args.axis;
     if (axis !== null && !Number.isInteger(axis)) {
       throw new Error(
@@ -161,12 +330,6 @@ export abstract class ChannelGroupNormalization extends tfl.layers.Layer {
       );
     }
     this.axis = axis;
-    this.epsilon = checkEpsilon(args.epsilon ?? spec.epsilon, owner);
-    this.center = checkBoolean(args.center, true, owner, 'center');
-    this.scale = checkBoolean(args.scale, true, owner, 'scale');
-    this.epsilonMode = checkEpsilonMode(args.epsilonMode ?? spec.epsilonMode, owner);
-    [this.activation, this.alpha] = checkActivation(args.activation, args.alpha, owner);
-    this.regularizersAndConstraints = resolveWeightArgs(args, spec.gammaInitializer, owner);
     this.supportsMasking = true;
   }
 
@@ -197,14 +360,7 @@ export abstract class ChannelGroupNormalization extends tfl.layers.Layer {
       axes = {[axis]: channels};
     }
     this.inputSpec = [new tfl.InputSpec({ndim: rank, axes})];
-    const weights = this.regularizersAndConstraints;
-    // Keras creates gamma before beta: the order of getWeights().
-    if (this.scale) {
-      this.gamma = addProjectedWeight(this, this.spec.weightNames.gamma, paramShape, weights.gamma);
-    }
-    if (this.center) {
-      this.beta = addProjectedWeight(this, this.spec.weightNames.beta, paramShape, weights.beta);
-    }
+    ({gamma: this.gamma, beta: this.beta} = this.addGammaBeta(paramShape, this.spec.weightNames));
     this.built = true;
   }
 
@@ -220,43 +376,32 @@ export abstract class ChannelGroupNormalization extends tfl.layers.Layer {
 
   override call(inputs: Tensor | Tensor[], _kwargs: Kwargs): Tensor {
     return tf.tidy(() => {
-      const input = Array.isArray(inputs) ? singleTensor(inputs, this.describe()) : inputs;
-      const x = input.dtype === 'float32' ? input : tf.cast(input, 'float32');
+      const x = this.floatInput(inputs);
       const gamma = this.gamma?.read() ?? null;
       const beta = this.beta?.read() ?? null;
       const shape = x.shape;
       const rank = shape.length;
-      const options = this.options();
+      const groups = this.groups === -1 ? null : this.groups;
       if (this.axis === null) {
         // One scalar gamma/beta per layer, statistics over all features of an
         // instance: a [N, features, 1] view with a single channel.
         const view = tf.reshape(x, [shape[0], product(shape.slice(1)), 1]);
-        return tf.reshape(normalize(view, -1, gamma, beta, 'channelsLast', options), shape);
+        return tf.reshape(this.normalizeInput(view, null, gamma, beta, 'channelsLast'), shape);
       }
       const axis = this.channelAxis(rank);
       if (rank === 2) {
         // [N, C]: one pixel per instance.
         const view = tf.reshape(x, [shape[0], 1, shape[1]]);
-        return tf.reshape(
-          normalize(view, this.groups, gamma, beta, 'channelsLast', options),
-          shape,
-        );
+        return tf.reshape(this.normalizeInput(view, groups, gamma, beta, 'channelsLast'), shape);
       }
       if (axis === rank - 1 || axis === 1) {
         const format = axis === rank - 1 ? 'channelsLast' : 'channelsFirst';
-        return normalize(x, this.groups, gamma, beta, format, options);
+        return this.normalizeInput(x, groups, gamma, beta, format);
       }
       // A channel axis in the middle: move it last, normalize, move it back.
       const toLast = [...Array.from({length: rank}, (_, i) => i).filter(i => i !== axis), axis];
       const back = toLast.map((_, i) => toLast.indexOf(i));
-      const y = normalize(
-        tf.transpose(x, toLast),
-        this.groups,
-        gamma,
-        beta,
-        'channelsLast',
-        options,
-      );
+      const y = this.normalizeInput(tf.transpose(x, toLast), groups, gamma, beta, 'channelsLast');
       return tf.transpose(y, back);
     });
   }
@@ -270,45 +415,15 @@ export abstract class ChannelGroupNormalization extends tfl.layers.Layer {
     return {...this.kerasConfig(), ...this.activationConfig()};
   }
 
-  /** The base layer's keys (name, trainable, dtype, batchInputShape). */
-  protected baseLayerConfig(): tf.serialization.ConfigDict {
-    return super.getConfig();
+  /** The one input of a call, as float32. */
+  protected floatInput(inputs: Tensor | Tensor[]): Tensor {
+    const input = Array.isArray(inputs) ? singleTensor(inputs, this.describe()) : inputs;
+    return input.dtype === 'float32' ? input : tf.cast(input, 'float32');
   }
 
-  /** The base layer's keys and Keras' (axis, epsilon, center, scale, initializers, ...). */
-  protected kerasConfig(): tf.serialization.ConfigDict {
-    return {
-      ...super.getConfig(),
-      axis: this.axis,
-      epsilon: this.epsilon,
-      center: this.center,
-      scale: this.scale,
-      ...serializeWeightArgs(this.regularizersAndConstraints),
-    };
-  }
-
-  /**
-   * `activation` (and `alpha` for leakyRelu) when the layer's config writes
-   * it: always for this package's own layers, only when not linear for the
-   * flavours loaded from Keras (their configs stay as Keras wrote them).
-   */
-  protected activationConfig(always = true): tf.serialization.ConfigDict {
-    if (!always && this.activation === 'linear') {
-      return {};
-    }
-    return this.activation === 'leakyRelu'
-      ? {activation: this.activation, alpha: this.alpha}
-      : {activation: this.activation};
-  }
-
-  /** The op options of this layer. */
-  protected options(): NormOptions {
-    return {
-      epsilon: this.epsilon,
-      epsilonMode: this.epsilonMode,
-      activation: this.activation,
-      alpha: this.alpha,
-    };
+  /** gamma and beta as the layer holds them (null where center / scale is false). */
+  protected gammaBeta(): {gamma: tfl.LayerVariable | null; beta: tfl.LayerVariable | null} {
+    return {gamma: this.gamma, beta: this.beta};
   }
 
   /** The channel axis as a non-negative index, checked against the rank. */
@@ -331,48 +446,25 @@ export abstract class ChannelGroupNormalization extends tfl.layers.Layer {
     }
     return resolved;
   }
-
-  protected describe(): string {
-    return describeLayer(this.getClassName(), this.name);
-  }
 }
 
 export function describeLayer(className: string, name: string | undefined): string {
   return `${className} layer '${name}'`;
 }
 
-/** What the fused ops take beside x, gamma and beta. */
-export interface NormOptions {
-  epsilon: number;
-  epsilonMode: EpsilonMode;
-  activation: Activation;
-  alpha: number;
-}
-
-/** instanceNorm (groups -1) or groupNorm on x of any rank >= 3. */
-export function normalize(
-  x: Tensor,
-  groups: number,
-  gamma: Tensor | null,
-  beta: Tensor | null,
-  dataFormat: DataFormat,
-  {epsilon, epsilonMode, activation, alpha}: NormOptions,
-): Tensor {
-  const opOptions = {epsilonMode, activation, alpha};
-  const run = (input: Tensor) =>
-    groups === -1
-      ? instanceNorm(input, gamma, beta, epsilon, dataFormat, opOptions)
-      : groupNorm(input, groups, gamma, beta, epsilon, dataFormat, opOptions);
-  if (x.rank <= 5) {
-    return run(x);
+/**
+ * The axis of a layer that takes the channels last or first only (-1 or 1;
+ * default -1), checked.
+ */
+export function checkEndAxis(axis: unknown, owner: string): -1 | 1 {
+  const value = axis ?? -1;
+  if (value !== -1 && value !== 1) {
+    throw new Error(
+      `${owner}: axis must be -1 (channels last) or 1 (channels first), but got ` +
+        `${JSON.stringify(axis)}.`,
+    );
   }
-  // The op takes rank 3 to 5; higher ranks are seen as [N, S, C] / [N, C, S].
-  const shape = x.shape as number[];
-  const view: [number, number, number] =
-    dataFormat === 'channelsLast'
-      ? [shape[0], product(shape.slice(1, -1)), shape[shape.length - 1]]
-      : [shape[0], shape[1], product(shape.slice(2))];
-  return tf.reshape(run(tf.reshape(x, view)), shape);
+  return value;
 }
 
 /** Initializer, regularizer and constraint of gamma and of beta, resolved. */
@@ -480,44 +572,6 @@ export function checkKeys(args: object, known: readonly string[], owner: string)
       );
     }
   }
-}
-
-export function checkEpsilon(value: unknown, owner: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new Error(
-      `${owner}: epsilon must be a positive finite number, but got ${JSON.stringify(value)}.`,
-    );
-  }
-  return value;
-}
-
-export function checkEpsilonMode(value: unknown, owner: string): EpsilonMode {
-  if (value !== 'variance' && value !== 'stddev') {
-    throw new Error(
-      `${owner}: epsilonMode (epsilon_mode) must be 'variance' or 'stddev', but got ` +
-        `${JSON.stringify(value)}.`,
-    );
-  }
-  return value;
-}
-
-export function checkActivation(
-  activation: unknown,
-  alpha: unknown,
-  owner: string,
-): [Activation, number] {
-  const name = activation ?? 'linear';
-  if (!ACTIVATIONS.includes(name as Activation)) {
-    throw new Error(
-      `${owner}: activation must be one of ${ACTIVATIONS.join(', ')}, but got ` +
-        `${JSON.stringify(activation)}.`,
-    );
-  }
-  const slope = alpha ?? 0.2;
-  if (typeof slope !== 'number' || !Number.isFinite(slope)) {
-    throw new Error(`${owner}: alpha must be a finite number, but got ${JSON.stringify(alpha)}.`);
-  }
-  return [name as Activation, slope];
 }
 
 export function checkBoolean(

@@ -6,6 +6,7 @@ import {instanceNorm} from '../instance_norm';
 import {
   ChannelGroupNormalization,
   KERAS_KEYS,
+  PACKAGE_KEYS,
   NormalizationLayerArgs,
   NormalizationSpec,
   product,
@@ -67,8 +68,8 @@ export class GroupNormalization extends ChannelGroupNormalization {
 
   constructor(args: GroupNormalizationLayerArgs = {}) {
     const contrib = (args as {[KERAS_CONTRIB]?: boolean})[KERAS_CONTRIB] === true;
-    // keras-contrib's layer: its own epsilon default, no activation.
-    const keys = [...KERAS_KEYS, 'groups', ...(contrib ? [] : ['activation', 'alpha'])];
+    // keras-contrib's layer: its own epsilon default, no activation or epsilon mode.
+    const keys = [...KERAS_KEYS, 'groups', ...(contrib ? [] : PACKAGE_KEYS)];
     super(args, groupSpec(checkedGroups(args), contrib ? 1e-5 : 1e-3, keys));
     const groups = args.groups ?? 32;
     if (groups !== -1 && !(Number.isInteger(groups) && groups > 0)) {
@@ -82,8 +83,13 @@ export class GroupNormalization extends ChannelGroupNormalization {
     }
   }
 
+  /** Keras' keys, `groups`, the activation, and `epsilonMode` when it is not 'variance'. */
   override getConfig(): tf.serialization.ConfigDict {
-    return {...super.getConfig(), groups: this.groups};
+    return {
+      ...super.getConfig(),
+      groups: this.groups,
+      ...(this.epsilonMode === 'variance' ? {} : {epsilonMode: this.epsilonMode}),
+    };
   }
 }
 tf.serialization.registerClass(GroupNormalization);

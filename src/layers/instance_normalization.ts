@@ -1,15 +1,25 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type {Tensor} from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import type {Kwargs} from '@tensorflow/tfjs-layers/dist/types';
 
+import {activate} from '../composite';
 import {
+  checkBoolean,
   ChannelGroupNormalization,
   describeLayer,
   InstanceNormalizationLayerArgs,
   KERAS_KEYS,
   NormalizationSpec,
   PACKAGE_KEYS,
+  product,
+  RUNNING_STATS_KEYS,
   withScopedName,
 } from './base';
+import type {Initializer} from './keras_objects';
+
+/** PyTorch's default momentum of the running statistics. */
+const PYTORCH_MOMENTUM = 0.1;
 
 /**
  * Which layer a saved InstanceNormalization config comes from, decided by
@@ -38,7 +48,7 @@ const SPEC_DEFAULTS = {
 const SPECS: Record<InstanceNormFlavour, NormalizationSpec> = {
   package: {
     ...SPEC_DEFAULTS,
-    keys: [...KERAS_KEYS, ...PACKAGE_KEYS, 'groups'],
+    keys: [...KERAS_KEYS, ...PACKAGE_KEYS, ...RUNNING_STATS_KEYS, 'groups'],
     epsilonMode: 'variance',
   },
   'keras-contrib': {
@@ -110,8 +120,9 @@ export function instanceNormFlavour(
  * normalized with its own mean and variance over the other non-batch axes,
  * `y = act((x - mean) / sqrt(variance + epsilon) * gamma + beta)` (or
  * `/ (std + epsilon)` with epsilonMode 'stddev'), in training and inference
- * alike (there are no moving statistics). Runs the fused instanceNorm op, so
- * its gradient is the fused kernel too.
+ * alike. Runs the fused instanceNorm op, so its gradient is the fused kernel
+ * too. With `trackRunningStats` (PyTorch's `track_running_stats=True`)
+ * inference uses running statistics instead, which training updates.
  *
  * Loads the Keras flavours converted with tensorflowjs_converter, each with
  * its own math (see {@link instanceNormFlavour} and docs/keras.md):
@@ -126,11 +137,38 @@ export class InstanceNormalization extends ChannelGroupNormalization {
   readonly flavour: InstanceNormFlavour;
   /** Addons' saved groups: -1, or C once built; checked against C at build. */
   private readonly savedGroups: number = -1;
+  /** Whether it keeps PyTorch's running statistics (weights running_mean, running_var). */
+  readonly trackRunningStats: boolean;
+  /** PyTorch's momentum of the running statistics (0.1 by default). */
+  readonly momentum: number;
+  private runningMean: tfl.LayerVariable | null = null;
+  private runningVar: tfl.LayerVariable | null = null;
 
   constructor(args: InstanceNormalizationLayerArgs = {}) {
     const flavour = (args as FlavouredArgs)[FLAVOUR] ?? 'package';
     super(args, SPECS[flavour]);
     this.flavour = flavour;
+    const owner = this.describe();
+    this.trackRunningStats = checkBoolean(
+      args.trackRunningStats,
+      false,
+      owner,
+      'trackRunningStats',
+    );
+    const momentum = args.momentum ?? PYTORCH_MOMENTUM;
+    if (typeof momentum !== 'number' || !(momentum >= 0 && momentum <= 1)) {
+      throw new Error(
+        `${owner}: momentum must be a number in [0, 1] (PyTorch's: the weight of the ` +
+          `batch statistic), but got ${JSON.stringify(args.momentum)}.`,
+      );
+    }
+    this.momentum = momentum;
+    if (this.trackRunningStats && this.axis === null) {
+      throw new Error(
+        `${owner}: trackRunningStats needs an integer channel axis (running statistics ` +
+          `per channel), but axis is null.`,
+      );
+    }
     if (flavour !== 'addons' && args.groups != null && args.groups !== -1) {
       throw new Error(
         `${this.describe()}: groups must be -1 (one group per channel: instance ` +
@@ -182,6 +220,90 @@ export class InstanceNormalization extends ChannelGroupNormalization {
       );
     }
     super.build(inputShape);
+    if (this.trackRunningStats) {
+      const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+      const channels = shape[this.channelAxis(shape.length)] as number;
+      // PyTorch starts them at 0 and 1; both are updated in training only.
+      const add = (name: string, initializer: Initializer) =>
+        (this as unknown as {addWeight: (...args: unknown[]) => tfl.LayerVariable}).addWeight(
+          name,
+          [channels],
+          'float32',
+          initializer,
+          undefined,
+          false,
+        );
+      this.runningMean = add('running_mean', tfl.initializers.zeros());
+      this.runningVar = add('running_var', tfl.initializers.ones());
+    }
+  }
+
+  /**
+   * Without running statistics, the instance's own (see the base class).
+   * With them: training (`{training: true}`, as fit passes) normalizes with
+   * the instance's statistics and updates the running ones; inference
+   * normalizes with the running ones.
+   */
+  override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor {
+    if (!this.trackRunningStats) {
+      return super.call(inputs, kwargs);
+    }
+    return tf.tidy(() => {
+      const x = this.floatInput(inputs);
+      const axis = this.channelAxis(x.rank);
+      if (kwargs?.['training'] === true) {
+        this.updateRunningStats(x, axis);
+        return super.call(x, kwargs);
+      }
+      return this.normalizeWithRunningStats(x, axis);
+    });
+  }
+
+  /**
+   * PyTorch's rule (aten's instance_norm is batch_norm over the [1, N * C,
+   * ...] view, whose N * C running copies it then averages over the batch):
+   * `running = (1 - momentum) * running + momentum * mean_n(statistic[n, c])`
+   * with each instance's mean and unbiased variance.
+   */
+  private updateRunningStats(x: Tensor, axis: number): void {
+    const reduced = x.shape.map((_, i) => i).filter(i => i !== 0 && i !== axis);
+    const count = product(reduced.map(i => x.shape[i]));
+    if (count < 2) {
+      throw new Error(
+        `${this.describe()}: trackRunningStats needs more than one value per instance and ` +
+          `channel in training (the running variance is unbiased), but the input shape is ` +
+          `[${x.shape}].`,
+      );
+    }
+    const {mean, variance} = tf.moments(x, reduced);
+    const unbiased = tf.mul(variance, count / (count - 1));
+    const update = (running: tfl.LayerVariable, statistic: Tensor) =>
+      running.write(
+        tf.add(
+          tf.mul(running.read(), 1 - this.momentum),
+          tf.mul(tf.mean(statistic, 0), this.momentum),
+        ),
+      );
+    update(this.runningMean!, mean);
+    update(this.runningVar!, unbiased);
+  }
+
+  /** `act((x - runningMean) / sqrt(runningVar + epsilon) * gamma + beta)`, per channel. */
+  private normalizeWithRunningStats(x: Tensor, axis: number): Tensor {
+    const channels = x.shape[axis];
+    const perChannel = x.shape.map((_, i) => (i === axis ? channels : 1));
+    const view = (t: Tensor) => tf.reshape(t, perChannel);
+    const runningVar = this.runningVar!.read();
+    const deviation =
+      this.epsilonMode === 'variance'
+        ? tf.sqrt(tf.add(runningVar, this.epsilon))
+        : tf.add(tf.sqrt(runningVar), this.epsilon);
+    const {gamma, beta} = this.gammaBeta();
+    const scale = gamma == null ? tf.reciprocal(deviation) : tf.div(gamma.read(), deviation);
+    const negativeMeanScale = tf.neg(tf.mul(this.runningMean!.read(), scale));
+    const shift = beta == null ? negativeMeanScale : tf.add(beta.read(), negativeMeanScale);
+    const z = tf.add(tf.mul(x, view(scale)), view(shift));
+    return activate(z, this.kernelActivation, this.alpha);
   }
 
   /** The keys of its flavour: loaded Keras configs stay as Keras wrote them. */
@@ -194,7 +316,11 @@ export class InstanceNormalization extends ChannelGroupNormalization {
       case 'addons':
         return {...this.kerasConfig(), groups: -1, ...this.activationConfig(false)};
       default:
-        return {...super.getConfig(), epsilonMode: this.epsilonMode};
+        return {
+          ...super.getConfig(),
+          epsilonMode: this.epsilonMode,
+          ...(this.trackRunningStats ? {trackRunningStats: true, momentum: this.momentum} : {}),
+        };
     }
   }
 }
