@@ -30,3 +30,7 @@ export type {
   InstanceNormGradInputs,
   InstanceNormInputs,
 } from './kernel_names';
+export {batchNormTraining} from './batch_norm';
+export type {BatchNormResult} from './batch_norm';
+export {layerNorm} from './layer_norm';
+export type {LayerNormOptions} from './layer_norm';
