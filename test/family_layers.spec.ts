@@ -262,7 +262,26 @@ describeEachBackend('fused normalization layers', env => {
           'moving_variance',
           1,
         );
-        tf.dispose([x, dy]);
+        // Inference: the moving statistics along the channel axis.
+        const [g, b, m, v] = [
+          gamma ? step.weights[0] : null,
+          beta ? step.weights[gamma ? 1 : 0] : null,
+          step.weights[k],
+          step.weights[k + 1],
+        ];
+        const channels = shape[channelAxis];
+        const stride = size(shape.slice(channelAxis + 1));
+        const expectedInference = Array.from(xs, (value, i) => {
+          const c = Math.floor(i / stride) % channels;
+          const normed = (value - m[c]) / Math.sqrt(v[c] + 1e-3);
+          return normed * (g ? g[c] : 1) + (b ? b[c] : 0);
+        });
+        const inferred = layer.apply(x) as tf.Tensor;
+        againstFloat64.record(
+          'BN inference',
+          expectClose(await inferred.data(), expectedInference, atol, rtol, 'inference', 1),
+        );
+        tf.dispose([x, dy, inferred]);
         layer.dispose();
       });
     }
