@@ -59,15 +59,15 @@ export function normGradientFloat64(
   const scale = scaledByGroup(geometry, invStd, gamma);
   const fn = activationDerivative(settings.activation, settings.alpha);
   // z = invStd * gamma * (x - mean) + beta.
-  const activation: ActivationTerms | null = fn && {fn, zScale: scale, zShift: beta};
+  const activation: ActivationTerms | null = fn && {fn, scale, beta};
   const {slope, intercept} = gradientTerms(
     geometry,
     {dy, x, gamma, center, invStd, scale, activation},
     settings,
     out,
   );
-  // dx = invStd * gamma * dz + slope * (x - mean) + intercept.
-  affinePass(geometry, out.dx, x, dy, {a: scale, b: slope, m: center, k: intercept}, activation);
+  // dx = scale * dz + slope * (x - mean) + intercept (../common/passes.ts).
+  affinePass(geometry, out.dx, x, dy, {scale, slope, mean: center, intercept}, activation);
 }
 
 interface GradientInputs {

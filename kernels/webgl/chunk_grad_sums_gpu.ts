@@ -24,7 +24,7 @@ export class ChunkGradSumsProgram implements GPGPUProgram {
     this.outputShape = partialsShape(plan, 2);
     this.variableNames = ['dy', 'x', 'mean', 'invStd', ...paramNames(plan)];
     const secondSet = plan.geometry.batch * channelBlocks(plan.geometry, plan.view);
-    const linear = plan.block.activation === 'linear';
+    const linear = plan.attributes.activation === 'linear';
     const gradient = linear
       ? 'dyPixel(n, c, u)'
       : 'dyPixel(n, c, u) * activateGrad(xhat * gamma + beta)';
@@ -35,7 +35,7 @@ export class ChunkGradSumsProgram implements GPGPUProgram {
     this.userCode = chunkPass(
       plan,
       `${pixelReadersSnippet(plan, ['x', 'dy'])}
-       ${activationSnippet(plan.block.activation)}`,
+       ${activationSnippet(plan.attributes.activation)}`,
       `
       int group = c / ${plan.geometry.channelsPerGroup};
       float mean = getMean(n, group);
@@ -55,10 +55,10 @@ export class ChunkGradSumsProgram implements GPGPUProgram {
 
 /** The gamma and beta inputs a gradient pass reads z from: none for linear. */
 export function affineNames(plan: Plan): string[] {
-  if (plan.block.activation === 'linear') return [];
+  if (plan.attributes.activation === 'linear') return [];
   const names: string[] = [];
-  if (plan.block.gamma !== 'absent') names.push('gamma');
-  if (plan.block.beta !== 'absent') names.push('beta');
+  if (plan.attributes.gamma !== 'absent') names.push('gamma');
+  if (plan.attributes.beta !== 'absent') names.push('beta');
   return names;
 }
 
@@ -68,7 +68,7 @@ export function affineNames(plan: Plan): string[] {
  */
 export function unpackedAffine(plan: Plan): string {
   const read = (name: 'gamma' | 'beta', absent: string) => {
-    const kind = plan.block[name];
+    const kind = plan.attributes[name];
     const sampler = name === 'gamma' ? 'getGamma' : 'getBeta';
     return kind === 'absent'
       ? absent

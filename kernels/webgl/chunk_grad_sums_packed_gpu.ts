@@ -26,13 +26,13 @@ export class PackedChunkGradSumsProgram implements GPGPUProgram {
     this.outputShape = partialsShape(plan, 2);
     this.variableNames = ['dy', 'x', 'mean', 'invStd', ...affineNames(plan)];
     const secondSet = plan.geometry.batch * channelBlocks(plan.geometry, plan.view);
-    const linear = plan.block.activation === 'linear';
+    const linear = plan.attributes.activation === 'linear';
     const stat = (name: string) =>
       `vec2(pick2d(${name}(n, group0), n, group0), pick2d(${name}(n, group1), n, group1))`;
     // gamma and beta of channels (c, c + 1): lanes xy of a packed [C] texel,
     // xy or zw (odd n) of a packed [N, C] one.
     const param = (name: 'gamma' | 'beta', absent: string) => {
-      const kind = plan.block[name];
+      const kind = plan.attributes[name];
       const sampler = name === 'gamma' ? 'getGamma' : 'getBeta';
       return kind === 'absent'
         ? `vec2(${absent})`
@@ -66,7 +66,7 @@ export class PackedChunkGradSumsProgram implements GPGPUProgram {
       plan,
       `${SELECT_SNIPPET}
        ${PICK_SNIPPET}
-       ${linear ? '' : activationSnippet(plan.block.activation)}`,
+       ${linear ? '' : activationSnippet(plan.attributes.activation)}`,
       `
       ${groupPair(plan)}
       vec2 mean = ${stat('getMean')};

@@ -64,8 +64,8 @@ export function chunkHeader(plan: Plan, rowOffset = '0'): string {
 
 /** GLSL expression: the first channel of the group of channel `c`. */
 export function groupStart(plan: Plan, c: string): string {
-  const perGroup = plan.geometry.channelsPerGroup;
-  return perGroup === 1 ? c : `((${c}) / ${perGroup}) * ${perGroup}`;
+  const {channelsPerGroup} = plan.geometry;
+  return channelsPerGroup === 1 ? c : `((${c}) / ${channelsPerGroup}) * ${channelsPerGroup}`;
 }
 
 /** Unpacked: `float <name>Pixel(int n, int c, int u)` is pixel u of (n, c), per name. */
@@ -219,19 +219,19 @@ function texelWalk(plan: Plan, inputs: string[]): TexelWalk {
  * channels c and c + 1, read from x (firstPixelsSnippet).
  */
 export function pivotPair(plan: Plan): string {
-  const perGroup = plan.geometry.channelsPerGroup;
-  if (perGroup === 1) return 'xFirstPixels(n, c, 0)';
+  const {channelsPerGroup} = plan.geometry;
+  if (channelsPerGroup === 1) return 'xFirstPixels(n, c, 0)';
   const first = `xFirstPixel(n, ${groupStart(plan, 'c')})`;
-  if (perGroup % 2 === 0) return `vec2(${first})`;
+  if (channelsPerGroup % 2 === 0) return `vec2(${first})`;
   const last = plan.geometry.channels - 1;
   return `vec2(${first}, xFirstPixel(n, ${groupStart(plan, `min(c + 1, ${last})`)}))`;
 }
 
 /** Packed: GLSL defining `group0`, `group1`, the groups of channels c and c + 1. */
 export function groupPair(plan: Plan): string {
-  const perGroup = plan.geometry.channelsPerGroup;
+  const {channelsPerGroup} = plan.geometry;
   const last = plan.geometry.channels - 1;
-  return `int group0 = c / ${perGroup}; int group1 = min(c + 1, ${last}) / ${perGroup};`;
+  return `int group0 = c / ${channelsPerGroup}; int group1 = min(c + 1, ${last}) / ${channelsPerGroup};`;
 }
 
 /**

@@ -3,7 +3,7 @@ import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
 import {GRAD_ROWS, Plan} from './plan';
 
 /**
- * dgamma or dbeta, packed, from the rows GRAD_ROWS.params of the gradient
+ * dgamma or dbeta, packed, from the pair of rows (dbeta, dgamma) of the gradient
  * merge: `[C]`, added over instances, or `[N, C]` for a per-instance gamma
  * or beta.
  */
@@ -16,15 +16,17 @@ export class PackedParamGradProgram implements GPGPUProgram {
 
   constructor(plan: Plan, which: 'dgamma' | 'dbeta') {
     const {batch, channels} = plan.geometry;
-    const {perInstance, params} = GRAD_ROWS;
-    const lanes = which === 'dgamma' ? 'zw' : 'xy';
-    const perInstanceOutput = plan.block[which === 'dgamma' ? 'gamma' : 'beta'] === 'perInstance';
+    const {count, dbeta} = GRAD_ROWS;
+    // A texel holds the pair's first row in x, y and its second in z, w.
+    const lanes = GRAD_ROWS[which] % 2 === 1 ? 'zw' : 'xy';
+    const perInstanceOutput =
+      plan.attributes[which === 'dgamma' ? 'gamma' : 'beta'] === 'perInstance';
     this.outputShape = perInstanceOutput ? [batch, channels] : [channels];
     // Per instance: texel (n..n+1, c..c+1); at an odd N the second row is padding.
     this.userCode = perInstanceOutput
       ? `
       vec2 rowOf(int n, int c) {
-        return getCoefficients(n * ${perInstance} + ${params}, c).${lanes};
+        return getCoefficients(n * ${count} + ${dbeta}, c).${lanes};
       }
       void main() {
         ivec2 coords = getOutputCoords();
@@ -37,7 +39,7 @@ export class PackedParamGradProgram implements GPGPUProgram {
         int c = getOutputCoords();
         vec2 total = vec2(0.0);
         for (int n = 0; n < ${batch}; n++) {
-          total += getCoefficients(n * ${perInstance} + ${params}, c).${lanes};
+          total += getCoefficients(n * ${count} + ${dbeta}, c).${lanes};
         }
         setOutput(vec4(total, 0.0, 0.0));
       }`;

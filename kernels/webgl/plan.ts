@@ -1,8 +1,8 @@
 /**
  * Planning for the webgl kernels: numbers only, no shader text. How the
  * programs see x (View), how the pixels of each (instance, channel) are
- * split into chunks (Chunking, per renderer), which attributes the shaders
- * specialise on (Block), and the rows of the merge textures.
+ * split into chunks (Chunking, per device class), which attributes the shaders
+ * specialise on (KernelAttributes), and the rows of the merge textures.
  *
  * Two families of programs, picked once per call by how x is stored, with
  * the same constructor arguments, inputs and intermediate layouts:
@@ -23,9 +23,12 @@ import {env} from '@tensorflow/tfjs-core';
 import type {TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
 
-import type {Activation, EpsilonMode, NormAttrs} from '../../src/kernel_names';
-import {isPerInstance, NormGeometry, normGeometry, threeDShape} from '../../src/geometry';
-import {Renderer, rendererOf} from './renderer';
+import type {NormAttrs} from '../../src/kernel_names';
+import {NormGeometry, normGeometry, threeDShape} from '../../src/geometry';
+import {KernelAttributes, kernelAttributes} from '../common/attributes';
+import {pairedRowLayout} from '../common/passes';
+import type {DeviceClass} from '../common/device_class';
+import {deviceClassOf} from './device_class';
 
 /**
  * Where the channel is in a packed texel of `[B, R, Cc]`:
@@ -66,17 +69,6 @@ export interface View {
   halfFloat: boolean;
 }
 
-/** Where a gamma or beta is: absent (1 or 0), `[C]` or `[N, C]`. */
-export type ParamKind = 'absent' | 'perChannel' | 'perInstance';
-
-/** The attributes the shaders specialise on (epsilon and alpha are uniforms). */
-export interface Block {
-  activation: Activation;
-  epsilonMode: EpsilonMode;
-  gamma: ParamKind;
-  beta: ParamKind;
-}
-
 /** How the units of each (instance, channel) are split among fragments. */
 export interface Chunking {
   /** Units per chunk (the last chunk may have fewer). */
@@ -90,7 +82,7 @@ export interface Plan {
   geometry: NormGeometry;
   view: View;
   chunking: Chunking;
-  block: Block;
+  attributes: KernelAttributes;
 }
 
 export function view(
@@ -200,10 +192,14 @@ export function channelBlocks(geometry: NormGeometry, seen: View): number {
  * unitsPerChunk * texelsPerUnit ~ 2 * count * channelsPerGroup, at least 16
  * pixels.
  */
-export function chooseChunking(geometry: NormGeometry, seen: View, renderer: Renderer): Chunking {
+export function chooseChunking(
+  geometry: NormGeometry,
+  seen: View,
+  deviceClass: DeviceClass,
+): Chunking {
   const {units, unitPixels} = seen;
   let unitsPerChunk: number;
-  if (renderer === 'gpu') {
+  if (deviceClass === 'gpu') {
     const balanced = Math.sqrt((2 * units * geometry.channelsPerGroup) / seen.texelsPerUnit);
     unitsPerChunk = Math.max(Math.ceil(16 / unitPixels), Math.round(balanced));
   } else {
@@ -229,41 +225,34 @@ export function squaresScale(seen: View, chunking: Chunking): number {
 }
 
 /**
- * Rows per instance of the forward merge `[N * rows, C]`, both families
- * (packed, a texel holds two rows, an even one and the next, of two
- * channels; each pair of rows is named by its even row). The elementwise
- * pass is z = (x - pivot) * scale + offset.
+ * Rows per instance of the forward merge `[N * FORWARD_ROWS.count, C]`, both
+ * families, in pairs (packed, a texel holds a pair of rows of two channels,
+ * read by the pair's first term). Terms of the pass model
+ * (../common/passes.ts): y = act((x - pivot) * scale + shift); mean and
+ * invStd are the outputs.
  */
-export const FORWARD_ROWS = {
-  /** (scale = invStd * gamma, offset = beta - (mean - pivot) * scale) */
-  affine: 0,
-  /** (pivot, 0) */
-  pivot: 2,
-  /** (mean, invStd): the outputs */
-  stats: 4,
-  perInstance: 6,
-} as const;
+export const FORWARD_ROWS = pairedRowLayout([
+  ['scale', 'shift'],
+  ['pivot', null],
+  ['mean', 'invStd'],
+]);
 
 /**
- * Rows per instance of the gradient merge `[N * rows, C]`, both families.
- * With dz = dy * act'(z), A the channel's mean of dz and xhat = (x - mean) *
- * invStd: dx = G * (dz - A) + E - F * xhat. Every row is a mean or a centred
- * value, bounded by |dz| * invStd: float16-safe; a one-element group gets
- * dz - A = 0, E = 0 and xhat = 0 exactly.
+ * Rows per instance of the gradient merge `[N * GRAD_ROWS.count, C]`, both
+ * families, in pairs. dx = scale * (dz - meanDz) + centredIntercept -
+ * xhatFactor * xhat (../common/passes.ts); gamma and beta give z for the
+ * activation's derivative; dbeta and dgamma are one instance's. Every row is
+ * a mean or a centred value, bounded by |dz| * invStd: float16-safe; a
+ * one-element group gets dz - meanDz = 0, centredIntercept = 0 and xhat = 0
+ * exactly.
  */
-export const GRAD_ROWS = {
-  /** (G = gamma * invStd, E = invStd * (gamma * A - U) + k * V * Xg) */
-  slopes: 0,
-  /** (F = k * V, A) */
-  centre: 2,
-  /** (mean, invStd) */
-  stats: 4,
-  /** (gamma, beta): z for the activation's derivative */
-  affine: 6,
-  /** (dbeta, dgamma) of one instance */
-  params: 8,
-  perInstance: 10,
-} as const;
+export const GRAD_ROWS = pairedRowLayout([
+  ['scale', 'centredIntercept'],
+  ['xhatFactor', 'meanDz'],
+  ['mean', 'invStd'],
+  ['gamma', 'beta'],
+  ['dbeta', 'dgamma'],
+]);
 
 /**
  * Whether to run the packed family: x is stored packed, or not yet on the
@@ -277,20 +266,6 @@ export function prefersPacked(backend: MathBackendWebGL, x: TensorInfo): boolean
   if (x.shape.length < 3) return false;
   const data = backend.texData.get(x.dataId);
   return data.isPacked === true || (data.texture == null && env().getBool('WEBGL_PACK'));
-}
-
-export function paramKind(param: TensorInfo | undefined): ParamKind {
-  if (param == null) return 'absent';
-  return isPerInstance(param.shape) ? 'perInstance' : 'perChannel';
-}
-
-export function blockOf(attrs: NormAttrs, gamma?: TensorInfo, beta?: TensorInfo): Block {
-  return {
-    activation: attrs.activation ?? 'linear',
-    epsilonMode: attrs.epsilonMode ?? 'variance',
-    gamma: paramKind(gamma),
-    beta: paramKind(beta),
-  };
 }
 
 export function planFor(
@@ -309,8 +284,8 @@ export function planFor(
   return {
     geometry,
     view: seen,
-    chunking: chooseChunking(geometry, seen, rendererOf(backend)),
-    block: blockOf(attrs, gamma, beta),
+    chunking: chooseChunking(geometry, seen, deviceClassOf(backend)),
+    attributes: kernelAttributes(attrs, gamma, beta),
   };
 }
 

@@ -4,7 +4,7 @@ import {FORWARD_ROWS, Plan} from './plan';
 
 /**
  * The `[N, groups]` output mean or invStd of the forward, packed, from the
- * rows FORWARD_ROWS.stats of the merge at each group's first channel.
+ * rows FORWARD_ROWS.mean and FORWARD_ROWS.invStd of the merge at each group's first channel.
  */
 export class PackedStatOutputProgram implements GPGPUProgram {
   variableNames = ['stats'];
@@ -16,13 +16,14 @@ export class PackedStatOutputProgram implements GPGPUProgram {
   constructor(plan: Plan, which: 'mean' | 'invStd') {
     const {batch, groups, channelsPerGroup} = plan.geometry;
     this.outputShape = [batch, groups];
-    const [even, odd] = which === 'mean' ? ['x', 'y'] : ['z', 'w'];
-    const {perInstance, stats} = FORWARD_ROWS;
+    // A texel holds the pair's first row in x, y and its second in z, w.
+    const [even, odd] = FORWARD_ROWS[which] % 2 === 0 ? ['x', 'y'] : ['z', 'w'];
+    const {count, mean} = FORWARD_ROWS;
     // Texel (n..n+1, group..group+1); at an odd N or groups the rest is padding.
     this.userCode = `
       float statOf(int n, int group) {
         int c = group * ${channelsPerGroup};
-        vec4 rows = getStats(n * ${perInstance} + ${stats}, c);
+        vec4 rows = getStats(n * ${count} + ${mean}, c);
         return imod(c, 2) == 1 ? rows.${odd} : rows.${even};
       }
       void main() {

@@ -6,6 +6,8 @@
 import {env} from '@tensorflow/tfjs-core';
 import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 
+import {DeviceClass, forcedDeviceClass} from '../common/device_class';
+
 /** Lanes per workgroup of the reduction and fold passes on a GPU. */
 export const WORKGROUP_SIZE = 64;
 
@@ -93,12 +95,7 @@ export function adapterFacts(backend: WebGPUBackend): AdapterFacts {
   };
 }
 
-/**
- * What runs the shaders: 'software', a CPU-emulated adapter (SwiftShader, a
- * fallback adapter), or a 'gpu'.
- */
-export type DeviceClass = 'software' | 'gpu';
-
+/** The device class (../common/device_class.ts) of an adapter. */
 export function deviceClassOf(facts: AdapterFacts): DeviceClass {
   return facts.isFallbackAdapter === true || facts.architecture === 'swiftshader'
     ? 'software'
@@ -126,14 +123,6 @@ export function budgetFor(deviceClass: DeviceClass, cores: number): WorkgroupBud
   };
 }
 
-/**
- * tfjs flag forcing the plan of a device class: 'auto' (the default: by
- * adapter), 'gpu' or 'software'. The tests run the GPU plan, one-pass
- * programs included, on SwiftShader with it.
- */
-export const PLAN_FLAG = 'INSTANCE_NORM_WEBGPU_PLAN';
-env().registerFlag(PLAN_FLAG, () => 'auto');
-
 /** Each backend's device class, read once (Dawn's adapterInfo is a native call). */
 const deviceClasses = new WeakMap<WebGPUBackend, DeviceClass>();
 
@@ -153,7 +142,6 @@ export function workgroupBudget(backend: WebGPUBackend): WorkgroupBudget {
     return {...GPU_BUDGET, target: forced, max: forced, onePassLanes: 0, economicSplits: false};
   }
   const cores = (typeof navigator !== 'undefined' && navigator.hardwareConcurrency) || 2;
-  const plan = env().get(PLAN_FLAG);
-  const deviceClass = plan === 'gpu' || plan === 'software' ? plan : deviceClassOfBackend(backend);
+  const deviceClass = forcedDeviceClass() ?? deviceClassOfBackend(backend);
   return budgetFor(deviceClass, cores);
 }

@@ -1,6 +1,7 @@
 import type {NormGeometry} from '../../src/geometry';
 import {activationSnippet} from './activation_snippet';
-import {affineInputs, invStdExpression, KernelAttributes, paramElement} from './attributes';
+import type {KernelAttributes} from '../common/attributes';
+import {affineInputs, invStdExpression, paramElement} from './attributes';
 import type {ComputeProgram} from './dispatch';
 import {fusedProgram} from './program_kinds';
 import {
@@ -18,7 +19,7 @@ import {fields, GEOMETRY_UNIFORMS} from './uniforms';
 
 export const FUSED_UNIFORMS = [
   ...GEOMETRY_UNIFORMS,
-  ...fields('i32', 'splits', 'chunk', 'segments', 'segment', 'tiles', 'items', 'itemsPerGroup'),
+  ...fields('i32', 'splits', 'chunk', 'segments', 'segment', 'tiles', 'items', 'itemsPerWorkgroup'),
 ];
 
 export const FUSED_NORMALIZE_UNIFORMS = [...FUSED_UNIFORMS, ...fields('f32', 'epsilon', 'alpha')];

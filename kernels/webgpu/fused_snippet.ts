@@ -171,8 +171,8 @@ export function itemLoadsLoop(geometry: NormGeometry, body: string): string {
 export function fusedMain(body: string): string {
   return `
     fn compute(lane : i32, workgroup : i32, workgroups : i32) {
-      for (var step = 0; step < uniforms.itemsPerGroup; step++) {
-        let item = itemOf(workgroup * uniforms.itemsPerGroup + step);
+      for (var step = 0; step < uniforms.itemsPerWorkgroup; step++) {
+        let item = itemOf(workgroup * uniforms.itemsPerWorkgroup + step);
         if (item.valid) {
           ${body}
         }

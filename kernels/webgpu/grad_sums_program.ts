@@ -1,5 +1,6 @@
 import {activationSnippet} from './activation_snippet';
-import {affineInputs, KernelAttributes, needsPreActivation, paramElement} from './attributes';
+import {KernelAttributes, needsPreActivation} from '../common/attributes';
+import {affineInputs, paramElement} from './attributes';
 import type {ComputeProgram} from './dispatch';
 import {gradSumsSnippet} from './moments_snippet';
 import type {Tiling} from './plan';
@@ -94,8 +95,8 @@ export function gradSumsProgram(tiling: Tiling, attributes: KernelAttributes): C
         // Block sums (see the moments pass) keep float32 rounding bounded.
         var own = GradSums(${stat}(0.0), ${stat}(0.0), ${stat}(0.0));
         if (tile.valid) {
-          let center = meanOf(tile);
-          let scale = invStdOf(tile);
+          let groupMean = meanOf(tile);
+          let groupInvStd = invStdOf(tile);
           ${paramValues}
           var i = tile.first;
           for (var block = 0; block < tile.visits; block += SUM_BLOCK) {
@@ -104,7 +105,7 @@ export function gradSumsProgram(tiling: Tiling, attributes: KernelAttributes): C
             var sumDyXhat = ${load}(0.0);
             var sumXhat = ${load}(0.0);
             for (var k = 0; k < visits; k++) {
-              let xhat = (x[i] - center) * scale;
+              let xhat = (x[i] - groupMean) * groupInvStd;
               let gradient = ${gradient};
               sumDy += gradient;
               sumDyXhat += gradient * xhat;

@@ -8,7 +8,7 @@ import {
   InstanceNormInputs,
   kernelConfig,
 } from '../../src/kernel_names';
-import {kernelAttributes} from './attributes';
+import {kernelAttributes} from '../common/attributes';
 import {backendInternals} from './backend_seam';
 import {workgroupBudget} from './budget';
 import {builtProgram, runPasses, signatureMemo} from './dispatch';

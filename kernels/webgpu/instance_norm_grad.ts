@@ -8,7 +8,7 @@ import {
   InstanceNormGradInputs,
   kernelConfig,
 } from '../../src/kernel_names';
-import {kernelAttributes, needsPreActivation} from './attributes';
+import {kernelAttributes, needsPreActivation} from '../common/attributes';
 import {backendInternals} from './backend_seam';
 import {workgroupBudget} from './budget';
 import {builtProgram, runPasses, signatureMemo} from './dispatch';

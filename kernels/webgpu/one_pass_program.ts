@@ -1,6 +1,7 @@
 import type {NormGeometry} from '../../src/geometry';
 import {activationSnippet} from './activation_snippet';
-import {affineInputs, invStdExpression, KernelAttributes, paramElement} from './attributes';
+import type {KernelAttributes} from '../common/attributes';
+import {affineInputs, invStdExpression, paramElement} from './attributes';
 import type {ComputeProgram} from './dispatch';
 import {blockMomentsSnippet, momentsSnippet} from './moments_snippet';
 import type {OnePassPlan} from './plan';

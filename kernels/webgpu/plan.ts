@@ -63,7 +63,7 @@ export interface Tiling {
   /** Pixels per chunk (the last one may be shorter). */
   chunk: number;
   items: number;
-  itemsPerGroup: number;
+  itemsPerWorkgroup: number;
   dispatch: [number, number, number];
 }
 
@@ -107,7 +107,7 @@ export function planTiling(
   const chunkUnits = Math.ceil(units / Math.min(wanted, maxSplits, splitCap));
   const splits = Math.ceil(units / chunkUnits);
   const items = tiles * outer * splits;
-  const itemsPerGroup = Math.ceil(items / Math.min(items, budget.max));
+  const itemsPerWorkgroup = Math.ceil(items / Math.min(items, budget.max));
   return {
     geometry,
     vector,
@@ -118,8 +118,8 @@ export function planTiling(
     splits,
     chunk: dataFormat === 'channelsLast' ? chunkUnits : chunkUnits * vector,
     items,
-    itemsPerGroup,
-    dispatch: dispatchOf(Math.ceil(items / itemsPerGroup)),
+    itemsPerWorkgroup,
+    dispatch: dispatchOf(Math.ceil(items / itemsPerWorkgroup)),
   };
 }
 
@@ -198,7 +198,7 @@ export interface FusedPlan {
   foldSlots: number;
   foldMembers: number;
   items: number;
-  itemsPerGroup: number;
+  itemsPerWorkgroup: number;
   dispatch: [number, number, number];
 }
 
@@ -245,7 +245,7 @@ export function planFused(
   const segment = Math.ceil(stretch / wanted);
   const segments = Math.ceil(stretch / segment);
   const items = batch * segments * (channelsLast ? tiles : groups);
-  const itemsPerGroup = Math.ceil(items / Math.min(items, budget.max));
+  const itemsPerWorkgroup = Math.ceil(items / Math.min(items, budget.max));
   const foldMembers = Math.min(
     budget.maxMembers,
     lanes,
@@ -265,8 +265,8 @@ export function planFused(
     foldSlots: lanes / foldMembers,
     foldMembers,
     items,
-    itemsPerGroup,
-    dispatch: dispatchOf(Math.ceil(items / itemsPerGroup)),
+    itemsPerWorkgroup,
+    dispatch: dispatchOf(Math.ceil(items / itemsPerWorkgroup)),
   };
 }
 

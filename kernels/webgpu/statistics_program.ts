@@ -1,5 +1,7 @@
 import type {NormGeometry} from '../../src/geometry';
-import {affineInputs, invStdExpression, KernelAttributes, paramElement} from './attributes';
+import {rowLayout} from '../common/passes';
+import type {KernelAttributes} from '../common/attributes';
+import {affineInputs, invStdExpression, paramElement} from './attributes';
 import type {ComputeProgram} from './dispatch';
 import {coefficientsOf, foldMain, foldReduce, overChannels, overEntries} from './fold_snippet';
 import {MOMENT_FIELDS} from './moments_program';
@@ -9,8 +11,11 @@ import {treeReduceSnippet} from './reduce_snippet';
 import {groupStartSnippet} from './tile_snippet';
 import {fields} from './uniforms';
 
-/** Rows of the forward's coefficients `[N, 3, C]`: z = (x - pivot) * scale + shift. */
-export const NORMALIZE_ROWS = {scale: 0, shift: 1, pivot: 2, count: 3} as const;
+/**
+ * Rows of the forward's coefficients `[N, NORMALIZE_ROWS.count, C]`, terms of
+ * the pass model (../common/passes.ts): z = (x - pivot) * scale + shift.
+ */
+export const NORMALIZE_ROWS = rowLayout(['scale', 'shift', 'pivot']);
 
 export const STATISTICS_UNIFORMS = [...FOLD_UNIFORMS, ...fields('f32', 'epsilon')];
 

@@ -168,8 +168,8 @@ export function perComponentSnippet(
 export function mainOverItems(body: string): string {
   return `
     fn compute(lane : i32, workgroup : i32, workgroups : i32) {
-      for (var step = 0; step < uniforms.itemsPerGroup; step++) {
-        let tile = tileOf(lane, workgroup * uniforms.itemsPerGroup + step);
+      for (var step = 0; step < uniforms.itemsPerWorkgroup; step++) {
+        let tile = tileOf(lane, workgroup * uniforms.itemsPerWorkgroup + step);
         ${body}
       }
     }
