@@ -314,7 +314,7 @@ export function instanceNormComposite<T extends Tensor>(
     const y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, epsilon)));
     const paramShape =
       dataFormat === 'channelsLast' ? [-1] : [-1, ...Array.from({length: rank - 2}, () => 1)];
-    return channelScaleAndShift(y, gamma, beta, paramShape) as T;
+    return withChannelGammaBeta(y, gamma, beta, paramShape) as T;
   });
 }
 
@@ -337,12 +337,12 @@ export function groupNormComposite<T extends Tensor>(
     const x4 = tf.reshape(x, view.shape);
     const {mean, variance} = tf.moments(x4, view.reduceAxes, true);
     const y = tf.mul(tf.sub(x4, mean), tf.rsqrt(tf.add(variance, epsilon)));
-    return tf.reshape(channelScaleAndShift(y, gamma, beta, view.channelShape), x.shape) as T;
+    return tf.reshape(withChannelGammaBeta(y, gamma, beta, view.channelShape), x.shape) as T;
   });
 }
 
 /** y * gamma + beta, each per channel, reshaped to broadcast; absent: skipped. */
-function channelScaleAndShift(
+function withChannelGammaBeta(
   y: Tensor,
   gamma: Tensor | null | undefined,
   beta: Tensor | null | undefined,

@@ -127,7 +127,7 @@ describe('webgl planning', () => {
     }
   });
 
-  it('shapes the partials one texel per (instance, channel block, chunk)', () => {
+  it('shapes the partials one texel per (instance, channel tile, chunk)', () => {
     const seen = planned([2, 5, 7, 3], 'channelsLast', true);
     const plan = {
       geometry: seen.geometry,

@@ -12,10 +12,12 @@
  *                     is 1 / sqrt(variance + epsilon) ('variance') or
  *                     1 / (sqrt(variance) + epsilon) ('stddev').
  *   gamma, beta       the parameters at (n, c); 1 and 0 when absent.
- *   pivot             the value x is taken relative to before it is summed
- *                     or scaled: the first element of the group on the GPU
- *                     backends (sums of x - pivot stay small at any offset),
- *                     the mean on cpu and wasm.
+ *   pivot             the value x is taken relative to before it is
+ *                     scaled: on the GPU backends the group's first element,
+ *                     which their sums are taken around too (sums of
+ *                     x - pivot stay small at any offset); on cpu and wasm
+ *                     the mean (their sums are taken around each channel's
+ *                     first element).
  *   scale             invStd * gamma.
  *   shift             beta - (mean - pivot) * scale; beta where pivot = mean.
  *
@@ -30,10 +32,10 @@
  *                     float32 rounding of the saved mean; subtracting it
  *                     re-centres xhat, which keeps dx accurate at large
  *                     offsets.
- *   xhatFactor        k * (mean of u * xhat over the group - xhatShift *
- *                     meanU), with k = invStd ('variance') or 1 / sigma,
- *                     sigma = 1 / invStd - epsilon, k = 0 where sigma <= 0
- *                     ('stddev').
+ *   varianceFactor    invStd ('variance') or 1 / sigma with sigma =
+ *                     1 / invStd - epsilon, 0 where sigma <= 0 ('stddev').
+ *   xhatFactor        varianceFactor * (mean of u * xhat over the group -
+ *                     xhatShift * meanU).
  *   slope             -invStd * xhatFactor.
  *   intercept         xhatFactor * xhatShift - invStd * meanU.
  *   centredIntercept  intercept + scale * meanDz.

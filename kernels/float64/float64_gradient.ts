@@ -15,9 +15,9 @@
  * recomputes dz and writes dx.
  *
  * The saved mean is float32: at an offset of 1e4 it is off by up to half an
- * ulp (~5e-4), which shifts every xhat of the group by the same amount. The
- * sum of xhat recovers that shift (the true xhat has mean zero over the
- * group), and it is removed, so dx and dgamma keep float32 accuracy.
+ * ulp (~5e-4), which moves every xhat of the group by the same amount. The
+ * mean of xhat recovers that amount, xhatShift (the true xhat has mean zero
+ * over the group), and it is removed, so dx and dgamma keep float32 accuracy.
  */
 import {activationDerivative} from './activation';
 import {centeredSums} from './centered_sums';
@@ -117,7 +117,7 @@ function gradientTerms(
       xhatShift /= groupSize;
       // invStd * sum_g(u) (as sum of invStd * gamma * sum(dz): for one element
       // it cancels invStd * gamma * dz exactly) and sum_g(u * xhat), xhat
-      // corrected by the shift.
+      // corrected by xhatShift.
       let sumScaledU = 0;
       let sumUXhat = 0;
       for (let c = c0; c < c1; c++) {

@@ -3,7 +3,7 @@ import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
 import {activationSnippet} from './activation_snippet';
 import {chunkPass, pixelLoop, pixelReadersSnippet} from './chunk_snippets';
 import {paramNames} from './merge_moments_gpu';
-import {channelBlocks, partialsShape, Plan} from './plan';
+import {channelTiles, partialsShape, Plan} from './plan';
 import {NORM_UNIFORMS} from './uniforms';
 
 /**
@@ -23,7 +23,7 @@ export class ChunkGradSumsProgram implements GPGPUProgram {
   constructor(plan: Plan) {
     this.outputShape = partialsShape(plan, 2);
     this.variableNames = ['dy', 'x', 'mean', 'invStd', ...paramNames(plan)];
-    const secondSet = plan.geometry.batch * channelBlocks(plan.geometry, plan.view);
+    const secondSet = plan.geometry.batch * channelTiles(plan.geometry, plan.view);
     const linear = plan.attributes.activation === 'linear';
     const gradient = linear
       ? 'dyPixel(n, c, u)'

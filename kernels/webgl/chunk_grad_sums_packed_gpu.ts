@@ -3,7 +3,7 @@ import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
 import {activationSnippet} from './activation_snippet';
 import {affineNames} from './chunk_grad_sums_gpu';
 import {chunkPass, groupPair, texelLoop} from './chunk_snippets';
-import {channelBlocks, partialsShape, Plan} from './plan';
+import {channelTiles, partialsShape, Plan} from './plan';
 import {channelSums, masked, PICK_SNIPPET, SELECT_SNIPPET, spreadPair} from './texel_snippets';
 import {NORM_UNIFORMS} from './uniforms';
 
@@ -25,7 +25,7 @@ export class PackedChunkGradSumsProgram implements GPGPUProgram {
   constructor(plan: Plan) {
     this.outputShape = partialsShape(plan, 2);
     this.variableNames = ['dy', 'x', 'mean', 'invStd', ...affineNames(plan)];
-    const secondSet = plan.geometry.batch * channelBlocks(plan.geometry, plan.view);
+    const secondSet = plan.geometry.batch * channelTiles(plan.geometry, plan.view);
     const linear = plan.attributes.activation === 'linear';
     const stat = (name: string) =>
       `vec2(pick2d(${name}(n, group0), n, group0), pick2d(${name}(n, group1), n, group1))`;

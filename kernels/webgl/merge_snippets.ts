@@ -8,7 +8,7 @@
  * inputs packed; the unpacked family's read the partials only.
  */
 import type {ParamLayout} from '../common/attributes';
-import {channelBlocks, FORWARD_ROWS, GRAD_ROWS, Plan} from './plan';
+import {channelTiles, FORWARD_ROWS, GRAD_ROWS, Plan} from './plan';
 import {chunkPixelsSnippet, groupStart} from './chunk_snippets';
 import {firstPixelsSnippet, PICK_SNIPPET} from './texel_snippets';
 
@@ -18,8 +18,8 @@ import {firstPixelsSnippet, PICK_SNIPPET} from './texel_snippets';
  * from lanes z, w of the partials' second set of rows (chunk 0).
  */
 export function affineSnippet(plan: Plan): string {
-  const blocks = channelBlocks(plan.geometry, plan.view);
-  const secondSet = `getPartials(${plan.geometry.batch * blocks} + n * ${blocks} + c, 0, 0)`;
+  const tiles = channelTiles(plan.geometry, plan.view);
+  const secondSet = `getPartials(${plan.geometry.batch * tiles} + n * ${tiles} + c, 0, 0)`;
   const read = (kind: ParamLayout, sampler: string, absent: string, lane: string) =>
     kind === 'absent'
       ? absent
@@ -52,16 +52,16 @@ function invStdOf(plan: Plan, variance: string): string {
 export function forwardMergeSnippet(plan: Plan): string {
   const {channelsPerGroup, groupSize} = plan.geometry;
   const {count} = plan.chunking;
-  const blocks = channelBlocks(plan.geometry, plan.view);
+  const tiles = channelTiles(plan.geometry, plan.view);
   const access = plan.view.packed
     ? `${firstPixelsSnippet(plan, 'x')}
        vec2 chunkMoments(int n, int c, int k) {
-         vec4 chunk = getPartials(n * ${blocks} + c / 2, 0, 2 * k);
+         vec4 chunk = getPartials(n * ${tiles} + c / 2, 0, 2 * k);
          return imod(c, 2) == 0 ? chunk.xy : chunk.zw;
        }
        float groupPivot(int n, int c) { return xFirstPixel(n, ${groupStart(plan, 'c')}); }`
-    : `vec2 chunkMoments(int n, int c, int k) { return getPartials(n * ${blocks} + c, 0, 2 * k).xy; }
-       float groupPivot(int n, int c) { return getPartials(n * ${blocks} + c, 0, 0).z; }`;
+    : `vec2 chunkMoments(int n, int c, int k) { return getPartials(n * ${tiles} + c, 0, 2 * k).xy; }
+       float groupPivot(int n, int c) { return getPartials(n * ${tiles} + c, 0, 0).z; }`;
   const eachChunk = (body: string) => `
     for (int i = 0; i < ${channelsPerGroup}; i++) {
       for (int k = 0; k < ${count}; k++) {
@@ -107,10 +107,10 @@ export function forwardMergeSnippet(plan: Plan): string {
  */
 export function gradMergeSnippet(plan: Plan): string {
   const {batch, channelsPerGroup, spatial} = plan.geometry;
-  const blocks = channelBlocks(plan.geometry, plan.view);
-  const secondSet = batch * blocks;
+  const tiles = channelTiles(plan.geometry, plan.view);
+  const secondSet = batch * tiles;
   const texel = (offset: string, c: string) =>
-    `getPartials(${offset}n * ${blocks} + ${c}, 0, 2 * k)`;
+    `getPartials(${offset}n * ${tiles} + ${c}, 0, 2 * k)`;
   const access = plan.view.packed
     ? `vec3 chunkGradMeans(int n, int c, int k) {
          vec4 chunk = ${texel('', 'c / 2')};

@@ -9,7 +9,7 @@
  * - unpacked (one float per texel; WEBGL_PACK=false): programs see x as its
  *   3-D view `[N, S, C]` / `[N, C, S]` (free for an unpacked texture, which is
  *   laid out by flat index);
- * - packed (RGBA texels holding 2x2 blocks of the last two axes; the
+ * - packed (RGBA texels holding 2x2 tiles of the last two axes; the
  *   default): programs see x as `[B, R, Cc]`, the leading axes collapsed and
  *   the last two kept, which leaves the texture untouched (reshape-free). The
  *   channel sits on a different axis of that view per layout (ChannelAxis).
@@ -170,21 +170,21 @@ export function view(
  * which share texels when the channel is a texel axis and are read with one
  * fetch.
  */
-export function blockWidth(seen: View): number {
+export function tileWidth(seen: View): number {
   return seen.packed ? 2 : 1;
 }
 
-/** Channel blocks (of blockWidth channels) per instance. */
-export function channelBlocks(geometry: NormGeometry, seen: View): number {
-  return Math.ceil(geometry.channels / blockWidth(seen));
+/** Channel tiles (of tileWidth channels) per instance. */
+export function channelTiles(geometry: NormGeometry, seen: View): number {
+  return Math.ceil(geometry.channels / tileWidth(seen));
 }
 
 /**
  * Software: about 2048 chunk-pass fragments in all, each over 64 to 1024
  * pixels (a 256x256 image with 16 channels gets 256 chunks per (instance,
- * channel), 8x64x64x32 gets 16). Measured on SwiftShader, 128 to 512 pixels
- * per chunk all time alike for the chunk passes, while the merges grow with
- * the chunk count.
+ * channel), 8x64x64x32 gets 16): on SwiftShader the chunk passes take about
+ * the same time at 128 to 512 pixels per chunk, while the merges grow with
+ * the chunk count (SwiftShader bench rows 1x256x256x16 and 8x64x64x32).
  *
  * GPU: fragments are plenty; what bounds a pass is its longest loop. A chunk
  * fragment loops over its units, a merge fragment twice over the chunks of
@@ -203,8 +203,8 @@ export function chooseChunking(
     const balanced = Math.sqrt((2 * units * geometry.channelsPerGroup) / seen.texelsPerUnit);
     unitsPerChunk = Math.max(Math.ceil(16 / unitPixels), Math.round(balanced));
   } else {
-    const blocksInAll = geometry.batch * channelBlocks(geometry, seen);
-    const chunksWanted = Math.max(1, Math.round(2048 / blocksInAll));
+    const tilesInAll = geometry.batch * channelTiles(geometry, seen);
+    const chunksWanted = Math.max(1, Math.round(2048 / tilesInAll));
     const targetPixels = Math.min(1024, Math.max(64, Math.ceil(geometry.spatial / chunksWanted)));
     unitsPerChunk = Math.round(targetPixels / unitPixels);
   }
@@ -290,11 +290,11 @@ export function planFor(
 }
 
 /**
- * Output shape of the chunk passes: one texel per (instance, channel block,
+ * Output shape of the chunk passes: one texel per (instance, channel tile,
  * chunk), `sets` times; the chunks along the texture's width, so that the
  * draw is not a one-texel-wide strip (SwiftShader shades 2x2 quads).
  */
 export function partialsShape(plan: Plan, sets = 1): number[] {
-  const blocks = channelBlocks(plan.geometry, plan.view);
-  return [sets * plan.geometry.batch * blocks, 2, 2 * plan.chunking.count];
+  const tiles = channelTiles(plan.geometry, plan.view);
+  return [sets * plan.geometry.batch * tiles, 2, 2 * plan.chunking.count];
 }

@@ -26,10 +26,10 @@ export const FUSED_NORMALIZE_UNIFORMS = [...FUSED_UNIFORMS, ...fields('f32', 'ep
 
 /**
  * Forward pass 2: each item merges the partial moments (Chan's formula, all
- * shifted by the group's pivot, its first element) of every group it
+ * of x - pivot, the group's first element) of every group it
  * touches over their chunks and channels, and writes y = act((x - pivot) *
  * scale + shift) over its part of x, with scale = invStd * gamma and shift =
- * beta - shiftedMean * scale: float32 accuracy at any offset. The items of
+ * beta - (mean - pivot) * scale: float32 accuracy at any offset. The items of
  * the first chunk write mean and invStd `[N, groups]` of the groups whose
  * first channel they hold.
  *
@@ -73,7 +73,7 @@ export function fusedNormalizeProgram(
     ? `var<workgroup> scaleRow : array<${load}, TILE_LOADS>;
       var<workgroup> shiftRow : array<${load}, TILE_LOADS>;
       var<workgroup> pivotRow : array<${load}, TILE_LOADS>;`
-    : "// The (shifted mean, invStd, pivot) of the item's group.\n var<workgroup> groupStatistics : vec3<f32>;";
+    : "// The (mean - pivot, invStd, pivot) of the item's group.\n var<workgroup> groupStatistics : vec3<f32>;";
   return fusedProgram(plan, {
     name: 'InstanceNormFusedNormalize',
     outputs: ['y', 'mean', 'invStd'],

@@ -152,9 +152,9 @@ export function itemLoadsLoop(geometry: NormGeometry, body: string): string {
       ${body}
     }`
     : `
-    let blockLoads = uniforms.channelsPerGroup * uniforms.spatial / VECTOR;
+    let extentLoads = uniforms.channelsPerGroup * uniforms.spatial / VECTOR;
     let begin = item.segment * uniforms.segment;
-    let end = min(blockLoads, begin + uniforms.segment);
+    let end = min(extentLoads, begin + uniforms.segment);
     let base = groupStart(item.n, item.part) / VECTOR;
     let firstChannel = item.part * uniforms.channelsPerGroup;
     for (var k = begin + lane; k < end; k += LANES) {

@@ -92,15 +92,15 @@ export function gradSumsProgram(tiling: Tiling, attributes: KernelAttributes): C
       treeReduceSnippet(tilingReduce(tiling), 'reduceSums', 'GradSums', 'addGradSums'),
     ],
     body: `
-        // Block sums (see the moments pass) keep float32 rounding bounded.
+        // Run sums (see the moments pass) keep float32 rounding bounded.
         var own = GradSums(${stat}(0.0), ${stat}(0.0), ${stat}(0.0));
         if (tile.valid) {
           let groupMean = meanOf(tile);
           let groupInvStd = invStdOf(tile);
           ${paramValues}
           var i = tile.first;
-          for (var block = 0; block < tile.visits; block += SUM_BLOCK) {
-            let visits = min(SUM_BLOCK, tile.visits - block);
+          for (var runStart = 0; runStart < tile.visits; runStart += SUM_RUN) {
+            let visits = min(SUM_RUN, tile.visits - runStart);
             var sumDy = ${load}(0.0);
             var sumDyXhat = ${load}(0.0);
             var sumXhat = ${load}(0.0);

@@ -21,10 +21,10 @@ export const STATISTICS_UNIFORMS = [...FOLD_UNIFORMS, ...fields('f32', 'epsilon'
 
 /**
  * Forward pass 2, one workgroup per group: merges the partial moments of each
- * (n, group) over its chunks and channels (all shifted by the group's pivot),
+ * (n, group) over its chunks and channels (all of x - pivot, the group's pivot),
  * then writes mean and invStd `[N, groups]` and, per (n, c), the scale, shift
- * and pivot of the elementwise pass. z is taken from the shifted pieces,
- * (x - pivot) * scale + (beta - shiftedMean * scale), which keeps float32
+ * and pivot of the elementwise pass. z is taken from the pieces relative to the pivot,
+ * (x - pivot) * scale + (beta - (mean - pivot) * scale), which keeps float32
  * accuracy at any offset.
  */
 export function statisticsProgram(

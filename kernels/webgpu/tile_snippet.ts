@@ -76,8 +76,8 @@ export function tileSnippet(tiling: Tiling): string {
     const VECTOR = ${vector};
     // Loads a lane sums in plain float32 before folding them into its total:
     // short for moments (squares of large values), longer for the gradient.
-    const MOMENT_BLOCK = 16;
-    const SUM_BLOCK = 256;
+    const MOMENT_RUN = 16;
+    const SUM_RUN = 256;
 
     struct Tile {
       valid : bool,
