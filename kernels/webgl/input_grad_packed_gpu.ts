@@ -32,18 +32,18 @@ export class PackedInputGradProgram implements GPGPUProgram {
     const ownTerm =
       plan.geometry.spatial === 1
         ? 'vec4(0.0)'
-        : 'spread(scaleIntercept, c, false) * (gradient - spread(xhatFactorMeanDz, c, true))';
+        : 'spread(scaleCentredIntercept, c, false) * (gradient - spread(xhatFactorMeanDz, c, true))';
     this.userCode = texelPass(
       plan,
       GRAD_ROWS.count,
       `
-        ${pair('scaleIntercept', 'scale')}
+        ${pair('scaleCentredIntercept', 'scale')}
         ${pair('xhatFactorMeanDz', 'xhatFactor')}
         ${pair('meanInvStd', 'mean')}
         ${linear ? '' : pair('gammaBeta', 'gamma')}
         vec4 xhat = (getXAtOutCoords() - spread(meanInvStd, c, false)) * spread(meanInvStd, c, true);
         vec4 gradient = ${gradient};
-        setOutput(${ownTerm} + spread(scaleIntercept, c, true) - spread(xhatFactorMeanDz, c, false) * xhat);`,
+        setOutput(${ownTerm} + spread(scaleCentredIntercept, c, true) - spread(xhatFactorMeanDz, c, false) * xhat);`,
       activationSnippet(plan.attributes.activation),
     );
   }

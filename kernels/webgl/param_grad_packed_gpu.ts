@@ -3,7 +3,7 @@ import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
 import {GRAD_ROWS, Plan} from './plan';
 
 /**
- * dgamma or dbeta, packed, from the pair of rows (dbeta, dgamma) of the gradient
+ * dgamma or dbeta, packed, from the rows GRAD_ROWS.dgamma / dbeta of the gradient
  * merge: `[C]`, added over instances, or `[N, C]` for a per-instance gamma
  * or beta.
  */
@@ -16,9 +16,11 @@ export class PackedParamGradProgram implements GPGPUProgram {
 
   constructor(plan: Plan, which: 'dgamma' | 'dbeta') {
     const {batch, channels} = plan.geometry;
-    const {count, dbeta} = GRAD_ROWS;
-    // A texel holds the pair's first row in x, y and its second in z, w.
-    const lanes = GRAD_ROWS[which] % 2 === 1 ? 'zw' : 'xy';
+    const {count} = GRAD_ROWS;
+    // A texel holds a pair of rows (even, odd): the even one in x, y, the odd one in z, w.
+    const row = GRAD_ROWS[which];
+    const pairRow = row - (row % 2);
+    const lanes = row % 2 === 1 ? 'zw' : 'xy';
     const perInstanceOutput =
       plan.attributes[which === 'dgamma' ? 'gamma' : 'beta'] === 'perInstance';
     this.outputShape = perInstanceOutput ? [batch, channels] : [channels];
@@ -26,7 +28,7 @@ export class PackedParamGradProgram implements GPGPUProgram {
     this.userCode = perInstanceOutput
       ? `
       vec2 rowOf(int n, int c) {
-        return getCoefficients(n * ${count} + ${dbeta}, c).${lanes};
+        return getCoefficients(n * ${count} + ${pairRow}, c).${lanes};
       }
       void main() {
         ivec2 coords = getOutputCoords();
@@ -39,7 +41,7 @@ export class PackedParamGradProgram implements GPGPUProgram {
         int c = getOutputCoords();
         vec2 total = vec2(0.0);
         for (int n = 0; n < ${batch}; n++) {
-          total += getCoefficients(n * ${count} + ${dbeta}, c).${lanes};
+          total += getCoefficients(n * ${count} + ${pairRow}, c).${lanes};
         }
         setOutput(vec4(total, 0.0, 0.0));
       }`;

@@ -4,7 +4,8 @@ import {FORWARD_ROWS, Plan} from './plan';
 
 /**
  * The `[N, groups]` output mean or invStd of the forward, unpacked, from the
- * rows FORWARD_ROWS.mean and FORWARD_ROWS.invStd of the merge at each group's first channel.
+ * rows FORWARD_ROWS.mean and invStd of the merge at each group's first
+ * channel.
  */
 export class StatOutputProgram implements GPGPUProgram {
   variableNames = ['stats'];
