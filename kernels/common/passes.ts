@@ -77,6 +77,9 @@ export const GRADIENT_TERMS = [
   'dbeta',
 ] as const;
 
+/** The terms of the gradient's first form, dx = scale * dz + slope * (x - mean) + intercept. */
+export const GRADIENT_AFFINE_TERMS = ['scale', 'slope', 'mean', 'intercept'] as const;
+
 /** Per-channel sums a reduction pass hands to the next pass. */
 export const SUM_TERMS = ['sumD', 'sumSquares', 'sumDz', 'sumDzD', 'meanLow'] as const;
 
@@ -86,6 +89,9 @@ export type Term =
   | (typeof FORWARD_TERMS)[number]
   | (typeof GRADIENT_TERMS)[number]
   | (typeof SUM_TERMS)[number];
+
+/** One array (or other value) per term of `terms`, e.g. a backend's per-channel coefficients. */
+export type TermValues<Terms extends readonly Term[], V> = {[K in Terms[number]]: V};
 
 /** A row layout: the row index of each term it holds, and `count` rows in all. */
 export type RowLayout<T extends Term> = {readonly [K in T]: number} & {readonly count: number};

@@ -5,6 +5,7 @@
  * wasm heap on wasm).
  */
 import type {NormGeometry} from '../../src/geometry';
+import type {FORWARD_TERMS, GRADIENT_AFFINE_TERMS, TermValues} from '../common/passes';
 
 export {normGeometry} from '../../src/geometry';
 export type {NormGeometry};
@@ -81,8 +82,8 @@ export interface ActivationTerms {
  * `dx = scale * dz + slope * (x - mean) + intercept`.
  */
 export type AffineTerms =
-  | {pivot: Float64Array; scale: Float64Array; shift: Float64Array}
-  | {scale: Float64Array; slope: Float64Array; mean: Float64Array; intercept: Float64Array};
+  | TermValues<typeof FORWARD_TERMS, Float64Array>
+  | TermValues<typeof GRADIENT_AFFINE_TERMS, Float64Array>;
 
 /**
  * The terms as `target = a * dy + b * (x - m) + k` (the forward's a is 0):
