@@ -26,7 +26,7 @@ export function instanceNormCompositeKernel(
     const {mean, centered} = groupMoments(tf.reshape(x, view.shape), view);
     const variance = tf.mean(tf.square(centered), view.reduceAxes, true);
     const invStd = invStdOf(variance, attrs);
-    const z = scaleAndShift(tf.mul(centered, invStd), gamma, beta, view);
+    const z = withGammaBeta(tf.mul(centered, invStd), gamma, beta, view);
     const y = activate(z, attrs.activation, attrs.alpha);
     const statsShape = [layout.batch, attrs.groups];
     return [tf.reshape(y, x.shape), tf.reshape(mean, statsShape), tf.reshape(invStd, statsShape)];
@@ -51,12 +51,12 @@ export function instanceNormGradCompositeKernel(
     // the cpu kernel).
     const rawXhat = tf.mul(tf.sub(tf.reshape(x, view.shape), mean4), invStd4);
     const xhat = tf.sub(rawXhat, tf.mean(rawXhat, view.reduceAxes, true));
-    // 'stddev': k = 1 / sigma with sigma = 1 / invStd - epsilon, 0 where sigma <= 0.
-    const k =
+    // 'stddev': varianceFactor = 1 / sigma with sigma = 1 / invStd - epsilon, 0 where sigma <= 0.
+    const varianceFactor =
       attrs.epsilonMode === 'stddev'
         ? safeReciprocal(tf.sub(tf.reciprocal(invStd4), attrs.epsilon))
         : invStd4;
-    return closedFormBackward(dy, x.shape, view, xhat, invStd4, k, gamma, beta, attrs);
+    return closedFormBackward(dy, x.shape, view, xhat, invStd4, varianceFactor, gamma, beta, attrs);
   });
 }
 
@@ -79,14 +79,14 @@ export function groupNormBackward(
   const {centered} = groupMoments(tf.reshape(x, view.shape), view);
   const variance = tf.mean(tf.square(centered), view.reduceAxes, true);
   const invStd = invStdOf(variance, attrs);
-  // 'stddev': k = 1 / sqrt(variance), 0 for a constant group; the floor keeps
+  // 'stddev': varianceFactor = 1 / sqrt(variance), 0 for a constant group; the floor keeps
   // the derivative of sqrt finite there.
-  const k =
+  const varianceFactor =
     attrs.epsilonMode === 'stddev'
       ? tf.mul(tf.step(variance), tf.rsqrt(tf.maximum(variance, VARIANCE_FLOOR)))
       : invStd;
   const xhat = tf.mul(centered, invStd);
-  return closedFormBackward(dy, x.shape, view, xhat, invStd, k, gamma, beta, attrs);
+  return closedFormBackward(dy, x.shape, view, xhat, invStd, varianceFactor, gamma, beta, attrs);
 }
 
 /** Below this, a variance is treated as 0 where its square root is differentiated. */
@@ -109,26 +109,27 @@ function safeReciprocal(v: Tensor): Tensor {
 }
 
 /**
- * The mean of each (instance, group) of the view and x minus it. Shifting each
- * group by its first value keeps float32 sums small: an offset of 1e4 or a
- * constant group stays exact.
+ * The mean of each (instance, group) of the view and x minus it. Taking x
+ * relative to the group's first value (its pivot, ../kernels/common/passes.ts)
+ * keeps float32 sums small: an offset of 1e4 or a constant group stays exact.
  */
 function groupMoments(x4: Tensor, view: GroupView): {mean: Tensor; centered: Tensor} {
   const firstSize = view.shape.map((_, axis) => (view.reduceAxes.includes(axis) ? 1 : -1));
   // tfjs-backend-webgl 4.22 makes a slice that is one contiguous run (one
   // instance) share x's texture; with WEBGL_PACK=false, x minus that shared
   // slice then reads 0. Adding 0 gives the slice its own texture (N * groups values).
-  const shift = tf.add(tf.slice(x4, [0, 0, 0, 0], firstSize), 0);
-  const shifted = tf.sub(x4, shift);
-  const shiftedMean = tf.mean(shifted, view.reduceAxes, true);
-  return {mean: tf.add(shift, shiftedMean), centered: tf.sub(shifted, shiftedMean)};
+  const pivot = tf.add(tf.slice(x4, [0, 0, 0, 0], firstSize), 0);
+  const fromPivot = tf.sub(x4, pivot);
+  const meanFromPivot = tf.mean(fromPivot, view.reduceAxes, true);
+  return {mean: tf.add(pivot, meanFromPivot), centered: tf.sub(fromPivot, meanFromPivot)};
 }
 
 /**
  * With dz = dy * act'(z), z = xhat * gamma + beta, u = gamma * dz and means
- * over each (instance, group):
- * dx = invStd * (u - mean(u)) - k * xhat * mean(u * xhat) (k = invStd for
- * 'variance', 1 / sigma for 'stddev'); dgamma and dbeta sum dz * xhat and dz
+ * over each (instance, group), in the terms of ../kernels/common/passes.ts:
+ * dx = invStd * (u - meanU) - varianceFactor * xhat * mean(u * xhat)
+ * (varianceFactor = invStd for 'variance', 1 / sigma for 'stddev'; xhat
+ * re-centred by the caller where needed); dgamma and dbeta sum dz * xhat and dz
  * over pixels (and instances, for a `[C]` parameter), in gamma's and beta's
  * shapes (`[C]` when absent).
  */
@@ -138,7 +139,7 @@ function closedFormBackward(
   view: GroupView,
   xhat: Tensor,
   invStd: Tensor,
-  k: Tensor,
+  varianceFactor: Tensor,
   gamma: Tensor | undefined,
   beta: Tensor | undefined,
   attrs: CompleteNormAttrs,
@@ -150,7 +151,7 @@ function closedFormBackward(
       : tf.mul(
           dy4,
           activationDerivative(
-            scaleAndShift(xhat, gamma, beta, view),
+            withGammaBeta(xhat, gamma, beta, view),
             attrs.activation,
             attrs.alpha,
           ),
@@ -158,7 +159,10 @@ function closedFormBackward(
   const u = gamma ? tf.mul(dz, parameterView(gamma, view)) : dz;
   const meanU = tf.mean(u, view.reduceAxes, true);
   const meanUXhat = tf.mean(tf.mul(u, xhat), view.reduceAxes, true);
-  const dx = tf.sub(tf.mul(invStd, tf.sub(u, meanU)), tf.mul(tf.mul(k, xhat), meanUXhat));
+  const dx = tf.sub(
+    tf.mul(invStd, tf.sub(u, meanU)),
+    tf.mul(tf.mul(varianceFactor, xhat), meanUXhat),
+  );
   return [
     tf.reshape(dx, shape),
     parameterGradient(tf.mul(dz, xhat), gamma, view),
@@ -190,7 +194,7 @@ function parameterView(parameter: Tensor, view: GroupView): Tensor {
 }
 
 /** z * gamma + beta on the view; absent ones skipped. */
-function scaleAndShift(
+function withGammaBeta(
   z: Tensor,
   gamma: Tensor | null | undefined,
   beta: Tensor | null | undefined,
@@ -313,7 +317,7 @@ export function instanceNormComposite<T extends Tensor>(
     const y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, epsilon)));
     const paramShape =
       dataFormat === 'channelsLast' ? [-1] : [-1, ...Array.from({length: rank - 2}, () => 1)];
-    return channelScaleAndShift(y, gamma, beta, paramShape) as T;
+    return withChannelGammaBeta(y, gamma, beta, paramShape) as T;
   });
 }
 
@@ -336,12 +340,12 @@ export function groupNormComposite<T extends Tensor>(
     const x4 = tf.reshape(x, view.shape);
     const {mean, variance} = tf.moments(x4, view.reduceAxes, true);
     const y = tf.mul(tf.sub(x4, mean), tf.rsqrt(tf.add(variance, epsilon)));
-    return tf.reshape(channelScaleAndShift(y, gamma, beta, view.channelShape), x.shape) as T;
+    return tf.reshape(withChannelGammaBeta(y, gamma, beta, view.channelShape), x.shape) as T;
   });
 }
 
 /** y * gamma + beta, each per channel, reshaped to broadcast; absent: skipped. */
-function channelScaleAndShift(
+function withChannelGammaBeta(
   y: Tensor,
   gamma: Tensor | null | undefined,
   beta: Tensor | null | undefined,

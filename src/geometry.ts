@@ -117,21 +117,21 @@ export interface GroupView {
 
 export function groupView(layout: InstanceNormLayout, groups: number): GroupView {
   const {batch, spatial, channels} = layout;
-  const perGroup = channels / groups;
-  const groupSize = spatial * perGroup;
+  const channelsPerGroup = channels / groups;
+  const groupSize = spatial * channelsPerGroup;
   return layout.dataFormat === 'channelsLast'
     ? {
-        shape: [batch, spatial, groups, perGroup],
+        shape: [batch, spatial, groups, channelsPerGroup],
         reduceAxes: [1, 3],
         spatialAxis: 1,
-        channelShape: [groups, perGroup],
+        channelShape: [groups, channelsPerGroup],
         groupSize,
       }
     : {
-        shape: [batch, groups, perGroup, spatial],
+        shape: [batch, groups, channelsPerGroup, spatial],
         reduceAxes: [2, 3],
         spatialAxis: 3,
-        channelShape: [groups, perGroup, 1],
+        channelShape: [groups, channelsPerGroup, 1],
         groupSize,
       };
 }

@@ -5,7 +5,7 @@
  * against the float64 reference.
  */
 import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
-import {PLAN_FLAG} from '../kernels/webgl/renderer';
+import {PLAN_FLAG} from '../kernels/common/device_class';
 
 import {referenceForward, referenceGradient} from './reference';
 import {

@@ -1,6 +1,6 @@
 /**
- * The planning of the webgl kernels (kernels/webgl/plan.ts, renderer.ts):
- * numbers only, checked without drawing anything, plus the renderer read
+ * The planning of the webgl kernels (kernels/webgl/plan.ts, device_class.ts):
+ * numbers only, checked without drawing anything, plus the device class read
  * from the context.
  */
 import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
@@ -8,8 +8,8 @@ import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
 import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
 import {instanceNormLayout, kernelGroups, normGeometry, threeDShape} from '../src/geometry';
 import type {NormGeometry} from '../src/geometry';
+import {kernelAttributes} from '../kernels/common/attributes';
 import {
-  blockOf,
   chooseChunking,
   FORWARD_ROWS,
   GRAD_ROWS,
@@ -18,7 +18,8 @@ import {
   view,
   View,
 } from '../kernels/webgl/plan';
-import {PLAN_FLAG, Renderer, rendererOf} from '../kernels/webgl/renderer';
+import {DeviceClass, PLAN_FLAG} from '../kernels/common/device_class';
+import {deviceClassOf} from '../kernels/webgl/device_class';
 
 import {DataFormat, selectedEnvs, tf} from './setup';
 
@@ -32,8 +33,8 @@ function planned(shape: number[], format: DataFormat, packed: boolean, groups?: 
   return {...view(shape, geometry, packed, 2), geometry};
 }
 
-function chunkingOf(seen: Planned, renderer: Renderer) {
-  return chooseChunking(seen.geometry, seen, renderer);
+function chunkingOf(seen: Planned, deviceClass: DeviceClass) {
+  return chooseChunking(seen.geometry, seen, deviceClass);
 }
 
 const SHAPES: Array<[number[], DataFormat]> = [
@@ -84,12 +85,12 @@ describe('webgl planning', () => {
     }
   });
 
-  for (const renderer of ['software', 'gpu'] as Renderer[]) {
-    it(`splits every unit into exactly one chunk — ${renderer}`, () => {
+  for (const deviceClass of ['software', 'gpu'] as DeviceClass[]) {
+    it(`splits every unit into exactly one chunk — ${deviceClass}`, () => {
       for (const [shape, format] of SHAPES) {
         for (const packed of [true, false]) {
           const seen = planned(shape, format, packed);
-          const {unitsPerChunk, count} = chooseChunking(seen.geometry, seen, renderer);
+          const {unitsPerChunk, count} = chooseChunking(seen.geometry, seen, deviceClass);
           expect(count * unitsPerChunk).toBeGreaterThanOrEqual(seen.units);
           expect((count - 1) * unitsPerChunk).toBeLessThan(seen.units);
         }
@@ -116,9 +117,9 @@ describe('webgl planning', () => {
 
   it('scales squares by a power of two p with p^2 * pixels per chunk <= 1', () => {
     for (const [shape, format] of SHAPES) {
-      for (const renderer of ['software', 'gpu'] as Renderer[]) {
+      for (const deviceClass of ['software', 'gpu'] as DeviceClass[]) {
         const seen = planned(shape, format, true);
-        const chunking = chooseChunking(seen.geometry, seen, renderer);
+        const chunking = chooseChunking(seen.geometry, seen, deviceClass);
         const scale = squaresScale(seen, chunking);
         expect(Number.isInteger(Math.log2(scale))).toBe(true);
         expect(scale * scale * chunking.unitsPerChunk * seen.unitPixels).toBeLessThanOrEqual(1);
@@ -126,27 +127,36 @@ describe('webgl planning', () => {
     }
   });
 
-  it('shapes the partials one texel per (instance, channel block, chunk)', () => {
+  it('shapes the partials one texel per (instance, channel tile, chunk)', () => {
     const seen = planned([2, 5, 7, 3], 'channelsLast', true);
     const plan = {
       geometry: seen.geometry,
       view: seen,
       chunking: {unitsPerChunk: 8, count: 3},
-      block: blockOf({epsilon: 1e-3, dataFormat: 'channelsLast'}),
+      attributes: kernelAttributes(
+        {epsilon: 1e-3, dataFormat: 'channelsLast'},
+        undefined,
+        undefined,
+      ),
     };
     expect(partialsShape(plan, 2)).toEqual([8, 2, 6]);
   });
 
-  it('names distinct even row pairs within each merge texture', () => {
+  it('names distinct rows within each merge texture, in whole pairs', () => {
     for (const rows of [FORWARD_ROWS, GRAD_ROWS]) {
-      const {perInstance, ...pairs} = rows;
-      const starts = Object.values(pairs) as number[];
-      expect(new Set(starts).size).toBe(starts.length);
-      for (const row of starts) {
-        expect(row % 2).toBe(0);
-        expect(row + 1).toBeLessThan(perInstance);
-      }
+      const {count, ...terms} = rows;
+      const indices = Object.values(terms) as number[];
+      expect(new Set(indices).size).toBe(indices.length);
+      expect(count % 2).toBe(0);
+      for (const row of indices) expect(row).toBeLessThan(count);
     }
+    expect([
+      FORWARD_ROWS.scale,
+      FORWARD_ROWS.shift,
+      FORWARD_ROWS.mean,
+      FORWARD_ROWS.invStd,
+    ]).toEqual([0, 1, 4, 5]);
+    expect(GRAD_ROWS.dgamma).toBe(GRAD_ROWS.dbeta + 1);
   });
 
   if (selectedEnvs({envs: ['webgl']}).length > 0) {
@@ -160,11 +170,11 @@ describe('webgl planning', () => {
       if (previous) await tf.setBackend(previous);
     });
 
-    it('reads SwiftShader as a software renderer, and follows the plan flag', () => {
+    it('reads SwiftShader as a software device, and follows the plan flag', () => {
       const backend = tf.backend() as MathBackendWebGL;
-      expect(rendererOf(backend)).toBe('software');
+      expect(deviceClassOf(backend)).toBe('software');
       tf.env().set(PLAN_FLAG, 'gpu');
-      expect(rendererOf(backend)).toBe('gpu');
+      expect(deviceClassOf(backend)).toBe('gpu');
       tf.env().set(PLAN_FLAG, 'auto');
     });
 

@@ -8,7 +8,8 @@ import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 
 import {instanceNorm} from '../src/index';
 import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
-import {PLAN_FLAG, TARGET_WORKGROUPS_FLAG} from '../kernels/webgpu/budget';
+import {PLAN_FLAG} from '../kernels/common/device_class';
+import {TARGET_WORKGROUPS_FLAG} from '../kernels/webgpu/budget';
 import {BIND_GROUPS_PER_LAYOUT} from '../kernels/webgpu/dispatch';
 import {planTiling} from '../kernels/webgpu/plan';
 import {normGeometry} from '../src/geometry';

@@ -16,7 +16,8 @@ import {
   SELU_ALPHA,
   SELU_SCALE,
 } from '../src/kernel_names';
-import {PLAN_FLAG, TARGET_WORKGROUPS_FLAG} from '../kernels/webgpu/budget';
+import {PLAN_FLAG} from '../kernels/common/device_class';
+import {TARGET_WORKGROUPS_FLAG} from '../kernels/webgpu/budget';
 
 import {describeEachBackend, expectClose, DataFormat, randomValues, tf, tolerance} from './setup';
 

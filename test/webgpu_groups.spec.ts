@@ -5,7 +5,8 @@
  * the adapter's tiling and with S split as far as it goes.
  */
 import {InstanceNorm, InstanceNormGrad} from '../src/kernel_names';
-import {PLAN_FLAG, TARGET_WORKGROUPS_FLAG} from '../kernels/webgpu/budget';
+import {PLAN_FLAG} from '../kernels/common/device_class';
+import {TARGET_WORKGROUPS_FLAG} from '../kernels/webgpu/budget';
 
 import {referenceForward, referenceGradient} from './reference';
 import {describeEachBackend, expectClose, DataFormat, randomValues, TestEnv, tf} from './setup';

@@ -67,7 +67,7 @@ describe('webgpu planning', () => {
       const tiling = planTiling(geometryOf(shape, format), GPU_BUDGET);
       expect(tiling.vector).toBe(4);
       expect(tiling.items).toBeGreaterThanOrEqual(1024);
-      expect(tiling.itemsPerGroup).toBe(1);
+      expect(tiling.itemsPerWorkgroup).toBe(1);
       // Every lane still gets several loads per chunk.
       const loads = tiling.geometry.dataFormat === 'channelsLast' ? tiling.chunk : tiling.chunk / 4;
       expect(loads / tiling.members).toBeGreaterThanOrEqual(8);
@@ -80,7 +80,7 @@ describe('webgpu planning', () => {
       budgetFor('software', 2),
     );
     expect(tiling.dispatch).toEqual([8, 1, 1]);
-    expect(tiling.itemsPerGroup).toBeGreaterThan(1);
+    expect(tiling.itemsPerWorkgroup).toBeGreaterThan(1);
     expect(tiling.members).toBe(1);
     expect(tiling.slots).toBe(64);
   });

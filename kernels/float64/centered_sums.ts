@@ -89,10 +89,10 @@ function activatedSums(
 ): void {
   const {batch, spatial, channels} = geometry;
   const {d, dd, g, gd} = sums;
-  const {fn, zScale, zShift} = activation;
+  const {fn, scale, beta} = activation;
   const element = (i: number, nc: number) => {
     const di = x[i] - center[nc];
-    const dz = dy[i] * fn(zScale![nc] * di + zShift![nc]);
+    const dz = dy[i] * fn(scale![nc] * di + beta![nc]);
     d[nc] += di;
     dd[nc] += di * di;
     g[nc] += dz;

@@ -55,18 +55,17 @@ export function normForwardFloat64(
   const {mean, invStd} = groupMoments(geometry, x, epsilon, epsilonMode);
   out.mean.set(mean);
   out.invStd.set(invStd);
-  const size = geometry.batch * geometry.channels;
   const fn = activationFunction(settings.activation, settings.alpha);
   affinePass(
     geometry,
     out.y,
     x,
     null,
+    // The pivot is the mean, so the shift is beta (../common/passes.ts).
     {
-      a: new Float64Array(size),
-      b: scaledByGroup(geometry, invStd, gamma),
-      m: groupToChannel(geometry, mean),
-      k: beta,
+      pivot: groupToChannel(geometry, mean),
+      scale: scaledByGroup(geometry, invStd, gamma),
+      shift: beta,
     },
     fn && {fn},
   );

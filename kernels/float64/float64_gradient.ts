@@ -15,9 +15,9 @@
  * recomputes dz and writes dx.
  *
  * The saved mean is float32: at an offset of 1e4 it is off by up to half an
- * ulp (~5e-4), which shifts every xhat of the group by the same amount. The
- * sum of xhat recovers that shift (the true xhat has mean zero over the
- * group), and it is removed, so dx and dgamma keep float32 accuracy.
+ * ulp (~5e-4), which moves every xhat of the group by the same amount. The
+ * mean of xhat recovers that amount, xhatShift (the true xhat has mean zero
+ * over the group), and it is removed, so dx and dgamma keep float32 accuracy.
  */
 import {activationDerivative} from './activation';
 import {centeredSums} from './centered_sums';
@@ -59,15 +59,15 @@ export function normGradientFloat64(
   const scale = scaledByGroup(geometry, invStd, gamma);
   const fn = activationDerivative(settings.activation, settings.alpha);
   // z = invStd * gamma * (x - mean) + beta.
-  const activation: ActivationTerms | null = fn && {fn, zScale: scale, zShift: beta};
+  const activation: ActivationTerms | null = fn && {fn, scale, beta};
   const {slope, intercept} = gradientTerms(
     geometry,
     {dy, x, gamma, center, invStd, scale, activation},
     settings,
     out,
   );
-  // dx = invStd * gamma * dz + slope * (x - mean) + intercept.
-  affinePass(geometry, out.dx, x, dy, {a: scale, b: slope, m: center, k: intercept}, activation);
+  // dx = scale * dz + slope * (x - mean) + intercept (../common/passes.ts).
+  affinePass(geometry, out.dx, x, dy, {scale, slope, mean: center, intercept}, activation);
 }
 
 interface GradientInputs {
@@ -117,7 +117,7 @@ function gradientTerms(
       xhatShift /= groupSize;
       // invStd * sum_g(u) (as sum of invStd * gamma * sum(dz): for one element
       // it cancels invStd * gamma * dz exactly) and sum_g(u * xhat), xhat
-      // corrected by the shift.
+      // corrected by xhatShift.
       let sumScaledU = 0;
       let sumUXhat = 0;
       for (let c = c0; c < c1; c++) {

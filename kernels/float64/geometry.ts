@@ -5,6 +5,7 @@
  * wasm heap on wasm).
  */
 import type {NormGeometry} from '../../src/geometry';
+import type {FORWARD_TERMS, GRADIENT_AFFINE_TERMS, TermValues} from '../common/passes';
 
 export {normGeometry} from '../../src/geometry';
 export type {NormGeometry};
@@ -65,31 +66,49 @@ export function scaledByGroup(
 /**
  * The activation inside a pass. Forward (`dy` absent): the pass writes
  * `fn(z)` with z its affine result. Gradient: dy is replaced by
- * `dy * fn(z)` with `z = zScale * (x - m) + zShift` (act' at the recomputed
- * pre-activation), per (instance, channel) terms.
+ * `dz = dy * fn(z)` with `z = scale * (x - mean) + beta` (act' at the
+ * recomputed pre-activation), per (instance, channel) terms.
  */
 export interface ActivationTerms {
   fn: (z: number) => number;
-  zScale?: Float64Array;
-  zShift?: Float64Array;
-}
-
-/** The terms of {@link affinePass}, each per (instance, channel), index `n * C + c`. */
-export interface AffineTerms {
-  /** Factor of dy. */
-  a: Float64Array;
-  /** Factor of x - m. */
-  b: Float64Array;
-  m: Float64Array;
-  k: Float64Array;
+  scale?: Float64Array;
+  beta?: Float64Array;
 }
 
 /**
- * Writes `target = a * dy + b * (x - m) + k` elementwise (y: dy null, a term
- * of 0; dx: every term), x - m taken first so that k survives at any
- * magnitude of x. Memory order in both layouts; channelsLast takes two pixels
- * per step (the last one twice for an odd S) so the terms are loaded once for
- * both.
+ * The terms of {@link affinePass}, each per (instance, channel), index
+ * `n * C + c`, named as in the pass model (../common/passes.ts): the
+ * forward's `y = (x - pivot) * scale + shift` or the gradient's
+ * `dx = scale * dz + slope * (x - mean) + intercept`.
+ */
+export type AffineTerms =
+  | TermValues<typeof FORWARD_TERMS, Float64Array>
+  | TermValues<typeof GRADIENT_AFFINE_TERMS, Float64Array>;
+
+/**
+ * The terms as `target = a * dy + b * (x - m) + k` (the forward's a is 0):
+ * one loop serves both passes.
+ */
+function passForm(
+  geometry: NormGeometry,
+  terms: AffineTerms,
+): {a: Float64Array; b: Float64Array; m: Float64Array; k: Float64Array} {
+  return 'slope' in terms
+    ? {a: terms.scale, b: terms.slope, m: terms.mean, k: terms.intercept}
+    : {
+        a: new Float64Array(geometry.batch * geometry.channels),
+        b: terms.scale,
+        m: terms.pivot,
+        k: terms.shift,
+      };
+}
+
+/**
+ * Writes `target = a * dy + b * (x - m) + k` elementwise (see passForm; y:
+ * dy null, a term of 0; dx: every term), x - m taken first so that k survives
+ * at any magnitude of x. Memory order in both layouts; channelsLast takes two
+ * pixels per step (the last one twice for an odd S) so the terms are loaded
+ * once for both.
  */
 export function affinePass(
   geometry: NormGeometry,
@@ -104,7 +123,7 @@ export function affinePass(
     return;
   }
   const {batch, spatial, channels} = geometry;
-  const {a, b, m, k} = terms;
+  const {a, b, m, k} = passForm(geometry, terms);
   const g = dy ?? x; // with a = 0 when dy is absent
   if (geometry.dataFormat === 'channelsLast') {
     for (let n = 0; n < batch; n++) {
@@ -146,14 +165,14 @@ function activatedPass(
   activation: ActivationTerms,
 ): void {
   const {batch, spatial, channels} = geometry;
-  const {a, b, m, k} = terms;
-  const {fn, zScale, zShift} = activation;
+  const {a, b, m, k} = passForm(geometry, terms);
+  const {fn, scale, beta} = activation;
   const element = (i: number, nc: number) => {
     const d = x[i] - m[nc];
     if (dy == null) {
       target[i] = fn(b[nc] * d + k[nc]);
     } else {
-      const dz = dy[i] * fn(zScale![nc] * d + zShift![nc]);
+      const dz = dy[i] * fn(scale![nc] * d + beta![nc]);
       target[i] = a[nc] * dz + b[nc] * d + k[nc];
     }
   };

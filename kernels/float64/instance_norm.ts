@@ -29,7 +29,7 @@ export function float64InstanceNormConfig<Backend>(
     return memory.outputs(backend, [inputs.x.shape, stats, stats], ([y, mean, invStd]) => {
       const {x, gamma, beta} = memory.views(backend, inputs, InstanceNorm);
       const out = {y, mean, invStd};
-      const scale = parameterPerInstance(
+      const gammaValues = parameterPerInstance(
         geometry,
         gamma ?? null,
         isPerInstance(inputs.gamma?.shape),
@@ -37,7 +37,7 @@ export function float64InstanceNormConfig<Backend>(
         'gamma',
         InstanceNorm,
       );
-      const shift = parameterPerInstance(
+      const betaValues = parameterPerInstance(
         geometry,
         beta ?? null,
         isPerInstance(inputs.beta?.shape),
@@ -45,7 +45,7 @@ export function float64InstanceNormConfig<Backend>(
         'beta',
         InstanceNorm,
       );
-      normForwardFloat64(geometry, x, scale, shift, attrs, out);
+      normForwardFloat64(geometry, x, gammaValues, betaValues, attrs, out);
     }) as TensorInfo[];
   };
   return kernelConfig(InstanceNorm, backendName, kernelFunc);

@@ -3,7 +3,7 @@ import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
 import {activationSnippet} from './activation_snippet';
 import {chunkPass, pixelLoop, pixelReadersSnippet} from './chunk_snippets';
 import {paramNames} from './merge_moments_gpu';
-import {channelBlocks, partialsShape, Plan} from './plan';
+import {channelTiles, partialsShape, Plan} from './plan';
 import {NORM_UNIFORMS} from './uniforms';
 
 /**
@@ -23,8 +23,8 @@ export class ChunkGradSumsProgram implements GPGPUProgram {
   constructor(plan: Plan) {
     this.outputShape = partialsShape(plan, 2);
     this.variableNames = ['dy', 'x', 'mean', 'invStd', ...paramNames(plan)];
-    const secondSet = plan.geometry.batch * channelBlocks(plan.geometry, plan.view);
-    const linear = plan.block.activation === 'linear';
+    const secondSet = plan.geometry.batch * channelTiles(plan.geometry, plan.view);
+    const linear = plan.attributes.activation === 'linear';
     const gradient = linear
       ? 'dyPixel(n, c, u)'
       : 'dyPixel(n, c, u) * activateGrad(xhat * gamma + beta)';
@@ -35,7 +35,7 @@ export class ChunkGradSumsProgram implements GPGPUProgram {
     this.userCode = chunkPass(
       plan,
       `${pixelReadersSnippet(plan, ['x', 'dy'])}
-       ${activationSnippet(plan.block.activation)}`,
+       ${activationSnippet(plan.attributes.activation)}`,
       `
       int group = c / ${plan.geometry.channelsPerGroup};
       float mean = getMean(n, group);
@@ -55,10 +55,10 @@ export class ChunkGradSumsProgram implements GPGPUProgram {
 
 /** The gamma and beta inputs a gradient pass reads z from: none for linear. */
 export function affineNames(plan: Plan): string[] {
-  if (plan.block.activation === 'linear') return [];
+  if (plan.attributes.activation === 'linear') return [];
   const names: string[] = [];
-  if (plan.block.gamma !== 'absent') names.push('gamma');
-  if (plan.block.beta !== 'absent') names.push('beta');
+  if (plan.attributes.gamma !== 'absent') names.push('gamma');
+  if (plan.attributes.beta !== 'absent') names.push('beta');
   return names;
 }
 
@@ -68,7 +68,7 @@ export function affineNames(plan: Plan): string[] {
  */
 export function unpackedAffine(plan: Plan): string {
   const read = (name: 'gamma' | 'beta', absent: string) => {
-    const kind = plan.block[name];
+    const kind = plan.attributes[name];
     const sampler = name === 'gamma' ? 'getGamma' : 'getBeta';
     return kind === 'absent'
       ? absent

@@ -3,7 +3,7 @@ import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
 import {activationSnippet} from './activation_snippet';
 import {affineNames} from './chunk_grad_sums_gpu';
 import {chunkPass, groupPair, texelLoop} from './chunk_snippets';
-import {channelBlocks, partialsShape, Plan} from './plan';
+import {channelTiles, partialsShape, Plan} from './plan';
 import {channelSums, masked, PICK_SNIPPET, SELECT_SNIPPET, spreadPair} from './texel_snippets';
 import {NORM_UNIFORMS} from './uniforms';
 
@@ -25,14 +25,14 @@ export class PackedChunkGradSumsProgram implements GPGPUProgram {
   constructor(plan: Plan) {
     this.outputShape = partialsShape(plan, 2);
     this.variableNames = ['dy', 'x', 'mean', 'invStd', ...affineNames(plan)];
-    const secondSet = plan.geometry.batch * channelBlocks(plan.geometry, plan.view);
-    const linear = plan.block.activation === 'linear';
+    const secondSet = plan.geometry.batch * channelTiles(plan.geometry, plan.view);
+    const linear = plan.attributes.activation === 'linear';
     const stat = (name: string) =>
       `vec2(pick2d(${name}(n, group0), n, group0), pick2d(${name}(n, group1), n, group1))`;
     // gamma and beta of channels (c, c + 1): lanes xy of a packed [C] texel,
     // xy or zw (odd n) of a packed [N, C] one.
     const param = (name: 'gamma' | 'beta', absent: string) => {
-      const kind = plan.block[name];
+      const kind = plan.attributes[name];
       const sampler = name === 'gamma' ? 'getGamma' : 'getBeta';
       return kind === 'absent'
         ? `vec2(${absent})`
@@ -66,7 +66,7 @@ export class PackedChunkGradSumsProgram implements GPGPUProgram {
       plan,
       `${SELECT_SNIPPET}
        ${PICK_SNIPPET}
-       ${linear ? '' : activationSnippet(plan.block.activation)}`,
+       ${linear ? '' : activationSnippet(plan.attributes.activation)}`,
       `
       ${groupPair(plan)}
       vec2 mean = ${stat('getMean')};

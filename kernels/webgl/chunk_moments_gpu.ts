@@ -10,7 +10,7 @@ import {
 } from './chunk_snippets';
 import {unpackedAffine} from './chunk_grad_sums_gpu';
 import {paramNames} from './merge_moments_gpu';
-import {channelBlocks, partialsShape, Plan} from './plan';
+import {channelTiles, partialsShape, Plan} from './plan';
 
 /**
  * Forward chunk pass, unpacked: per chunk of (instance, channel), the texel
@@ -32,7 +32,7 @@ export class ChunkMomentsProgram implements GPGPUProgram {
   constructor(plan: Plan) {
     this.outputShape = partialsShape(plan, 2);
     this.variableNames = ['x', ...paramNames(plan)];
-    const secondSet = plan.geometry.batch * channelBlocks(plan.geometry, plan.view);
+    const secondSet = plan.geometry.batch * channelTiles(plan.geometry, plan.view);
     const readers = pixelReadersSnippet(plan, ['x']);
     const pivot = `xPixel(n, ${groupStart(plan, 'c')}, 0)`;
     const addPixel = addDeviation(plan, '(xPixel(n, c, u) - local)', 'sum', 'squares');

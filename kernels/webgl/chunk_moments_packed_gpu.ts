@@ -46,8 +46,8 @@ export class PackedChunkMomentsProgram implements GPGPUProgram {
       vec4 squares1 = vec4(0.0);
       ${loop}
       ${moments}
-      vec2 shifted = (local - pivot) + mean;
-      setOutput(vec4(shifted.x, deviation.x, shifted.y, deviation.y));`,
+      vec2 meanFromPivot = (local - pivot) + mean;
+      setOutput(vec4(meanFromPivot.x, deviation.x, meanFromPivot.y, deviation.y));`,
     );
   }
 }

@@ -4,7 +4,7 @@
  * fragment reads whole texels, masks the lanes outside the tensor, and writes
  * its chunk's means.
  */
-import {blockWidth, channelBlocks, Plan, squaresScale} from './plan';
+import {tileWidth, channelTiles, Plan, squaresScale} from './plan';
 import {glslFloat, needsMask, samplerOf} from './texel_snippets';
 
 /**
@@ -45,18 +45,18 @@ export function chunkPixelsSnippet(plan: Plan): string {
 /**
  * The start of a chunk-pass fragment: its output texel of
  * `[rows, 2, 2 * count]` holds the four values of chunk k of one channel
- * block (a channel, or a pair of channels packed), in the order x, y, z, w =
- * [0][2k], [0][2k+1], [1][2k], [1][2k+1]; row = n * blocks + block, plus
- * `rowOffset` for a second set of rows. Defines n, c (the block's first
+ * tile (a channel, or a pair of channels packed), in the order x, y, z, w =
+ * [0][2k], [0][2k+1], [1][2k], [1][2k+1]; row = n * tiles + tile, plus
+ * `rowOffset` for a second set of rows. Defines n, c (the tile's first
  * channel), u0, units (in the chunk) and count (its pixels).
  */
 export function chunkHeader(plan: Plan, rowOffset = '0'): string {
-  const blocks = channelBlocks(plan.geometry, plan.view);
+  const tiles = channelTiles(plan.geometry, plan.view);
   return `
     ivec3 texel = getOutputCoords();
-    int block = texel.x - ${rowOffset};
-    int n = block / ${blocks};
-    int c = (block - n * ${blocks}) * ${blockWidth(plan.view)};
+    int tile = texel.x - ${rowOffset};
+    int n = tile / ${tiles};
+    int c = (tile - n * ${tiles}) * ${tileWidth(plan.view)};
     int u0 = (texel.z / 2) * ${plan.chunking.unitsPerChunk};
     int units = min(${plan.chunking.unitsPerChunk}, ${plan.view.units} - u0);
     float count = chunkPixels(texel.z / 2);`;
@@ -64,8 +64,8 @@ export function chunkHeader(plan: Plan, rowOffset = '0'): string {
 
 /** GLSL expression: the first channel of the group of channel `c`. */
 export function groupStart(plan: Plan, c: string): string {
-  const perGroup = plan.geometry.channelsPerGroup;
-  return perGroup === 1 ? c : `((${c}) / ${perGroup}) * ${perGroup}`;
+  const {channelsPerGroup} = plan.geometry;
+  return channelsPerGroup === 1 ? c : `((${c}) / ${channelsPerGroup}) * ${channelsPerGroup}`;
 }
 
 /** Unpacked: `float <name>Pixel(int n, int c, int u)` is pixel u of (n, c), per name. */
@@ -136,7 +136,7 @@ function texelWalk(plan: Plan, inputs: string[]): TexelWalk {
   const {unitsPerLine, slabs, texelFetch} = plan.view;
   const [, rows, columns] = plan.view.viewShape;
   const {channels} = plan.geometry;
-  const blocks = channelBlocks(plan.geometry, plan.view);
+  const tiles = channelTiles(plan.geometry, plan.view);
   const mask = needsMask(plan);
   // WebGL2: flat texel index of the first texel of the chunk, and the step
   // per unit (packed texels run row-major through [B, ceil(R/2), ceil(Cc/2)]).
@@ -151,7 +151,7 @@ function texelWalk(plan: Plan, inputs: string[]): TexelWalk {
       return {
         setup: `int line = u0 / ${unitsPerLine}; int step = u0 - line * ${unitsPerLine};
           ${widths}
-          ${texelFetch ? `int index = (n * ${slabs * unitsPerLine} + u0) * ${blocks} + c / 2;` : ''}`,
+          ${texelFetch ? `int index = (n * ${slabs * unitsPerLine} + u0) * ${tiles} + c / 2;` : ''}`,
         fetch:
           fetchEach(name =>
             texelFetch
@@ -164,13 +164,13 @@ function texelWalk(plan: Plan, inputs: string[]): TexelWalk {
               });`
             : ''),
         advance: `step++; if (step == ${unitsPerLine}) { step = 0; line++; }
-          ${texelFetch ? `index += ${blocks};` : ''}`,
+          ${texelFetch ? `index += ${tiles};` : ''}`,
         inner: 1,
       };
     case 'rows':
       return {
         setup: `${widths}
-          ${texelFetch ? `int index = (n * ${blocks} + c / 2) * ${unitsPerLine} + u0;` : ''}`,
+          ${texelFetch ? `int index = (n * ${tiles} + c / 2) * ${unitsPerLine} + u0;` : ''}`,
         fetch:
           fetchEach(name =>
             texelFetch
@@ -219,19 +219,19 @@ function texelWalk(plan: Plan, inputs: string[]): TexelWalk {
  * channels c and c + 1, read from x (firstPixelsSnippet).
  */
 export function pivotPair(plan: Plan): string {
-  const perGroup = plan.geometry.channelsPerGroup;
-  if (perGroup === 1) return 'xFirstPixels(n, c, 0)';
+  const {channelsPerGroup} = plan.geometry;
+  if (channelsPerGroup === 1) return 'xFirstPixels(n, c, 0)';
   const first = `xFirstPixel(n, ${groupStart(plan, 'c')})`;
-  if (perGroup % 2 === 0) return `vec2(${first})`;
+  if (channelsPerGroup % 2 === 0) return `vec2(${first})`;
   const last = plan.geometry.channels - 1;
   return `vec2(${first}, xFirstPixel(n, ${groupStart(plan, `min(c + 1, ${last})`)}))`;
 }
 
 /** Packed: GLSL defining `group0`, `group1`, the groups of channels c and c + 1. */
 export function groupPair(plan: Plan): string {
-  const perGroup = plan.geometry.channelsPerGroup;
+  const {channelsPerGroup} = plan.geometry;
   const last = plan.geometry.channels - 1;
-  return `int group0 = c / ${perGroup}; int group1 = min(c + 1, ${last}) / ${perGroup};`;
+  return `int group0 = c / ${channelsPerGroup}; int group1 = min(c + 1, ${last}) / ${channelsPerGroup};`;
 }
 
 /**

@@ -5,7 +5,10 @@ import {GRAD_ROWS, Plan} from './plan';
 import {viewCoordsSnippet} from './texel_snippets';
 import {NORM_UNIFORMS} from './uniforms';
 
-/** dx = G * (dz - A) + E - F * xhat, unpacked, from the rows of the gradient merge. */
+/**
+ * dx = scale * (dz - meanDz) + centredIntercept - xhatFactor * xhat, unpacked,
+ * from the rows of the gradient merge (GRAD_ROWS).
+ */
 export class InputGradProgram implements GPGPUProgram {
   variableNames = ['dy', 'x', 'coefficients'];
   customUniforms = NORM_UNIFORMS;
@@ -14,23 +17,23 @@ export class InputGradProgram implements GPGPUProgram {
 
   constructor(plan: Plan) {
     this.outputShape = plan.view.viewShape;
-    const row = (offset: number) => `getCoefficients(n * ${GRAD_ROWS.perInstance} + ${offset}, c)`;
-    const {slopes, centre, stats, affine} = GRAD_ROWS;
+    const row = (index: number) => `getCoefficients(n * ${GRAD_ROWS.count} + ${index}, c)`;
+    const {scale, centredIntercept, xhatFactor, meanDz, mean, invStd, gamma, beta} = GRAD_ROWS;
     const gradient =
-      plan.block.activation === 'linear'
+      plan.attributes.activation === 'linear'
         ? 'getDyAtOutCoords()'
-        : `getDyAtOutCoords() * activateGrad(xhat * ${row(affine)} + ${row(affine + 1)})`;
-    // One pixel per channel: A, the channel's mean of dz, is dz itself, and
-    // its float16 rounding must not leave G * (dz - A) nonzero.
+        : `getDyAtOutCoords() * activateGrad(xhat * ${row(gamma)} + ${row(beta)})`;
+    // One pixel per channel: meanDz is dz itself, and its float16 rounding
+    // must not leave scale * (dz - meanDz) nonzero.
     const ownTerm =
-      plan.geometry.spatial === 1 ? '0.0' : `${row(slopes)} * (gradient - ${row(centre + 1)})`;
+      plan.geometry.spatial === 1 ? '0.0' : `${row(scale)} * (gradient - ${row(meanDz)})`;
     this.userCode = `
-      ${activationSnippet(plan.block.activation)}
+      ${activationSnippet(plan.attributes.activation)}
       void main() {
         ${viewCoordsSnippet(plan)}
-        float xhat = (getXAtOutCoords() - ${row(stats)}) * ${row(stats + 1)};
+        float xhat = (getXAtOutCoords() - ${row(mean)}) * ${row(invStd)};
         float gradient = ${gradient};
-        setOutput(${ownTerm} + ${row(slopes + 1)} - ${row(centre)} * xhat);
+        setOutput(${ownTerm} + ${row(centredIntercept)} - ${row(xhatFactor)} * xhat);
       }`;
   }
 }

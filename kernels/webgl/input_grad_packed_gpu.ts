@@ -5,7 +5,10 @@ import {GRAD_ROWS, Plan} from './plan';
 import {rowsTexel, texelPass} from './texel_snippets';
 import {NORM_UNIFORMS} from './uniforms';
 
-/** dx = G * (dz - A) + E - F * xhat, packed, from the rows of the gradient merge. */
+/**
+ * dx = scale * (dz - meanDz) + centredIntercept - xhatFactor * xhat, packed,
+ * from the rows of the gradient merge (GRAD_ROWS), a pair of rows a texel.
+ */
 export class PackedInputGradProgram implements GPGPUProgram {
   variableNames = ['dy', 'x', 'coefficients'];
   packedInputs = true;
@@ -16,31 +19,32 @@ export class PackedInputGradProgram implements GPGPUProgram {
 
   constructor(plan: Plan) {
     this.outputShape = plan.view.viewShape;
-    const rows = (name: 'slopes' | 'centre' | 'stats' | 'affine') =>
-      `vec4 ${name} = ${rowsTexel('coefficients', GRAD_ROWS[name])};`;
-    const linear = plan.block.activation === 'linear';
+    // The texel of a pair of rows, named after its two terms.
+    const pair = (name: string, first: 'scale' | 'xhatFactor' | 'mean' | 'gamma') =>
+      `vec4 ${name} = ${rowsTexel('coefficients', GRAD_ROWS[first])};`;
+    const linear = plan.attributes.activation === 'linear';
     const gradient = linear
       ? 'getDyAtOutCoords()'
       : `getDyAtOutCoords() *
-         activateGrad4(xhat * spread(affine, c, false) + spread(affine, c, true))`;
-    // One pixel per channel: A, the channel's mean of dz, is dz itself, and
-    // its float16 rounding must not leave G * (dz - A) nonzero.
+         activateGrad4(xhat * spread(gammaBeta, c, false) + spread(gammaBeta, c, true))`;
+    // One pixel per channel: meanDz is dz itself, and its float16 rounding
+    // must not leave scale * (dz - meanDz) nonzero.
     const ownTerm =
       plan.geometry.spatial === 1
         ? 'vec4(0.0)'
-        : 'spread(slopes, c, false) * (gradient - spread(centre, c, true))';
+        : 'spread(scaleCentredIntercept, c, false) * (gradient - spread(xhatFactorMeanDz, c, true))';
     this.userCode = texelPass(
       plan,
-      GRAD_ROWS.perInstance,
+      GRAD_ROWS.count,
       `
-        ${rows('slopes')}
-        ${rows('centre')}
-        ${rows('stats')}
-        ${linear ? '' : rows('affine')}
-        vec4 xhat = (getXAtOutCoords() - spread(stats, c, false)) * spread(stats, c, true);
+        ${pair('scaleCentredIntercept', 'scale')}
+        ${pair('xhatFactorMeanDz', 'xhatFactor')}
+        ${pair('meanInvStd', 'mean')}
+        ${linear ? '' : pair('gammaBeta', 'gamma')}
+        vec4 xhat = (getXAtOutCoords() - spread(meanInvStd, c, false)) * spread(meanInvStd, c, true);
         vec4 gradient = ${gradient};
-        setOutput(${ownTerm} + spread(slopes, c, true) - spread(centre, c, false) * xhat);`,
-      activationSnippet(plan.block.activation),
+        setOutput(${ownTerm} + spread(scaleCentredIntercept, c, true) - spread(xhatFactorMeanDz, c, false) * xhat);`,
+      activationSnippet(plan.attributes.activation),
     );
   }
 }

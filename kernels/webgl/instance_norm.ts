@@ -39,8 +39,8 @@ const FAMILIES = {
 /**
  * Instance norm, and group norm (attrs.groups), with the fused activation,
  * in five draws: chunk moments; their merge into per-channel rows
- * (FORWARD_ROWS: the affine, the pivot, the group's mean and invStd); the
- * mean and invStd outputs; y = act((x - pivot) * scale + offset). x is read
+ * (FORWARD_ROWS: scale, shift, pivot, the group's mean and invStd); the
+ * mean and invStd outputs; y = act((x - pivot) * scale + shift). x is read
  * twice in full (chunk pass, normalize); the other draws touch N*C values
  * (times the chunks for the merge).
  */

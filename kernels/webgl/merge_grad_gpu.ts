@@ -5,7 +5,7 @@ import {GRAD_ROWS, Plan} from './plan';
 import {NORM_UNIFORMS} from './uniforms';
 
 /**
- * Gradient merge, unpacked: `[N * GRAD_ROWS, C]`, one value a fragment (the
+ * Gradient merge, unpacked: `[N * GRAD_ROWS.count, C]`, one value a fragment (the
  * rows of gradMergeSnippet). Reads the partials only: the group's
  * mean and invStd, gamma and beta come in their second set of rows.
  */
@@ -18,9 +18,9 @@ export class MergeGradProgram implements GPGPUProgram {
 
   constructor(plan: Plan) {
     const {batch, channels} = plan.geometry;
-    this.outputShape = [batch * GRAD_ROWS.perInstance, channels];
+    this.outputShape = [batch * GRAD_ROWS.count, channels];
     this.userCode = `
       ${gradMergeSnippet(plan)}
-      ${mergeMain(plan, GRAD_ROWS.perInstance)}`;
+      ${mergeMain(plan, GRAD_ROWS.count)}`;
   }
 }

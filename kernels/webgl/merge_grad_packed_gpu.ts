@@ -6,7 +6,7 @@ import {GRAD_ROWS, Plan} from './plan';
 import {NORM_UNIFORMS} from './uniforms';
 
 /**
- * Gradient merge, packed: `[N * GRAD_ROWS, C]`, a texel holding two rows of
+ * Gradient merge, packed: `[N * GRAD_ROWS.count, C]`, a texel holding two rows of
  * two channels (the rows of gradMergeSnippet); the group's mean and invStd
  * read from the saved statistics.
  */
@@ -20,10 +20,10 @@ export class PackedMergeGradProgram implements GPGPUProgram {
 
   constructor(plan: Plan) {
     const {batch, channels} = plan.geometry;
-    this.outputShape = [batch * GRAD_ROWS.perInstance, channels];
+    this.outputShape = [batch * GRAD_ROWS.count, channels];
     this.variableNames = ['partials', 'mean', 'invStd', ...paramNames(plan)];
     this.userCode = `
       ${gradMergeSnippet(plan)}
-      ${packedMergeMain(plan, GRAD_ROWS.perInstance)}`;
+      ${packedMergeMain(plan, GRAD_ROWS.count)}`;
   }
 }

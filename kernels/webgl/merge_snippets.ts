@@ -7,7 +7,8 @@
  * of channel c from `vec4 groupStats(int n, int group)`. The merges read all
  * inputs packed; the unpacked family's read the partials only.
  */
-import {channelBlocks, FORWARD_ROWS, GRAD_ROWS, ParamKind, Plan} from './plan';
+import type {ParamLayout} from '../common/attributes';
+import {channelTiles, FORWARD_ROWS, GRAD_ROWS, Plan} from './plan';
 import {chunkPixelsSnippet, groupStart} from './chunk_snippets';
 import {firstPixelsSnippet, PICK_SNIPPET} from './texel_snippets';
 
@@ -17,9 +18,9 @@ import {firstPixelsSnippet, PICK_SNIPPET} from './texel_snippets';
  * from lanes z, w of the partials' second set of rows (chunk 0).
  */
 export function affineSnippet(plan: Plan): string {
-  const blocks = channelBlocks(plan.geometry, plan.view);
-  const secondSet = `getPartials(${plan.geometry.batch * blocks} + n * ${blocks} + c, 0, 0)`;
-  const read = (kind: ParamKind, sampler: string, absent: string, lane: string) =>
+  const tiles = channelTiles(plan.geometry, plan.view);
+  const secondSet = `getPartials(${plan.geometry.batch * tiles} + n * ${tiles} + c, 0, 0)`;
+  const read = (kind: ParamLayout, sampler: string, absent: string, lane: string) =>
     kind === 'absent'
       ? absent
       : !plan.view.packed
@@ -28,13 +29,13 @@ export function affineSnippet(plan: Plan): string {
           ? `pick1d(${sampler}(c), c)`
           : `pick2d(${sampler}(n, c), n, c)`;
   return `
-    float gammaOf(int n, int c) { return ${read(plan.block.gamma, 'getGamma', '1.0', 'z')}; }
-    float betaOf(int n, int c) { return ${read(plan.block.beta, 'getBeta', '0.0', 'w')}; }`;
+    float gammaOf(int n, int c) { return ${read(plan.attributes.gamma, 'getGamma', '1.0', 'z')}; }
+    float betaOf(int n, int c) { return ${read(plan.attributes.beta, 'getBeta', '0.0', 'w')}; }`;
 }
 
 /** GLSL expression: invStd from a biased `variance`, per epsilon mode. */
 function invStdOf(plan: Plan, variance: string): string {
-  return plan.block.epsilonMode === 'stddev'
+  return plan.attributes.epsilonMode === 'stddev'
     ? `1.0 / (sqrt(${variance}) + epsilon)`
     : `1.0 / sqrt(${variance} + epsilon)`;
 }
@@ -49,26 +50,26 @@ function invStdOf(plan: Plan, variance: string): string {
  * holds one channel, its pivot in z; packed, a pair, the pivot read from x.
  */
 export function forwardMergeSnippet(plan: Plan): string {
-  const {channelsPerGroup: perGroup, groupSize} = plan.geometry;
+  const {channelsPerGroup, groupSize} = plan.geometry;
   const {count} = plan.chunking;
-  const blocks = channelBlocks(plan.geometry, plan.view);
+  const tiles = channelTiles(plan.geometry, plan.view);
   const access = plan.view.packed
     ? `${firstPixelsSnippet(plan, 'x')}
        vec2 chunkMoments(int n, int c, int k) {
-         vec4 chunk = getPartials(n * ${blocks} + c / 2, 0, 2 * k);
+         vec4 chunk = getPartials(n * ${tiles} + c / 2, 0, 2 * k);
          return imod(c, 2) == 0 ? chunk.xy : chunk.zw;
        }
        float groupPivot(int n, int c) { return xFirstPixel(n, ${groupStart(plan, 'c')}); }`
-    : `vec2 chunkMoments(int n, int c, int k) { return getPartials(n * ${blocks} + c, 0, 2 * k).xy; }
-       float groupPivot(int n, int c) { return getPartials(n * ${blocks} + c, 0, 0).z; }`;
+    : `vec2 chunkMoments(int n, int c, int k) { return getPartials(n * ${tiles} + c, 0, 2 * k).xy; }
+       float groupPivot(int n, int c) { return getPartials(n * ${tiles} + c, 0, 0).z; }`;
   const eachChunk = (body: string) => `
-    for (int i = 0; i < ${perGroup}; i++) {
+    for (int i = 0; i < ${channelsPerGroup}; i++) {
       for (int k = 0; k < ${count}; k++) {
-        vec2 chunk = chunkMoments(n, group * ${perGroup} + i, k);
+        vec2 chunk = chunkMoments(n, group * ${channelsPerGroup} + i, k);
         ${body}
       }
     }`;
-  const {affine, pivot} = FORWARD_ROWS;
+  const rows = FORWARD_ROWS;
   return `
     ${chunkPixelsSnippet(plan)}
     ${PICK_SNIPPET}
@@ -82,36 +83,34 @@ export function forwardMergeSnippet(plan: Plan): string {
       ${eachChunk(`
         float d = chunk.x - mean;
         variance += (chunkPixels(k) / ${groupSize}.0) * (chunk.y * chunk.y + d * d);`)}
-      return vec4(mean, ${invStdOf(plan, 'variance')}, groupPivot(n, group * ${perGroup}), 0.0);
+      return vec4(mean, ${invStdOf(plan, 'variance')}, groupPivot(n, group * ${channelsPerGroup}), 0.0);
     }
     vec2 rowPair(int n, int c, int row, vec4 stats) {
       float scale = stats.y * gammaOf(n, c);
-      return row == ${affine} ? vec2(scale, betaOf(n, c) - stats.x * scale) :
-             row == ${pivot} ? vec2(stats.z, 0.0) : vec2(stats.z + stats.x, stats.y);
+      return row == ${rows.scale} ? vec2(scale, betaOf(n, c) - stats.x * scale) :
+             row == ${rows.pivot} ? vec2(stats.z, 0.0) : vec2(stats.z + stats.x, stats.y);
     }`;
 }
 
 /**
- * Gradient: per channel, A = mean(dz), B = mean(dz * xhat), X = mean(xhat)
- * over its pixels (`vec3 channelGradMeans(n, c)`); per group (`groupStats`),
- * U = mean over its channels of gamma * A, Xg = that of X,
- * V = mean of gamma * B - Xg * U, and invStd. Then with k = invStd
- * ('variance') or 1 / (1 / invStd - epsilon) ('stddev', 0 where that sigma
- * is <= 0), dx = G * (dz - A) + E - F * xhat (GRAD_ROWS), and per channel
- * dbeta = S * A, dgamma = S * (B - Xg * A). Subtracting Xg re-centres xhat,
- * removing the shift the float32 rounding of the saved mean causes at large
- * offsets (the true xhat has mean zero over the group). Unpacked, a chunk
- * texel holds one channel (A, B, X) and a second set of rows (mean, invStd,
- * gamma, beta);
- * packed, (A, B) of a pair, X of the pair in the second set, the statistics
- * read from the mean and invStd inputs.
+ * Gradient, in the terms of ../common/passes.ts: per channel, meanDz,
+ * mean(dz * xhat) and mean(xhat) over its pixels (`vec3
+ * channelGradMeans(n, c)`); per group (`groupStats`), meanU = the mean over
+ * its channels of gamma * meanDz, xhatShift = that of mean(xhat),
+ * V = mean of gamma * mean(dz * xhat) - xhatShift * meanU, and invStd. Then
+ * xhatFactor = k * V, dx = scale * (dz - meanDz) + centredIntercept -
+ * xhatFactor * xhat (GRAD_ROWS), and per channel dbeta = S * meanDz, dgamma =
+ * S * (mean(dz * xhat) - xhatShift * meanDz). Unpacked, a chunk texel holds
+ * one channel's three means and a second set of rows (mean, invStd, gamma,
+ * beta); packed, two of a pair, mean(xhat) of the pair in the second set, the
+ * statistics read from the mean and invStd inputs.
  */
 export function gradMergeSnippet(plan: Plan): string {
-  const {batch, channelsPerGroup: perGroup, spatial} = plan.geometry;
-  const blocks = channelBlocks(plan.geometry, plan.view);
-  const secondSet = batch * blocks;
+  const {batch, channelsPerGroup, spatial} = plan.geometry;
+  const tiles = channelTiles(plan.geometry, plan.view);
+  const secondSet = batch * tiles;
   const texel = (offset: string, c: string) =>
-    `getPartials(${offset}n * ${blocks} + ${c}, 0, 2 * k)`;
+    `getPartials(${offset}n * ${tiles} + ${c}, 0, 2 * k)`;
   const access = plan.view.packed
     ? `vec3 chunkGradMeans(int n, int c, int k) {
          vec4 chunk = ${texel('', 'c / 2')};
@@ -124,13 +123,13 @@ export function gradMergeSnippet(plan: Plan): string {
     : `vec3 chunkGradMeans(int n, int c, int k) { return ${texel('', 'c')}.xyz; }
        vec2 groupMeanInvStd(int n, int group) {
          int k = 0;
-         return ${texel(`${secondSet} + `, `group * ${perGroup}`)}.xy;
+         return ${texel(`${secondSet} + `, `group * ${channelsPerGroup}`)}.xy;
        }`;
   const k =
-    plan.block.epsilonMode === 'stddev'
+    plan.attributes.epsilonMode === 'stddev'
       ? 'float sigma = 1.0 / stats.w - epsilon; float k = sigma > 0.0 ? 1.0 / sigma : 0.0;'
       : 'float k = stats.w;';
-  const {slopes, centre, stats, affine} = GRAD_ROWS;
+  const rows = GRAD_ROWS;
   return `
     ${chunkPixelsSnippet(plan)}
     ${PICK_SNIPPET}
@@ -145,30 +144,30 @@ export function gradMergeSnippet(plan: Plan): string {
     }
     vec4 groupStats(int n, int group) {
       vec3 sums = vec3(0.0);
-      for (int i = 0; i < ${perGroup}; i++) {
-        int c = group * ${perGroup} + i;
+      for (int i = 0; i < ${channelsPerGroup}; i++) {
+        int c = group * ${channelsPerGroup} + i;
         vec3 means = channelGradMeans(n, c);
         float gamma = gammaOf(n, c);
         sums += vec3(gamma * means.x, gamma * means.y, means.z);
       }
-      sums /= ${perGroup}.0;
+      sums /= ${channelsPerGroup}.0;
       return vec4(sums.x, sums.y - sums.z * sums.x, sums.z,
                   groupMeanInvStd(n, group).y);
     }
     vec2 rowPair(int n, int c, int row, vec4 stats) {
-      if (row == ${stats}) {
-        return groupMeanInvStd(n, c / ${perGroup});
+      if (row == ${rows.mean}) {
+        return groupMeanInvStd(n, c / ${channelsPerGroup});
       }
       float gamma = gammaOf(n, c);
-      if (row == ${affine}) {
+      if (row == ${rows.gamma}) {
         return vec2(gamma, betaOf(n, c));
       }
       ${k}
       vec3 means = channelGradMeans(n, c);
-      if (row == ${slopes}) {
+      if (row == ${rows.scale}) {
         return vec2(gamma * stats.w, stats.w * (gamma * means.x - stats.x) + k * stats.y * stats.z);
       }
-      if (row == ${centre}) {
+      if (row == ${rows.xhatFactor}) {
         return vec2(k * stats.y, means.x);
       }
       return vec2(means.x, means.y - stats.z * means.x) * ${spatial}.0;
@@ -181,7 +180,7 @@ export function gradMergeSnippet(plan: Plan): string {
  * per group the texel touches.
  */
 export function packedMergeMain(plan: Plan, rowsPerInstance: number): string {
-  const {channels, channelsPerGroup: perGroup} = plan.geometry;
+  const {channels, channelsPerGroup} = plan.geometry;
   const stored = storedValue(plan, 'vec4(first.x, second.x, first.y, second.y)');
   return `
     void main() {
@@ -189,12 +188,12 @@ export function packedMergeMain(plan: Plan, rowsPerInstance: number): string {
       int n = coords.x / ${rowsPerInstance};
       int row = coords.x - n * ${rowsPerInstance};
       int c = coords.y;
-      int group = c / ${perGroup};
+      int group = c / ${channelsPerGroup};
       vec4 stats = groupStats(n, group);
       vec2 first = rowPair(n, c, row, stats);
       vec2 second = vec2(0.0);
       if (c + 1 < ${channels}) {
-        int next = (c + 1) / ${perGroup};
+        int next = (c + 1) / ${channelsPerGroup};
         if (next != group) {
           stats = groupStats(n, next);
         }

@@ -6,7 +6,7 @@ import {viewCoordsSnippet} from './texel_snippets';
 import {NORM_UNIFORMS} from './uniforms';
 
 /**
- * Forward elementwise pass, unpacked: y = act((x - pivot) * scale + offset)
+ * Forward elementwise pass, unpacked: y = act((x - pivot) * scale + shift)
  * from the merge's rows; x - pivot rather than x - mean, whose float32
  * rounding at an offset of 1e4 is ~5e-4.
  */
@@ -18,13 +18,13 @@ export class NormalizeProgram implements GPGPUProgram {
 
   constructor(plan: Plan) {
     this.outputShape = plan.view.viewShape;
-    const row = (offset: number) => `getStats(n * ${FORWARD_ROWS.perInstance} + ${offset}, c)`;
-    const {affine, pivot} = FORWARD_ROWS;
+    const row = (index: number) => `getStats(n * ${FORWARD_ROWS.count} + ${index}, c)`;
+    const {scale, shift, pivot} = FORWARD_ROWS;
     this.userCode = `
-      ${activationSnippet(plan.block.activation)}
+      ${activationSnippet(plan.attributes.activation)}
       void main() {
         ${viewCoordsSnippet(plan)}
-        float z = (getXAtOutCoords() - ${row(pivot)}) * ${row(affine)} + ${row(affine + 1)};
+        float z = (getXAtOutCoords() - ${row(pivot)}) * ${row(scale)} + ${row(shift)};
         setOutput(activate(z));
       }`;
   }

@@ -5,7 +5,7 @@ import {FORWARD_ROWS, Plan} from './plan';
 import {rowsTexel, texelPass} from './texel_snippets';
 import {NORM_UNIFORMS} from './uniforms';
 
-/** Forward elementwise pass, packed: y = act((x - pivot) * scale + offset), a texel at a time. */
+/** Forward elementwise pass, packed: y = act((x - pivot) * scale + shift), a texel at a time. */
 export class PackedNormalizeProgram implements GPGPUProgram {
   variableNames = ['x', 'stats'];
   packedInputs = true;
@@ -16,19 +16,19 @@ export class PackedNormalizeProgram implements GPGPUProgram {
 
   constructor(plan: Plan) {
     this.outputShape = plan.view.viewShape;
-    const affine = rowsTexel('stats', FORWARD_ROWS.affine);
+    const scaleShift = rowsTexel('stats', FORWARD_ROWS.scale);
     const pivot = rowsTexel('stats', FORWARD_ROWS.pivot);
     const z =
-      '(getXAtOutCoords() - spread(pivot, c, false)) * spread(affine, c, false) + spread(affine, c, true)';
-    const y = plan.block.activation === 'linear' ? z : `activate4(${z})`;
+      '(getXAtOutCoords() - spread(pivot, c, false)) * spread(scaleShift, c, false) + spread(scaleShift, c, true)';
+    const y = plan.attributes.activation === 'linear' ? z : `activate4(${z})`;
     this.userCode = texelPass(
       plan,
-      FORWARD_ROWS.perInstance,
+      FORWARD_ROWS.count,
       `
-        vec4 affine = ${affine};
+        vec4 scaleShift = ${scaleShift};
         vec4 pivot = ${pivot};
         setOutput(${y});`,
-      activationSnippet(plan.block.activation),
+      activationSnippet(plan.attributes.activation),
     );
   }
 }

@@ -3,7 +3,7 @@ import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
 import {GRAD_ROWS, Plan} from './plan';
 
 /**
- * dgamma or dbeta, packed, from the rows GRAD_ROWS.params of the gradient
+ * dgamma or dbeta, packed, from the rows GRAD_ROWS.dgamma / dbeta of the gradient
  * merge: `[C]`, added over instances, or `[N, C]` for a per-instance gamma
  * or beta.
  */
@@ -16,15 +16,19 @@ export class PackedParamGradProgram implements GPGPUProgram {
 
   constructor(plan: Plan, which: 'dgamma' | 'dbeta') {
     const {batch, channels} = plan.geometry;
-    const {perInstance, params} = GRAD_ROWS;
-    const lanes = which === 'dgamma' ? 'zw' : 'xy';
-    const perInstanceOutput = plan.block[which === 'dgamma' ? 'gamma' : 'beta'] === 'perInstance';
+    const {count} = GRAD_ROWS;
+    // A texel holds a pair of rows (even, odd): the even one in x, y, the odd one in z, w.
+    const row = GRAD_ROWS[which];
+    const pairRow = row - (row % 2);
+    const lanes = row % 2 === 1 ? 'zw' : 'xy';
+    const perInstanceOutput =
+      plan.attributes[which === 'dgamma' ? 'gamma' : 'beta'] === 'perInstance';
     this.outputShape = perInstanceOutput ? [batch, channels] : [channels];
     // Per instance: texel (n..n+1, c..c+1); at an odd N the second row is padding.
     this.userCode = perInstanceOutput
       ? `
       vec2 rowOf(int n, int c) {
-        return getCoefficients(n * ${perInstance} + ${params}, c).${lanes};
+        return getCoefficients(n * ${count} + ${pairRow}, c).${lanes};
       }
       void main() {
         ivec2 coords = getOutputCoords();
@@ -37,7 +41,7 @@ export class PackedParamGradProgram implements GPGPUProgram {
         int c = getOutputCoords();
         vec2 total = vec2(0.0);
         for (int n = 0; n < ${batch}; n++) {
-          total += getCoefficients(n * ${perInstance} + ${params}, c).${lanes};
+          total += getCoefficients(n * ${count} + ${pairRow}, c).${lanes};
         }
         setOutput(vec4(total, 0.0, 0.0));
       }`;

@@ -1,15 +1,15 @@
 /**
  * Planning for the webgl kernels: numbers only, no shader text. How the
  * programs see x (View), how the pixels of each (instance, channel) are
- * split into chunks (Chunking, per renderer), which attributes the shaders
- * specialise on (Block), and the rows of the merge textures.
+ * split into chunks (Chunking, per device class), which attributes the shaders
+ * specialise on (KernelAttributes), and the rows of the merge textures.
  *
  * Two families of programs, picked once per call by how x is stored, with
  * the same constructor arguments, inputs and intermediate layouts:
  * - unpacked (one float per texel; WEBGL_PACK=false): programs see x as its
  *   3-D view `[N, S, C]` / `[N, C, S]` (free for an unpacked texture, which is
  *   laid out by flat index);
- * - packed (RGBA texels holding 2x2 blocks of the last two axes; the
+ * - packed (RGBA texels holding 2x2 tiles of the last two axes; the
  *   default): programs see x as `[B, R, Cc]`, the leading axes collapsed and
  *   the last two kept, which leaves the texture untouched (reshape-free). The
  *   channel sits on a different axis of that view per layout (ChannelAxis).
@@ -23,9 +23,12 @@ import {env} from '@tensorflow/tfjs-core';
 import type {TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
 
-import type {Activation, EpsilonMode, NormAttrs} from '../../src/kernel_names';
-import {isPerInstance, NormGeometry, normGeometry, threeDShape} from '../../src/geometry';
-import {Renderer, rendererOf} from './renderer';
+import type {NormAttrs} from '../../src/kernel_names';
+import {NormGeometry, normGeometry, threeDShape} from '../../src/geometry';
+import {KernelAttributes, kernelAttributes} from '../common/attributes';
+import {pairedRowLayout} from '../common/passes';
+import type {DeviceClass} from '../common/device_class';
+import {deviceClassOf} from './device_class';
 
 /**
  * Where the channel is in a packed texel of `[B, R, Cc]`:
@@ -66,17 +69,6 @@ export interface View {
   halfFloat: boolean;
 }
 
-/** Where a gamma or beta is: absent (1 or 0), `[C]` or `[N, C]`. */
-export type ParamKind = 'absent' | 'perChannel' | 'perInstance';
-
-/** The attributes the shaders specialise on (epsilon and alpha are uniforms). */
-export interface Block {
-  activation: Activation;
-  epsilonMode: EpsilonMode;
-  gamma: ParamKind;
-  beta: ParamKind;
-}
-
 /** How the units of each (instance, channel) are split among fragments. */
 export interface Chunking {
   /** Units per chunk (the last chunk may have fewer). */
@@ -90,7 +82,7 @@ export interface Plan {
   geometry: NormGeometry;
   view: View;
   chunking: Chunking;
-  block: Block;
+  attributes: KernelAttributes;
 }
 
 export function view(
@@ -178,21 +170,21 @@ export function view(
  * which share texels when the channel is a texel axis and are read with one
  * fetch.
  */
-export function blockWidth(seen: View): number {
+export function tileWidth(seen: View): number {
   return seen.packed ? 2 : 1;
 }
 
-/** Channel blocks (of blockWidth channels) per instance. */
-export function channelBlocks(geometry: NormGeometry, seen: View): number {
-  return Math.ceil(geometry.channels / blockWidth(seen));
+/** Channel tiles (of tileWidth channels) per instance. */
+export function channelTiles(geometry: NormGeometry, seen: View): number {
+  return Math.ceil(geometry.channels / tileWidth(seen));
 }
 
 /**
  * Software: about 2048 chunk-pass fragments in all, each over 64 to 1024
  * pixels (a 256x256 image with 16 channels gets 256 chunks per (instance,
- * channel), 8x64x64x32 gets 16). Measured on SwiftShader, 128 to 512 pixels
- * per chunk all time alike for the chunk passes, while the merges grow with
- * the chunk count.
+ * channel), 8x64x64x32 gets 16): on SwiftShader the chunk passes take about
+ * the same time at 128 to 512 pixels per chunk, while the merges grow with
+ * the chunk count (SwiftShader bench rows 1x256x256x16 and 8x64x64x32).
  *
  * GPU: fragments are plenty; what bounds a pass is its longest loop. A chunk
  * fragment loops over its units, a merge fragment twice over the chunks of
@@ -200,15 +192,19 @@ export function channelBlocks(geometry: NormGeometry, seen: View): number {
  * unitsPerChunk * texelsPerUnit ~ 2 * count * channelsPerGroup, at least 16
  * pixels.
  */
-export function chooseChunking(geometry: NormGeometry, seen: View, renderer: Renderer): Chunking {
+export function chooseChunking(
+  geometry: NormGeometry,
+  seen: View,
+  deviceClass: DeviceClass,
+): Chunking {
   const {units, unitPixels} = seen;
   let unitsPerChunk: number;
-  if (renderer === 'gpu') {
+  if (deviceClass === 'gpu') {
     const balanced = Math.sqrt((2 * units * geometry.channelsPerGroup) / seen.texelsPerUnit);
     unitsPerChunk = Math.max(Math.ceil(16 / unitPixels), Math.round(balanced));
   } else {
-    const blocksInAll = geometry.batch * channelBlocks(geometry, seen);
-    const chunksWanted = Math.max(1, Math.round(2048 / blocksInAll));
+    const tilesInAll = geometry.batch * channelTiles(geometry, seen);
+    const chunksWanted = Math.max(1, Math.round(2048 / tilesInAll));
     const targetPixels = Math.min(1024, Math.max(64, Math.ceil(geometry.spatial / chunksWanted)));
     unitsPerChunk = Math.round(targetPixels / unitPixels);
   }
@@ -229,41 +225,34 @@ export function squaresScale(seen: View, chunking: Chunking): number {
 }
 
 /**
- * Rows per instance of the forward merge `[N * rows, C]`, both families
- * (packed, a texel holds two rows, an even one and the next, of two
- * channels; each pair of rows is named by its even row). The elementwise
- * pass is z = (x - pivot) * scale + offset.
+ * Rows per instance of the forward merge `[N * FORWARD_ROWS.count, C]`, both
+ * families, in pairs (packed, a texel holds a pair of rows of two channels,
+ * read by the pair's first term). Terms of the pass model
+ * (../common/passes.ts): y = act((x - pivot) * scale + shift); mean and
+ * invStd are the outputs.
  */
-export const FORWARD_ROWS = {
-  /** (scale = invStd * gamma, offset = beta - (mean - pivot) * scale) */
-  affine: 0,
-  /** (pivot, 0) */
-  pivot: 2,
-  /** (mean, invStd): the outputs */
-  stats: 4,
-  perInstance: 6,
-} as const;
+export const FORWARD_ROWS = pairedRowLayout([
+  ['scale', 'shift'],
+  ['pivot', null],
+  ['mean', 'invStd'],
+]);
 
 /**
- * Rows per instance of the gradient merge `[N * rows, C]`, both families.
- * With dz = dy * act'(z), A the channel's mean of dz and xhat = (x - mean) *
- * invStd: dx = G * (dz - A) + E - F * xhat. Every row is a mean or a centred
- * value, bounded by |dz| * invStd: float16-safe; a one-element group gets
- * dz - A = 0, E = 0 and xhat = 0 exactly.
+ * Rows per instance of the gradient merge `[N * GRAD_ROWS.count, C]`, both
+ * families, in pairs. dx = scale * (dz - meanDz) + centredIntercept -
+ * xhatFactor * xhat (../common/passes.ts); gamma and beta give z for the
+ * activation's derivative; dbeta and dgamma are one instance's. Every row is
+ * a mean or a centred value, bounded by |dz| * invStd: float16-safe; a
+ * one-element group gets dz - meanDz = 0, centredIntercept = 0 and xhat = 0
+ * exactly.
  */
-export const GRAD_ROWS = {
-  /** (G = gamma * invStd, E = invStd * (gamma * A - U) + k * V * Xg) */
-  slopes: 0,
-  /** (F = k * V, A) */
-  centre: 2,
-  /** (mean, invStd) */
-  stats: 4,
-  /** (gamma, beta): z for the activation's derivative */
-  affine: 6,
-  /** (dbeta, dgamma) of one instance */
-  params: 8,
-  perInstance: 10,
-} as const;
+export const GRAD_ROWS = pairedRowLayout([
+  ['scale', 'centredIntercept'],
+  ['xhatFactor', 'meanDz'],
+  ['mean', 'invStd'],
+  ['gamma', 'beta'],
+  ['dbeta', 'dgamma'],
+]);
 
 /**
  * Whether to run the packed family: x is stored packed, or not yet on the
@@ -277,20 +266,6 @@ export function prefersPacked(backend: MathBackendWebGL, x: TensorInfo): boolean
   if (x.shape.length < 3) return false;
   const data = backend.texData.get(x.dataId);
   return data.isPacked === true || (data.texture == null && env().getBool('WEBGL_PACK'));
-}
-
-export function paramKind(param: TensorInfo | undefined): ParamKind {
-  if (param == null) return 'absent';
-  return isPerInstance(param.shape) ? 'perInstance' : 'perChannel';
-}
-
-export function blockOf(attrs: NormAttrs, gamma?: TensorInfo, beta?: TensorInfo): Block {
-  return {
-    activation: attrs.activation ?? 'linear',
-    epsilonMode: attrs.epsilonMode ?? 'variance',
-    gamma: paramKind(gamma),
-    beta: paramKind(beta),
-  };
 }
 
 export function planFor(
@@ -309,17 +284,17 @@ export function planFor(
   return {
     geometry,
     view: seen,
-    chunking: chooseChunking(geometry, seen, rendererOf(backend)),
-    block: blockOf(attrs, gamma, beta),
+    chunking: chooseChunking(geometry, seen, deviceClassOf(backend)),
+    attributes: kernelAttributes(attrs, gamma, beta),
   };
 }
 
 /**
- * Output shape of the chunk passes: one texel per (instance, channel block,
+ * Output shape of the chunk passes: one texel per (instance, channel tile,
  * chunk), `sets` times; the chunks along the texture's width, so that the
  * draw is not a one-texel-wide strip (SwiftShader shades 2x2 quads).
  */
 export function partialsShape(plan: Plan, sets = 1): number[] {
-  const blocks = channelBlocks(plan.geometry, plan.view);
-  return [sets * plan.geometry.batch * blocks, 2, 2 * plan.chunking.count];
+  const tiles = channelTiles(plan.geometry, plan.view);
+  return [sets * plan.geometry.batch * tiles, 2, 2 * plan.chunking.count];
 }

@@ -4,7 +4,8 @@ import {FORWARD_ROWS, Plan} from './plan';
 
 /**
  * The `[N, groups]` output mean or invStd of the forward, unpacked, from the
- * rows FORWARD_ROWS.stats of the merge at each group's first channel.
+ * rows FORWARD_ROWS.mean and invStd of the merge at each group's first
+ * channel.
  */
 export class StatOutputProgram implements GPGPUProgram {
   variableNames = ['stats'];
@@ -14,11 +15,11 @@ export class StatOutputProgram implements GPGPUProgram {
   constructor(plan: Plan, which: 'mean' | 'invStd') {
     const {batch, groups, channelsPerGroup} = plan.geometry;
     this.outputShape = [batch, groups];
-    const row = FORWARD_ROWS.stats + (which === 'mean' ? 0 : 1);
+    const row = FORWARD_ROWS[which];
     this.userCode = `
       void main() {
         ivec2 coords = getOutputCoords();
-        setOutput(getStats(coords.x * ${FORWARD_ROWS.perInstance} + ${row},
+        setOutput(getStats(coords.x * ${FORWARD_ROWS.count} + ${row},
                            coords.y * ${channelsPerGroup}));
       }`;
   }

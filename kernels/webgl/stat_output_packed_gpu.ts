@@ -4,7 +4,8 @@ import {FORWARD_ROWS, Plan} from './plan';
 
 /**
  * The `[N, groups]` output mean or invStd of the forward, packed, from the
- * rows FORWARD_ROWS.stats of the merge at each group's first channel.
+ * rows FORWARD_ROWS.mean and invStd of the merge at each group's first
+ * channel.
  */
 export class PackedStatOutputProgram implements GPGPUProgram {
   variableNames = ['stats'];
@@ -16,13 +17,17 @@ export class PackedStatOutputProgram implements GPGPUProgram {
   constructor(plan: Plan, which: 'mean' | 'invStd') {
     const {batch, groups, channelsPerGroup} = plan.geometry;
     this.outputShape = [batch, groups];
-    const [even, odd] = which === 'mean' ? ['x', 'y'] : ['z', 'w'];
-    const {perInstance, stats} = FORWARD_ROWS;
+    // A texel holds a pair of rows (even, odd) of channels (c, c + 1): the
+    // even row in x, y, the odd one in z, w.
+    const row = FORWARD_ROWS[which];
+    const pairRow = row - (row % 2);
+    const [even, odd] = row % 2 === 0 ? ['x', 'y'] : ['z', 'w'];
+    const {count} = FORWARD_ROWS;
     // Texel (n..n+1, group..group+1); at an odd N or groups the rest is padding.
     this.userCode = `
       float statOf(int n, int group) {
         int c = group * ${channelsPerGroup};
-        vec4 rows = getStats(n * ${perInstance} + ${stats}, c);
+        vec4 rows = getStats(n * ${count} + ${pairRow}, c);
         return imod(c, 2) == 1 ? rows.${odd} : rows.${even};
       }
       void main() {

@@ -6,6 +6,8 @@
 import {env} from '@tensorflow/tfjs-core';
 import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 
+import {DeviceClass, forcedDeviceClass} from '../common/device_class';
+
 /** Lanes per workgroup of the reduction and fold passes on a GPU. */
 export const WORKGROUP_SIZE = 64;
 
@@ -39,9 +41,8 @@ export interface WorkgroupBudget {
  * Widest channelsLast row (C) the one-pass forward takes when its lanes load
  * more than one element each: they then read the group's channels at a stride
  * of C floats, and past 32 floats (128 bytes) those reads stop sharing cache
- * lines. On an H200 in Chrome the one-pass forward of 2x64x64x320 (16 loads a
- * lane) took 0.31 ms of kernel time, the three passes 0.14; 16x16x16x128 (one
- * load a lane) took 0.063 in one pass and 0.11 in three.
+ * lines. Bench rows 2x64x64x320 (several loads a lane: three passes) and
+ * 16x16x16x128 (one load a lane: one pass) show it.
  */
 export const ONE_PASS_MAX_ROW = 32;
 
@@ -61,10 +62,10 @@ export const GPU_BUDGET: WorkgroupBudget = {
 };
 
 /**
- * A CPU-emulated adapter (SwiftShader, a fallback adapter) runs a workgroup
- * on one thread and its barriers as coroutines: measured on 2 cores, 4
- * workgroups per core each looping over many items, and one lane per slot
- * (no barrier tree), were fastest.
+ * Workgroups per core on a CPU-emulated adapter (SwiftShader, a fallback
+ * adapter), which runs a workgroup on one thread and its barriers as
+ * coroutines: a few workgroups per core, each looping over many items with
+ * one lane per slot (no barrier tree). The SwiftShader bench rows show it.
  */
 const CPU_WORKGROUPS_PER_CORE = 4;
 
@@ -93,12 +94,7 @@ export function adapterFacts(backend: WebGPUBackend): AdapterFacts {
   };
 }
 
-/**
- * What runs the shaders: 'software', a CPU-emulated adapter (SwiftShader, a
- * fallback adapter), or a 'gpu'.
- */
-export type DeviceClass = 'software' | 'gpu';
-
+/** The device class (../common/device_class.ts) of an adapter. */
 export function deviceClassOf(facts: AdapterFacts): DeviceClass {
   return facts.isFallbackAdapter === true || facts.architecture === 'swiftshader'
     ? 'software'
@@ -114,25 +110,16 @@ export function budgetFor(deviceClass: DeviceClass, cores: number): WorkgroupBud
     max: workgroups,
     maxMembers: 1,
     foldLanes: 1,
-    // The fused pass's barriers and workgroup memory run its elementwise
-    // loop as coroutines: on SwiftShader it took 2-3x the kernel time of
-    // the fold and elementwise passes together.
+    // The fused pass's barriers and workgroup memory would run its
+    // elementwise loop as coroutines: the fold and elementwise passes instead.
     fusedPass: false,
-    // One workgroup of one lane per (n, group) serializes the whole extent on
-    // a core: on SwiftShader the three passes were 2-10x faster.
+    // One workgroup of one lane per (n, group) would serialize the whole
+    // extent on a core: the three passes instead.
     onePassLanes: 0,
     onePassMaxRow: 0,
     economicSplits: true,
   };
 }
-
-/**
- * tfjs flag forcing the plan of a device class: 'auto' (the default: by
- * adapter), 'gpu' or 'software'. The tests run the GPU plan, one-pass
- * programs included, on SwiftShader with it.
- */
-export const PLAN_FLAG = 'INSTANCE_NORM_WEBGPU_PLAN';
-env().registerFlag(PLAN_FLAG, () => 'auto');
 
 /** Each backend's device class, read once (Dawn's adapterInfo is a native call). */
 const deviceClasses = new WeakMap<WebGPUBackend, DeviceClass>();
@@ -153,7 +140,6 @@ export function workgroupBudget(backend: WebGPUBackend): WorkgroupBudget {
     return {...GPU_BUDGET, target: forced, max: forced, onePassLanes: 0, economicSplits: false};
   }
   const cores = (typeof navigator !== 'undefined' && navigator.hardwareConcurrency) || 2;
-  const plan = env().get(PLAN_FLAG);
-  const deviceClass = plan === 'gpu' || plan === 'software' ? plan : deviceClassOfBackend(backend);
+  const deviceClass = forcedDeviceClass() ?? deviceClassOfBackend(backend);
   return budgetFor(deviceClass, cores);
 }

@@ -10,13 +10,20 @@
  * `makeUniforms`, the same command encoder and compute pass, the same
  * deferred-submit batching and the same timestamp queries for `tf.time`.
  * Every private member used is reached through backend_seam.ts.
+ *
+ * The WebGPU kernels keep three caches, each an LruCache with a stated bound:
+ * the program cache (program_cache.ts: program key → program and WGSL text →
+ * pipeline), the bind groups per layout (here) and the per-signature plan
+ * memo (signature_memo.ts).
  */
 import {env} from '@tensorflow/tfjs-core';
 import type {TensorInfo} from '@tensorflow/tfjs-core';
 import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 
 import type {BackendInternals} from './backend_seam';
-import {UniformField, uniformStruct, UniformValue} from './uniforms';
+import {LruCache} from './lru_cache';
+import {CachedProgram, pipelineOf} from './program_cache';
+import type {UniformField, UniformValue} from './uniforms';
 
 /** A storage buffer of the program: its WGSL name and element type. */
 export interface BufferBinding {
@@ -37,153 +44,6 @@ export interface ComputeProgram {
   code: string;
 }
 
-interface CompiledProgram {
-  pipeline: GPUComputePipeline;
-  layout: GPUBindGroupLayout;
-}
-
-/** Pipelines per device, keyed by their full WGSL text. */
-const pipelines = new WeakMap<GPUDevice, Map<string, CompiledProgram>>();
-
-/** Each builder's programs, keyed by its arguments. */
-const builtPrograms = new Map<unknown, Map<string, ComputeProgram>>();
-
-/**
- * `builder(...args)`, built once per distinct arguments (their JSON: the
- * builders take plain objects of numbers and strings): a call then skips
- * assembling the WGSL (~20 µs a program in Node). The pipeline stays keyed
- * by the WGSL itself.
- */
-export function builtProgram<Args extends unknown[]>(
-  builder: (...args: Args) => ComputeProgram,
-  ...args: Args
-): ComputeProgram {
-  let programs = builtPrograms.get(builder);
-  if (programs == null) {
-    programs = new Map();
-    builtPrograms.set(builder, programs);
-  }
-  const key = JSON.stringify(args);
-  let program = programs.get(key);
-  if (program == null) {
-    program = builder(...args);
-    programs.set(key, program);
-  }
-  return program;
-}
-
-/** Most call signatures remembered (the oldest goes first). */
-const MAX_SIGNATURES = 1024;
-
-/** Per call signature, the values a kernel computed for it, by name. */
-const signatures = new Map<string, Map<string, unknown>>();
-
-/** A value computed once per call signature: `memo(name, compute)`. */
-export type Memo = <T>(name: string, compute: () => T) => T;
-
-/**
- * The memo of a call signature: a string naming everything a kernel's
- * geometry, plans, programs and uniform values depend on (its shapes,
- * attributes and workgroup budget). A repeated call then skips them all and
- * does two map lookups per value (in Node + Dawn they were 16% of the
- * kernels' host time).
- */
-export function signatureMemo(signature: string): Memo {
-  let values = signatures.get(signature);
-  if (values == null) {
-    values = new Map();
-    if (signatures.size >= MAX_SIGNATURES) {
-      signatures.delete(signatures.keys().next().value as string);
-    }
-    signatures.set(signature, values);
-  }
-  const memo = values;
-  return <T>(name: string, compute: () => T): T => {
-    if (!memo.has(name)) memo.set(name, compute());
-    return memo.get(name) as T;
-  };
-}
-
-/** The WGSL of each program object, assembled once. */
-const sources = new WeakMap<ComputeProgram, string>();
-
-function sourceOf(program: ComputeProgram): string {
-  let source = sources.get(program);
-  if (source == null) {
-    source = shaderSource(program);
-    sources.set(program, source);
-  }
-  return source;
-}
-
-/** The full WGSL of a program: uniforms, bindings and the entry point. */
-export function shaderSource(program: ComputeProgram): string {
-  const storage = [
-    ...program.outputs.map(b => ({...b, access: 'read_write'})),
-    ...program.inputs.map(b => ({...b, access: 'read'})),
-  ];
-  const declarations = storage.map(
-    (b, i) => `@group(0) @binding(${i}) var<storage, ${b.access}> ${b.name} : array<${b.type}>;`,
-  );
-  return `// ${program.name}
-    ${uniformStruct(program.uniforms)}
-    ${declarations.join('\n    ')}
-    @group(0) @binding(${storage.length}) var<uniform> uniforms : Uniforms;
-
-    ${program.code}
-
-    @compute @workgroup_size(${program.workgroupSize})
-    fn main(@builtin(local_invocation_index) lane : u32,
-            @builtin(workgroup_id) workgroup : vec3<u32>,
-            @builtin(num_workgroups) workgroups : vec3<u32>) {
-      compute(i32(lane), i32(workgroup.y * workgroups.x + workgroup.x),
-              i32(workgroups.x * workgroups.y));
-    }
-  `;
-}
-
-/** Prints the shader as tfjs does for its own under the flag `WEBGPU_PRINT_SHADER`. */
-function printShader(name: string, source: string): void {
-  const flag = String(env().get('WEBGPU_PRINT_SHADER')).toLowerCase();
-  if (flag === '' || flag === 'false') return;
-  if (flag === 'all' || flag.split(',').some(item => name.toLowerCase().includes(item))) {
-    console.group(name);
-    console.debug(source);
-    console.groupEnd();
-  }
-}
-
-function compile(device: GPUDevice, program: ComputeProgram): CompiledProgram {
-  let cache = pipelines.get(device);
-  if (cache == null) {
-    cache = new Map();
-    pipelines.set(device, cache);
-  }
-  const source = sourceOf(program);
-  let compiled = cache.get(source);
-  if (compiled == null) {
-    printShader(program.name, source);
-    const entries: GPUBindGroupLayoutEntry[] = [
-      ...program.outputs.map(() => 'storage' as const),
-      ...program.inputs.map(() => 'read-only-storage' as const),
-    ].map((type, binding) => ({binding, visibility: GPUShaderStage.COMPUTE, buffer: {type}}));
-    entries.push({
-      binding: entries.length,
-      visibility: GPUShaderStage.COMPUTE,
-      buffer: {type: 'uniform'},
-    });
-    const layout = device.createBindGroupLayout({entries});
-    const pipeline = device.createComputePipeline({
-      label: program.name,
-      layout: device.createPipelineLayout({bindGroupLayouts: [layout]}),
-      compute: {module: device.createShaderModule({code: source}), entryPoint: 'main'},
-    });
-    compiled = {pipeline, layout};
-    cache.set(source, compiled);
-  }
-  return compiled;
-}
-
 /**
  * Dispatches `program` on `inputs`, writing new float32 tensors of
  * `outputShapes` (in the order of `program.outputs`), and returns them.
@@ -191,7 +51,7 @@ function compile(device: GPUDevice, program: ComputeProgram): CompiledProgram {
 export function runProgram(
   backend: WebGPUBackend,
   internals: BackendInternals,
-  program: ComputeProgram,
+  program: CachedProgram,
   inputs: TensorInfo[],
   outputShapes: number[][],
   uniforms: UniformValue[],
@@ -202,7 +62,7 @@ export function runProgram(
     backend.uploadToGPU(tensor.dataId);
     internals.commandQueueOwnedIds.add(tensor.dataId);
   }
-  const {pipeline, layout} = compile(backend.device, program);
+  const {pipeline, layout} = pipelineOf(backend.device, program);
   const resources = tensors.map(tensor => internals.tensorToBinding(tensor));
   resources.push(internals.makeUniforms(uniforms));
   record(
@@ -216,14 +76,14 @@ export function runProgram(
 }
 
 /**
- * Most bind groups kept per layout (the oldest goes first). tfjs' buffer
- * manager hands the same pooled buffers out again call after call, so a loop
- * over one shape meets the same few sets of buffers.
+ * Bind groups kept per layout. tfjs' buffer manager hands the same pooled
+ * buffers out again call after call, so a loop over one shape meets the same
+ * few sets of buffers.
  */
 export const BIND_GROUPS_PER_LAYOUT = 64;
 
 /** Bind groups per layout, keyed by their buffers (identity, offset, size) in binding order. */
-const bindGroups = new WeakMap<GPUBindGroupLayout, Map<string, GPUBindGroup>>();
+const bindGroups = new WeakMap<GPUBindGroupLayout, LruCache<string, GPUBindGroup>>();
 const bufferIds = new WeakMap<GPUBuffer, number>();
 let nextBufferId = 0;
 
@@ -238,12 +98,12 @@ function bufferId(buffer: GPUBuffer): number {
 
 /**
  * The bind group of `resources` (binding i is resources[i]) for `layout`:
- * created once per distinct set of buffers. createBindGroup was the largest
- * host cost of a dispatch (Node + Dawn on an H100: 45% of the kernels' host
- * time). A hit is always safe: the buffers are the ones bound right now, so
- * none of them is destroyed; a buffer's id is never given to another.
+ * created once per distinct set of buffers (createBindGroup is the largest
+ * host cost of a dispatch). A hit is always safe: the buffers are the ones
+ * bound right now, so none of them is destroyed; a buffer's id is never
+ * given to another.
  */
-function bindGroupOf(
+export function bindGroupOf(
   device: GPUDevice,
   layout: GPUBindGroupLayout,
   resources: GPUBufferBinding[],
@@ -258,29 +118,26 @@ function bindGroupOf(
   }
   let cache = bindGroups.get(layout);
   if (cache == null) {
-    cache = new Map();
+    cache = new LruCache(BIND_GROUPS_PER_LAYOUT);
     bindGroups.set(layout, cache);
   }
   let key = '';
   for (const {buffer, offset, size} of resources) {
     key += `${bufferId(buffer)}:${offset ?? 0}:${size ?? ''},`;
   }
-  let group = cache.get(key);
-  if (group == null) {
-    group = create();
-    if (cache.size >= BIND_GROUPS_PER_LAYOUT) {
-      cache.delete(cache.keys().next().value as string);
-    }
-    cache.set(key, group);
-  }
-  return group;
+  return cache.getOrCreate(key, create);
+}
+
+/** How many bind groups `layout` holds now (for the specs). */
+export function bindGroupsHeld(layout: GPUBindGroupLayout): number {
+  return bindGroups.get(layout)?.size ?? 0;
 }
 
 /** recordAndSubmit's dispatch, timers and submit policy. */
 function record(
   internals: BackendInternals,
   device: GPUDevice,
-  program: ComputeProgram,
+  program: CachedProgram,
   pipeline: GPUComputePipeline,
   bindGroup: GPUBindGroup,
 ): void {
@@ -321,7 +178,7 @@ function record(
 
 /** Runs one program inside {@link runPasses}. */
 export type PassRunner = (
-  program: ComputeProgram,
+  program: CachedProgram,
   inputs: TensorInfo[],
   outputShapes: number[][],
   uniforms: UniformValue[],

@@ -1,13 +1,7 @@
 import type {NormGeometry} from '../../src/geometry';
 import {activationSnippet} from './activation_snippet';
-import {
-  affineInputs,
-  KernelAttributes,
-  needsPreActivation,
-  paramElement,
-  ParamLayout,
-  xhatFactorExpression,
-} from './attributes';
+import {KernelAttributes, needsPreActivation, ParamLayout} from '../common/attributes';
+import {affineInputs, paramElement, varianceFactorExpression} from './attributes';
 import type {ComputeProgram} from './dispatch';
 import {fusedProgram} from './program_kinds';
 import {
@@ -19,6 +13,7 @@ import {
   rowEntry,
 } from './fused_snippet';
 import {FUSED_UNIFORMS} from './fused_normalize_program';
+import {INPUT_GRAD_ROWS} from './param_grad_program';
 import {SUM_FIELDS} from './grad_sums_program';
 import {gradSumsSnippet} from './moments_snippet';
 import type {FusedPlan} from './plan';
@@ -30,8 +25,13 @@ export const FUSED_INPUT_GRAD_UNIFORMS = [
   ...fields('f32', 'epsilon', 'alpha'),
 ];
 
-/** The per-(n, c) values of dx a channelsLast item keeps per channel of its tile. */
-const ROWS = ['gamma', 'beta', 'invStd', 'center', 'perXhat', 'meanU', 'xhatShift'] as const;
+/**
+ * The per-(n, c) terms of dx a channelsLast item keeps per channel of its
+ * tile: those of the unfused pass (INPUT_GRAD_ROWS).
+ */
+const ROWS = Object.keys(INPUT_GRAD_ROWS).filter(key => key !== 'count') as Array<
+  Exclude<keyof typeof INPUT_GRAD_ROWS, 'count'>
+>;
 
 /**
  * WGSL adding instance n's term to a parameter gradient of this layout:
@@ -53,9 +53,9 @@ function writeParamGrad(name: string, layout: ParamLayout, value: string): strin
  * X = sum(xhat) of each (n, chunk, c), each item folds the group sums
  * sum(gamma * A), sum(gamma * B) and sum(X) of the groups it touches (X / M,
  * zero but for the rounding of the saved mean, re-centers xhat) and writes
- * dx = invStd * (gamma * dz - meanU) - perXhat * (xhat - xhatShift) over its
- * part of x, with xhat = (x - center) * invStd and dz = dy * act'(xhat *
- * gamma + beta). xhat is formed first: perXhat * invStd alone would fall
+ * dx = invStd * (gamma * dz - meanU) - xhatFactor * (xhat - xhatShift) over its
+ * part of x, with xhat = (x - mean) * invStd and dz = dy * act'(xhat *
+ * gamma + beta). xhat is formed first: xhatFactor * invStd alone would fall
  * below float32's normal range at magnitudes near 1e18; gamma * dz - meanU
  * is exactly 0 for a one-element group.
  *
@@ -75,7 +75,7 @@ export function fusedInputGradProgram(
   const activated = needsPreActivation(attributes);
   const gamma = (n: string, channel: string) => paramElement('gamma', attributes.gamma, n, channel);
   const beta = (n: string, channel: string) => paramElement('beta', attributes.beta, n, channel);
-  const xhatFactor = xhatFactorExpression(attributes.epsilonMode, 'scale');
+  const varianceFactor = varianceFactorExpression(attributes.epsilonMode, 'groupInvStd');
   const sweeps = attributes.gamma !== 'perInstance' || attributes.beta !== 'perInstance';
   const rows = ROWS.filter(row => row !== 'beta' || activated);
   const accumulate = `let at = partialAt(n, split, ${SUM_FIELDS}, channel);
@@ -85,9 +85,9 @@ export function fusedInputGradProgram(
   const values: Record<(typeof ROWS)[number], string> = {
     gamma: gamma('n', 'channel'),
     beta: beta('n', 'channel'),
-    invStd: 'scale',
-    center: 'center',
-    perXhat: 'perXhat',
+    invStd: 'groupInvStd',
+    mean: 'groupMean',
+    xhatFactor: 'xhatFactor',
     meanU: 'meanU',
     xhatShift: 'xhatShift',
   };
@@ -101,7 +101,7 @@ export function fusedInputGradProgram(
           }
         }`
     : `if (realGroup && memberIndex == 0) {
-          groupValues = GroupValues(scale, center, perXhat, meanU, xhatShift);
+          groupValues = GroupValues(groupInvStd, groupMean, xhatFactor, meanU, xhatShift);
         }`;
   const xhatShiftOf = channelsLast
     ? `let local = channel - range.x;
@@ -122,8 +122,8 @@ export function fusedInputGradProgram(
     ? rows.map(row => `var<workgroup> ${row}Row : array<${load}, TILE_LOADS>;`).join('\n')
     : `struct GroupValues {
         invStd : f32,
-        center : f32,
-        perXhat : f32,
+        mean : f32,
+        xhatFactor : f32,
         meanU : f32,
         xhatShift : f32,
       };
@@ -157,10 +157,10 @@ export function fusedInputGradProgram(
           'reduceSums',
           `let count = f32(uniforms.spatial * uniforms.channelsPerGroup);
           let statistic = n * uniforms.groups + group;
-          let center = partials[savedAt(statistic)];
-          let scale = partials[savedAt(uniforms.batch * uniforms.groups + statistic)];
+          let groupMean = partials[savedAt(statistic)];
+          let groupInvStd = partials[savedAt(uniforms.batch * uniforms.groups + statistic)];
           let xhatShift = total.xhat / count;
-          let perXhat = ${xhatFactor} * (total.dyXhat - xhatShift * total.dy) / count;
+          let xhatFactor = ${varianceFactor} * (total.dyXhat - xhatShift * total.dy) / count;
           let meanU = total.dy / count;
           ${keep}`,
         )}
@@ -197,10 +197,10 @@ export function fusedInputGradProgram(
         ${channelsLast ? '' : 'let values = groupValues;'}
         ${itemLoadsLoop(
           geometry,
-          `let scale = ${valueOf('invStd')};
-          let xhat = (x[i] - ${valueOf('center')}) * scale;
-          let dxValue = scale * (${valueOf('gamma')} * ${dz} - ${valueOf('meanU')}) -
-              ${valueOf('perXhat')} * (xhat - ${valueOf('xhatShift')});
+          `let groupInvStd = ${valueOf('invStd')};
+          let xhat = (x[i] - ${valueOf('mean')}) * groupInvStd;
+          let dxValue = groupInvStd * (${valueOf('gamma')} * ${dz} - ${valueOf('meanU')}) -
+              ${valueOf('xhatFactor')} * (xhat - ${valueOf('xhatShift')});
           // A one-element group: exactly 0 (fused multiply-adds leave a rounding).
           dx[i] = select(dxValue, ${load}(0.0), uniforms.groupSize == 1);`,
         )}

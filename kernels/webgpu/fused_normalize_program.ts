@@ -1,6 +1,7 @@
 import type {NormGeometry} from '../../src/geometry';
 import {activationSnippet} from './activation_snippet';
-import {affineInputs, invStdExpression, KernelAttributes, paramElement} from './attributes';
+import type {KernelAttributes} from '../common/attributes';
+import {affineInputs, invStdExpression, paramElement} from './attributes';
 import type {ComputeProgram} from './dispatch';
 import {fusedProgram} from './program_kinds';
 import {
@@ -18,17 +19,17 @@ import {fields, GEOMETRY_UNIFORMS} from './uniforms';
 
 export const FUSED_UNIFORMS = [
   ...GEOMETRY_UNIFORMS,
-  ...fields('i32', 'splits', 'chunk', 'segments', 'segment', 'tiles', 'items', 'itemsPerGroup'),
+  ...fields('i32', 'splits', 'chunk', 'segments', 'segment', 'tiles', 'items', 'itemsPerWorkgroup'),
 ];
 
 export const FUSED_NORMALIZE_UNIFORMS = [...FUSED_UNIFORMS, ...fields('f32', 'epsilon', 'alpha')];
 
 /**
  * Forward pass 2: each item merges the partial moments (Chan's formula, all
- * shifted by the group's pivot, its first element) of every group it
+ * of x - pivot, the group's first element) of every group it
  * touches over their chunks and channels, and writes y = act((x - pivot) *
  * scale + shift) over its part of x, with scale = invStd * gamma and shift =
- * beta - shiftedMean * scale: float32 accuracy at any offset. The items of
+ * beta - (mean - pivot) * scale: float32 accuracy at any offset. The items of
  * the first chunk write mean and invStd `[N, groups]` of the groups whose
  * first channel they hold.
  *
@@ -72,7 +73,7 @@ export function fusedNormalizeProgram(
     ? `var<workgroup> scaleRow : array<${load}, TILE_LOADS>;
       var<workgroup> shiftRow : array<${load}, TILE_LOADS>;
       var<workgroup> pivotRow : array<${load}, TILE_LOADS>;`
-    : "// The (shifted mean, invStd, pivot) of the item's group.\n var<workgroup> groupStatistics : vec3<f32>;";
+    : "// The (mean - pivot, invStd, pivot) of the item's group.\n var<workgroup> groupStatistics : vec3<f32>;";
   return fusedProgram(plan, {
     name: 'InstanceNormFusedNormalize',
     outputs: ['y', 'mean', 'invStd'],

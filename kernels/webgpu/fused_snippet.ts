@@ -152,9 +152,9 @@ export function itemLoadsLoop(geometry: NormGeometry, body: string): string {
       ${body}
     }`
     : `
-    let blockLoads = uniforms.channelsPerGroup * uniforms.spatial / VECTOR;
+    let extentLoads = uniforms.channelsPerGroup * uniforms.spatial / VECTOR;
     let begin = item.segment * uniforms.segment;
-    let end = min(blockLoads, begin + uniforms.segment);
+    let end = min(extentLoads, begin + uniforms.segment);
     let base = groupStart(item.n, item.part) / VECTOR;
     let firstChannel = item.part * uniforms.channelsPerGroup;
     for (var k = begin + lane; k < end; k += LANES) {
@@ -171,8 +171,8 @@ export function itemLoadsLoop(geometry: NormGeometry, body: string): string {
 export function fusedMain(body: string): string {
   return `
     fn compute(lane : i32, workgroup : i32, workgroups : i32) {
-      for (var step = 0; step < uniforms.itemsPerGroup; step++) {
-        let item = itemOf(workgroup * uniforms.itemsPerGroup + step);
+      for (var step = 0; step < uniforms.itemsPerWorkgroup; step++) {
+        let item = itemOf(workgroup * uniforms.itemsPerWorkgroup + step);
         if (item.valid) {
           ${body}
         }

@@ -1,5 +1,6 @@
 import {activationSnippet} from './activation_snippet';
-import {affineInputs, KernelAttributes, needsPreActivation, paramElement} from './attributes';
+import {KernelAttributes, needsPreActivation} from '../common/attributes';
+import {affineInputs, paramElement} from './attributes';
 import type {ComputeProgram} from './dispatch';
 import {gradSumsSnippet} from './moments_snippet';
 import type {Tiling} from './plan';
@@ -91,20 +92,20 @@ export function gradSumsProgram(tiling: Tiling, attributes: KernelAttributes): C
       treeReduceSnippet(tilingReduce(tiling), 'reduceSums', 'GradSums', 'addGradSums'),
     ],
     body: `
-        // Block sums (see the moments pass) keep float32 rounding bounded.
+        // Run sums (see the moments pass) keep float32 rounding bounded.
         var own = GradSums(${stat}(0.0), ${stat}(0.0), ${stat}(0.0));
         if (tile.valid) {
-          let center = meanOf(tile);
-          let scale = invStdOf(tile);
+          let groupMean = meanOf(tile);
+          let groupInvStd = invStdOf(tile);
           ${paramValues}
           var i = tile.first;
-          for (var block = 0; block < tile.visits; block += SUM_BLOCK) {
-            let visits = min(SUM_BLOCK, tile.visits - block);
+          for (var runStart = 0; runStart < tile.visits; runStart += SUM_RUN) {
+            let visits = min(SUM_RUN, tile.visits - runStart);
             var sumDy = ${load}(0.0);
             var sumDyXhat = ${load}(0.0);
             var sumXhat = ${load}(0.0);
             for (var k = 0; k < visits; k++) {
-              let xhat = (x[i] - center) * scale;
+              let xhat = (x[i] - groupMean) * groupInvStd;
               let gradient = ${gradient};
               sumDy += gradient;
               sumDyXhat += gradient * xhat;

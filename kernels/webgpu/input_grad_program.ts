@@ -1,6 +1,6 @@
 import type {NormGeometry} from '../../src/geometry';
 import {activationSnippet} from './activation_snippet';
-import {KernelAttributes, needsPreActivation} from './attributes';
+import {KernelAttributes, needsPreActivation} from '../common/attributes';
 import type {ComputeProgram} from './dispatch';
 import {INPUT_GRAD_ROWS} from './param_grad_program';
 import type {ElementwisePlan} from './plan';
@@ -35,10 +35,10 @@ export function inputGradProgram(
       const dz = activated
         ? `dy[i] * activationSlope(xhat * ${coefficient(rows.gamma)} + ${coefficient(rows.beta)})`
         : 'dy[i]';
-      return `let scale = ${coefficient(rows.invStd)};
-        let xhat = (x[i] - ${coefficient(rows.center)}) * scale;
-        let dxValue = scale * (${coefficient(rows.gamma)} * ${dz} - ${coefficient(rows.meanU)}) -
-            ${coefficient(rows.perXhat)} * (xhat - ${coefficient(rows.xhatShift)});
+      return `let groupInvStd = ${coefficient(rows.invStd)};
+        let xhat = (x[i] - ${coefficient(rows.mean)}) * groupInvStd;
+        let dxValue = groupInvStd * (${coefficient(rows.gamma)} * ${dz} - ${coefficient(rows.meanU)}) -
+            ${coefficient(rows.xhatFactor)} * (xhat - ${coefficient(rows.xhatShift)});
         // A one-element group: exactly 0 (fused multiply-adds leave a rounding).
         dx[i] = select(dxValue, ${load}(0.0), uniforms.groupSize == 1);`;
     },

@@ -8,18 +8,20 @@ import {
   InstanceNormInputs,
   kernelConfig,
 } from '../../src/kernel_names';
-import {kernelAttributes} from './attributes';
+import {kernelAttributes} from '../common/attributes';
 import {backendInternals} from './backend_seam';
 import {workgroupBudget} from './budget';
-import {builtProgram, runPasses, signatureMemo} from './dispatch';
+import {runPasses} from './dispatch';
 import {fusedNormalizeProgram, FUSED_NORMALIZE_UNIFORMS} from './fused_normalize_program';
 import {MOMENT_FIELDS, momentsProgram} from './moments_program';
 import {normalizeProgram, NORMALIZE_UNIFORMS} from './normalize_program';
 import {onePassProgram, ONE_PASS_UNIFORMS} from './one_pass_program';
+import {programOf} from './program_cache';
 import {planElementwise, planFused, planOnePass} from './plan';
 import {foldValues, TILING_UNIFORMS, tilingValues} from './program_kinds';
 import {forwardByOps} from './public_path';
 import {NORMALIZE_ROWS, statisticsProgram, STATISTICS_UNIFORMS} from './statistics_program';
+import {signatureMemo} from './signature_memo';
 import {uniformValues} from './uniforms';
 
 /**
@@ -36,7 +38,17 @@ function instanceNormWebGPU(args: {
 }): TensorInfo[] {
   const {inputs, backend, attrs} = args;
   const {x, gamma, beta} = inputs;
-  const signature = JSON.stringify([InstanceNorm, x.shape, attrs, gamma?.shape, beta?.shape]);
+  // Everything the plans depend on: the shapes, the attributes and the
+  // adapter's workgroup budget.
+  const budget = workgroupBudget(backend);
+  const signature = JSON.stringify([
+    InstanceNorm,
+    x.shape,
+    attrs,
+    gamma?.shape,
+    beta?.shape,
+    budget,
+  ]);
   const memo = signatureMemo(signature);
   const geometry = memo('geometry', () =>
     normGeometry(x.shape, attrs.dataFormat, attrs.groups, InstanceNorm),
@@ -59,48 +71,42 @@ function instanceNormWebGPU(args: {
   }
   const internals = backendInternals(backend);
   if (internals == null) return forwardByOps(inputs, attributes, geometry);
-  const budget = workgroupBudget(backend);
-  const planned = signatureMemo(`${signature}${JSON.stringify(budget)}`);
   const params = [gamma, beta].filter((p): p is TensorInfo => p != null);
-  const onePass = planned('onePass', () => planOnePass(geometry, budget));
+  const onePass = memo('onePass', () => planOnePass(geometry, budget));
   if (onePass != null) {
     return runPasses(backend, internals, run =>
       run(
-        planned('onePassProgram', () =>
-          builtProgram(onePassProgram, geometry, onePass, attributes),
-        ),
+        memo('onePassProgram', () => programOf(onePassProgram, geometry, onePass, attributes)),
         [x, ...params],
         [x.shape, [batch, groups], [batch, groups]],
-        planned('onePassUniforms', () =>
+        memo('onePassUniforms', () =>
           uniformValues(ONE_PASS_UNIFORMS, {...geometry, ...attributes}),
         ),
       ),
     );
   }
-  const plan = planned('plan', () => planFused(geometry, budget, MOMENT_FIELDS));
+  const plan = memo('plan', () => planFused(geometry, budget, MOMENT_FIELDS));
   const {tiling} = plan;
   return runPasses(backend, internals, run => {
     const [partials] = run(
-      planned('momentsProgram', () => builtProgram(momentsProgram, tiling)),
+      memo('momentsProgram', () => programOf(momentsProgram, tiling)),
       [x],
       [[batch, tiling.splits, MOMENT_FIELDS, channels]],
-      planned('momentsUniforms', () => uniformValues(TILING_UNIFORMS, tilingValues(tiling))),
+      memo('momentsUniforms', () => uniformValues(TILING_UNIFORMS, tilingValues(tiling))),
     );
     if (plan.fused) {
       return run(
-        planned('fusedProgram', () =>
-          builtProgram(fusedNormalizeProgram, geometry, plan, attributes),
-        ),
+        memo('fusedProgram', () => programOf(fusedNormalizeProgram, geometry, plan, attributes)),
         [partials, x, ...params],
         [x.shape, [batch, groups], [batch, groups]],
-        planned('fusedUniforms', () =>
+        memo('fusedUniforms', () =>
           uniformValues(FUSED_NORMALIZE_UNIFORMS, {...geometry, ...attributes, ...plan}),
         ),
       );
     }
     const [mean, invStd, coefficients] = run(
-      planned('statisticsProgram', () =>
-        builtProgram(statisticsProgram, geometry, budget.foldLanes, attributes),
+      memo('statisticsProgram', () =>
+        programOf(statisticsProgram, geometry, budget.foldLanes, attributes),
       ),
       [partials, x, ...params],
       [
@@ -108,18 +114,18 @@ function instanceNormWebGPU(args: {
         [batch, groups],
         [batch, NORMALIZE_ROWS.count, channels],
       ],
-      planned('statisticsUniforms', () =>
+      memo('statisticsUniforms', () =>
         uniformValues(STATISTICS_UNIFORMS, {...foldValues(tiling), ...attributes}),
       ),
     );
-    const elementwise = planned('elementwise', () => planElementwise(geometry, budget));
+    const elementwise = memo('elementwise', () => planElementwise(geometry, budget));
     const [y] = run(
-      planned('normalizeProgram', () =>
-        builtProgram(normalizeProgram, geometry, elementwise, attributes),
+      memo('normalizeProgram', () =>
+        programOf(normalizeProgram, geometry, elementwise, attributes),
       ),
       [x, coefficients],
       [x.shape],
-      planned('normalizeUniforms', () =>
+      memo('normalizeUniforms', () =>
         uniformValues(NORMALIZE_UNIFORMS, {...geometry, ...attributes, units: elementwise.units}),
       ),
     );

@@ -8,10 +8,10 @@ import {
   InstanceNormGradInputs,
   kernelConfig,
 } from '../../src/kernel_names';
-import {kernelAttributes, needsPreActivation} from './attributes';
+import {kernelAttributes, needsPreActivation} from '../common/attributes';
 import {backendInternals} from './backend_seam';
 import {workgroupBudget} from './budget';
-import {builtProgram, runPasses, signatureMemo} from './dispatch';
+import {runPasses} from './dispatch';
 import {fusedInputGradProgram, FUSED_INPUT_GRAD_UNIFORMS} from './fused_input_grad_program';
 import {
   GRAD_SUMS_UNIFORMS,
@@ -22,9 +22,11 @@ import {
 import {inputGradProgram, INPUT_GRAD_UNIFORMS} from './input_grad_program';
 import {onePassGradProgram, ONE_PASS_GRAD_UNIFORMS} from './one_pass_grad_program';
 import {INPUT_GRAD_ROWS, paramGradProgram, PARAM_GRAD_UNIFORMS} from './param_grad_program';
+import {programOf} from './program_cache';
 import {planElementwise, planFused, planOnePassGrad} from './plan';
 import {foldValues, tilingValues} from './program_kinds';
 import {gradientByOps} from './public_path';
+import {signatureMemo} from './signature_memo';
 import {uniformValues} from './uniforms';
 
 /**
@@ -41,7 +43,17 @@ function instanceNormGradWebGPU(args: {
 }): TensorInfo[] {
   const {inputs, backend, attrs} = args;
   const {dy, x, gamma, beta, mean, invStd} = inputs;
-  const signature = JSON.stringify([InstanceNormGrad, x.shape, attrs, gamma?.shape, beta?.shape]);
+  // Everything the plans depend on: the shapes, the attributes and the
+  // adapter's workgroup budget.
+  const budget = workgroupBudget(backend);
+  const signature = JSON.stringify([
+    InstanceNormGrad,
+    x.shape,
+    attrs,
+    gamma?.shape,
+    beta?.shape,
+    budget,
+  ]);
   const memo = signatureMemo(signature);
   const geometry = memo('geometry', () =>
     normGeometry(x.shape, attrs.dataFormat, attrs.groups, InstanceNormGrad),
@@ -61,67 +73,61 @@ function instanceNormGradWebGPU(args: {
   }
   const internals = backendInternals(backend);
   if (internals == null) return gradientByOps(inputs, attributes, geometry);
-  const budget = workgroupBudget(backend);
-  const planned = signatureMemo(`${signature}${JSON.stringify(budget)}`);
   const activated = needsPreActivation(attributes);
   const params = [gamma, beta].filter((p): p is TensorInfo => p != null);
   const read = [...(gamma ? [gamma] : []), ...(activated && beta ? [beta] : [])];
-  const onePass = planned('onePass', () => planOnePassGrad(geometry, budget, 7 + read.length));
+  const onePass = memo('onePass', () => planOnePassGrad(geometry, budget, 7 + read.length));
   if (onePass != null) {
     return runPasses(backend, internals, run =>
       run(
-        planned('onePassProgram', () =>
-          builtProgram(onePassGradProgram, geometry, onePass, attributes),
-        ),
+        memo('onePassProgram', () => programOf(onePassGradProgram, geometry, onePass, attributes)),
         [dy, x, mean, invStd, ...read],
         [x.shape, gammaShape, betaShape],
-        planned('onePassUniforms', () =>
+        memo('onePassUniforms', () =>
           uniformValues(ONE_PASS_GRAD_UNIFORMS, {...geometry, ...attributes}),
         ),
       ),
     );
   }
-  const plan = planned('plan', () => planFused(geometry, budget, SUM_FIELDS));
+  const plan = memo('plan', () => planFused(geometry, budget, SUM_FIELDS));
   const {tiling} = plan;
   return runPasses(backend, internals, run => {
     const [partials] = run(
-      planned('sumsProgram', () => builtProgram(gradSumsProgram, tiling, attributes)),
+      memo('sumsProgram', () => programOf(gradSumsProgram, tiling, attributes)),
       [dy, x, mean, invStd, ...(activated ? params : [])],
       [[gradPartialsLength(tiling)]],
-      planned('sumsUniforms', () =>
+      memo('sumsUniforms', () =>
         uniformValues(GRAD_SUMS_UNIFORMS, {...tilingValues(tiling), ...attributes}),
       ),
     );
     if (plan.fused) {
       return run(
-        planned('fusedProgram', () =>
-          builtProgram(fusedInputGradProgram, geometry, plan, attributes),
-        ),
+        memo('fusedProgram', () => programOf(fusedInputGradProgram, geometry, plan, attributes)),
         [partials, dy, x, ...read],
         [x.shape, gammaShape, betaShape],
-        planned('fusedUniforms', () =>
+        memo('fusedUniforms', () =>
           uniformValues(FUSED_INPUT_GRAD_UNIFORMS, {...geometry, ...attributes, ...plan}),
         ),
       );
     }
     const [dgamma, dbeta, coefficients] = run(
-      planned('paramGradProgram', () =>
-        builtProgram(paramGradProgram, geometry, budget.foldLanes, attributes),
+      memo('paramGradProgram', () =>
+        programOf(paramGradProgram, geometry, budget.foldLanes, attributes),
       ),
       [partials, mean, invStd, ...read],
       [gammaShape, betaShape, [geometry.batch, INPUT_GRAD_ROWS.count, channels]],
-      planned('paramGradUniforms', () =>
+      memo('paramGradUniforms', () =>
         uniformValues(PARAM_GRAD_UNIFORMS, {...foldValues(tiling), ...attributes}),
       ),
     );
-    const elementwise = planned('elementwise', () => planElementwise(geometry, budget));
+    const elementwise = memo('elementwise', () => planElementwise(geometry, budget));
     const [dx] = run(
-      planned('inputGradProgram', () =>
-        builtProgram(inputGradProgram, geometry, elementwise, attributes),
+      memo('inputGradProgram', () =>
+        programOf(inputGradProgram, geometry, elementwise, attributes),
       ),
       [dy, x, coefficients],
       [x.shape],
-      planned('inputGradUniforms', () =>
+      memo('inputGradUniforms', () =>
         uniformValues(INPUT_GRAD_UNIFORMS, {...geometry, ...attributes, units: elementwise.units}),
       ),
     );

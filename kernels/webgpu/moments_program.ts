@@ -1,4 +1,4 @@
-import {blockMomentsSnippet, momentsSnippet} from './moments_snippet';
+import {runMomentsSnippet, momentsSnippet} from './moments_snippet';
 import type {Tiling} from './plan';
 import {tiledProgram} from './program_kinds';
 import type {ComputeProgram} from './dispatch';
@@ -27,28 +27,28 @@ export function momentsProgram(tiling: Tiling): ComputeProgram {
         component => `xElement(groupStart(tile.n, groupOf(tile, ${component})))`,
       ),
       momentsSnippet(stat),
-      blockMomentsSnippet(load, mergeComponents),
+      runMomentsSnippet(load, mergeComponents),
       treeReduceSnippet(tilingReduce(tiling), 'reduceMoments', 'Moments', 'mergeMoments'),
     ],
     body: `
-        // Plain float32 sums over blocks of MOMENT_BLOCK loads, folded in
+        // Plain float32 sums over runs of MOMENT_RUN loads, folded in
         // with Chan's formula: a lane may visit a whole chunk without its
         // rounding or range growing.
         var own = Moments(0.0, ${stat}(0.0), ${stat}(0.0));
         if (tile.valid) {
           let pivot = pivotOf(tile);
           var i = tile.first;
-          for (var block = 0; block < tile.visits; block += MOMENT_BLOCK) {
-            let visits = min(MOMENT_BLOCK, tile.visits - block);
+          for (var runStart = 0; runStart < tile.visits; runStart += MOMENT_RUN) {
+            let visits = min(MOMENT_RUN, tile.visits - runStart);
             var sum = ${load}(0.0);
             var squares = ${load}(0.0);
             for (var k = 0; k < visits; k++) {
-              let shifted = x[i] - pivot;
-              sum += shifted;
-              squares += shifted * shifted;
+              let fromPivot = x[i] - pivot;
+              sum += fromPivot;
+              squares += fromPivot * fromPivot;
               i += tile.stride;
             }
-            own = mergeMoments(own, blockMoments(f32(visits), sum, squares));
+            own = mergeMoments(own, runMoments(f32(visits), sum, squares));
           }
         }
         let total = reduceMoments(lane, tile.slot, tile.memberIndex, own);

@@ -1,10 +1,10 @@
 /**
- * WGSL of the statistics the passes carry: pivot-shifted moments with
+ * WGSL of the statistics the passes carry: moments of x - pivot with
  * Chan's merge, and the three sums of the gradient.
  */
 
 /**
- * (count, mean, variance) of pivot-shifted values and Chan's merge of two of
+ * (count, mean, variance) of values x - pivot and Chan's merge of two of
  * them: exact for a constant group (the variance stays 0) and stable for any
  * split of the extent. The variance, not M2 = count * variance, is kept and
  * merged with weights count / total, so nothing grows with the pixel count:
@@ -34,13 +34,13 @@ export function momentsSnippet(type: string): string {
 }
 
 /**
- * `fn blockMoments(count, sum, squares) -> Moments`: the moments of a short
- * block of loads from their plain float32 sum and sum of squares (short, so
+ * `fn runMoments(count, sum, squares) -> Moments`: the moments of a short
+ * run of loads from their plain float32 sum and sum of squares (short, so
  * squares of up to ~4e18 cannot overflow; the pivot keeps the cancellation
  * harmless). With `mergeComponents` (vec4 loads of pixels of one row) the four
  * components are merged too.
  */
-export function blockMomentsSnippet(loadType: string, mergeComponents: boolean): string {
+export function runMomentsSnippet(loadType: string, mergeComponents: boolean): string {
   const perComponent = `
       let mean = sum / count;
       let variance = max((squares - sum * mean) / count, ${loadType}(0.0));`;
@@ -51,7 +51,7 @@ export function blockMomentsSnippet(loadType: string, mergeComponents: boolean):
       return Moments(4.0 * count, rowMean, dot(variance, quarter) + dot(spread * spread, quarter));`
     : 'return Moments(count, mean, variance);';
   return `
-    fn blockMoments(count : f32, sum : ${loadType}, squares : ${loadType}) -> Moments {
+    fn runMoments(count : f32, sum : ${loadType}, squares : ${loadType}) -> Moments {
       ${perComponent}
       ${result}
     }

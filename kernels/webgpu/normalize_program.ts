@@ -1,6 +1,6 @@
 import type {NormGeometry} from '../../src/geometry';
 import {activationSnippet} from './activation_snippet';
-import type {KernelAttributes} from './attributes';
+import type {KernelAttributes} from '../common/attributes';
 import type {ComputeProgram} from './dispatch';
 import type {ElementwisePlan} from './plan';
 import {ELEMENTWISE_UNIFORMS, elementwiseProgram} from './program_kinds';

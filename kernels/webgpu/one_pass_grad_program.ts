@@ -1,13 +1,7 @@
 import type {NormGeometry} from '../../src/geometry';
 import {activationSnippet} from './activation_snippet';
-import {
-  affineInputs,
-  KernelAttributes,
-  needsPreActivation,
-  paramElement,
-  ParamLayout,
-  xhatFactorExpression,
-} from './attributes';
+import {KernelAttributes, needsPreActivation, ParamLayout} from '../common/attributes';
+import {affineInputs, paramElement, varianceFactorExpression} from './attributes';
 import type {ComputeProgram} from './dispatch';
 import type {OnePassPlan} from './plan';
 import {treeReduceSnippet} from './reduce_snippet';
@@ -53,7 +47,7 @@ export function onePassGradProgram(
   const channelOfIndex = channelsLast
     ? 'index % uniforms.channelsPerGroup'
     : 'index / uniforms.spatial';
-  const xhatFactor = xhatFactorExpression(attributes.epsilonMode, 'scale');
+  const varianceFactor = varianceFactorExpression(attributes.epsilonMode, 'groupInvStd');
   const params = affineInputs({
     gamma: attributes.gamma,
     beta: activated ? attributes.beta : 'absent',
@@ -96,8 +90,8 @@ export function onePassGradProgram(
         for (var group = workgroup; group < uniforms.groups; group += workgroups) {
           for (var n = 0; n < uniforms.batch; n++) {
             let statistic = n * uniforms.groups + group;
-            let center = mean[statistic];
-            let scale = invStd[statistic];
+            let groupMean = mean[statistic];
+            let groupInvStd = invStd[statistic];
             for (var first = 0; first < uniforms.channelsPerGroup; first += SLOTS) {
               let slot = lane % SLOTS;
               let memberIndex = lane / SLOTS;
@@ -106,7 +100,7 @@ export function onePassGradProgram(
               var own = vec3<f32>(0.0);
               for (var pixel = memberIndex; inGroup && pixel < uniforms.spatial; pixel += MEMBERS) {
                 let at = ${pixelOffset};
-                let xhat = (x[at] - center) * scale;
+                let xhat = (x[at] - groupMean) * groupInvStd;
                 let gradient = ${dz};
                 own += vec3<f32>(gradient, gradient * xhat, xhat);
               }
@@ -125,7 +119,7 @@ export function onePassGradProgram(
               total += vec3<f32>(weight * sums.x, weight * sums.y, sums.z);
             }
             let xhatShift = total.z / count;
-            let perXhat = ${xhatFactor} * (total.y - xhatShift * total.x) / count;
+            let xhatFactor = ${varianceFactor} * (total.y - xhatShift * total.x) / count;
             let meanU = total.x / count;
             for (var member = lane; member < uniforms.channelsPerGroup; member += LANES) {
               let channel = group * uniforms.channelsPerGroup + member;
@@ -136,8 +130,8 @@ export function onePassGradProgram(
             for (var index = lane; index < extent; index += LANES) {
               let at = ${extentOffset};
               let channel = group * uniforms.channelsPerGroup + ${channelOfIndex};
-              let xhat = (x[at] - center) * scale;
-              let dxValue = scale * (${gamma} * ${dz} - meanU) - perXhat * (xhat - xhatShift);
+              let xhat = (x[at] - groupMean) * groupInvStd;
+              let dxValue = groupInvStd * (${gamma} * ${dz} - meanU) - xhatFactor * (xhat - xhatShift);
               // A one-element group: exactly 0 (fused multiply-adds leave a rounding).
               dx[at] = select(dxValue, 0.0, extent == 1);
             }

@@ -1,8 +1,9 @@
 import type {NormGeometry} from '../../src/geometry';
 import {activationSnippet} from './activation_snippet';
-import {affineInputs, invStdExpression, KernelAttributes, paramElement} from './attributes';
+import type {KernelAttributes} from '../common/attributes';
+import {affineInputs, invStdExpression, paramElement} from './attributes';
 import type {ComputeProgram} from './dispatch';
-import {blockMomentsSnippet, momentsSnippet} from './moments_snippet';
+import {runMomentsSnippet, momentsSnippet} from './moments_snippet';
 import type {OnePassPlan} from './plan';
 import {treeReduceSnippet} from './reduce_snippet';
 import {fields, GEOMETRY_UNIFORMS} from './uniforms';
@@ -11,8 +12,8 @@ export const ONE_PASS_UNIFORMS = [...GEOMETRY_UNIFORMS, ...fields('f32', 'epsilo
 
 /**
  * The whole forward in one dispatch when an (n, group)'s extent is small (see
- * planOnePass): a workgroup per (n, group) takes its pivot-shifted moments
- * (blocks merged with Chan's formula, then a tree), writes mean and invStd,
+ * planOnePass): a workgroup per (n, group) takes the moments of its x - pivot
+ * (runs merged with Chan's formula, then a tree), writes mean and invStd,
  * and normalizes the extent it has just read (from cache).
  */
 export function onePassProgram(
@@ -43,9 +44,9 @@ export function onePassProgram(
     uniforms: ONE_PASS_UNIFORMS,
     code: `
       const LANES = ${lanes};
-      const MOMENT_BLOCK = 16;
+      const MOMENT_RUN = 16;
       ${momentsSnippet('f32')}
-      ${blockMomentsSnippet('f32', false)}
+      ${runMomentsSnippet('f32', false)}
       ${activationSnippet(attributes.activation, 'f32', false)}
       ${treeReduceSnippet(
         {workgroupSize: lanes, members: lanes, memberStride: 1, slotStride: 0},
@@ -72,17 +73,17 @@ export function onePassProgram(
           var own = Moments(0.0, 0.0, 0.0);
           let visits = select(0, (extent - lane + LANES - 1) / LANES, lane < extent);
           var index = lane;
-          for (var block = 0; block < visits; block += MOMENT_BLOCK) {
-            let count = min(MOMENT_BLOCK, visits - block);
+          for (var runStart = 0; runStart < visits; runStart += MOMENT_RUN) {
+            let count = min(MOMENT_RUN, visits - runStart);
             var sum = 0.0;
             var squares = 0.0;
             for (var k = 0; k < count; k++) {
-              let shifted = x[offsetOf(n, group, index)] - pivot;
-              sum += shifted;
-              squares += shifted * shifted;
+              let fromPivot = x[offsetOf(n, group, index)] - pivot;
+              sum += fromPivot;
+              squares += fromPivot * fromPivot;
               index += LANES;
             }
-            own = mergeMoments(own, blockMoments(f32(count), sum, squares));
+            own = mergeMoments(own, runMoments(f32(count), sum, squares));
           }
           let total = reduceMoments(lane, 0, lane, own);
           let invStdValue = ${invStdValue};

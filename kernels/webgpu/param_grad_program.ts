@@ -1,12 +1,7 @@
 import type {NormGeometry} from '../../src/geometry';
-import {
-  affineInputs,
-  KernelAttributes,
-  needsPreActivation,
-  paramElement,
-  ParamLayout,
-  xhatFactorExpression,
-} from './attributes';
+import {rowLayout} from '../common/passes';
+import {KernelAttributes, needsPreActivation, ParamLayout} from '../common/attributes';
+import {affineInputs, paramElement, varianceFactorExpression} from './attributes';
 import type {ComputeProgram} from './dispatch';
 import {coefficientsOf, foldMain, foldReduce, overEntries} from './fold_snippet';
 import {SUM_FIELDS} from './grad_sums_program';
@@ -16,23 +11,23 @@ import {treeReduceSnippet} from './reduce_snippet';
 import {fields} from './uniforms';
 
 /**
- * Rows of the gradient's coefficients `[N, 7, C]`:
- * dx = invStd * (gamma * dz - meanU) - perXhat * (xhat - xhatShift), with
- * xhat = (x - center) * invStd and dz = dy * act'(xhat * gamma + beta)
- * (dz = dy for a linear activation). xhat is formed first: perXhat * invStd
- * alone would fall below float32's normal range at magnitudes near 1e18; and
- * gamma * dz - meanU is exactly 0 for a one-element group.
+ * Rows of the gradient's coefficients `[N, INPUT_GRAD_ROWS.count, C]`, terms
+ * of the pass model (../common/passes.ts):
+ * dx = invStd * (gamma * dz - meanU) - xhatFactor * (xhat - xhatShift), with
+ * xhat = (x - mean) * invStd and dz = dy * act'(xhat * gamma + beta)
+ * (dz = dy for a linear activation). xhat is formed first: xhatFactor *
+ * invStd alone would fall below float32's normal range at magnitudes near
+ * 1e18; and gamma * dz - meanU is exactly 0 for a one-element group.
  */
-export const INPUT_GRAD_ROWS = {
-  gamma: 0,
-  beta: 1,
-  invStd: 2,
-  center: 3,
-  perXhat: 4,
-  meanU: 5,
-  xhatShift: 6,
-  count: 7,
-} as const;
+export const INPUT_GRAD_ROWS = rowLayout([
+  'gamma',
+  'beta',
+  'invStd',
+  'mean',
+  'xhatFactor',
+  'meanU',
+  'xhatShift',
+]);
 
 export const PARAM_GRAD_UNIFORMS = [...FOLD_UNIFORMS, ...fields('f32', 'epsilon')];
 
@@ -66,7 +61,7 @@ export function paramGradProgram(
   const preActivation = activated
     ? `${coefficient('beta')} = ${paramElement('beta', attributes.beta, 'n', 'channel')};`
     : '';
-  const xhatFactor = xhatFactorExpression(attributes.epsilonMode, 'scale');
+  const varianceFactor = varianceFactorExpression(attributes.epsilonMode, 'groupInvStd');
   // Channels summed side by side: a power of two up to the group's channels.
   const slots = Math.min(lanes, 2 ** Math.floor(Math.log2(geometry.channelsPerGroup)));
   const addPartial = `let weight = ${weight};
@@ -108,9 +103,9 @@ export function paramGradProgram(
         let total = reduceSums(lane, 0, lane, own);
         let count = f32(uniforms.spatial * uniforms.channelsPerGroup);
         let statistic = n * uniforms.groups + group;
-        let scale = invStd[statistic];
+        let groupInvStd = invStd[statistic];
         let xhatShift = total.xhat / count;
-        let perXhat = ${xhatFactor} * (total.dyXhat - xhatShift * total.dy) / count;
+        let xhatFactor = ${varianceFactor} * (total.dyXhat - xhatShift * total.dy) / count;
         let meanU = total.dy / count;
         // Per channel: its sums over the chunks, SLOTS channels at a time
         // with MEMBERS lanes over the chunks of each.
@@ -130,11 +125,11 @@ export function paramGradProgram(
             ${writeParamGrad('dgamma', attributes.gamma, 'gammaTerm')}
             ${writeParamGrad('dbeta', attributes.beta, 'sums.x')}
             ${coefficient('gamma')} = ${weight};
-            ${coefficient('perXhat')} = perXhat;
-            ${coefficient('invStd')} = scale;
+            ${coefficient('xhatFactor')} = xhatFactor;
+            ${coefficient('invStd')} = groupInvStd;
             ${coefficient('meanU')} = meanU;
             ${coefficient('xhatShift')} = xhatShift;
-            ${coefficient('center')} = mean[statistic];
+            ${coefficient('mean')} = mean[statistic];
             ${preActivation}
           }
         }

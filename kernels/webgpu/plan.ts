@@ -63,7 +63,7 @@ export interface Tiling {
   /** Pixels per chunk (the last one may be shorter). */
   chunk: number;
   items: number;
-  itemsPerGroup: number;
+  itemsPerWorkgroup: number;
   dispatch: [number, number, number];
 }
 
@@ -107,7 +107,7 @@ export function planTiling(
   const chunkUnits = Math.ceil(units / Math.min(wanted, maxSplits, splitCap));
   const splits = Math.ceil(units / chunkUnits);
   const items = tiles * outer * splits;
-  const itemsPerGroup = Math.ceil(items / Math.min(items, budget.max));
+  const itemsPerWorkgroup = Math.ceil(items / Math.min(items, budget.max));
   return {
     geometry,
     vector,
@@ -118,8 +118,8 @@ export function planTiling(
     splits,
     chunk: dataFormat === 'channelsLast' ? chunkUnits : chunkUnits * vector,
     items,
-    itemsPerGroup,
-    dispatch: dispatchOf(Math.ceil(items / itemsPerGroup)),
+    itemsPerWorkgroup,
+    dispatch: dispatchOf(Math.ceil(items / itemsPerWorkgroup)),
   };
 }
 
@@ -157,12 +157,9 @@ const MIN_FUSED_LOADS = 4;
  * With one channel per group (instance norm), the fused pass is taken only
  * while the fold share cuts the reduction's splits by at most this factor;
  * past it, the reduction has too few work items to hide its loads and the
- * three passes are faster. On an H200 (Node + Dawn) the fused pass made the
- * channelsLast instance norms of the bench slower, cut 8x to 32x:
- * 2x64x64x320 0.32 -> 0.74 ms kernel fwd+grad, 4x512x512x32 0.43 -> 0.61.
+ * three passes are faster (bench rows 2x64x64x320 and 4x512x512x32, GPU).
  * Group norm keeps the fused pass however far S is cut: its three-pass fold
- * has one workgroup per group, and the fused pass was faster even cut 34x
- * (2x64x64x320 with 32 groups 0.55 -> 0.47 ms).
+ * has one workgroup per group (bench row 2x64x64x320 with 32 groups).
  */
 const MAX_SPLIT_CUT = 4;
 
@@ -172,7 +169,7 @@ const MAX_SPLIT_CUT = 4;
  * - channelsLast: a tile of at most `tileLoads` loads across C; its items
  *   are `segment` pixels over the tile's channels;
  * - channelsFirst: a group; its items are `segment` contiguous loads of the
- *   (n, group)'s block.
+ *   (n, group)'s extent.
  * Each folds the partials of every group its channels touch, `foldSlots`
  * groups side by side with `foldMembers` lanes each.
  */
@@ -198,7 +195,7 @@ export interface FusedPlan {
   foldSlots: number;
   foldMembers: number;
   items: number;
-  itemsPerGroup: number;
+  itemsPerWorkgroup: number;
   dispatch: [number, number, number];
 }
 
@@ -245,7 +242,7 @@ export function planFused(
   const segment = Math.ceil(stretch / wanted);
   const segments = Math.ceil(stretch / segment);
   const items = batch * segments * (channelsLast ? tiles : groups);
-  const itemsPerGroup = Math.ceil(items / Math.min(items, budget.max));
+  const itemsPerWorkgroup = Math.ceil(items / Math.min(items, budget.max));
   const foldMembers = Math.min(
     budget.maxMembers,
     lanes,
@@ -265,16 +262,16 @@ export function planFused(
     foldSlots: lanes / foldMembers,
     foldMembers,
     items,
-    itemsPerGroup,
-    dispatch: dispatchOf(Math.ceil(items / itemsPerGroup)),
+    itemsPerWorkgroup,
+    dispatch: dispatchOf(Math.ceil(items / itemsPerWorkgroup)),
   };
 }
 
 /**
  * Largest (n, group) extent the forward takes in one dispatch: a workgroup
  * then reads at most this many elements twice (the second time from cache),
- * which costs less than the two dispatches it saves (~0.07-0.1 ms each in
- * Node/Dawn on an H200) on every shape where it applies.
+ * which costs less than the two dispatches it saves (bench rows 1x32x32x8
+ * and 16x16x16x128, GPU).
  */
 export const ONE_PASS_MAX_EXTENT = 4096;
 
@@ -303,7 +300,7 @@ export function planOnePass(geometry: NormGeometry, budget: WorkgroupBudget): On
  * Most elements of one group over all its instances that the one-pass
  * gradient takes: a workgroup per group then loops over the instances, which
  * costs less than the two dispatches it saves while each lane visits at most
- * 128 elements per sweep.
+ * 128 elements per sweep (bench rows 1x32x32x8 and 16x16x16x128, GPU).
  */
 export const ONE_PASS_GRAD_MAX_ELEMENTS = 32768;
 
@@ -312,11 +309,8 @@ export const ONE_PASS_GRAD_MAX_ELEMENTS = 32768;
  * gradient takes when its channelsLast reads are sparse, i.e. there are at
  * least SPARSE_GROUPS groups: a lane's load then uses at most 1/32 of a
  * 128-byte line, and the pass has only one workgroup per group to spread
- * those loads over the GPU. On an H100 (Node + Dawn) 8x64x64x32 (32768
- * elements a group) took 0.18 ms of kernel time fwd+grad with the one-pass
- * gradient and 0.086 ms with the reduction and fused pass, at the same wall
- * time; 16x16x16x128 (4096 elements a group) was faster in one pass (0.069-0.077
- * ms against 0.082).
+ * those loads over the GPU. Bench rows 8x64x64x32 (32768 elements a group:
+ * the reduction and fused pass) and 16x16x16x128 (4096: one pass) show it.
  */
 export const ONE_PASS_GRAD_MAX_SPARSE = 8192;
 

@@ -14,7 +14,7 @@ import {fields, GEOMETRY_UNIFORMS, UniformField} from './uniforms';
 
 export const TILING_UNIFORMS: readonly UniformField[] = [
   ...GEOMETRY_UNIFORMS,
-  ...fields('i32', 'chunk', 'splits', 'tiles', 'items', 'itemsPerGroup'),
+  ...fields('i32', 'chunk', 'splits', 'tiles', 'items', 'itemsPerWorkgroup'),
 ];
 
 /** Values of TILING_UNIFORMS. */

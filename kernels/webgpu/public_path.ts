@@ -12,7 +12,7 @@ import {
 } from '../../src/composite';
 import type {NormGeometry} from '../../src/geometry';
 import type {InstanceNormGradInputs, InstanceNormInputs} from '../../src/kernel_names';
-import type {KernelAttributes} from './attributes';
+import type {KernelAttributes} from '../common/attributes';
 
 /**
  * A tensor on the data of a kernel input, holding its own reference: the

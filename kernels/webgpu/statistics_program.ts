@@ -1,5 +1,7 @@
 import type {NormGeometry} from '../../src/geometry';
-import {affineInputs, invStdExpression, KernelAttributes, paramElement} from './attributes';
+import {rowLayout} from '../common/passes';
+import type {KernelAttributes} from '../common/attributes';
+import {affineInputs, invStdExpression, paramElement} from './attributes';
 import type {ComputeProgram} from './dispatch';
 import {coefficientsOf, foldMain, foldReduce, overChannels, overEntries} from './fold_snippet';
 import {MOMENT_FIELDS} from './moments_program';
@@ -9,17 +11,20 @@ import {treeReduceSnippet} from './reduce_snippet';
 import {groupStartSnippet} from './tile_snippet';
 import {fields} from './uniforms';
 
-/** Rows of the forward's coefficients `[N, 3, C]`: z = (x - pivot) * scale + shift. */
-export const NORMALIZE_ROWS = {scale: 0, shift: 1, pivot: 2, count: 3} as const;
+/**
+ * Rows of the forward's coefficients `[N, NORMALIZE_ROWS.count, C]`, terms of
+ * the pass model (../common/passes.ts): z = (x - pivot) * scale + shift.
+ */
+export const NORMALIZE_ROWS = rowLayout(['scale', 'shift', 'pivot']);
 
 export const STATISTICS_UNIFORMS = [...FOLD_UNIFORMS, ...fields('f32', 'epsilon')];
 
 /**
  * Forward pass 2, one workgroup per group: merges the partial moments of each
- * (n, group) over its chunks and channels (all shifted by the group's pivot),
+ * (n, group) over its chunks and channels (all of x - pivot, the group's pivot),
  * then writes mean and invStd `[N, groups]` and, per (n, c), the scale, shift
- * and pivot of the elementwise pass. z is taken from the shifted pieces,
- * (x - pivot) * scale + (beta - shiftedMean * scale), which keeps float32
+ * and pivot of the elementwise pass. z is taken from the pieces relative to the pivot,
+ * (x - pivot) * scale + (beta - (mean - pivot) * scale), which keeps float32
  * accuracy at any offset.
  */
 export function statisticsProgram(

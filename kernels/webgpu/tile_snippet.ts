@@ -76,8 +76,8 @@ export function tileSnippet(tiling: Tiling): string {
     const VECTOR = ${vector};
     // Loads a lane sums in plain float32 before folding them into its total:
     // short for moments (squares of large values), longer for the gradient.
-    const MOMENT_BLOCK = 16;
-    const SUM_BLOCK = 256;
+    const MOMENT_RUN = 16;
+    const SUM_RUN = 256;
 
     struct Tile {
       valid : bool,
@@ -168,8 +168,8 @@ export function perComponentSnippet(
 export function mainOverItems(body: string): string {
   return `
     fn compute(lane : i32, workgroup : i32, workgroups : i32) {
-      for (var step = 0; step < uniforms.itemsPerGroup; step++) {
-        let tile = tileOf(lane, workgroup * uniforms.itemsPerGroup + step);
+      for (var step = 0; step < uniforms.itemsPerWorkgroup; step++) {
+        let tile = tileOf(lane, workgroup * uniforms.itemsPerWorkgroup + step);
         ${body}
       }
     }
