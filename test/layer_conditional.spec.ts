@@ -13,6 +13,8 @@ import {
 } from '../src/index';
 
 import {saveToMemory, weightValues} from './layer_util';
+import {gpuBackendKind, valuesInCpuMemory} from '../src/cpu_values';
+
 import {referenceAdaIN, referenceNorm} from './reference';
 import {describeEachBackend, expectClose, randomValues, tf, withoutKernelLeakCheck} from './setup';
 
@@ -40,6 +42,23 @@ function conditionalModel(format: 'channelsLast' | 'channelsFirst', styleInput: 
   });
   const y = norm.apply([x, style]) as tfl.SymbolicTensor;
   return {model: tfl.model({inputs: [x, style], outputs: y}), norm, shape};
+}
+
+/**
+ * `ids` + 0 computed by the backend of `family`; on webgl and webgpu by a GPU
+ * program (tfjs' forwarding of small ops to the CPU turned off), so that the
+ * result is only on the GPU.
+ */
+function computedOnDevice(ids: tf.Tensor, family: string): tf.Tensor {
+  const forward = {webgl: 'WEBGL_CPU_FORWARD', webgpu: 'WEBGPU_CPU_FORWARD'}[family];
+  if (forward == null) return tf.tidy(() => tf.add(ids, tf.scalar(0, 'int32')));
+  const saved = tf.env().getBool(forward);
+  tf.env().set(forward, false);
+  try {
+    return tf.tidy(() => tf.add(ids, tf.scalar(0, 'int32')));
+  } finally {
+    tf.env().set(forward, saved);
+  }
 }
 
 describeEachBackend('conditional and adaptive instance normalization layers', env => {
@@ -129,34 +148,105 @@ describeEachBackend('conditional and adaptive instance normalization layers', en
     loaded.dispose();
   });
 
-  it('ConditionalInstanceNormalization with out-of-range style ids: an Error naming the layer, the id and the range where the ids are in CPU memory; NaN for that image on webgl and webgpu', async () => {
-    const {model, shape} = conditionalModel('channelsLast', 'ids');
+  /** Whether the environment's backend keeps tensors on a GPU (webgl, webgpu). */
+  const gpu = env.family === 'webgl' || env.family === 'webgpu';
+
+  /** The message for style id `bad` of image 1 in the model of conditionalModel. */
+  const outOfRange = (norm: tfl.layers.Layer, bad: number) =>
+    `ConditionalInstanceNormalization layer '${norm.name}': style id ${bad} (image 1) is out ` +
+    `of range: ids must be in [0, ${STYLES - 1}] (numStyles ${STYLES}).`;
+
+  /**
+   * Expects `y` to be `reference` for images 0 and 2 (and beyond) and NaN for
+   * image 1 (60 values an image).
+   */
+  async function expectNaNImage1(y: tf.Tensor, reference: tf.Tensor): Promise<void> {
+    const [values, expected] = [await y.data(), await reference.data()];
+    const image = 60;
+    expect(values.slice(image, 2 * image).every(Number.isNaN)).toBe(true);
+    expect(values.slice(0, image)).toEqual(expected.slice(0, image));
+    expect(values.slice(2 * image)).toEqual(expected.slice(2 * image));
+  }
+
+  it('ConditionalInstanceNormalization with out-of-range style ids made from JS values: an Error naming the layer, the id and the range, on every backend', () => {
+    const {model} = conditionalModel('channelsLast', 'ids');
     const norm = model.layers[2];
-    const x = tf.tensor(randomValues(3 * 60, 17, 2), [3, ...shape]);
-    const good = tf.tensor1d([0, 1, 2], 'int32');
-    const reference = model.predict([x, good]) as tf.Tensor;
-    const gpu = env.backend.startsWith('webgl') || env.backend === 'webgpu';
+    const x = tf.randomUniform([3, 5, 3, C]);
     for (const bad of [STYLES, 7, -1]) {
       const ids = tf.tensor1d([0, bad, 2], 'int32');
+      const ids2d = tf.tensor2d([[0], [bad], [2]], [3, 1], 'int32');
+      const before = tf.memory().numTensors;
+      expect(() => model.predict([x, ids])).toThrowError(outOfRange(norm, bad));
+      expect(() => model.predict([x, ids2d])).toThrowError(outOfRange(norm, bad));
+      expect(() => norm.apply([x, ids])).toThrowError(outOfRange(norm, bad));
+      expect(tf.memory().numTensors).toBe(before);
+      // Checked before any GPU op took them: the ids stay in CPU memory.
+      expect(valuesInCpuMemory(ids)).toEqual(new Int32Array([0, bad, 2]));
+      tf.dispose([ids, ids2d]);
+    }
+    x.dispose();
+    model.dispose();
+  });
+
+  it(`ConditionalInstanceNormalization with out-of-range style ids computed by an op: ${gpu ? 'NaN for that image while only the GPU holds them, an Error once read back' : 'an Error'}`, async () => {
+    const {model} = conditionalModel('channelsLast', 'ids');
+    const norm = model.layers[2];
+    const x = tf.tensor(randomValues(3 * 60, 17, 2), [3, 5, 3, C]);
+    const good = tf.tensor1d([0, 1, 2], 'int32');
+    const reference = model.predict([x, good]) as tf.Tensor;
+    for (const bad of [STYLES, 7, -1]) {
+      const ids = tf.tensor1d([0, bad, 2], 'int32');
+      const computed = computedOnDevice(ids, env.family);
       const before = tf.memory().numTensors;
       if (!gpu) {
-        expect(() => model.predict([x, ids])).toThrowError(
-          `ConditionalInstanceNormalization layer '${norm.name}': style id ${bad} (image 1) ` +
-            `is out of range: ids must be in [0, ${STYLES - 1}] (numStyles ${STYLES}).`,
-        );
+        expect(() => model.predict([x, computed])).toThrowError(outOfRange(norm, bad));
         expect(tf.memory().numTensors).toBe(before);
       } else {
-        const y = model.predict([x, ids]) as tf.Tensor;
-        const [values, expected] = [await y.data(), await reference.data()];
-        const image = 60;
-        expect(values.slice(image, 2 * image).every(Number.isNaN)).toBe(true);
-        expect(values.slice(0, image)).toEqual(expected.slice(0, image));
-        expect(values.slice(2 * image)).toEqual(expected.slice(2 * image));
-        y.dispose();
+        expect(valuesInCpuMemory(computed)).toBeNull();
+        const [viaPredict, viaApply] = [
+          model.predict([x, computed]) as tf.Tensor,
+          norm.apply([x, computed]) as tf.Tensor,
+        ];
+        await expectNaNImage1(viaPredict, reference);
+        await expectNaNImage1(viaApply, reference);
+        tf.dispose([viaPredict, viaApply]);
+        expect(tf.memory().numTensors).toBe(before);
+        // A read-back keeps the values in CPU memory: the layer, given that tensor, checks them.
+        expect(await computed.data()).toEqual(new Int32Array([0, bad, 2]));
+        expect(() => norm.apply([x, computed])).toThrowError(outOfRange(norm, bad));
+        expect(tf.memory().numTensors).toBe(before);
       }
-      ids.dispose();
+      tf.dispose([ids, computed]);
     }
     tf.dispose([x, good, reference]);
+    model.dispose();
+  });
+
+  // model.predict slices its inputs per batch; webgl and webgpu cut a slice on the CPU only
+  // from a tensor of fewer values than their CPU hand-off size, else on the GPU.
+  const handOff = {
+    webgl: 'CPU_HANDOFF_SIZE_THRESHOLD',
+    webgpu: 'WEBGPU_CPU_HANDOFF_SIZE_THRESHOLD',
+  }[env.family];
+  it(`ConditionalInstanceNormalization with an out-of-range style id among ${handOff == null ? '130' : `tfjs' CPU hand-off size (${handOff})`} ids passed to predict: ${handOff == null ? 'an Error' : 'NaN for that image (predict slices the ids on the GPU)'}`, async () => {
+    const {model} = conditionalModel('channelsLast', 'ids');
+    const norm = model.layers[2];
+    const batch = handOff == null ? 130 : tf.env().getNumber(handOff);
+    const x = tf.tensor(randomValues(batch * 60, 18, 2), [batch, 5, 3, C]);
+    const goodIds = Array.from({length: batch}, (_, n) => n % STYLES);
+    const good = tf.tensor1d(goodIds, 'int32');
+    const bad = tf.tensor1d([0, 7, ...goodIds.slice(2)], 'int32');
+    const reference = model.predict([x, good]) as tf.Tensor;
+    const before = tf.memory().numTensors;
+    if (handOff == null) {
+      expect(() => model.predict([x, bad])).toThrowError(outOfRange(norm, 7));
+    } else {
+      const y = model.predict([x, bad]) as tf.Tensor;
+      await expectNaNImage1(y, reference);
+      y.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, good, bad, reference]);
     model.dispose();
   });
 
@@ -232,3 +322,64 @@ describeEachBackend('conditional and adaptive instance normalization layers', en
     );
   });
 });
+
+describeEachBackend(
+  "the seam to the GPU backends' per-tensor records (src/cpu_values.ts)",
+  env => {
+    const kindName = env.family === 'webgl' ? 'MathBackendWebGL' : 'WebGPUBackend';
+
+    it('recognises the backend and reads values held in CPU memory, not those only on the GPU', async () => {
+      expect(gpuBackendKind(tf.backend())?.name).toBe(kindName);
+      const start = tf.memory().numTensors;
+      const ids = tf.tensor1d([2, 0, 1], 'int32');
+      expect(valuesInCpuMemory(ids)).toEqual(new Int32Array([2, 0, 1]));
+      const computed = computedOnDevice(ids, env.family);
+      expect(valuesInCpuMemory(computed)).toBeNull();
+      expect(await computed.data()).toEqual(new Int32Array([2, 0, 1]));
+      expect(valuesInCpuMemory(computed)).toEqual(new Int32Array([2, 0, 1]));
+      // A slice of a tensor on the GPU (a shallow slice on webgl-unpacked) is not read.
+      const sliced = tf.slice(computed, 1, 2);
+      expect(valuesInCpuMemory(sliced)).toBeNull();
+      tf.dispose([ids, computed, sliced]);
+      expect(tf.memory().numTensors).toBe(start);
+    });
+
+    for (const [how, value] of [
+      ['removed', undefined],
+      ['of another type', 'renamed'],
+      ['without get()', {has: () => true}],
+    ] as const) {
+      it(`counts every tensor as GPU-resident, after one warning, with the records member ${how}`, () => {
+        const backend = tf.backend();
+        const kind = gpuBackendKind(backend);
+        const view = Object.create(backend) as object;
+        Object.defineProperty(view, kind!.storage, {value});
+        const warn = spyOn(console, 'warn');
+        const ids = tf.tensor1d([2, 0, 1], 'int32');
+        expect(valuesInCpuMemory(ids, view)).toBeNull();
+        expect(valuesInCpuMemory(ids, view)).toBeNull();
+        expect(warn).toHaveBeenCalledTimes(1);
+        expect(String(warn.calls.argsFor(0)[0])).toContain(
+          `${kind!.name} has no member '${kind!.storage}' of the expected type`,
+        );
+        expect(valuesInCpuMemory(ids)).toEqual(new Int32Array([2, 0, 1]));
+        ids.dispose();
+      });
+    }
+  },
+  {envs: ['webgl', 'webgl-unpacked', 'webgpu']},
+);
+
+describeEachBackend(
+  "the seam to the GPU backends' per-tensor records on backends with tensors in CPU memory",
+  () => {
+    it('reads the values with dataSync()', () => {
+      expect(gpuBackendKind(tf.backend())).toBeNull();
+      const ids = tf.tensor1d([2, 0, 1], 'int32');
+      const computed = tf.add(ids, ids);
+      expect(valuesInCpuMemory(computed)).toEqual(new Int32Array([4, 0, 2]));
+      tf.dispose([ids, computed]);
+    });
+  },
+  {envs: ['cpu', 'wasm', 'cpu-without-instance-norm']},
+);

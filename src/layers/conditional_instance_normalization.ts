@@ -10,6 +10,7 @@ import {
   NormalizationLayerArgs,
   PACKAGE_KEYS,
 } from './base';
+import {valuesInCpuMemory} from '../cpu_values';
 
 /** Configuration of the ConditionalInstanceNormalization layer. */
 export interface ConditionalInstanceNormalizationLayerArgs extends NormalizationLayerArgs {
@@ -35,13 +36,20 @@ const INPUTS = '[x, styleIds or styleWeights]';
  * `y = act((x - mean) / sqrt(variance + epsilon) * gamma[n] + beta[n])`;
  * epsilon default 1e-5, as Magenta.
  *
- * Style ids outside [0, numStyles - 1]: on backends whose tensors live in
- * CPU memory (cpu, wasm, tensorflow in Node, any backend other than webgl
- * and webgpu) the layer reads the ids, N int32 values, without a GPU sync and
- * throws an Error naming the layer, the id and the range. On webgl and
- * webgpu reading them would stall the GPU queue mid-model, so they are not
- * read: the output of the image with an out-of-range id is NaN (and so is a
- * loss over it), never a plausible result.
+ * Style ids outside [0, numStyles - 1] throw an Error naming the layer, the
+ * id and the range wherever the layer can read the ids without a GPU sync
+ * (src/cpu_values.ts): always on backends that keep tensors in CPU memory
+ * (cpu, wasm, tensorflow in Node); on webgl and webgpu while the backend
+ * still holds them in CPU memory, as it holds ids made from JS values (like
+ * `tf.tensor1d([2, 0], 'int32')`) until it uploads them for a GPU op, and
+ * ids read back with `data()`/`dataSync()` (when the layer gets that tensor
+ * itself; `predict` passes it batches sliced from its inputs). Ids only on
+ * the GPU (the output of a GPU op, ids a GPU op has uploaded, or the slices
+ * `predict` cuts on the GPU from ids already there, or from 128 or more ids
+ * on webgl, 1000 or more on webgpu) are not read, as a read-back would
+ * stall the GPU queue mid-model: the output of the image with an
+ * out-of-range id is NaN (and so is a loss over it), never a plausible
+ * result.
  */
 export class ConditionalInstanceNormalization extends AffineNormalization {
   /** @nocollapse */
@@ -125,9 +133,10 @@ export class ConditionalInstanceNormalization extends AffineNormalization {
 
   /**
    * int32 ids `[N]` or `[N, 1]` as one-hot rows `[N, numStyles]` (float32).
-   * Ids outside the range throw where reading them costs no GPU sync; on
-   * webgl and webgpu `outOfRange` is `[N]`: NaN for an image whose id is out
-   * of range (its one-hot row is all zeros), 0 for the others.
+   * Ids outside the range throw where their values are in CPU memory (read
+   * before any op here uploads them); where they are only on the GPU,
+   * `outOfRange` is `[N]`: NaN for an image whose id is out of range (its
+   * one-hot row is all zeros), 0 for the others.
    */
   private oneHotIds(style: Tensor, batch: number): {oneHot: Tensor; outOfRange: Tensor | null} {
     if (style.size !== batch) {
@@ -136,21 +145,30 @@ export class ConditionalInstanceNormalization extends AffineNormalization {
           `[${style.shape}].`,
       );
     }
+    const values = valuesInCpuMemory(style);
+    if (values != null) {
+      this.checkStyleIds(values);
+    }
     const ids = tf.reshape(style, [batch]);
     const oneHot = tf.cast(tf.oneHot(ids, this.numStyles), 'float32');
-    if (!idsReadableWithoutSync()) {
-      const inRange = tf.greater(tf.sum(oneHot, 1), 0);
-      return {oneHot, outOfRange: tf.where(inRange, tf.zeros([batch]), tf.fill([batch], NaN))};
+    if (values != null) {
+      return {oneHot, outOfRange: null};
     }
-    const values = ids.dataSync();
-    const bad = values.findIndex(id => id < 0 || id >= this.numStyles);
-    if (bad >= 0) {
-      throw new Error(
-        `${this.describe()}: style id ${values[bad]} (image ${bad}) is out of range: ` +
-          `ids must be in [0, ${this.numStyles - 1}] (numStyles ${this.numStyles}).`,
-      );
+    const inRange = tf.greater(tf.sum(oneHot, 1), 0);
+    return {oneHot, outOfRange: tf.where(inRange, tf.zeros([batch]), tf.fill([batch], NaN))};
+  }
+
+  /** Throws for the first id outside [0, numStyles - 1], naming it and its image. */
+  private checkStyleIds(values: ArrayLike<number>): void {
+    for (let image = 0; image < values.length; image++) {
+      const id = values[image];
+      if (!(id >= 0 && id < this.numStyles)) {
+        throw new Error(
+          `${this.describe()}: style id ${id} (image ${image}) is out of range: ` +
+            `ids must be in [0, ${this.numStyles - 1}] (numStyles ${this.numStyles}).`,
+        );
+      }
     }
-    return {oneHot, outOfRange: null};
   }
 
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
@@ -167,16 +185,6 @@ export class ConditionalInstanceNormalization extends AffineNormalization {
   }
 }
 tf.serialization.registerClass(ConditionalInstanceNormalization);
-
-/**
- * Whether the active backend keeps tensors in CPU memory, so that reading N
- * ids costs no GPU sync: every backend but webgl's (which has `gpgpu`) and
- * webgpu's (which has `device`).
- */
-function idsReadableWithoutSync(): boolean {
-  const backend = tf.engine().backend as object;
-  return !('gpgpu' in backend) && !('device' in backend);
-}
 
 /** Creates a ConditionalInstanceNormalization layer (the tf.layers factory style). */
 export function conditionalInstanceNormalization(
