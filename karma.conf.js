@@ -72,6 +72,9 @@ module.exports = function (config) {
       },
     ],
     mime: {'application/wasm': ['wasm']},
+    // README's converted-model example loads 'web_model/model.json': a
+    // converted Keras CNN with BatchNormalization and LayerNormalization.
+    proxies: {'/web_model/': '/base/test/fixtures/keras/keras_bn_cnn/'},
     preprocessors: {[specs]: ['esbuild']},
     // README.md and docs/*.md are imported as text by test/readme.spec.ts.
     esbuild: {target: 'es2020', sourcemap: true, singleBundle: true, loader: {'.md': 'text'}},
