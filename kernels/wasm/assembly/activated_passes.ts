@@ -42,60 +42,39 @@ export const FORWARD_PASS = 0;
 export const SUMS_PASS = 1;
 
 /**
- * The forward's y = act(z) (FORWARD_PASS), or the gradient's pass 1 with
- * dz stored in `target` (SUMS_PASS), over channels [c0, c1) of instance n.
+ * The forward's y = act(z) (FORWARD_PASS), or the gradient's pass 1 with dz
+ * stored in the target operand (SUMS_PASS), over channels [c0, c1) of
+ * instance n, on the scratch block's operands.
  */
-export function activatedPass(
-  pass: i32,
-  scratch: Scratch,
-  target: usize,
-  x: usize,
-  dy: usize,
-  n: i32,
-  c0: i32,
-  c1: i32,
-): void {
-  const table = scratch.constants;
-  const alpha = f32x4.splat(<f32>scratch.alpha);
+export function activatedPass(pass: i32, scratch: Scratch, n: i32, c0: i32, c1: i32): void {
   switch (scratch.activation) {
     case RELU:
-      return runPass(changetype<Relu>(table), pass, scratch, target, x, dy, n, c0, c1, alpha);
+      return runPass<Relu>(pass, scratch, n, c0, c1);
     case RELU6:
-      return runPass(changetype<Relu6>(table), pass, scratch, target, x, dy, n, c0, c1, alpha);
+      return runPass<Relu6>(pass, scratch, n, c0, c1);
     case LEAKY_RELU:
-      return runPass(changetype<LeakyRelu>(table), pass, scratch, target, x, dy, n, c0, c1, alpha);
+      return runPass<LeakyRelu>(pass, scratch, n, c0, c1);
     case ELU:
-      return runPass(changetype<Elu>(table), pass, scratch, target, x, dy, n, c0, c1, alpha);
+      return runPass<Elu>(pass, scratch, n, c0, c1);
     case SELU:
-      return runPass(changetype<Selu>(table), pass, scratch, target, x, dy, n, c0, c1, alpha);
+      return runPass<Selu>(pass, scratch, n, c0, c1);
     case SIGMOID:
-      return runPass(changetype<Sigmoid>(table), pass, scratch, target, x, dy, n, c0, c1, alpha);
+      return runPass<Sigmoid>(pass, scratch, n, c0, c1);
     case TANH:
-      return runPass(changetype<Tanh>(table), pass, scratch, target, x, dy, n, c0, c1, alpha);
+      return runPass<Tanh>(pass, scratch, n, c0, c1);
     case SWISH:
-      return runPass(changetype<Swish>(table), pass, scratch, target, x, dy, n, c0, c1, alpha);
+      return runPass<Swish>(pass, scratch, n, c0, c1);
     case MISH:
-      return runPass(changetype<Mish>(table), pass, scratch, target, x, dy, n, c0, c1, alpha);
+      return runPass<Mish>(pass, scratch, n, c0, c1);
     case GELU:
-      return runPass(changetype<Gelu>(table), pass, scratch, target, x, dy, n, c0, c1, alpha);
+      return runPass<Gelu>(pass, scratch, n, c0, c1);
     case GELU_NEW:
-      return runPass(changetype<GeluNew>(table), pass, scratch, target, x, dy, n, c0, c1, alpha);
+      return runPass<GeluNew>(pass, scratch, n, c0, c1);
   }
 }
 
 @inline
-function runPass<A>(
-  activation: A,
-  pass: i32,
-  scratch: Scratch,
-  target: usize,
-  x: usize,
-  dy: usize,
-  n: i32,
-  c0: i32,
-  c1: i32,
-  alpha: v128,
-): void {
-  if (pass == SUMS_PASS) sumsPass(activation, scratch, target, x, dy, n, c0, c1, alpha);
-  else forwardPass(activation, scratch, target, x, n, c0, c1, alpha);
+function runPass<A>(pass: i32, scratch: Scratch, n: i32, c0: i32, c1: i32): void {
+  if (pass == SUMS_PASS) sumsPass<A>(scratch, n, c0, c1);
+  else forwardPass<A>(scratch, n, c0, c1);
 }

@@ -49,18 +49,10 @@ function rowSumsOf(
   while (i < vectors) {
     const blockEnd = min(i + BLOCK_VECTORS * 4, vectors);
     // s: sum g; q: sum g * d; t: sum d.
-    let s0 = f32x4.splat(0);
-    let s1 = f32x4.splat(0);
-    let s2 = f32x4.splat(0);
-    let s3 = f32x4.splat(0);
-    let q0 = f32x4.splat(0);
-    let q1 = f32x4.splat(0);
-    let q2 = f32x4.splat(0);
-    let q3 = f32x4.splat(0);
-    let t0 = f32x4.splat(0);
-    let t1 = f32x4.splat(0);
-    let t2 = f32x4.splat(0);
-    let t3 = f32x4.splat(0);
+    const zero = f32x4.splat(0);
+    let s0 = zero, s1 = zero, s2 = zero, s3 = zero;
+    let q0 = zero, q1 = zero, q2 = zero, q3 = zero;
+    let t0 = zero, t1 = zero, t2 = zero, t3 = zero;
     for (; i < blockEnd; i += 16) {
       const p = row + ((<usize>i) << 2);
       const g = other + ((<usize>i) << 2);

@@ -20,6 +20,7 @@ const REDO_RATIO: f64 = 16;
 /** The forward of the call `setup` wrote into `scratch`; mean and invStd are `[N, groups]`. */
 export function forward(scratch: usize, x: usize, y: usize, meanOut: usize, invStdOut: usize): void {
   const call = changetype<Scratch>(scratch);
+  call.setOperands(y, x, 0);
   const unitGroups = call.unitGroups;
   for (let n = 0; n < call.batch; n++) {
     for (let group = 0; group < call.groups; group += unitGroups) {
@@ -73,9 +74,9 @@ function forwardUnit(
     }
   }
   if (scratch.activation == LINEAR) {
-    affinePass(scratch, y, x, 0, n, c0, c1);
+    affinePass(scratch, n, c0, c1);
   } else {
-    activatedPass(FORWARD_PASS, scratch, y, x, 0, n, c0, c1);
+    activatedPass(FORWARD_PASS, scratch, n, c0, c1);
   }
 }
 
@@ -84,6 +85,7 @@ function forwardUnit(
  * of channel (n, c) from its sums around the pivot, summed again where they
  * cannot be trusted.
  */
+@inline
 function channelMoments(scratch: Scratch, x: usize, n: i32, c: i32): void {
   const count = <f64>scratch.spatial;
   let sum = scratch.getF64(Float64Row.sumD, c);

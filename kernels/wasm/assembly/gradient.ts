@@ -94,7 +94,10 @@ function gradientUnit(
       }
     }
   }
-  if (!linear) activatedPass(SUMS_PASS, scratch, dx, x, dy, n, c0, c1);
+  if (!linear) {
+    scratch.setOperands(dx, x, dy);
+    activatedPass(SUMS_PASS, scratch, n, c0, c1);
+  }
   for (let c = c0; c < c1; c++) {
     const sums = scratch.getF64(Float64Row.sumDz, c) + scratch.getF64(Float64Row.sumDzD, c);
     if (!isFinite(sums)) gradientSumsFloat64(scratch, dy, x, n, c);
@@ -129,7 +132,8 @@ function gradientUnit(
   if (scratch.spatial * perGroup == 1) {
     for (let c = c0; c < c1; c++) store<f32>(dx + scratch.offset(n, 0, c), 0);
   } else {
-    affinePass(scratch, dx, x, linear ? dy : dx, n, c0, c1);
+    scratch.setOperands(dx, x, linear ? dy : dx);
+    affinePass(scratch, n, c0, c1);
   }
 }
 

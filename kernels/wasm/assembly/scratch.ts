@@ -54,10 +54,11 @@ export function setup(
   call.stddevMode = stddevMode != 0;
   call.activation = activation;
   call.alpha = alpha;
-  VectorMath.store(call.constants);
+  VectorMath.store(call.constants, <f32>alpha);
 }
 
-@final @unmanaged
+/** A view of the scratch block; the elementwise passes view it as their own subclasses. */
+@unmanaged
 export class Scratch {
   batch: i32;
   spatial: i32;
@@ -72,6 +73,19 @@ export class Scratch {
   activation: i32;
   epsilon: f64;
   alpha: f64;
+  /**
+   * The operands of the elementwise pass to run: its output, x, and dy
+   * (the gradient's pass 1) or dz (its pass 2); 0 in the forward.
+   */
+  target: usize;
+  x: usize;
+  other: usize;
+
+  @inline setOperands(target: usize, x: usize, other: usize): void {
+    this.target = target;
+    this.x = x;
+    this.other = other;
+  }
 
   /** Groups per unit of work: an instance (channelsLast) or an (instance, group). */
   @inline get unitGroups(): i32 {
@@ -166,7 +180,7 @@ export class Scratch {
    * The terms of channel (n, c) that the elementwise passes take, for its
    * group's mean and invStd: z = (x - mean) * scale + shift, shift = beta.
    */
-  setTerms(n: i32, c: i32, mean: f64, invStd: f64): void {
+  @inline setTerms(n: i32, c: i32, mean: f64, invStd: f64): void {
     const scale = invStd * this.gammaAt(n, c);
     const shift = this.betaAt(n, c);
     this.setF64(Float64Row.scale, c, scale);

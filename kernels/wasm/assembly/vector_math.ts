@@ -79,6 +79,8 @@ export const enum Slot {
   GELU_NEW_LIMIT,
   GELU_CUBIC3,
   GELU_NEW_HALF,
+  /** Leaky relu's slope: the call's alpha. */
+  ALPHA,
   count,
 }
 
@@ -87,8 +89,8 @@ export const CONSTANT_BYTES = Slot.count << 4;
 
 @unmanaged
 export class VectorMath {
-  /** Writes the constant table at `table`. */
-  static store(table: usize): void {
+  /** Writes the constant table at `table`, with leaky relu's slope `alpha`. */
+  static store(table: usize, alpha: f32): void {
     const math = changetype<VectorMath>(table);
     math.set(Slot.EXPONENT_BIAS, i32x4.splat(127));
     math.splat(Slot.EXP_FLOOR, -104);
@@ -125,6 +127,7 @@ export class VectorMath {
     math.splat(Slot.GELU_NEW_LIMIT, GELU_NEW_LIMIT);
     math.splat(Slot.GELU_CUBIC3, <f32>(3 * GELU_CUBIC));
     math.splat(Slot.GELU_NEW_HALF, <f32>(0.5 * SQRT_2_OVER_PI));
+    math.splat(Slot.ALPHA, alpha);
   }
 
   @inline private set(slot: i32, v: v128): void {
