@@ -115,12 +115,12 @@ function gradientUnit(
       scratch.addF64(Float64Row.dgamma, c, sumDzXhat);
       scratch.addF64(Float64Row.dbeta, c, sumDz);
     }
-    let k = invStd;
+    let varianceFactor = invStd;
     if (scratch.stddevMode) {
       const sigma = 1 / invStd - scratch.epsilon;
-      k = sigma > 0 ? 1 / sigma : 0;
+      varianceFactor = sigma > 0 ? 1 / sigma : 0;
     }
-    const slope = groupSize > 0 ? (-k * invStd * sumUXhat) / groupSize : 0;
+    const slope = groupSize > 0 ? (-varianceFactor * invStd * sumUXhat) / groupSize : 0;
     const intercept = groupSize > 0 ? (-invStd * sumU) / groupSize : 0;
     for (let c = group * perGroup; c < (group + 1) * perGroup; c++) {
       scratch.setF32(Float32Row.slope, c, <f32>slope);

@@ -17,6 +17,7 @@
 //   affine_pass.ts       the affine elementwise pass (linear forward, dx)
 //   activated_passes.ts  the elementwise passes of the other activations
 //   activated_forward.ts, activated_sums.ts   their loops
+//   walk.ts              the walk of an elementwise pass over a unit
 //   vector_activations.ts, vector_math.ts     the activations in f32x4
 //   activations.ts       activation codes and the float64 derivative
 //   scratch.ts, rows.ts  the scratch block and its rows (rows.ts generated
