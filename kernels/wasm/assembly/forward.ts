@@ -24,16 +24,15 @@ export function forward(scratch: usize, x: usize, y: usize, meanOut: usize, invS
   const unitGroups = call.unitGroups;
   for (let n = 0; n < call.batch; n++) {
     for (let group = 0; group < call.groups; group += unitGroups) {
-      forwardUnit(call, x, y, meanOut, invStdOut, n, group, group + unitGroups);
+      forwardUnit(call, x, meanOut, invStdOut, n, group, group + unitGroups);
     }
   }
 }
 
-/** The forward of groups [group0, group1) of instance n. */
+/** The forward of groups [group0, group1) of instance n; y is the scratch block's target operand. */
 function forwardUnit(
   scratch: Scratch,
   x: usize,
-  y: usize,
   meanOut: usize,
   invStdOut: usize,
   n: i32,
