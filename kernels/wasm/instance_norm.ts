@@ -10,7 +10,7 @@ import {
   kernelConfig,
 } from '../../src/kernel_names';
 import {float64InstanceNormConfig} from '../float64/instance_norm';
-import {heapOffset, moduleAttrs, parameterLayout, withOutputs} from './kernel_inputs';
+import {heapOffset, moduleCall, withOutputs} from './kernel_inputs';
 import {wasmMemory} from './memory';
 import {simdKernels} from './simd_module';
 
@@ -30,31 +30,11 @@ export function wasmInstanceNormConfig(): KernelConfig {
     if (kernels == null || geometry.batch * geometry.groupSize === 0) {
       return float64(args as never) as TensorInfo[];
     }
-    const {x, gamma, beta} = inputs;
-    const gammaLayout = parameterLayout(gamma, 'gamma', geometry, InstanceNorm);
-    const betaLayout = parameterLayout(beta, 'beta', geometry, InstanceNorm);
-    const moduleArgs = moduleAttrs(attrs, InstanceNorm);
+    const call = moduleCall(backend, kernels, geometry, inputs, attrs, InstanceNorm);
     const stats = [geometry.batch, geometry.groups];
-    const scratch = kernels.scratchBytes(geometry.channels);
-    return withOutputs(backend, [x.shape, stats, stats], scratch, (outputs, scratchPointer) => {
+    return withOutputs(backend, call, [inputs.x.shape, stats, stats], (outputs, scratch) => {
       const [y, mean, invStd] = outputs.map(o => heapOffset(backend, o, 'output', InstanceNorm));
-      kernels.forward(
-        heapOffset(backend, x, 'x', InstanceNorm),
-        heapOffset(backend, gamma, 'gamma', InstanceNorm),
-        gammaLayout,
-        heapOffset(backend, beta, 'beta', InstanceNorm),
-        betaLayout,
-        y,
-        mean,
-        invStd,
-        scratchPointer,
-        geometry.batch,
-        geometry.spatial,
-        geometry.channels,
-        geometry.groups,
-        geometry.dataFormat === 'channelsLast' ? 1 : 0,
-        ...moduleArgs,
-      );
+      kernels.forward(scratch, heapOffset(backend, inputs.x, 'x', InstanceNorm), y, mean, invStd);
     });
   };
   return kernelConfig(InstanceNorm, 'wasm', kernelFunc);

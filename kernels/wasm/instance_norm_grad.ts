@@ -10,7 +10,7 @@ import {
   kernelConfig,
 } from '../../src/kernel_names';
 import {float64InstanceNormGradConfig} from '../float64/instance_norm_grad';
-import {heapOffset, moduleAttrs, parameterLayout, withOutputs} from './kernel_inputs';
+import {heapOffset, moduleCall, withOutputs} from './kernel_inputs';
 import {wasmMemory} from './memory';
 import {simdKernels} from './simd_module';
 
@@ -32,9 +32,7 @@ export function wasmInstanceNormGradConfig(): KernelConfig {
       return float64(args as never) as TensorInfo[];
     }
     const {dy, x, gamma, beta, mean, invStd} = inputs;
-    const gammaLayout = parameterLayout(gamma, 'gamma', geometry, InstanceNormGrad);
-    const betaLayout = parameterLayout(beta, 'beta', geometry, InstanceNormGrad);
-    const moduleArgs = moduleAttrs(attrs, InstanceNormGrad);
+    const call = moduleCall(backend, kernels, geometry, inputs, attrs, InstanceNormGrad);
     const stats = [geometry.batch, geometry.groups];
     for (const [name, info] of [
       ['mean', mean],
@@ -48,30 +46,19 @@ export function wasmInstanceNormGradConfig(): KernelConfig {
     }
     const perChannel = [geometry.channels];
     const shapes = [x.shape, gamma?.shape ?? perChannel, beta?.shape ?? perChannel];
-    const scratch = kernels.scratchBytes(geometry.channels);
     const offset = (info: TensorInfo | undefined, name: string) =>
       heapOffset(backend, info, name, InstanceNormGrad);
-    return withOutputs(backend, shapes, scratch, (outputs, scratchPointer) => {
+    return withOutputs(backend, call, shapes, (outputs, scratch) => {
       const [dx, dgamma, dbeta] = outputs.map(o => offset(o, 'output'));
       kernels.gradient(
+        scratch,
         offset(dy, 'dy'),
         offset(x, 'x'),
-        offset(gamma, 'gamma'),
-        gammaLayout,
-        offset(beta, 'beta'),
-        betaLayout,
         offset(mean, 'mean'),
         offset(invStd, 'invStd'),
         dx,
         dgamma,
         dbeta,
-        scratchPointer,
-        geometry.batch,
-        geometry.spatial,
-        geometry.channels,
-        geometry.groups,
-        geometry.dataFormat === 'channelsLast' ? 1 : 0,
-        ...moduleArgs,
       );
     });
   };

@@ -1,7 +1,8 @@
 /**
  * What both SIMD kernels need from their inputs: byte offsets in the wasm
- * heap, the shape of gamma / beta, the attributes as the module's numbers,
- * and scratch memory from the backend's allocator.
+ * heap, the call as the module's `setup` takes it (geometry, gamma / beta and
+ * their shapes, the attributes as numbers), and scratch memory from the
+ * backend's allocator.
  */
 import type {TensorInfo} from '@tensorflow/tfjs-core';
 import type {BackendWasm} from '@tensorflow/tfjs-backend-wasm';
@@ -10,7 +11,7 @@ import type {NormGeometry} from '../../src/geometry';
 import {isPerInstance} from '../../src/geometry';
 import {ACTIVATIONS, LEAKY_RELU_ALPHA, NormAttrs} from '../../src/kernel_names';
 import {checkFloat32} from '../float64/memory';
-import {backendHeap} from './simd_module';
+import {backendHeap, SimdKernels} from './simd_module';
 
 /** The heap offset of a float32 tensor, 0 for an absent one. */
 export function heapOffset(
@@ -25,7 +26,7 @@ export function heapOffset(
 }
 
 /** Throws unless gamma / beta is `[C]` or `[N, C]`; 1 for `[N, C]`, else 0. */
-export function parameterLayout(
+function parameterLayout(
   info: TensorInfo | undefined,
   name: string,
   geometry: NormGeometry,
@@ -46,10 +47,7 @@ export function parameterLayout(
 }
 
 /** The attributes as the module takes them: epsilon, stddev mode, activation code, alpha. */
-export function moduleAttrs(
-  attrs: NormAttrs,
-  kernelName: string,
-): [number, number, number, number] {
+function moduleAttrs(attrs: NormAttrs, kernelName: string): [number, number, number, number] {
   const mode = attrs.epsilonMode ?? 'variance';
   if (mode !== 'variance' && mode !== 'stddev') {
     throw new Error(
@@ -66,22 +64,64 @@ export function moduleAttrs(
   return [attrs.epsilon, mode === 'stddev' ? 1 : 0, activation, attrs.alpha ?? LEAKY_RELU_ALPHA];
 }
 
+/** A call of the module, checked: the scratch it needs, and its `setup`. */
+export interface ModuleCall {
+  scratchBytes: number;
+  /** Writes the call into the scratch block at `scratch`. */
+  setup(scratch: number): void;
+}
+
+/** The call of the module for these inputs and attributes; throws on bad gamma / beta / attributes. */
+export function moduleCall(
+  backend: BackendWasm,
+  kernels: SimdKernels,
+  geometry: NormGeometry,
+  parameters: {gamma?: TensorInfo; beta?: TensorInfo},
+  attrs: NormAttrs,
+  kernelName: string,
+): ModuleCall {
+  const {gamma, beta} = parameters;
+  const gammaLayout = parameterLayout(gamma, 'gamma', geometry, kernelName);
+  const betaLayout = parameterLayout(beta, 'beta', geometry, kernelName);
+  const attributes = moduleAttrs(attrs, kernelName);
+  const {batch, spatial, channels, groups} = geometry;
+  const channelsLast = geometry.dataFormat === 'channelsLast' ? 1 : 0;
+  return {
+    scratchBytes: kernels.scratchBytes(channels),
+    setup: scratch =>
+      kernels.setup(
+        scratch,
+        batch,
+        spatial,
+        channels,
+        groups,
+        channelsLast,
+        heapOffset(backend, gamma, 'gamma', kernelName),
+        gammaLayout,
+        heapOffset(backend, beta, 'beta', kernelName),
+        betaLayout,
+        ...attributes,
+      ),
+  };
+}
+
 /**
- * Makes float32 outputs, takes `scratch` bytes from the backend's allocator,
- * runs `write` with the scratch offset, frees the scratch always and the
- * outputs if `write` throws.
+ * Makes float32 outputs, takes the call's scratch from the backend's
+ * allocator, sets the call up in it and runs `write` with the scratch offset;
+ * frees the scratch always and the outputs if `write` throws.
  */
 export function withOutputs(
   backend: BackendWasm,
+  call: ModuleCall,
   shapes: number[][],
-  scratch: number,
   write: (outputs: TensorInfo[], scratch: number) => void,
 ): TensorInfo[] {
   const outputs = shapes.map(shape => backend.makeOutput(shape, 'float32'));
   const heap = backendHeap(backend);
   let pointer = 0;
   try {
-    pointer = heap._malloc(Math.max(scratch, 16)) >>> 0;
+    pointer = heap._malloc(Math.max(call.scratchBytes, 16)) >>> 0;
+    call.setup(pointer);
     write(outputs, pointer);
   } catch (e) {
     for (const info of outputs) backend.disposeData(info.dataId, true);

@@ -12,52 +12,45 @@ import type {BackendWasm} from '@tensorflow/tfjs-backend-wasm';
 
 import {INSTANCE_NORM_WASM, INSTANCE_NORM_WASM_SHARED} from './module_bytes';
 
-/** The exports of the module; pointers are byte offsets in the backend's memory. */
+/**
+ * The exports of the module; pointers are byte offsets in the backend's
+ * memory. A call takes a scratch block of `scratchBytes`, described by
+ * `setup`, then runs `forward` or `gradient` on it.
+ */
 export interface SimdKernels {
   /** Bytes of scratch a call needs for C channels. */
   scratchBytes(channels: number): number;
-  forward(
-    x: number,
-    gamma: number,
-    gammaPerInstance: number,
-    beta: number,
-    betaPerInstance: number,
-    y: number,
-    mean: number,
-    invStd: number,
+  /**
+   * Writes the call into the scratch block: geometry, gamma and beta (0 when
+   * absent; `*PerInstance` 1 for `[N, C]`) and attributes (`stddevMode` 1 for
+   * epsilonMode 'stddev', `activation` an index of ACTIVATIONS).
+   */
+  setup(
     scratch: number,
     batch: number,
     spatial: number,
     channels: number,
     groups: number,
     channelsLast: number,
+    gamma: number,
+    gammaPerInstance: number,
+    beta: number,
+    betaPerInstance: number,
     epsilon: number,
     stddevMode: number,
     activation: number,
     alpha: number,
   ): void;
+  forward(scratch: number, x: number, y: number, mean: number, invStd: number): void;
   gradient(
+    scratch: number,
     dy: number,
     x: number,
-    gamma: number,
-    gammaPerInstance: number,
-    beta: number,
-    betaPerInstance: number,
     mean: number,
     invStd: number,
     dx: number,
     dgamma: number,
     dbeta: number,
-    scratch: number,
-    batch: number,
-    spatial: number,
-    channels: number,
-    groups: number,
-    channelsLast: number,
-    epsilon: number,
-    stddevMode: number,
-    activation: number,
-    alpha: number,
   ): void;
 }
 
