@@ -12,12 +12,13 @@
  *                     is 1 / sqrt(variance + epsilon) ('variance') or
  *                     1 / (sqrt(variance) + epsilon) ('stddev').
  *   gamma, beta       the parameters at (n, c); 1 and 0 when absent.
- *   pivot             the value x is taken relative to before it is
- *                     scaled: on the GPU backends the group's first element,
- *                     which their sums are taken around too (sums of
- *                     x - pivot stay small at any offset); on cpu and wasm
- *                     the mean (their sums are taken around each channel's
- *                     first element).
+ *   pivot             a value x is taken relative to, in a pass's sums
+ *                     or its elementwise forward: one near the data, so
+ *                     x - pivot stays small at any offset. The GPU backends
+ *                     use the group's first element for both; cpu and wasm
+ *                     take their forward sums around each channel's first
+ *                     element (their gradient sums around the saved mean)
+ *                     and normalize with pivot = mean.
  *   scale             invStd * gamma.
  *   shift             beta - (mean - pivot) * scale; beta where pivot = mean.
  *
