@@ -3,11 +3,13 @@ import type {Tensor, TensorLike} from '@tensorflow/tfjs-core';
 
 import type {CompleteNormAttrs} from './composite';
 import {
+  channelsOf,
   checkAttrs,
   checkOptions,
   KernelView,
   NormOptions,
-  toFloatTensor,
+  toChannelTensor,
+  toParametersOfShape,
   viewedGroupNorm,
 } from './instance_norm';
 import type {DataFormat, EpsilonMode} from './kernel_names';
@@ -63,41 +65,24 @@ export function batchNormTraining<T extends Tensor>(
   options: NormOptions = {},
 ): BatchNormResult<T> {
   checkAttrs(OP, epsilon, dataFormat);
-  const {activation, alpha, epsilonMode} = checkOptions(OP, options);
+  const checked = checkOptions(OP, options);
   return tf.tidy(() => {
-    const $x = toFloatTensor(OP, x, 'x');
-    if ($x.rank < 2 || $x.rank > 5) {
-      throw new Error(
-        `${OP}: argument 'x' must be of rank 2, 3, 4 or 5 ([N, C], [N, ...spatial, C] or ` +
-          `[N, C, ...spatial]), but got rank ${$x.rank} with shape [${$x.shape}].`,
-      );
-    }
-    const channels = $x.shape[dataFormat === 'channelsLast' ? $x.rank - 1 : 1];
-    const [$gamma, $beta] = (
-      [
-        [gamma, 'gamma'],
-        [beta, 'beta'],
-      ] as const
-    ).map(([value, name]) => {
-      if (value == null) return null;
-      const tensor = toFloatTensor(OP, value, name);
-      if (tensor.rank !== 1 || tensor.shape[0] !== channels) {
-        throw new Error(
-          `${OP}: argument '${name}' must be of shape [C] = [${channels}] (C the channel axis ` +
-            `of x in ${dataFormat}), but got shape [${tensor.shape}].`,
-        );
-      }
-      return tensor;
-    });
+    const $x = toChannelTensor(OP, x, true);
+    const channels = channelsOf($x, dataFormat);
+    const [$gamma, $beta] = toParametersOfShape(
+      OP,
+      gamma,
+      beta,
+      [channels],
+      `of shape [C] = [${channels}] (C the channel axis of x in ${dataFormat})`,
+    );
     const attrs: CompleteNormAttrs = {
       epsilon,
       dataFormat: 'channelsLast',
       groups: channels,
-      epsilonMode,
-      activation,
-      alpha,
+      ...checked,
     };
-    const view = batchView($x.shape, dataFormat, epsilon, epsilonMode);
+    const view = batchView($x.shape, dataFormat, epsilon, attrs.epsilonMode);
     const {y, statistics} = viewedGroupNorm($x, $gamma, $beta, attrs, view);
     return {y: y as T, mean: statistics[0], variance: statistics[1]};
   });

@@ -167,25 +167,12 @@ export function normalize<T extends Tensor>(
   options: NormOptions,
 ): T {
   checkAttrs(op, epsilon, dataFormat);
-  const {activation, alpha, epsilonMode} = checkOptions(op, options);
+  const checked = checkOptions(op, options);
   // Converted TensorLikes are the only tensors created before the kernel
   // runs; tidy disposes them if a check throws, and keeps only y.
   return tf.tidy(() => {
-    const $x = toFloatTensor(op, x, 'x');
-    const minRank = groups != null ? 2 : 3;
-    if ($x.rank < minRank || $x.rank > 5) {
-      const shapes =
-        groups != null
-          ? '[N, C], [N, ...spatial, C] or [N, C, ...spatial]'
-          : '[N, ...spatial, C] or [N, C, ...spatial]';
-      throw new Error(
-        `${op}: argument 'x' must be of rank ${minRank === 2 ? '2, ' : ''}3, 4 or 5 ` +
-          `(${shapes}), but got rank ${$x.rank} with shape [${$x.shape}].`,
-      );
-    }
-    const channels = (
-      dataFormat === 'channelsLast' ? $x.shape[$x.rank - 1] : $x.shape[1]
-    ) as number;
+    const $x = toChannelTensor(op, x, groups != null);
+    const channels = channelsOf($x, dataFormat);
     if (groups != null && channels % groups !== 0) {
       throw new Error(
         `${op}: argument 'groups' must divide C = ${channels} (the channel axis of x ` +
@@ -197,16 +184,34 @@ export function normalize<T extends Tensor>(
     const batch = $x.shape[0];
     checkParameter(op, $gamma, 'gamma', batch, channels, dataFormat);
     checkParameter(op, $beta, 'beta', batch, channels, dataFormat);
-    const attrs: CompleteNormAttrs = {
-      epsilon,
-      dataFormat,
-      groups: groups ?? channels,
-      epsilonMode,
-      activation,
-      alpha,
-    };
+    const attrs: CompleteNormAttrs = {epsilon, dataFormat, groups: groups ?? channels, ...checked};
     return fusedGroupNorm($x, $gamma, $beta, attrs) as T;
   });
+}
+
+/**
+ * x converted and checked for a channel axis: of rank 3 to 5
+ * (`[N, ...spatial, C]` or `[N, C, ...spatial]`), or 2 to 5 with `features`
+ * (`[N, C]` too).
+ */
+export function toChannelTensor(op: string, x: Tensor | TensorLike, features: boolean): Tensor {
+  const $x = toFloatTensor(op, x, 'x');
+  const minRank = features ? 2 : 3;
+  if ($x.rank < minRank || $x.rank > 5) {
+    const shapes = features
+      ? '[N, C], [N, ...spatial, C] or [N, C, ...spatial]'
+      : '[N, ...spatial, C] or [N, C, ...spatial]';
+    throw new Error(
+      `${op}: argument 'x' must be of rank ${minRank === 2 ? '2, ' : ''}3, 4 or 5 ` +
+        `(${shapes}), but got rank ${$x.rank} with shape [${$x.shape}].`,
+    );
+  }
+  return $x;
+}
+
+/** The size of x's channel axis in `dataFormat`. */
+export function channelsOf(x: Tensor, dataFormat: DataFormat): number {
+  return x.shape[dataFormat === 'channelsLast' ? x.rank - 1 : 1];
 }
 
 export function checkAttrs(op: string, epsilon: unknown, dataFormat: unknown): void {
@@ -296,6 +301,30 @@ export function toFloatTensor(op: string, value: Tensor | TensorLike, name: stri
     throw new Error(`${op}: argument '${name}' must be a float32 Tensor or a numeric TensorLike.`);
   }
   return tf.tensor(value as TensorLike, undefined, 'float32');
+}
+
+/**
+ * gamma and beta converted (null where absent), each of the shape `shape`;
+ * `expected` says what that shape is in the error ("of shape [C] = [4] (...)").
+ */
+export function toParametersOfShape(
+  op: string,
+  gamma: Tensor | TensorLike | null | undefined,
+  beta: Tensor | TensorLike | null | undefined,
+  shape: number[],
+  expected: string,
+): [Tensor | null, Tensor | null] {
+  const convert = (value: Tensor | TensorLike | null | undefined, name: string) => {
+    if (value == null) return null;
+    const tensor = toFloatTensor(op, value, name);
+    if (!tf.util.arraysEqual(tensor.shape, shape)) {
+      throw new Error(
+        `${op}: argument '${name}' must be ${expected}, but got shape [${tensor.shape}].`,
+      );
+    }
+    return tensor;
+  };
+  return [convert(gamma, 'gamma'), convert(beta, 'beta')];
 }
 
 /** gamma or beta: `[C]` or `[N, C]`. */

@@ -8,6 +8,7 @@ import {
   KernelView,
   NormOptions,
   toFloatTensor,
+  toParametersOfShape,
   viewedGroupNorm,
 } from './instance_norm';
 
@@ -61,7 +62,7 @@ export function layerNorm<T extends Tensor>(
   // 'axis' is this op's own key; checkOptions checks the others.
   const isObject = typeof options === 'object' && options != null && !Array.isArray(options);
   const {axis = -1, ...normOptions} = isObject ? options : {};
-  const {activation, alpha, epsilonMode} = checkOptions(OP, isObject ? normOptions : options);
+  const checked = checkOptions(OP, isObject ? normOptions : options);
   return tf.tidy(() => {
     const $x = toFloatTensor(OP, x, 'x');
     if ($x.rank < 1) {
@@ -69,30 +70,14 @@ export function layerNorm<T extends Tensor>(
     }
     const axes = normalizedAxes(axis, $x.rank);
     const parameterShape = axes.map(a => $x.shape[a]);
-    const [$gamma, $beta] = (
-      [
-        [gamma, 'gamma'],
-        [beta, 'beta'],
-      ] as const
-    ).map(([value, name]) => {
-      if (value == null) return null;
-      const tensor = toFloatTensor(OP, value, name);
-      if (!tf.util.arraysEqual(tensor.shape, parameterShape)) {
-        throw new Error(
-          `${OP}: argument '${name}' must be of the normalized shape [${parameterShape}] ` +
-            `(the sizes of x's axes [${axes}]), but got shape [${tensor.shape}].`,
-        );
-      }
-      return tensor;
-    });
-    const attrs: CompleteNormAttrs = {
-      epsilon,
-      dataFormat: 'channelsLast',
-      groups: 1,
-      epsilonMode,
-      activation,
-      alpha,
-    };
+    const [$gamma, $beta] = toParametersOfShape(
+      OP,
+      gamma,
+      beta,
+      parameterShape,
+      `of the normalized shape [${parameterShape}] (the sizes of x's axes [${axes}])`,
+    );
+    const attrs: CompleteNormAttrs = {epsilon, dataFormat: 'channelsLast', groups: 1, ...checked};
     return viewedGroupNorm($x, $gamma, $beta, attrs, rowView($x.shape, axes)).y as T;
   });
 }

@@ -8,19 +8,16 @@ import type {Kwargs} from '@tensorflow/tfjs-layers/dist/types';
 import type {LayerVariable} from '@tensorflow/tfjs-layers/dist/variables';
 
 import {batchNormTraining} from '../batch_norm';
+import {TfjsAffineState, tfjsAffineCallInputs} from './tfjs_affine_call';
 import {tfjsLayersClass} from './tfjs_layers_classes';
 
 export type {BatchNormalizationLayerArgs};
 
 /** The fields of tfjs-layers' BatchNormalization that this class reads (private in its typings). */
-interface BatchNormalizationState {
+interface BatchNormalizationState extends TfjsAffineState {
   axis: number;
   momentum: number;
   epsilon: number;
-  center: boolean;
-  scale: boolean;
-  gamma?: LayerVariable;
-  beta?: LayerVariable;
   movingMean: LayerVariable;
   movingVariance: LayerVariable;
 }
@@ -60,14 +57,10 @@ export class BatchNormalization extends TfjsLayersBatchNormalization {
 
   override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor {
     const state = this as unknown as BatchNormalizationState;
-    const input = Array.isArray(inputs) ? inputs[0] : inputs;
     const training = (kwargs['training'] as boolean | undefined) ?? false;
     return tf.tidy(() => {
-      const x = input.dtype === 'float32' ? input : tf.cast(input, 'float32');
-      const rank = x.rank;
-      const axis = state.axis >= 0 ? state.axis : state.axis + rank;
-      const gamma = state.scale && state.gamma ? state.gamma.read() : null;
-      const beta = state.center && state.beta ? state.beta.read() : null;
+      const {x, gamma, beta} = tfjsAffineCallInputs(inputs, state);
+      const axis = state.axis >= 0 ? state.axis : state.axis + x.rank;
       if (!training) {
         return normalizeInference(x, axis, state, gamma, beta);
       }

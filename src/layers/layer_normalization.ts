@@ -5,22 +5,18 @@ import type {
   LayerNormalizationLayerArgs,
 } from '@tensorflow/tfjs-layers/dist/layers/normalization';
 import type {Kwargs} from '@tensorflow/tfjs-layers/dist/types';
-import type {LayerVariable} from '@tensorflow/tfjs-layers/dist/variables';
 
 import {layerNorm} from '../layer_norm';
+import {TfjsAffineState, tfjsAffineCallInputs} from './tfjs_affine_call';
 import {tfjsLayersClass} from './tfjs_layers_classes';
 
 export type {LayerNormalizationLayerArgs};
 
 /** The fields of tfjs-layers' LayerNormalization that this class reads. */
-interface LayerNormalizationState {
+interface LayerNormalizationState extends TfjsAffineState {
   /** After build: the normalized axes, non-negative, in the order given. */
   axis: number[];
   epsilon: number;
-  center: boolean;
-  scale: boolean;
-  gamma: LayerVariable | null;
-  beta: LayerVariable | null;
 }
 
 /** tfjs-layers' own class, as it registered itself. */
@@ -52,11 +48,8 @@ export class LayerNormalization extends TfjsLayersLayerNormalization {
   override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor {
     void kwargs;
     const state = this as unknown as LayerNormalizationState;
-    const input = Array.isArray(inputs) ? inputs[0] : inputs;
     return tf.tidy(() => {
-      const x = input.dtype === 'float32' ? input : tf.cast(input, 'float32');
-      const gamma = state.scale && state.gamma ? state.gamma.read() : null;
-      const beta = state.center && state.beta ? state.beta.read() : null;
+      const {x, gamma, beta} = tfjsAffineCallInputs(inputs, state);
       return layerNorm(x, gamma, beta, state.epsilon, {axis: state.axis});
     });
   }
