@@ -11,19 +11,13 @@ import {ACTIVATIONS} from '../src/kernel_names';
 
 import {referenceBatchNorm, referenceBatchNormGradient} from './family_reference';
 import type {FamilySettings} from './family_reference';
-import {
-  expectMatchesReference,
-  expectSecondOrderMatches,
-  FamilyCase,
-  WorstErrors,
-} from './family_util';
+import {FamilyCase, itMatchesFamilyReferences} from './family_util';
 import {
   backendDataIds,
   DataFormat,
   describeEachBackend,
   expectClose,
   tf,
-  WEBGL_F16,
   withoutKernelLeakCheck,
 } from './setup';
 
@@ -110,39 +104,17 @@ const CASES: FamilyCase[] = [
 describeEachBackend(
   'batchNormTraining',
   env => {
-    const worst = new WorstErrors();
-    let secondOrder = 0;
-    afterAll(() => {
-      console.log(
-        `batchNormTraining [${env.name}]: worst error against float64 (scaled by max(1, |expected|)) ` +
-          `${worst.summary()}, second order ${secondOrder.toExponential(2)}`,
-      );
-    });
-
-    // float16 textures hold 11 significant bits: large offsets and scales
-    // lose the data itself, so those cases run on float32 storage only.
-    const fits = (c: (typeof CASES)[number]) =>
-      env.name !== WEBGL_F16 || (c.offset == null && c.scale == null);
-    for (const c of CASES.filter(fits)) {
-      it(`matches the float64 reference: y, mean, variance, dx, dgamma, dbeta — ${c.name}`, async () => {
-        await expectMatchesReference(c, env, worst);
-      });
-    }
-
-    // Central differences need float32 storage: not on float16 textures.
-    const secondOrderCases =
-      env.name === WEBGL_F16
-        ? []
-        : [
-            batchCase('second order', [3, 3, 2, 4], 'channelsLast'),
-            batchCase('second order', [3, 4, 2, 3], 'channelsFirst'),
-            batchCase('second order, swish', [4, 3], 'channelsLast', {}, {activation: 'swish'}),
-          ];
-    for (const c of secondOrderCases) {
-      it(`is twice differentiable: a gradient penalty matches float64 — ${c.name}`, async () => {
-        secondOrder = Math.max(secondOrder, await expectSecondOrderMatches(c, env));
-      });
-    }
+    itMatchesFamilyReferences(
+      'batchNormTraining',
+      env,
+      'y, mean, variance, dx, dgamma, dbeta',
+      CASES,
+      [
+        batchCase('second order', [3, 3, 2, 4], 'channelsLast'),
+        batchCase('second order', [3, 4, 2, 3], 'channelsFirst'),
+        batchCase('second order, swish', [4, 3], 'channelsLast', {}, {activation: 'swish'}),
+      ],
+    );
 
     // Keras' normalize_batch_in_training (epsilon 1e-3), as printed in
     // tfjs-layers' normalization_test.ts ('2D, no broadcasting' and

@@ -119,6 +119,47 @@ function configKeys(layer: AnyLayer): string[] {
   return Object.keys(layer.getConfig()).sort();
 }
 
+/** Builds both layers on `shape` with the same seeded weights; x and dy for their training steps. */
+function buildSideBySide(
+  ours: AnyLayer,
+  theirs: AnyLayer,
+  shape: readonly number[],
+): {x: tf.Tensor; dy: tf.Tensor} {
+  buildWithWeights(ours, [...shape], 5);
+  buildWithWeights(theirs, [...shape], 5);
+  return {
+    x: tf.tensor(randomValues(size(shape), 6, 2, 0.5), [...shape]),
+    dy: tf.tensor(randomValues(size(shape), 7), [...shape]),
+  };
+}
+
+/** A fused layer and tfjs-layers' of the same class, and how the specs name them. */
+interface LayerPair<Args> {
+  /** The class name, which also starts the logged kernel counts. */
+  className: string;
+  /** Short name in the recorded errors ('BN', 'LN'). */
+  label: string;
+  fusedClass: abstract new (...args: never[]) => AnyLayer;
+  ours(args?: Args): AnyLayer;
+  theirs(args?: Args): AnyLayer;
+}
+
+const BATCH_NORMALIZATION: LayerPair<Parameters<typeof batchNormalization>[0]> = {
+  className: 'BatchNormalization',
+  label: 'BN',
+  fusedClass: BatchNormalization,
+  ours: batchNormalization,
+  theirs: args => tfl.layers.batchNormalization(args),
+};
+
+const LAYER_NORMALIZATION: LayerPair<Parameters<typeof layerNormalization>[0]> = {
+  className: 'LayerNormalization',
+  label: 'LN',
+  fusedClass: LayerNormalization,
+  ours: layerNormalization,
+  theirs: args => tfl.layers.layerNormalization(args),
+};
+
 describeEachBackend('fused normalization layers', env => {
   const againstLayers = new WorstErrors();
   const againstFloat64 = new WorstErrors();
@@ -130,25 +171,45 @@ describeEachBackend('fused normalization layers', env => {
   });
   const {atol, rtol} = env.tolerance;
 
-  describe('BatchNormalization', () => {
+  /** One training step of each layer; records y and the gradients of ours against theirs. */
+  async function compareSteps<Args>(
+    pair: LayerPair<Args>,
+    ours: AnyLayer,
+    theirs: AnyLayer,
+    x: tf.Tensor,
+    dy: tf.Tensor,
+  ) {
+    const [a, b] = [await trainingStep(ours, x, dy), await trainingStep(theirs, x, dy)];
+    againstLayers.record(`${pair.label} y`, expectClose(a.y, b.y, atol, rtol, 'y', 1));
+    const names = ['dx', 'dgamma', 'dbeta'];
+    a.grads.forEach((g, i) =>
+      againstLayers.record(
+        `${pair.label} ${names[i]}`,
+        expectClose(g, b.grads[i], atol, rtol, names[i], 1),
+      ),
+    );
+    return {a, b};
+  }
+
+  /**
+   * Both layers built on `buildShape` for each of `configs`: the fused one is
+   * of its class and class name, with tfjs-layers' config keys, config and
+   * weights; `defaults` are values of the default config.
+   */
+  function itHasTfjsLayersConfig<Args>(
+    pair: LayerPair<Args>,
+    configs: Args[],
+    buildShape: number[],
+    defaults: Record<string, tf.serialization.ConfigDictValue>,
+  ): void {
     it("has tfjs-layers' config keys, defaults, weights and class name", () => {
-      const args = {
-        axis: 1,
-        momentum: 0.9,
-        epsilon: 1e-2,
-        center: true,
-        scale: false,
-        betaInitializer: 'ones' as const,
-        movingVarianceInitializer: 'zeros' as const,
-        betaRegularizer: tfl.regularizers.l2({l2: 0.01}),
-      };
-      for (const config of [{}, args]) {
-        const ours = batchNormalization(config);
-        const theirs = tfl.layers.batchNormalization(config);
-        expect(ours).toBeInstanceOf(BatchNormalization);
-        expect(ours.getClassName()).toBe('BatchNormalization');
+      for (const config of configs) {
+        const ours = pair.ours(config);
+        const theirs = pair.theirs(config);
+        expect(ours).toBeInstanceOf(pair.fusedClass);
+        expect(ours.getClassName()).toBe(pair.className);
         for (const layer of [ours, theirs])
-          tf.tidy(() => layer.apply(tf.zeros([2, 3, 4, 5])) as tf.Tensor);
+          tf.tidy(() => layer.apply(tf.zeros(buildShape)) as tf.Tensor);
         expect(configKeys(ours)).toEqual(configKeys(theirs));
         const {name: _ours, ...oursConfig} = ours.getConfig();
         const {name: _theirs, ...theirsConfig} = theirs.getConfig();
@@ -159,9 +220,60 @@ describeEachBackend('fused normalization layers', env => {
         ours.dispose();
         theirs.dispose();
       }
-      const defaults = batchNormalization().getConfig();
-      expect([defaults.axis, defaults.momentum, defaults.epsilon]).toEqual([-1, 0.99, 1e-3]);
+      const config = pair.ours().getConfig();
+      expect(Object.keys(defaults).map(key => config[key])).toEqual(Object.values(defaults));
     });
+  }
+
+  function itFitsLikeTfjsLayers<Args>(pair: LayerPair<Args>): void {
+    it('fits a conv net like tfjs-layers, step by step, with no leak', async () => {
+      const tolerance = {atol: 10 * atol, rtol: 10 * rtol};
+      await expectFitsLikeReference('channelsLast', pair.ours(), pair.theirs(), tolerance);
+    });
+  }
+
+  /**
+   * The spec `name`: the fused kernels run in one forward and gradient on x of
+   * `shape`; logs the kernel counts against tfjs-layers' (`step` names the step).
+   */
+  function itRunsFusedKernels<Args>(
+    pair: LayerPair<Args>,
+    name: string,
+    step: string,
+    shape: number[],
+  ): void {
+    it(name, async () => {
+      const x = tf.randomNormal(shape, 0, 1, 'float32', 2);
+      const [ours, theirs] = [pair.ours(), pair.theirs()];
+      const [a, b] = [await kernelsOfStep(ours, x), await kernelsOfStep(theirs, x)];
+      expect(a.includes(InstanceNorm)).toBe(env.fused);
+      expect(a.includes(InstanceNormGrad)).toBe(env.fused);
+      console.log(`${pair.className} [${env.name}] ${step}: ${kernelCounts(a, b)}`);
+      x.dispose();
+      ours.dispose();
+      theirs.dispose();
+    });
+  }
+
+  describe('BatchNormalization', () => {
+    itHasTfjsLayersConfig(
+      BATCH_NORMALIZATION,
+      [
+        {},
+        {
+          axis: 1,
+          momentum: 0.9,
+          epsilon: 1e-2,
+          center: true,
+          scale: false,
+          betaInitializer: 'ones' as const,
+          movingVarianceInitializer: 'zeros' as const,
+          betaRegularizer: tfl.regularizers.l2({l2: 0.01}),
+        },
+      ],
+      [2, 3, 4, 5],
+      {axis: -1, momentum: 0.99, epsilon: 1e-3},
+    );
 
     for (const shape of [
       [6, 5],
@@ -171,21 +283,10 @@ describeEachBackend('fused normalization layers', env => {
       it(`trains like tfjs-layers' layer: y, gradients, moving statistics — [${shape}] axis -1`, async () => {
         const ours = batchNormalization({momentum: 0.8});
         const theirs = tfl.layers.batchNormalization({momentum: 0.8});
-        buildWithWeights(ours, shape, 5);
-        buildWithWeights(theirs, shape, 5);
-        const x = tf.tensor(randomValues(size(shape), 6, 2, 0.5), shape);
-        const dy = tf.tensor(randomValues(size(shape), 7), shape);
+        const {x, dy} = buildSideBySide(ours, theirs, shape);
         const before = tf.memory().numTensors;
         const dataBefore = backendDataIds();
-        const [a, b] = [await trainingStep(ours, x, dy), await trainingStep(theirs, x, dy)];
-        againstLayers.record('BN y', expectClose(a.y, b.y, atol, rtol, 'y', 1));
-        const names = ['dx', 'dgamma', 'dbeta'];
-        a.grads.forEach((g, i) =>
-          againstLayers.record(
-            `BN ${names[i]}`,
-            expectClose(g, b.grads[i], atol, rtol, names[i], 1),
-          ),
-        );
+        const {a, b} = await compareSteps(BATCH_NORMALIZATION, ours, theirs, x, dy);
         // gamma, beta, moving_mean, moving_variance after three training calls.
         a.weights.forEach((w, i) =>
           againstLayers.record(
@@ -354,56 +455,23 @@ describeEachBackend('fused normalization layers', env => {
       layer.dispose();
     });
 
-    it('fits a conv net like tfjs-layers, step by step, with no leak', async () => {
-      const tolerance = {atol: 10 * atol, rtol: 10 * rtol};
-      await expectFitsLikeReference(
-        'channelsLast',
-        batchNormalization(),
-        tfl.layers.batchNormalization(),
-        tolerance,
-      );
-    });
+    itFitsLikeTfjsLayers(BATCH_NORMALIZATION);
 
-    it('runs the fused kernels in training; counts kernels against tfjs-layers', async () => {
-      const x = tf.randomNormal([4, 6, 6, 8], 0, 1, 'float32', 2);
-      const [ours, theirs] = [batchNormalization(), tfl.layers.batchNormalization()];
-      const [a, b] = [await kernelsOfStep(ours, x), await kernelsOfStep(theirs, x)];
-      expect(a.includes(InstanceNorm)).toBe(env.fused);
-      expect(a.includes(InstanceNormGrad)).toBe(env.fused);
-      console.log(
-        `BatchNormalization [${env.name}] one training forward+gradient: ${kernelCounts(a, b)}`,
-      );
-      x.dispose();
-      ours.dispose();
-      theirs.dispose();
-    });
+    itRunsFusedKernels(
+      BATCH_NORMALIZATION,
+      'runs the fused kernels in training; counts kernels against tfjs-layers',
+      'one training forward+gradient',
+      [4, 6, 6, 8],
+    );
   });
 
   describe('LayerNormalization', () => {
-    it("has tfjs-layers' config keys, defaults, weights and class name", () => {
-      for (const config of [
-        {},
-        {axis: [1, 2], epsilon: 1e-5, center: false, gammaInitializer: 'zeros' as const},
-      ]) {
-        const ours = layerNormalization(config);
-        const theirs = tfl.layers.layerNormalization(config);
-        expect(ours).toBeInstanceOf(LayerNormalization);
-        expect(ours.getClassName()).toBe('LayerNormalization');
-        for (const layer of [ours, theirs])
-          tf.tidy(() => layer.apply(tf.zeros([2, 3, 4])) as tf.Tensor);
-        expect(configKeys(ours)).toEqual(configKeys(theirs));
-        const {name: _ours, ...oursConfig} = ours.getConfig();
-        const {name: _theirs, ...theirsConfig} = theirs.getConfig();
-        expect(oursConfig).toEqual(theirsConfig);
-        const describeWeights = (layer: AnyLayer) =>
-          layer.weights.map(w => [w.originalName.split('/').pop(), w.shape, w.trainable]);
-        expect(describeWeights(ours)).toEqual(describeWeights(theirs));
-        ours.dispose();
-        theirs.dispose();
-      }
-      const defaults = layerNormalization().getConfig();
-      expect([defaults.axis, defaults.epsilon]).toEqual([-1, 1e-3]);
-    });
+    itHasTfjsLayersConfig(
+      LAYER_NORMALIZATION,
+      [{}, {axis: [1, 2], epsilon: 1e-5, center: false, gammaInitializer: 'zeros' as const}],
+      [2, 3, 4],
+      {axis: -1, epsilon: 1e-3},
+    );
 
     for (const [shape, axis] of [
       [[6, 10], -1],
@@ -426,20 +494,9 @@ describeEachBackend('fused normalization layers', env => {
         const config = {axis: Array.isArray(axis) ? [...axis] : (axis as number)};
         const ours = layerNormalization(config);
         const theirs = tfl.layers.layerNormalization(config);
-        buildWithWeights(ours, [...shape], 5);
-        buildWithWeights(theirs, [...shape], 5);
-        const x = tf.tensor(randomValues(size(shape), 6, 2, 0.5), [...shape]);
-        const dy = tf.tensor(randomValues(size(shape), 7), [...shape]);
+        const {x, dy} = buildSideBySide(ours, theirs, shape);
         const before = tf.memory().numTensors;
-        const [a, b] = [await trainingStep(ours, x, dy), await trainingStep(theirs, x, dy)];
-        againstLayers.record('LN y', expectClose(a.y, b.y, atol, rtol, 'y', 1));
-        const names = ['dx', 'dgamma', 'dbeta'];
-        a.grads.forEach((g, i) =>
-          againstLayers.record(
-            `LN ${names[i]}`,
-            expectClose(g, b.grads[i], atol, rtol, names[i], 1),
-          ),
-        );
+        await compareSteps(LAYER_NORMALIZATION, ours, theirs, x, dy);
         expect(tf.memory().numTensors).toBe(before);
         tf.dispose([x, dy]);
         ours.dispose();
@@ -496,27 +553,14 @@ describeEachBackend('fused normalization layers', env => {
       layer.dispose();
     });
 
-    it('fits a conv net like tfjs-layers, step by step, with no leak', async () => {
-      const tolerance = {atol: 10 * atol, rtol: 10 * rtol};
-      await expectFitsLikeReference(
-        'channelsLast',
-        layerNormalization(),
-        tfl.layers.layerNormalization(),
-        tolerance,
-      );
-    });
+    itFitsLikeTfjsLayers(LAYER_NORMALIZATION);
 
-    it('runs the fused kernels; counts kernels against tfjs-layers', async () => {
-      const x = tf.randomNormal([8, 16, 32], 0, 1, 'float32', 2);
-      const [ours, theirs] = [layerNormalization(), tfl.layers.layerNormalization()];
-      const [a, b] = [await kernelsOfStep(ours, x), await kernelsOfStep(theirs, x)];
-      expect(a.includes(InstanceNorm)).toBe(env.fused);
-      expect(a.includes(InstanceNormGrad)).toBe(env.fused);
-      console.log(`LayerNormalization [${env.name}] one forward+gradient: ${kernelCounts(a, b)}`);
-      x.dispose();
-      ours.dispose();
-      theirs.dispose();
-    });
+    itRunsFusedKernels(
+      LAYER_NORMALIZATION,
+      'runs the fused kernels; counts kernels against tfjs-layers',
+      'one forward+gradient',
+      [8, 16, 32],
+    );
   });
 
   describe('useFusedNormalizationLayers', () => {

@@ -111,13 +111,10 @@ interface SetsForward {
   variance: Float64Array;
 }
 
-function forward(
-  x: ArrayLike<number>,
-  sets: Sets,
-  gamma: ArrayLike<number> | null,
-  beta: ArrayLike<number> | null,
-  s: FamilySettings,
-): SetsForward {
+/** What the references take after x and its sets: gamma and beta (null: absent), the settings. */
+type Affine = [gamma: ArrayLike<number> | null, beta: ArrayLike<number> | null, s: FamilySettings];
+
+function forward(x: ArrayLike<number>, sets: Sets, ...[gamma, beta, s]: Affine): SetsForward {
   const y = new Float64Array(x.length);
   const mean = new Float64Array(sets.members.length);
   const variance = new Float64Array(sets.members.length);
@@ -144,9 +141,7 @@ function gradient(
   dy: ArrayLike<number>,
   x: ArrayLike<number>,
   sets: Sets,
-  gamma: ArrayLike<number> | null,
-  beta: ArrayLike<number> | null,
-  s: FamilySettings,
+  ...[gamma, beta, s]: Affine
 ): FamilyGradient {
   const dx = new Float64Array(x.length);
   const dgamma = new Float64Array(sets.parameters);
@@ -187,50 +182,34 @@ function gradient(
   return {dx, dgamma, dbeta};
 }
 
-/** Batch norm in training mode over every axis but `channelAxis`: y, and mean and biased variance per channel. */
-export function referenceBatchNorm(
-  x: ArrayLike<number>,
-  shape: readonly number[],
-  channelAxis: number,
-  gamma: ArrayLike<number> | null,
-  beta: ArrayLike<number> | null,
-  s: FamilySettings,
-): SetsForward {
-  return forward(x, batchSets(shape, channelAxis), gamma, beta, s);
+/**
+ * The float64 forward and gradient of the family whose sets `sets(shape, along)`
+ * gives (`along`: batch norm's channel axis, layer norm's normalized axes).
+ */
+function familyReference<Along>(sets: (shape: readonly number[], along: Along) => Sets) {
+  return {
+    forward: (x: ArrayLike<number>, shape: readonly number[], along: Along, ...affine: Affine) =>
+      forward(x, sets(shape, along), ...affine),
+    gradient: (
+      dy: ArrayLike<number>,
+      x: ArrayLike<number>,
+      shape: readonly number[],
+      along: Along,
+      ...affine: Affine
+    ) => gradient(dy, x, sets(shape, along), ...affine),
+  };
 }
 
-export function referenceBatchNormGradient(
-  dy: ArrayLike<number>,
-  x: ArrayLike<number>,
-  shape: readonly number[],
-  channelAxis: number,
-  gamma: ArrayLike<number> | null,
-  beta: ArrayLike<number> | null,
-  s: FamilySettings,
-): FamilyGradient {
-  return gradient(dy, x, batchSets(shape, channelAxis), gamma, beta, s);
-}
+const batchReference = familyReference(batchSets);
+const layerReference = familyReference(layerSets);
 
-/** Layer norm over `axes`: y (mean and variance per slice too). */
-export function referenceLayerNorm(
-  x: ArrayLike<number>,
-  shape: readonly number[],
-  axes: readonly number[],
-  gamma: ArrayLike<number> | null,
-  beta: ArrayLike<number> | null,
-  s: FamilySettings,
-): SetsForward {
-  return forward(x, layerSets(shape, axes), gamma, beta, s);
-}
+/**
+ * Batch norm in training mode over every axis but the channel axis (`along`):
+ * y, and mean and biased variance per channel.
+ */
+export const referenceBatchNorm = batchReference.forward;
+export const referenceBatchNormGradient = batchReference.gradient;
 
-export function referenceLayerNormGradient(
-  dy: ArrayLike<number>,
-  x: ArrayLike<number>,
-  shape: readonly number[],
-  axes: readonly number[],
-  gamma: ArrayLike<number> | null,
-  beta: ArrayLike<number> | null,
-  s: FamilySettings,
-): FamilyGradient {
-  return gradient(dy, x, layerSets(shape, axes), gamma, beta, s);
-}
+/** Layer norm over the axes `along`: y (mean and variance per slice too). */
+export const referenceLayerNorm = layerReference.forward;
+export const referenceLayerNormGradient = layerReference.gradient;

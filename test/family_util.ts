@@ -12,6 +12,7 @@ import {
   randomValues,
   tf,
   TestEnv,
+  WEBGL_F16,
   withoutKernelLeakCheck,
 } from './setup';
 
@@ -228,4 +229,40 @@ export async function expectSecondOrderMatches(c: FamilyCase, env: TestEnv): Pro
   expect(tf.memory().numTensors).toBe(before);
   tf.dispose([x, gamma, beta, wt, vt]);
   return worst;
+}
+
+/**
+ * The float64 specs of one op, inside its describeEachBackend: every case
+ * against the reference (`checked` lists what the spec name says it checks),
+ * then the second-order cases against central differences; logs the worst
+ * errors after all. float16 textures hold 11 significant bits: large offsets
+ * and scales lose the data itself, so those cases run on float32 storage
+ * only, and so do the central differences.
+ */
+export function itMatchesFamilyReferences(
+  op: string,
+  env: TestEnv,
+  checked: string,
+  cases: FamilyCase[],
+  secondOrderCases: FamilyCase[],
+): void {
+  const worst = new WorstErrors();
+  let secondOrder = 0;
+  afterAll(() => {
+    console.log(
+      `${op} [${env.name}]: worst error against float64 (scaled by max(1, |expected|)) ` +
+        `${worst.summary()}, second order ${secondOrder.toExponential(2)}`,
+    );
+  });
+  const float16 = env.name === WEBGL_F16;
+  for (const c of cases.filter(c => !float16 || (c.offset == null && c.scale == null))) {
+    it(`matches the float64 reference: ${checked} — ${c.name}`, async () => {
+      await expectMatchesReference(c, env, worst);
+    });
+  }
+  for (const c of float16 ? [] : secondOrderCases) {
+    it(`is twice differentiable: a gradient penalty matches float64 — ${c.name}`, async () => {
+      secondOrder = Math.max(secondOrder, await expectSecondOrderMatches(c, env));
+    });
+  }
 }

@@ -11,18 +11,12 @@ import {ACTIVATIONS} from '../src/kernel_names';
 
 import {referenceLayerNorm, referenceLayerNormGradient} from './family_reference';
 import type {FamilySettings} from './family_reference';
-import {
-  expectMatchesReference,
-  expectSecondOrderMatches,
-  FamilyCase,
-  WorstErrors,
-} from './family_util';
+import {FamilyCase, itMatchesFamilyReferences} from './family_util';
 import {
   backendDataIds,
   describeEachBackend,
   expectClose,
   tf,
-  WEBGL_F16,
   withoutKernelLeakCheck,
 } from './setup';
 
@@ -90,40 +84,12 @@ const CASES: FamilyCase[] = [
 describeEachBackend(
   'layerNorm',
   env => {
-    const worst = new WorstErrors();
-    let secondOrder = 0;
-    afterAll(() => {
-      console.log(
-        `layerNorm [${env.name}]: worst error against float64 (scaled by max(1, |expected|)) ` +
-          `${worst.summary()}, second order ${secondOrder.toExponential(2)}`,
-      );
-    });
-
-    // float16 textures hold 11 significant bits: large offsets and scales
-    // lose the data itself, so those cases run on float32 storage only.
-    const fits = (c: (typeof CASES)[number]) =>
-      env.name !== WEBGL_F16 || (c.offset == null && c.scale == null);
-    for (const c of CASES.filter(fits)) {
-      it(`matches the float64 reference: y, dx, dgamma, dbeta — ${c.name}`, async () => {
-        await expectMatchesReference(c, env, worst);
-      });
-    }
-
-    // Central differences need float32 storage: not on float16 textures.
-    const secondOrderCases =
-      env.name === WEBGL_F16
-        ? []
-        : [
-            layerCase('second order', [3, 6]),
-            layerCase('second order', [2, 3, 4], [1, 2]),
-            layerCase('second order', [3, 4, 2], 1),
-            layerCase('second order, gelu', [3, 5], -1, {}, {activation: 'gelu'}),
-          ];
-    for (const c of secondOrderCases) {
-      it(`is twice differentiable: a gradient penalty matches float64 — ${c.name}`, async () => {
-        secondOrder = Math.max(secondOrder, await expectSecondOrderMatches(c, env));
-      });
-    }
+    itMatchesFamilyReferences('layerNorm', env, 'y, dx, dgamma, dbeta', CASES, [
+      layerCase('second order', [3, 6]),
+      layerCase('second order', [2, 3, 4], [1, 2]),
+      layerCase('second order', [3, 4, 2], 1),
+      layerCase('second order, gelu', [3, 5], -1, {}, {activation: 'gelu'}),
+    ]);
 
     // Keras' layer_normalization_test.py `test_output`: arange(5) with gamma
     // and beta initialized to ones, epsilon 1e-3 (Keras' default).
