@@ -30,3 +30,12 @@ export type {
   InstanceNormGradInputs,
   InstanceNormInputs,
 } from './kernel_names';
+export {batchNormTraining} from './batch_norm';
+export type {BatchNormResult} from './batch_norm';
+export {layerNorm} from './layer_norm';
+export type {LayerNormOptions} from './layer_norm';
+export {batchNormalization, BatchNormalization} from './layers/batch_normalization';
+export type {BatchNormalizationLayerArgs} from './layers/batch_normalization';
+export {layerNormalization, LayerNormalization} from './layers/layer_normalization';
+export type {LayerNormalizationLayerArgs} from './layers/layer_normalization';
+export {useFusedNormalizationLayers} from './layers/use_fused_normalization';

@@ -203,8 +203,8 @@ export function checkAttrs(op: string, epsilon: unknown, dataFormat: unknown): v
 }
 
 /** The options checked, defaults filled in. */
-function checkOptions(
-  op: OpName,
+export function checkOptions(
+  op: string,
   options: unknown,
 ): {activation: Activation; alpha: number; epsilonMode: EpsilonMode} {
   if (options == null) {
@@ -311,37 +311,100 @@ function fusedGroupNorm(
   beta: Tensor | null,
   attrs: CompleteNormAttrs,
 ): Tensor {
+  return viewedGroupNorm(x, gamma, beta, attrs, null).y;
+}
+
+/**
+ * How an op built on the kernels (batch norm, layer norm) shows its tensors
+ * to them. The view's functions run inside the op's `tf.customGrad`, forward
+ * and gradient, so no gradient of Reshape or Transpose is needed.
+ */
+export interface KernelView {
+  /** x or dy, in the op's shape, as the kernels' x (a reshape, or a transpose and a reshape). */
+  toKernel(t: Tensor): Tensor;
+  /** The kernels' y or dx back in the op's shape. */
+  fromKernel(t: Tensor): Tensor;
+  /**
+   * The statistics the op returns besides y, from the forward kernel's mean
+   * and invStd (computed where no tape records them: they carry no gradient).
+   */
+  statistics?(mean: Tensor, invStd: Tensor): Tensor[];
+}
+
+/**
+ * {@link fusedGroupNorm} through a view (null: none). With a view, gamma and
+ * beta, of any shape, are flattened to the kernels' per-channel `[C]`, and
+ * their gradients reshaped back. Returns y and the view's statistics
+ * (ordinary tensors of the caller's scope).
+ */
+export function viewedGroupNorm(
+  x: Tensor,
+  gamma: Tensor | null,
+  beta: Tensor | null,
+  attrs: CompleteNormAttrs,
+  view: KernelView | null,
+): {y: Tensor; statistics: Tensor[]} {
   const args = [x, gamma, beta].filter((t): t is Tensor => t != null);
+  const toKernel = (t: Tensor) => (view == null ? t : view.toKernel(t));
+  const fromKernel = (t: Tensor) => (view == null ? t : view.fromKernel(t));
+  const toKernelParameter = (t: Tensor | undefined) =>
+    t == null || view == null ? t : tf.reshape(t, [-1]);
+  let keptStatistics: Tensor[] = [];
   const run = tf.customGrad((...fArgs: unknown[]) => {
     const save = fArgs[args.length] as tf.GradSaveFunc;
     const [$gamma, $beta] = [gamma, beta].map(t =>
       t == null ? undefined : (fArgs[args.indexOf(t)] as Tensor),
     );
     const $x = fArgs[0] as Tensor;
+    const kernelX = toKernel($x);
     const [y, mean, invStd] =
       $x.size === 0
-        ? [tf.zerosLike($x), tf.zeros([0]), tf.zeros([0])]
-        : normForwardKernel($x, $gamma, $beta, attrs);
-    save([$x, mean, invStd, ...($gamma ? [$gamma] : []), ...($beta ? [$beta] : [])]);
+        ? [tf.zerosLike(kernelX), tf.zeros([0]), tf.zeros([0])]
+        : normForwardKernel(kernelX, toKernelParameter($gamma), toKernelParameter($beta), attrs);
+    // Kept to leave the forward's scope; handed to the caller's scope below.
+    keptStatistics = (view?.statistics?.(mean, invStd) ?? []).map(t => tf.keep(t));
+    save([$x, kernelX, mean, invStd, ...($gamma ? [$gamma] : []), ...($beta ? [$beta] : [])]);
     const gradFunc = (dy: Tensor, saved: Tensor[]): Tensor[] => {
-      const [sx, sMean, sInvStd] = saved;
-      const sGamma = $gamma ? saved[3] : undefined;
-      const sBeta = $beta ? saved[$gamma ? 4 : 3] : undefined;
+      const [sx, sKernelX, sMean, sInvStd] = saved;
+      const sGamma = $gamma ? saved[4] : undefined;
+      const sBeta = $beta ? saved[$gamma ? 5 : 4] : undefined;
       if (sx.size === 0) {
         return args.map(t => tf.zerosLike(t));
       }
+      const [kernelGamma, kernelBeta] = [sGamma, sBeta].map(toKernelParameter);
       // While a tape records this gradient (tf.grad of a function that calls
       // tf.grad), it is built from built-in ops with the statistics
-      // recomputed from x: the tape then differentiates it, through the
-      // statistics too. Otherwise the fused gradient kernel runs.
+      // recomputed from x (viewed again, so that the tape sees x): the tape
+      // then differentiates it, through the statistics too. Otherwise the
+      // fused gradient kernel runs.
       const [dx, dgamma, dbeta] = tf.engine().isTapeOn()
-        ? groupNormBackward(dy, sx, sGamma, sBeta, attrs)
-        : normGradientKernel(dy, sx, sGamma, sBeta, sMean, sInvStd, attrs);
-      return [dx, ...(gamma ? [dgamma] : []), ...(beta ? [dbeta] : [])];
+        ? groupNormBackward(toKernel(dy), toKernel(sx), kernelGamma, kernelBeta, attrs)
+        : normGradientKernel(
+            toKernel(dy),
+            sKernelX,
+            kernelGamma,
+            kernelBeta,
+            sMean,
+            sInvStd,
+            attrs,
+          );
+      const parameterGradient = (d: Tensor, p: Tensor) =>
+        view == null ? d : tf.reshape(d, p.shape);
+      return [
+        fromKernel(dx),
+        ...(sGamma ? [parameterGradient(dgamma, sGamma)] : []),
+        ...(sBeta ? [parameterGradient(dbeta, sBeta)] : []),
+      ];
     };
-    return {value: y, gradFunc};
+    return {value: fromKernel(y), gradFunc};
   });
-  return run(...args);
+  const y = run(...args);
+  const statistics = keptStatistics.map(t => {
+    const tracked = tf.reshape(t, t.shape);
+    t.dispose();
+    return tracked;
+  });
+  return {y, statistics};
 }
 
 /**
