@@ -15,16 +15,11 @@
  *   fusedGrad     the same through the package's layer.
  * BN rows are channelsLast (axis -1): tfjs-layers' layer cannot be
  * differentiated with axis 1. Epsilon 1e-3 (Keras' default) throughout.
- *
- * The fused API is read from the package's exports at run time: a build of
- * the package without it (the `before` bundle of a side-by-side run) times
- * the copy and tfjs-layers' layer alone, its fused variants recorded as
- * missing.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
-import * as pkg from '../src/index';
+import {batchNormalization, batchNormTraining, layerNorm, layerNormalization} from '../src/index';
 import {randomValues} from '../support/index';
 import type {BenchConfig, Call} from './core';
 import {countPrograms, log, recording, timeVariants} from './core';
@@ -36,39 +31,14 @@ import {
   type FamilyVariant,
 } from './family_cases';
 
-/** The family API as the package exports it (looked up at run time, see above). */
-export interface FamilyApi {
-  batchNormTraining?: (
-    x: tf.Tensor,
-    gamma: tf.Tensor | null | undefined,
-    beta: tf.Tensor | null | undefined,
-    epsilon?: number,
-    dataFormat?: 'channelsLast' | 'channelsFirst',
-    options?: Record<string, unknown>,
-  ) => {y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor};
-  layerNorm?: (
-    x: tf.Tensor,
-    gamma?: tf.Tensor | null,
-    beta?: tf.Tensor | null,
-    epsilon?: number,
-    options?: {axis?: number | number[]},
-  ) => tf.Tensor;
-  batchNormalization?: (args: Record<string, unknown>) => tfl.layers.Layer;
-  layerNormalization?: (args: Record<string, unknown>) => tfl.layers.Layer;
-}
-
-export const family = pkg as unknown as FamilyApi;
-
 export interface FamilyResult {
   backend: string;
   label: string;
   op: FamilyOp;
   shape: number[];
-  /** Variants the package of this build lacks (timed as missing). */
-  missing: FamilyVariant[];
-  calls: Partial<Record<FamilyVariant, number>>;
-  ms: Partial<Record<FamilyVariant, number>>;
-  msRounds: Partial<Record<FamilyVariant, number[]>>;
+  calls: Record<FamilyVariant, number>;
+  ms: Record<FamilyVariant, number>;
+  msRounds: Record<FamilyVariant, number[]>;
   kernelMs: Partial<Record<FamilyVariant, number>>;
   /** GPU programs (dispatches, draws) one call runs; webgl and webgpu. */
   programs?: Partial<Record<FamilyVariant, number>>;
@@ -86,10 +56,7 @@ function gammaBeta(layer: tfl.layers.Layer): tf.Tensor[] {
   return [byName('gamma'), byName('beta')];
 }
 
-function setUpFamily(c: FamilyCase): {
-  calls: Partial<Record<FamilyVariant, Call>>;
-  dispose: () => void;
-} {
+function setUpFamily(c: FamilyCase): {calls: Record<FamilyVariant, Call>; dispose: () => void} {
   const size = c.shape.reduce((a, b) => a * b, 1);
   const channels = c.shape[c.shape.length - 1];
   const x = tf.tensor(randomValues(size, 1, 2, 0.5), c.shape);
@@ -101,43 +68,37 @@ function setUpFamily(c: FamilyCase): {
   const tfjsLayer = bn
     ? tfl.layers.batchNormalization(config)
     : tfl.layers.layerNormalization(config);
-  const fusedFactory = bn ? family.batchNormalization : family.layerNormalization;
-  const fusedLayer = fusedFactory?.(config);
-  const op: ((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.Tensor) | undefined = bn
-    ? family.batchNormTraining &&
-      ((a, g, b) => family.batchNormTraining!(a, g, b, EPSILON, 'channelsLast').y)
-    : family.layerNorm && ((a, g, b) => family.layerNorm!(a, g, b, EPSILON, {axis: -1}));
+  const fusedLayer = bn ? batchNormalization(config) : layerNormalization(config);
+  const op = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor =>
+    bn
+      ? batchNormTraining(a, g, b, EPSILON, 'channelsLast').y
+      : layerNorm(a, g, b, EPSILON, {axis: -1});
   const training = (layer: tfl.layers.Layer) => (a: tf.Tensor) =>
     layer.apply(a, {training: true}) as tf.Tensor;
-  // Built (its weights made) before the calls: tf.grads needs the variables.
+  // Built (their weights made) before the calls: tf.grads needs the variables.
   tf.dispose(tfjsLayer.apply(x, {training: true}) as tf.Tensor);
-  if (fusedLayer) tf.dispose(fusedLayer.apply(x, {training: true}) as tf.Tensor);
+  tf.dispose(fusedLayer.apply(x, {training: true}) as tf.Tensor);
   const layerGrad = (layer: tfl.layers.Layer): Call => {
     const f = training(layer);
     const g = tf.grads((a: tf.Tensor) => f(a));
     const weights = gammaBeta(layer);
     return () => g([x, ...weights], dy);
   };
-  const calls: Partial<Record<FamilyVariant, Call>> = {
-    copy: () => [tf.neg(x)],
-    tfjsFwd: () => [tf.tidy(() => training(tfjsLayer)(x))],
-    tfjsGrad: layerGrad(tfjsLayer),
-  };
-  if (op) {
-    const g = tf.grads((a: tf.Tensor, ga: tf.Tensor, b: tf.Tensor) => op(a, ga, b));
-    calls.opFwd = () => [tf.tidy(() => op(x, gamma, beta))];
-    calls.opGrad = () => g([x, gamma, beta], dy);
-  }
-  if (fusedLayer) {
-    calls.fusedFwd = () => [tf.tidy(() => training(fusedLayer)(x))];
-    calls.fusedGrad = layerGrad(fusedLayer);
-  }
+  const opGrads = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => op(a, g, b));
   return {
-    calls,
+    calls: {
+      copy: () => [tf.neg(x)],
+      opFwd: () => [tf.tidy(() => op(x, gamma, beta))],
+      tfjsFwd: () => [tf.tidy(() => training(tfjsLayer)(x))],
+      fusedFwd: () => [tf.tidy(() => training(fusedLayer)(x))],
+      opGrad: () => opGrads([x, gamma, beta], dy),
+      tfjsGrad: layerGrad(tfjsLayer),
+      fusedGrad: layerGrad(fusedLayer),
+    },
     dispose: () => {
       tf.dispose([x, dy, gamma, beta]);
       tfjsLayer.dispose();
-      fusedLayer?.dispose();
+      fusedLayer.dispose();
     },
   };
 }
@@ -149,24 +110,17 @@ export async function benchFamilyCase(
 ): Promise<FamilyResult> {
   const {calls, dispose} = setUpFamily(c);
   try {
-    const present = FAMILY_VARIANTS.filter(v => calls[v] !== undefined);
-    const timing = await timeVariants(
-      backend,
-      present,
-      calls as Record<FamilyVariant, Call>,
-      config,
-    );
+    const timing = await timeVariants(backend, FAMILY_VARIANTS, calls, config);
     const result: FamilyResult = {
       backend,
       label: familyLabel(c),
       op: c.op,
       shape: c.shape,
-      missing: FAMILY_VARIANTS.filter(v => calls[v] === undefined),
       ...timing,
     };
     if (backend === 'webgl' || backend === 'webgpu') {
       result.programs = Object.fromEntries(
-        present.map(v => [v, countPrograms(calls[v] as Call)]),
+        FAMILY_VARIANTS.map(v => [v, countPrograms(calls[v])]),
       ) as Partial<Record<FamilyVariant, number>>;
     }
     return result;
@@ -188,9 +142,7 @@ export async function benchFamily(
     const result = await recording(label, errors, () => benchFamilyCase(backend, c, config));
     if (!result) continue;
     results.push(result);
-    log(
-      `${label}: ${FAMILY_VARIANTS.map(v => `${v} ${result.ms[v]?.toFixed(3) ?? '-'}`).join(', ')} ms`,
-    );
+    log(`${label}: ${FAMILY_VARIANTS.map(v => `${v} ${result.ms[v].toFixed(3)}`).join(', ')} ms`);
   }
   return results;
 }

@@ -11,15 +11,14 @@
  *            blocks (LayerNormalization, token MLP through a permute, residual;
  *            LayerNormalization, channel MLP 4x dim, residual), a final
  *            LayerNormalization (5 in all) and a dense head.
- * torch_bench.py builds the same nets in PyTorch. Without the package's fused
- * layers (a build before them) the `fused` net is left out.
+ * torch_bench.py builds the same nets in PyTorch.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
+import {batchNormalization, layerNormalization} from '../src/index';
 import {median, randomValues} from '../support/index';
 import {log} from './core';
-import {family} from './family';
 import {
   FAMILY_NORMS,
   type FamilyNet,
@@ -32,9 +31,9 @@ export interface FamilyTrainingResult {
   net: FamilyNet;
   input: number[];
   norms: number;
-  /** Median ms per trainOnBatch of each net built (`fused` absent without the fused layers). */
-  msPerStep: Partial<Record<FamilyNormKind, number>>;
-  msRounds: Partial<Record<FamilyNormKind, number[]>>;
+  /** Median ms per trainOnBatch of each net. */
+  msPerStep: Record<FamilyNormKind, number>;
+  msRounds: Record<FamilyNormKind, number[]>;
 }
 
 type Sym = tfl.SymbolicTensor;
@@ -44,11 +43,9 @@ function normLayer(net: FamilyNet, kind: FamilyNormKind): tfl.layers.Layer | und
   const config = {axis: -1, epsilon: 1e-3};
   if (kind === 'none') return undefined;
   if (net === 'bnCnn') {
-    if (kind === 'tfjs') return tfl.layers.batchNormalization(config);
-    return family.batchNormalization?.(config);
+    return kind === 'tfjs' ? tfl.layers.batchNormalization(config) : batchNormalization(config);
   }
-  if (kind === 'tfjs') return tfl.layers.layerNormalization(config);
-  return family.layerNormalization?.(config);
+  return kind === 'tfjs' ? tfl.layers.layerNormalization(config) : layerNormalization(config);
 }
 
 function compile(input: Sym, output: Sym): tfl.LayersModel {
@@ -114,11 +111,7 @@ export async function benchFamilyTraining(
   net: FamilyNet,
   config: FamilyTrainingConfig,
 ): Promise<FamilyTrainingResult> {
-  const kinds = FAMILY_NORMS.filter(
-    k =>
-      k !== 'fused' ||
-      (net === 'bnCnn' ? family.batchNormalization : family.layerNormalization) !== undefined,
-  );
+  const kinds = FAMILY_NORMS;
   const nets = kinds.map(k => (net === 'bnCnn' ? bnCnn(config.cnn, k) : lnMixer(config.mixer, k)));
   const {input, output, norms} = nets[0];
   const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
@@ -149,8 +142,14 @@ export async function benchFamilyTraining(
     net,
     input,
     norms,
-    msPerStep: Object.fromEntries(kinds.map((k, i) => [k, median(samples[i])])),
-    msRounds: Object.fromEntries(kinds.map((k, i) => [k, samples[i]])),
+    msPerStep: Object.fromEntries(kinds.map((k, i) => [k, median(samples[i])])) as Record<
+      FamilyNormKind,
+      number
+    >,
+    msRounds: Object.fromEntries(kinds.map((k, i) => [k, samples[i]])) as Record<
+      FamilyNormKind,
+      number[]
+    >,
   };
   log(`${backend} ${net} training: ${JSON.stringify(result.msPerStep)}`);
   return result;

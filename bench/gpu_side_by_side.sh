@@ -24,6 +24,7 @@ python3 "$carry/torch_bench.py" --out "$out/torch.json"
 echo "== $before $(date -u +%T)"
 BENCH_LABEL=$before /tmp/g/node "$carry/before/bench-gpu.mjs" --gpu --out "$out/before"
 echo "== $after $(date -u +%T)"
-BENCH_LABEL=$after /tmp/g/node "$carry/after/bench-gpu.mjs" --gpu --torch "$out/torch.json" \
-  --out "$out/after"
+torch=()
+[ -s "$out/torch.json" ] && torch=(--torch "$out/torch.json")
+BENCH_LABEL=$after /tmp/g/node "$carry/after/bench-gpu.mjs" --gpu "${torch[@]}" --out "$out/after"
 echo "== done $(date -u +%T)"

@@ -50,6 +50,28 @@ def timeit(fn, iters=ITERS):
 def emit(section, row):
     print(json.dumps({'section': section, **row}), flush=True)
     record[section].append(row)
+    save()
+
+
+def save():
+    # Rewritten after every row: a run cut short keeps what it measured.
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(record, f, indent=1)
+            f.write('\n')
+
+
+def guarded(section):
+    """Runs a section; an error is recorded and the next section runs."""
+    def wrap(fn):
+        try:
+            fn()
+        except Exception as e:  # noqa: BLE001 (one broken section must not cost the others)
+            record['errors'].append(f'{section}: {type(e).__name__}: {e}')
+            print(f'ERROR {section}: {e}', file=sys.stderr, flush=True)
+            save()
+        torch.cuda.empty_cache()
+    return wrap
 
 
 def nchw(label_shape, channels_first):
@@ -67,7 +89,7 @@ record = {
     'gpu': torch.cuda.get_device_name(),
     'method': 'CUDA events, ms per call of back-to-back calls, median of rounds; training steps '
               'end each step with loss.item() (as trainOnBatch reads the loss back)',
-    'cases': [], 'blocks': [], 'family': [], 'training': [], 'familyTraining': [],
+    'cases': [], 'blocks': [], 'family': [], 'training': [], 'familyTraining': [], 'errors': [],
 }
 print(json.dumps({k: record[k] for k in ('torch', 'cuda', 'gpu')}), flush=True)
 
@@ -95,28 +117,31 @@ def norm_fn(groups, eps):
     return lambda x, g, b: F.group_norm(x, groups, g, b, eps)
 
 
-for label, shape, cf, groups in CASES:
-    shp = nchw(shape, cf)
-    x = torch.randn(shp, device=dev, requires_grad=True)
-    dy = torch.randn(shp, device=dev)
-    C = shp[1]
-    g = torch.randn(C, device=dev, requires_grad=True)
-    b = torch.randn(C, device=dev, requires_grad=True)
-    f = norm_fn(groups, 1e-5)
-    xd, gd, bd = x.detach(), g.detach(), b.detach()
-    xcl = xd.to(memory_format=torch.channels_last)
-    emit('cases', {
-        'label': label, 'op': 'instance_norm' if groups is None else f'group_norm({groups})',
-        'copy': timeit(lambda: xd.neg()),
-        'fwd': timeit(lambda: f(xd, gd, bd)),
-        'fwd_channels_last': timeit(lambda: f(xcl, gd, bd)),
-        'fwdbwd': timeit(lambda: torch.autograd.grad(f(x, g, b), (x, g, b), dy)),
-    })
-    del x, dy, xcl
+@guarded('cases')
+def section_cases():
+    for label, shape, cf, groups in CASES:
+        shp = nchw(shape, cf)
+        x = torch.randn(shp, device=dev, requires_grad=True)
+        dy = torch.randn(shp, device=dev)
+        C = shp[1]
+        g = torch.randn(C, device=dev, requires_grad=True)
+        b = torch.randn(C, device=dev, requires_grad=True)
+        f = norm_fn(groups, 1e-5)
+        xd, gd, bd = x.detach(), g.detach(), b.detach()
+        xcl = xd.to(memory_format=torch.channels_last)
+        emit('cases', {
+            'label': label, 'op': 'instance_norm' if groups is None else f'group_norm({groups})',
+            'copy': timeit(lambda: xd.neg()),
+            'fwd': timeit(lambda: f(xd, gd, bd)),
+            'fwd_channels_last': timeit(lambda: f(xcl, gd, bd)),
+            'fwdbwd': timeit(lambda: torch.autograd.grad(f(x, g, b), (x, g, b), dy)),
+        })
+        del x, dy, xcl
+
 
 # --- blocks: bench/cases.ts BLOCK_CASES (blocks.ts) ---------------------------------------------
 def instance_stats(s, eps):
-    var, mean = torch.var_mean(s, dim=(2, 3), keepdim=True, unbiased=False)
+    var, mean = torch.var_mean(s, dim=(2, 3), keepdim=True, correction=0)
     return torch.sqrt(var + eps), mean
 
 
@@ -130,50 +155,55 @@ if args.quick:
     BLOCKS = [(l.replace('8x64x64', '2x32x32').replace('2x64x64x320', '1x16x16x320')
                .replace('8x32x32x32', '2x16x16x32'), k,
                (2, 32, 32, 32) if k != 'gnSilu' else (1, 320, 16, 16)) for l, k, _ in BLOCKS]
-for label, kind, shp in BLOCKS:
-    N, C = shp[0], shp[1]
-    x = torch.randn(shp, device=dev, requires_grad=True)
-    dy = torch.randn(shp, device=dev)
-    g = torch.randn(C, device=dev, requires_grad=True)
-    b = torch.randn(C, device=dev, requires_grad=True)
-    if kind == 'inRelu':
-        inputs = (x, g, b)
-        norm = lambda x, g, b: F.instance_norm(x, weight=g, bias=b, eps=1e-5)
-        block = lambda x, g, b: F.relu(norm(x, g, b))
-    elif kind == 'gnSilu':
-        inputs = (x, g, b)
-        norm = lambda x, g, b: F.group_norm(x, 32, g, b, 1e-6)
-        block = lambda x, g, b: F.silu(norm(x, g, b))
-    elif kind == 'adain':
-        style = torch.randn((N, C, shp[2] // 2, shp[3] // 2), device=dev, requires_grad=True)
-        inputs = (x, style)
-        norm = lambda x, s: F.instance_norm(x, eps=1e-5)
 
-        def block(x, s):
-            std, mean = instance_stats(s, 1e-5)
-            return F.instance_norm(x, eps=1e-5) * std + mean
-    else:  # conditional: per-image rows of [styles, C] tables by a one-hot matmul, as blocks.ts
-        styles = 4
-        gt = torch.randn((styles, C), device=dev, requires_grad=True)
-        bt = torch.randn((styles, C), device=dev, requires_grad=True)
-        one_hot = F.one_hot(torch.arange(N, device=dev) % styles, styles).float()
-        inputs = (x, gt, bt)
-        norm = lambda x, gt, bt: F.instance_norm(x, weight=g.detach(), bias=b.detach(), eps=1e-5)
 
-        def block(x, gt, bt):
-            rows = lambda t: (one_hot @ t)[:, :, None, None]
-            return F.instance_norm(x, eps=1e-5) * rows(gt) + rows(bt)
-    detached = tuple(t.detach() for t in inputs)
-    # The plain norm's gradient: with respect to x, and its gamma/beta where they are block inputs.
-    norm_wrt = inputs if kind in ('inRelu', 'gnSilu') else (x,)
-    emit('blocks', {
-        'label': label, 'block': kind,
-        'copy': timeit(lambda: detached[0].neg()),
-        'normFwd': timeit(lambda: norm(*detached)),
-        'blockFwd': timeit(lambda: block(*detached)),
-        'normGrad': timeit(lambda: torch.autograd.grad(norm(*inputs), norm_wrt, dy)),
-        'blockGrad': timeit(lambda: torch.autograd.grad(block(*inputs), inputs, dy)),
-    })
+@guarded('blocks')
+def section_blocks():
+    for label, kind, shp in BLOCKS:
+        N, C = shp[0], shp[1]
+        x = torch.randn(shp, device=dev, requires_grad=True)
+        dy = torch.randn(shp, device=dev)
+        g = torch.randn(C, device=dev, requires_grad=True)
+        b = torch.randn(C, device=dev, requires_grad=True)
+        if kind == 'inRelu':
+            inputs = (x, g, b)
+            norm = lambda x, g, b: F.instance_norm(x, weight=g, bias=b, eps=1e-5)
+            block = lambda x, g, b: F.relu(norm(x, g, b))
+        elif kind == 'gnSilu':
+            inputs = (x, g, b)
+            norm = lambda x, g, b: F.group_norm(x, 32, g, b, 1e-6)
+            block = lambda x, g, b: F.silu(norm(x, g, b))
+        elif kind == 'adain':
+            style = torch.randn((N, C, shp[2] // 2, shp[3] // 2), device=dev, requires_grad=True)
+            inputs = (x, style)
+            norm = lambda x, s: F.instance_norm(x, eps=1e-5)
+
+            def block(x, s):
+                std, mean = instance_stats(s, 1e-5)
+                return F.instance_norm(x, eps=1e-5) * std + mean
+        else:  # conditional: per-image rows of [styles, C] tables by a one-hot matmul, as blocks.ts
+            styles = 4
+            gt = torch.randn((styles, C), device=dev, requires_grad=True)
+            bt = torch.randn((styles, C), device=dev, requires_grad=True)
+            one_hot = F.one_hot(torch.arange(N, device=dev) % styles, styles).float()
+            inputs = (x, gt, bt)
+            norm = lambda x, gt, bt: F.instance_norm(x, weight=g.detach(), bias=b.detach(), eps=1e-5)
+
+            def block(x, gt, bt):
+                rows = lambda t: (one_hot @ t)[:, :, None, None]
+                return F.instance_norm(x, eps=1e-5) * rows(gt) + rows(bt)
+        detached = tuple(t.detach() for t in inputs)
+        # The plain norm's gradient: with respect to x, and its gamma/beta where they are block inputs.
+        norm_wrt = inputs if kind in ('inRelu', 'gnSilu') else (x,)
+        emit('blocks', {
+            'label': label, 'block': kind,
+            'copy': timeit(lambda: detached[0].neg()),
+            'normFwd': timeit(lambda: norm(*detached)),
+            'blockFwd': timeit(lambda: block(*detached)),
+            'normGrad': timeit(lambda: torch.autograd.grad(norm(*inputs), norm_wrt, dy)),
+            'blockGrad': timeit(lambda: torch.autograd.grad(block(*inputs), inputs, dy)),
+        })
+
 
 # --- batch / layer norm per call: bench/family.ts FAMILY_CASES ----------------------------------
 FAMILY = [  # (label as in family.ts, op, shape as labelled (NHWC for BN), torch shape)
@@ -186,30 +216,34 @@ FAMILY = [  # (label as in family.ts, op, shape as labelled (NHWC for BN), torch
 ]
 if args.quick:
     FAMILY = [('BN 4x14x14x64', 'batchNorm', (4, 64, 14, 14)), ('LN 256x384', 'layerNorm', (256, 384))]
-for label, op, shp in FAMILY:
-    x = torch.randn(shp, device=dev, requires_grad=True)
-    dy = torch.randn(shp, device=dev)
-    C = shp[1] if op == 'batchNorm' else shp[-1]
-    g = torch.randn(C, device=dev, requires_grad=True)
-    b = torch.randn(C, device=dev, requires_grad=True)
-    if op == 'batchNorm':
-        rm, rv = torch.zeros(C, device=dev), torch.ones(C, device=dev)
-        # Keras' momentum 0.99 is PyTorch's 0.01; epsilon 1e-3 as Keras.
-        f = lambda x, g, b: F.batch_norm(x, rm, rv, g, b, training=True, momentum=0.01, eps=1e-3)
-    else:
-        f = lambda x, g, b: F.layer_norm(x, (C,), g, b, 1e-3)
-    xd, gd, bd = x.detach(), g.detach(), b.detach()
-    row = {
-        'label': label, 'op': op,
-        'copy': timeit(lambda: xd.neg()),
-        'fwd': timeit(lambda: f(xd, gd, bd)),
-        'fwdbwd': timeit(lambda: torch.autograd.grad(f(x, g, b), (x, g, b), dy)),
-    }
-    if op == 'batchNorm':
-        xcl = xd.to(memory_format=torch.channels_last)
-        row['fwd_channels_last'] = timeit(lambda: f(xcl, gd, bd))
-    emit('family', row)
-    del x, dy
+
+
+@guarded('family')
+def section_family():
+    for label, op, shp in FAMILY:
+        x = torch.randn(shp, device=dev, requires_grad=True)
+        dy = torch.randn(shp, device=dev)
+        C = shp[1] if op == 'batchNorm' else shp[-1]
+        g = torch.randn(C, device=dev, requires_grad=True)
+        b = torch.randn(C, device=dev, requires_grad=True)
+        if op == 'batchNorm':
+            rm, rv = torch.zeros(C, device=dev), torch.ones(C, device=dev)
+            # Keras' momentum 0.99 is PyTorch's 0.01; epsilon 1e-3 as Keras.
+            f = lambda x, g, b: F.batch_norm(x, rm, rv, g, b, training=True, momentum=0.01, eps=1e-3)
+        else:
+            f = lambda x, g, b: F.layer_norm(x, (C,), g, b, 1e-3)
+        xd, gd, bd = x.detach(), g.detach(), b.detach()
+        row = {
+            'label': label, 'op': op,
+            'copy': timeit(lambda: xd.neg()),
+            'fwd': timeit(lambda: f(xd, gd, bd)),
+            'fwdbwd': timeit(lambda: torch.autograd.grad(f(x, g, b), (x, g, b), dy)),
+        }
+        if op == 'batchNorm':
+            xcl = xd.to(memory_format=torch.channels_last)
+            row['fwd_channels_last'] = timeit(lambda: f(xcl, gd, bd))
+        emit('family', row)
+        del x, dy
 
 
 # --- training steps ------------------------------------------------------------------------------
@@ -263,13 +297,15 @@ def style_net(norm):
         conv(32, 3, 9)).to(dev)
 
 
-S = 32 if args.quick else args.train_size
-xs, ys = torch.randn(1, 3, S, S, device=dev), torch.randn(1, 3, S, S, device=dev)
-for cl in (False, True):
-    a = step_time(style_net(True), xs, ys, channels_last=cl)
-    b = step_time(style_net(False), xs, ys, channels_last=cl)
-    emit('training', {'net': 'style', 'size': S, 'layout': 'channels_last' if cl else 'nchw',
-                      'norms': 11, 'instanceNorm': a, 'none': b, 'normShare': (a - b) / b})
+@guarded('training')
+def section_training():
+    S = 32 if args.quick else args.train_size
+    xs, ys = torch.randn(1, 3, S, S, device=dev), torch.randn(1, 3, S, S, device=dev)
+    for cl in (False, True):
+        a = step_time(style_net(True), xs, ys, channels_last=cl)
+        b = step_time(style_net(False), xs, ys, channels_last=cl)
+        emit('training', {'net': 'style', 'size': S, 'layout': 'channels_last' if cl else 'nchw',
+                          'norms': 11, 'instanceNorm': a, 'none': b, 'normShare': (a - b) / b})
 
 
 def bn_cnn(norm):
@@ -312,23 +348,24 @@ class Mixer(nn.Module):
         return s.head(s.final(x))
 
 
-CB, CS = (4, 16) if args.quick else (32, 32)
-xs, ys = torch.randn(CB, 3, CS, CS, device=dev), torch.randn(CB, 10, device=dev)
-for cl in (False, True):
-    a = step_time(bn_cnn(True), xs, ys, channels_last=cl)
-    b = step_time(bn_cnn(False), xs, ys, channels_last=cl)
-    emit('familyTraining', {'net': 'bnCnn', 'batch': CB, 'size': CS,
-                            'layout': 'channels_last' if cl else 'nchw', 'norms': 8,
+@guarded('familyTraining')
+def section_familyTraining():
+    CB, CS = (4, 16) if args.quick else (32, 32)
+    xs, ys = torch.randn(CB, 3, CS, CS, device=dev), torch.randn(CB, 10, device=dev)
+    for cl in (False, True):
+        a = step_time(bn_cnn(True), xs, ys, channels_last=cl)
+        b = step_time(bn_cnn(False), xs, ys, channels_last=cl)
+        emit('familyTraining', {'net': 'bnCnn', 'batch': CB, 'size': CS,
+                                'layout': 'channels_last' if cl else 'nchw', 'norms': 8,
+                                'norm': a, 'none': b, 'normShare': (a - b) / b})
+    MB, MT, MD = (2, 16, 64) if args.quick else (16, 64, 256)
+    xs, ys = torch.randn(MB, MT, MD, device=dev), torch.randn(MB, MT, MD, device=dev)
+    a = step_time(Mixer(MT, MD, True).to(dev), xs, ys)
+    b = step_time(Mixer(MT, MD, False).to(dev), xs, ys)
+    emit('familyTraining', {'net': 'lnMixer', 'batch': MB, 'tokens': MT, 'dim': MD, 'norms': 5,
                             'norm': a, 'none': b, 'normShare': (a - b) / b})
-MB, MT, MD = (2, 16, 64) if args.quick else (16, 64, 256)
-xs, ys = torch.randn(MB, MT, MD, device=dev), torch.randn(MB, MT, MD, device=dev)
-a = step_time(Mixer(MT, MD, True).to(dev), xs, ys)
-b = step_time(Mixer(MT, MD, False).to(dev), xs, ys)
-emit('familyTraining', {'net': 'lnMixer', 'batch': MB, 'tokens': MT, 'dim': MD, 'norms': 5,
-                        'norm': a, 'none': b, 'normShare': (a - b) / b})
 
+
+save()
 if args.out:
-    with open(args.out, 'w') as f:
-        json.dump(record, f, indent=1)
-        f.write('\n')
     print(f'wrote {args.out}', file=sys.stderr)
