@@ -1,6 +1,7 @@
 #!/bin/bash
 # On the GPU machine, in one call: PyTorch (bench/torch_bench.py), then the Node + Dawn bench of a
-# build before and a build after, on the same card, the after record merging PyTorch's.
+# build after and a build before (the after build first: a call cut short keeps it), on the same
+# card, the after record merging PyTorch's.
 #
 #   bash CARRY/gpu_side_by_side.sh CARRY OUT [BEFORE_LABEL AFTER_LABEL]
 #
@@ -21,10 +22,10 @@ export DAWN_NODE=/tmp/g/dawn.node PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv | tee "$out/gpu.txt"
 echo "== PyTorch $(date -u +%T)"
 python3 "$carry/torch_bench.py" --out "$out/torch.json"
-echo "== $before $(date -u +%T)"
-BENCH_LABEL=$before /tmp/g/node "$carry/before/bench-gpu.mjs" --gpu --out "$out/before"
 echo "== $after $(date -u +%T)"
 torch=()
 [ -s "$out/torch.json" ] && torch=(--torch "$out/torch.json")
 BENCH_LABEL=$after /tmp/g/node "$carry/after/bench-gpu.mjs" --gpu "${torch[@]}" --out "$out/after"
+echo "== $before $(date -u +%T)"
+BENCH_LABEL=$before /tmp/g/node "$carry/before/bench-gpu.mjs" --gpu --out "$out/before"
 echo "== done $(date -u +%T)"
