@@ -121,6 +121,7 @@ function batchView(
   const toFirst = [0, rank - 1, ...Array.from({length: rank - 2}, (_, i) => i + 1)];
   const kernelShape = [1, shape.reduce((a, b) => a * b, 1) / Math.max(channels, 1), channels];
   return {
+    reshapeOnly: !channelsFirst,
     toKernel: t => tf.reshape(channelsFirst ? tf.transpose(t, toLast) : t, kernelShape),
     fromKernel: t => {
       const last = tf.reshape(t, lastShape);

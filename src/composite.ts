@@ -115,7 +115,10 @@ function safeReciprocal(v: Tensor): Tensor {
  */
 function groupMoments(x4: Tensor, view: GroupView): {mean: Tensor; centered: Tensor} {
   const firstSize = view.shape.map((_, axis) => (view.reduceAxes.includes(axis) ? 1 : -1));
-  const shift = tf.slice(x4, [0, 0, 0, 0], firstSize);
+  // tfjs-backend-webgl 4.22 makes a slice that is one contiguous run (one
+  // instance) share x's texture; with WEBGL_PACK=false, x minus that shared
+  // slice then reads 0. Adding 0 gives the slice its own texture (N * groups values).
+  const shift = tf.add(tf.slice(x4, [0, 0, 0, 0], firstSize), 0);
   const shifted = tf.sub(x4, shift);
   const shiftedMean = tf.mean(shifted, view.reduceAxes, true);
   return {mean: tf.add(shift, shiftedMean), centered: tf.sub(shifted, shiftedMean)};

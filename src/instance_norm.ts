@@ -325,6 +325,11 @@ export interface KernelView {
   /** The kernels' y or dx back in the op's shape. */
   fromKernel(t: Tensor): Tensor;
   /**
+   * Whether toKernel is a reshape only (free): the gradient then views the
+   * saved x again rather than saving the kernels' x too.
+   */
+  reshapeOnly: boolean;
+  /**
    * The statistics the op returns besides y, from the forward kernel's mean
    * and invStd (computed where no tape records them: they carry no gradient).
    */
@@ -363,11 +368,20 @@ export function viewedGroupNorm(
         : normForwardKernel(kernelX, toKernelParameter($gamma), toKernelParameter($beta), attrs);
     // Kept to leave the forward's scope; handed to the caller's scope below.
     keptStatistics = (view?.statistics?.(mean, invStd) ?? []).map(t => tf.keep(t));
-    save([$x, kernelX, mean, invStd, ...($gamma ? [$gamma] : []), ...($beta ? [$beta] : [])]);
+    // The kernels' x is saved only where making it costs a pass (a transpose).
+    const savesKernelX = view != null && !view.reshapeOnly;
+    save([
+      $x,
+      mean,
+      invStd,
+      ...($gamma ? [$gamma] : []),
+      ...($beta ? [$beta] : []),
+      ...(savesKernelX ? [kernelX] : []),
+    ]);
     const gradFunc = (dy: Tensor, saved: Tensor[]): Tensor[] => {
-      const [sx, sKernelX, sMean, sInvStd] = saved;
-      const sGamma = $gamma ? saved[4] : undefined;
-      const sBeta = $beta ? saved[$gamma ? 5 : 4] : undefined;
+      const [sx, sMean, sInvStd] = saved;
+      const sGamma = $gamma ? saved[3] : undefined;
+      const sBeta = $beta ? saved[$gamma ? 4 : 3] : undefined;
       if (sx.size === 0) {
         return args.map(t => tf.zerosLike(t));
       }
@@ -381,7 +395,7 @@ export function viewedGroupNorm(
         ? groupNormBackward(toKernel(dy), toKernel(sx), kernelGamma, kernelBeta, attrs)
         : normGradientKernel(
             toKernel(dy),
-            sKernelX,
+            savesKernelX ? saved[saved.length - 1] : toKernel(sx),
             kernelGamma,
             kernelBeta,
             sMean,

@@ -127,6 +127,7 @@ function rowView(shape: readonly number[], axes: number[]): KernelView {
   const size = (dims: number[]) => dims.reduce((p, a) => p * shape[a], 1);
   const rowsShape = [size(others), size(normalized)];
   return {
+    reshapeOnly: trailing,
     toKernel: t => tf.reshape(trailing ? t : tf.transpose(t, order), rowsShape),
     fromKernel: t => {
       const ordered = tf.reshape(t, trailing ? [...shape] : orderedShape);

@@ -135,17 +135,6 @@ describeEachBackend(
     ]) {
       it(`is twice differentiable: a gradient penalty matches float64 — ${c.name}`, async () => {
         if (env.name === WEBGL_F16) pending('central differences need float32 storage');
-        // Known bug, not of the view: on WebGL with WEBGL_PACK=false, the
-        // second order of instanceNorm itself with one channelsLast instance
-        // ([1, 3, 3, 4], [1, 18, 4]) reads the saved x as constant (the
-        // first-order gradient under a tape is wrong, the second is zero);
-        // batch norm always runs as one instance. groupNorm, channelsFirst and
-        // N > 1 are right there.
-        if (env.name === 'webgl-unpacked' && c.name.includes('channelsLast')) {
-          pending(
-            'second order of one channelsLast instance is wrong on webgl-unpacked (open bug)',
-          );
-        }
         secondOrder = Math.max(secondOrder, await expectSecondOrderMatches(c, env));
       });
     }

@@ -102,6 +102,20 @@ async function kernelsOfStep(layer: AnyLayer, x: tf.Tensor): Promise<string[]> {
   return profile.kernels.map(k => k.name);
 }
 
+/**
+ * Kernel counts of the fused and the tfjs-layers step: all, and without
+ * Identity (the tape's saved copies) and Reshape, which move no data on the
+ * GPU backends.
+ */
+function kernelCounts(fused: string[], layers: string[]): string {
+  const computing = (names: string[]) =>
+    names.filter(n => n !== 'Identity' && n !== 'Reshape').length;
+  return (
+    `fused ${fused.length} kernels (${computing(fused)} without Identity/Reshape), ` +
+    `tfjs-layers ${layers.length} (${computing(layers)})`
+  );
+}
+
 function configKeys(layer: AnyLayer): string[] {
   return Object.keys(layer.getConfig()).sort();
 }
@@ -262,7 +276,26 @@ describeEachBackend('fused normalization layers', env => {
           'moving_variance',
           1,
         );
-        tf.dispose([x, dy]);
+        // Inference: the moving statistics along the channel axis.
+        const [g, b, m, v] = [
+          gamma ? step.weights[0] : null,
+          beta ? step.weights[gamma ? 1 : 0] : null,
+          step.weights[k],
+          step.weights[k + 1],
+        ];
+        const channels = shape[channelAxis];
+        const stride = size(shape.slice(channelAxis + 1));
+        const expectedInference = Array.from(xs, (value, i) => {
+          const c = Math.floor(i / stride) % channels;
+          const normed = (value - m[c]) / Math.sqrt(v[c] + 1e-3);
+          return normed * (g ? g[c] : 1) + (b ? b[c] : 0);
+        });
+        const inferred = layer.apply(x) as tf.Tensor;
+        againstFloat64.record(
+          'BN inference',
+          expectClose(await inferred.data(), expectedInference, atol, rtol, 'inference', 1),
+        );
+        tf.dispose([x, dy, inferred]);
         layer.dispose();
       });
     }
@@ -340,8 +373,7 @@ describeEachBackend('fused normalization layers', env => {
       expect(a.includes(InstanceNorm)).toBe(env.fused);
       expect(a.includes(InstanceNormGrad)).toBe(env.fused);
       console.log(
-        `BatchNormalization [${env.name}] one training forward+gradient: fused ${a.length} ` +
-          `kernels, tfjs-layers ${b.length}; fused: ${a.join(' ')}`,
+        `BatchNormalization [${env.name}] one training forward+gradient: ${kernelCounts(a, b)}`,
       );
       x.dispose();
       ours.dispose();
@@ -483,10 +515,7 @@ describeEachBackend('fused normalization layers', env => {
       const [a, b] = [await kernelsOfStep(ours, x), await kernelsOfStep(theirs, x)];
       expect(a.includes(InstanceNorm)).toBe(env.fused);
       expect(a.includes(InstanceNormGrad)).toBe(env.fused);
-      console.log(
-        `LayerNormalization [${env.name}] one forward+gradient: fused ${a.length} kernels, ` +
-          `tfjs-layers ${b.length}`,
-      );
+      console.log(`LayerNormalization [${env.name}] one forward+gradient: ${kernelCounts(a, b)}`);
       x.dispose();
       ours.dispose();
       theirs.dispose();

@@ -27,6 +27,8 @@ const EPSILON = 1e-3;
 
 const CASES: SecondOrderCase[] = [
   {shape: [2, 3, 3, 4], format: 'channelsLast', groups: null},
+  // One instance: the composite's shift is a slice that shares x's texture on webgl.
+  {shape: [1, 3, 3, 4], format: 'channelsLast', groups: null},
   {shape: [2, 4, 3, 3], format: 'channelsFirst', groups: null},
   {shape: [2, 3, 3, 4], format: 'channelsLast', groups: 1},
   {shape: [2, 4, 3, 3], format: 'channelsFirst', groups: 2},
