@@ -23,6 +23,9 @@ import {
   type ProfileResult,
   recording,
 } from './core';
+import {benchBreakdown} from './breakdown';
+import {benchFamily} from './family';
+import {benchFamilyTraining} from './family_training';
 import {type BenchOutput, emptyOutput} from './report';
 import {benchTraining, type TrainingResult} from './training';
 
@@ -53,6 +56,27 @@ async function runBenchmark(config: BenchConfig): Promise<BenchOutput> {
       );
       if (result) output.training.push(result);
       log(`${label}: ${JSON.stringify(result?.msPerStep)}`);
+    }
+    if (config.family?.length) {
+      output.family.push(...(await benchFamily(backend, config.family, config, output.errors)));
+    }
+    if (config.familyTraining?.backends.includes(backend)) {
+      // tfjs' wasm backend has no Conv2DBackpropFilter: its convs do not train.
+      const convs = engineBackend(backend) !== 'wasm';
+      if (!convs) output.skipped.push(`${backend} bnCnn training (no Conv2DBackpropFilter)`);
+      for (const net of convs ? (['bnCnn', 'lnMixer'] as const) : (['lnMixer'] as const)) {
+        const result = await recording(`${backend} ${net} training`, output.errors, () =>
+          benchFamilyTraining(backend, net, config.familyTraining!),
+        );
+        if (result) output.familyTraining.push(result);
+      }
+    }
+    if (config.breakdown?.backends.includes(backend)) {
+      const {size, samples} = config.breakdown;
+      const result = await recording(`${backend} breakdown`, output.errors, () =>
+        benchBreakdown(backend, size, samples),
+      );
+      if (result) output.breakdown.push(result);
     }
     // An error leaves the tensors of its call behind: count leaks only without.
     const leaked = tf.memory().numTensors - tensorsBefore;

@@ -13,6 +13,13 @@ import {
   type ShapeCase,
 } from './cases';
 import type {BenchConfig} from './core';
+import {
+  FAMILY_CASES,
+  FAMILY_TRAINING,
+  type FamilyCase,
+  QUICK_FAMILY_CASES,
+  QUICK_FAMILY_TRAINING,
+} from './family_cases';
 
 export interface RunOptions {
   quick: boolean;
@@ -25,6 +32,18 @@ export interface RunOptions {
   /** `--no-blocks`: leave out the fused-block rows. */
   noBlocks?: boolean;
   trainSize?: number;
+  /** `--no-family`: leave out the batch / layer norm rows and their training steps. */
+  noFamily?: boolean;
+}
+
+/** The batch / layer norm rows of a run: none with --no-family, small ones with --quick. */
+function familyOf(o: RunOptions, swiftShader: boolean): FamilyCase[] {
+  if (o.noFamily) return [];
+  if (o.quick) return QUICK_FAMILY_CASES;
+  // The full SwiftShader run: the rows of up to 2M elements (the others take minutes a call there).
+  return swiftShader
+    ? FAMILY_CASES.filter(c => c.shape.reduce((a, b) => a * b, 1) <= 1 << 21)
+    : FAMILY_CASES;
 }
 
 /** The block rows of a run: BLOCK_CASES, smaller ones with --quick, none with --no-blocks. */
@@ -65,6 +84,16 @@ export function browserConfig(o: RunOptions): BenchConfig {
         rounds: o.quick ? 2 : 5,
         steps: 2,
       },
+      family: familyOf(o, false),
+      familyTraining: {
+        ...(o.quick ? QUICK_FAMILY_TRAINING : FAMILY_TRAINING),
+        backends: o.noTraining || o.noFamily ? [] : gpuBackends,
+      },
+      breakdown: {
+        backends: o.noTraining ? [] : gpuBackends.filter(b => b === 'webgpu'),
+        size: o.trainSize ?? 256,
+        samples: o.quick ? 2 : 5,
+      },
     };
   }
   return {
@@ -88,6 +117,15 @@ export function browserConfig(o: RunOptions): BenchConfig {
       warmupSteps: 1,
       rounds: o.quick ? 1 : 3,
       steps: 1,
+    },
+    family: familyOf(o, true),
+    // Small nets: wasm beside the GPU backends (the cpu backend takes minutes a step).
+    familyTraining: {
+      ...QUICK_FAMILY_TRAINING,
+      backends:
+        o.noTraining || o.noFamily
+          ? []
+          : backends.filter(b => b === 'wasm' || b === 'webgl' || b === 'webgpu'),
     },
   };
 }
@@ -113,6 +151,16 @@ export function nodeConfig(o: RunOptions): BenchConfig {
       rounds: o.quick ? 2 : 5,
       steps: 2,
     },
+    family: familyOf(o, !o.gpu),
+    familyTraining: {
+      ...(o.quick ? QUICK_FAMILY_TRAINING : FAMILY_TRAINING),
+      backends: o.gpu && !o.noTraining && !o.noFamily ? ['webgpu'] : [],
+    },
+    breakdown: {
+      backends: o.gpu && !o.noTraining ? ['webgpu'] : [],
+      size: o.trainSize ?? 256,
+      samples: o.quick ? 2 : 5,
+    },
   };
 }
 
@@ -120,6 +168,8 @@ export function nodeConfig(o: RunOptions): BenchConfig {
 export function parseOptions(args: string[]): RunOptions & {
   out?: string;
   chrome?: string;
+  /** `--torch FILE`: torch_bench.py's record of this machine, merged into the record. */
+  torch?: string;
 } {
   const value = (name: string): string | undefined => {
     const i = args.findIndex(a => a === `--${name}` || a.startsWith(`--${name}=`));
@@ -134,8 +184,10 @@ export function parseOptions(args: string[]): RunOptions & {
     shapes: value('shapes')?.split(','),
     noTraining: args.includes('--no-training'),
     noBlocks: args.includes('--no-blocks'),
+    noFamily: args.includes('--no-family'),
     trainSize: trainSize === undefined ? undefined : Number(trainSize),
     out: value('out'),
     chrome: value('chrome'),
+    torch: value('torch'),
   };
 }

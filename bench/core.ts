@@ -45,6 +45,7 @@ import {
   VARIANTS,
   type Variant,
 } from './cases';
+import type {FamilyCase, FamilyTrainingConfig} from './family_cases';
 
 export interface TrainingConfig {
   backends: string[];
@@ -71,6 +72,12 @@ export interface BenchConfig {
   /** tf.profile per-kernel breakdown of the largest shape measured (per backend). */
   profile?: boolean;
   training: TrainingConfig;
+  /** The batch / layer norm rows (family.ts) of each backend; absent: none. */
+  family?: FamilyCase[];
+  /** The batch / layer norm training steps (family_training.ts), on these backends. */
+  familyTraining?: FamilyTrainingConfig & {backends: string[]};
+  /** The style-net step breakdown (breakdown.ts), on these backends. */
+  breakdown?: {backends: string[]; size: number; samples: number};
 }
 
 export interface CaseResult {

@@ -23,6 +23,7 @@ import {fileURLToPath} from 'node:url';
 import puppeteer, {type Page} from 'puppeteer-core';
 
 import {CHROMIUM_FLAGS, CHROMIUM_GPU_FLAGS, chromiumPath} from '../scripts/chromium.cjs';
+import {breakdownReport} from './breakdown_report';
 import {browserConfig, parseOptions} from './config';
 import {
   CHROME_GPU_TARGETS,
@@ -37,6 +38,7 @@ import {
   SWIFTSHADER_TARGETS,
   type TargetResult,
 } from './report';
+import {familyReport} from './family_report';
 
 const pageDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'page');
 const options = parseOptions(process.argv.slice(2));
@@ -118,6 +120,9 @@ function writeResults(): TargetResult[] {
     blocks: output.blocks.map(b => ({...b, ratios: blockRatiosOf(b)})),
     profiles: output.profiles,
     training: output.training,
+    family: output.family,
+    familyTraining: output.familyTraining,
+    breakdown: output.breakdown,
     targets,
     skipped: output.skipped,
     errors: output.errors,
@@ -157,7 +162,18 @@ try {
     await page.close();
     output.userAgent = part.userAgent;
     Object.assign(output.backends, part.backends);
-    for (const key of ['cases', 'blocks', 'profiles', 'training', 'skipped', 'errors'] as const) {
+    const keys = [
+      'cases',
+      'blocks',
+      'profiles',
+      'training',
+      'family',
+      'familyTraining',
+      'breakdown',
+      'skipped',
+      'errors',
+    ] as const;
+    for (const key of keys) {
       (output[key] as unknown[]).push(...part[key]);
     }
     writeResults();
@@ -173,6 +189,8 @@ for (const [name, info] of Object.entries(output.backends)) {
 }
 console.log('');
 console.log(report({...output, targets, rounds: config.rounds}).join('\n'));
+console.log(familyReport(output.family, output.familyTraining).join('\n'));
+for (const b of output.breakdown) console.log(['', ...breakdownReport(b)].join('\n'));
 console.log(
   `\n${browserVersion}; ${options.gpu ? 'GPU flags' : 'SwiftShader'}; ` +
     `${file ? `wrote ${file}` : 'nothing written (--out DIR writes DIR/chrome.json)'} in ${elapsed()}`,

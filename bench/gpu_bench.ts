@@ -31,9 +31,14 @@ import {
   report,
 } from './report';
 import {benchTraining, type TrainingResult} from './training';
+import {benchBreakdown} from './breakdown';
+import {type BreakdownResult, breakdownReport} from './breakdown_report';
+import {benchFamily} from './family';
+import {familyReport, type TorchRecord, torchReport} from './family_report';
+import {benchFamilyTraining, type FamilyTrainingResult} from './family_training';
 
 export async function runGpuBench(
-  options: RunOptions & {out?: string},
+  options: RunOptions & {out?: string; torch?: string},
   addon: string,
 ): Promise<void> {
   const started = Date.now();
@@ -60,6 +65,26 @@ export async function runGpuBench(
     if (result) training.push(result);
     log(`webgpu training: ${JSON.stringify(result?.msPerStep)}`);
   }
+  const family = config.family?.length
+    ? await benchFamily('webgpu', config.family, config, output.errors)
+    : [];
+  const familyTraining: FamilyTrainingResult[] = [];
+  if (config.familyTraining?.backends.includes('webgpu')) {
+    for (const net of ['bnCnn', 'lnMixer'] as const) {
+      const result = await recording(`webgpu ${net} training`, output.errors, () =>
+        benchFamilyTraining('webgpu', net, config.familyTraining!),
+      );
+      if (result) familyTraining.push(result);
+    }
+  }
+  const breakdown: BreakdownResult[] = [];
+  if (config.breakdown?.backends.includes('webgpu')) {
+    const {size, samples} = config.breakdown;
+    const result = await recording('webgpu breakdown', output.errors, () =>
+      benchBreakdown('webgpu', size, samples),
+    );
+    if (result) breakdown.push(result);
+  }
   // An error leaves the tensors of its call behind: count leaks only without.
   const leaked = tf.memory().numTensors - tensorsBefore;
   if (leaked !== 0 && !output.errors.length) {
@@ -75,8 +100,15 @@ export async function runGpuBench(
     output.blocks,
     options.gpu ? GPU_BLOCK_TARGETS : [],
   );
+  // torch_bench.py's record of the same machine, run in the same call (--torch FILE).
+  const torch =
+    options.torch === undefined
+      ? undefined
+      : (JSON.parse(fs.readFileSync(options.torch, 'utf8')) as TorchRecord);
   const results = {
     date: new Date().toISOString(),
+    /** BENCH_LABEL: what build this is (a commit, before / after). */
+    label: process.env.BENCH_LABEL ?? '',
     mode: options.quick ? 'quick' : 'full',
     runtime: `Node ${process.version}, Dawn ${addon}`,
     vulkanDriver: process.env.VK_ICD_FILENAMES ?? process.env.VK_DRIVER_FILES ?? '(system)',
@@ -95,6 +127,10 @@ export async function runGpuBench(
     blocks: output.blocks.map(b => ({...b, ratios: blockRatiosOf(b)})),
     profiles: output.profiles,
     training,
+    family,
+    familyTraining,
+    breakdown,
+    torch,
     targets,
     skipped: output.skipped,
     errors: output.errors,
@@ -110,6 +146,9 @@ export async function runGpuBench(
   }
   console.log(`webgpu: ${JSON.stringify(info)}\n`);
   console.log(report({...output, training, targets, rounds: config.rounds}).join('\n'));
+  console.log(familyReport(family, familyTraining, torch).join('\n'));
+  for (const b of breakdown) console.log(['', ...breakdownReport(b)].join('\n'));
+  if (torch) console.log(torchReport(torch).join('\n'));
   console.log(`\n${results.runtime}; ${results.mode}; ${written} in ${results.wallSeconds}s`);
   if (output.errors.length) process.exitCode = 1;
 }

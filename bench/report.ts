@@ -16,6 +16,9 @@ import {
   VARIANTS,
 } from './cases';
 import type {BlockResult, CaseResult, ProfileResult} from './core';
+import type {BreakdownResult} from './breakdown_report';
+import type {FamilyResult} from './family';
+import type {FamilyTrainingResult} from './family_training';
 import type {TrainingResult} from './training';
 
 /** What a browser run hands back to its driver (and results.json holds). */
@@ -26,6 +29,11 @@ export interface BenchOutput {
   blocks: BlockResult[];
   profiles: ProfileResult[];
   training: TrainingResult[];
+  /** The batch / layer norm rows (family.ts) and training steps (family_training.ts). */
+  family: FamilyResult[];
+  familyTraining: FamilyTrainingResult[];
+  /** The style-net step breakdown (breakdown.ts). */
+  breakdown: BreakdownResult[];
   skipped: string[];
   /** What failed (the run goes on with the next shape or backend). */
   errors: string[];
@@ -39,6 +47,9 @@ export function emptyOutput(userAgent: string): BenchOutput {
     blocks: [],
     profiles: [],
     training: [],
+    family: [],
+    familyTraining: [],
+    breakdown: [],
     skipped: [],
     errors: [],
   };
