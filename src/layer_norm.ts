@@ -1,16 +1,20 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type {Tensor, TensorLike} from '@tensorflow/tfjs-core';
 
-import type {CompleteNormAttrs} from './composite';
+import {activate, activationDerivative, CompleteNormAttrs, groupNormBackward} from './composite';
+import {gpuBackendKind} from './cpu_values';
 import {
   checkAttrs,
   checkOptions,
   KernelView,
+  normForwardKernel,
+  normGradientKernel,
   NormOptions,
   toFloatTensor,
   toParametersOfShape,
   viewedGroupNorm,
 } from './instance_norm';
+import {hasFusedKernels} from './register';
 
 const OP = 'layerNorm';
 
@@ -78,7 +82,12 @@ export function layerNorm<T extends Tensor>(
       `of the normalized shape [${parameterShape}] (the sizes of x's axes [${axes}])`,
     );
     const attrs: CompleteNormAttrs = {epsilon, dataFormat: 'channelsLast', groups: 1, ...checked};
-    return viewedGroupNorm($x, $gamma, $beta, attrs, rowView($x.shape, axes)).y as T;
+    const view = rowView($x.shape, axes);
+    return (
+      rowsAsInstances()
+        ? rowsAsInstancesNorm($x, $gamma, $beta, attrs, view)
+        : viewedGroupNorm($x, $gamma, $beta, attrs, view).y
+    ) as T;
   });
 }
 
@@ -119,4 +128,97 @@ function rowView(shape: readonly number[], axes: number[]): KernelView {
       return trailing ? ordered : tf.transpose(ordered, inverse);
     },
   };
+}
+
+/**
+ * Whether the rows run as instances here: on WebGL, whose kernels merge a
+ * group's statistics once for each of its channels, so that one group of D
+ * channels (the `[R, D]` view) costs D² per row, while D pixels of one
+ * channel are its fastest case.
+ */
+function rowsAsInstances(): boolean {
+  return hasFusedKernels() && gpuBackendKind(tf.backend())?.name === 'MathBackendWebGL';
+}
+
+/**
+ * layerNorm with the rows as instances of one channel, `[R, 1, D]`
+ * channelsFirst: the kernels give xhat and the row statistics, and gamma,
+ * beta (per element of the row) and the activation apply around them in the
+ * same customGrad; the gradient kernel takes `dxhat = act'(z) * dy * gamma`.
+ * While a tape records the gradient, it is the group view's built-in-op
+ * gradient, as in {@link viewedGroupNorm}.
+ */
+function rowsAsInstancesNorm(
+  x: Tensor,
+  gamma: Tensor | null,
+  beta: Tensor | null,
+  attrs: CompleteNormAttrs,
+  view: KernelView,
+): Tensor {
+  const args = [x, gamma, beta].filter((t): t is Tensor => t != null);
+  const {activation, alpha} = attrs;
+  const rowAttrs: CompleteNormAttrs = {...attrs, dataFormat: 'channelsFirst', activation: 'linear'};
+  const asInstances = (rows: Tensor) => tf.reshape(rows, [rows.shape[0] as number, 1, -1]);
+  const parameter = (t: Tensor | undefined) => (t == null ? undefined : tf.reshape(t, [-1]));
+  const preActivation = (xhat: Tensor, g?: Tensor, b?: Tensor) => {
+    const scaled = g == null ? xhat : tf.mul(xhat, g);
+    return b == null ? scaled : tf.add(scaled, b);
+  };
+  const run = tf.customGrad((...fArgs: unknown[]) => {
+    const save = fArgs[args.length] as tf.GradSaveFunc;
+    const [$gamma, $beta] = [gamma, beta].map(t =>
+      t == null ? undefined : (fArgs[args.indexOf(t)] as Tensor),
+    );
+    const $x = fArgs[0] as Tensor;
+    const rows = view.toKernel($x);
+    const [xhat3, mean, invStd] =
+      $x.size === 0
+        ? [tf.zerosLike(rows), tf.zeros([0]), tf.zeros([0])]
+        : normForwardKernel(asInstances(rows), undefined, undefined, rowAttrs);
+    const xhat = tf.reshape(xhat3, rows.shape);
+    const z = preActivation(xhat, parameter($gamma), parameter($beta));
+    save([$x, mean, invStd, xhat, ...($gamma ? [$gamma] : []), ...($beta ? [$beta] : [])]);
+    const gradFunc = (dy: Tensor, saved: Tensor[]): Tensor[] => {
+      const [sx, sMean, sInvStd, sXhat] = saved;
+      const sGamma = $gamma ? saved[4] : undefined;
+      const sBeta = $beta ? saved[$gamma ? 5 : 4] : undefined;
+      if (sx.size === 0) return args.map(t => tf.zerosLike(t));
+      const [g, b] = [sGamma, sBeta].map(parameter);
+      const toShape = (d: Tensor, p: Tensor) => tf.reshape(d, p.shape);
+      let dx: Tensor;
+      let dgamma: Tensor;
+      let dbeta: Tensor;
+      if (tf.engine().isTapeOn()) {
+        [dx, dgamma, dbeta] = groupNormBackward(view.toKernel(dy), view.toKernel(sx), g, b, attrs);
+      } else {
+        const dyRows = view.toKernel(dy);
+        const dz =
+          activation === 'linear'
+            ? dyRows
+            : tf.mul(dyRows, activationDerivative(preActivation(sXhat, g, b), activation, alpha));
+        dgamma = tf.sum(tf.mul(dz, sXhat), 0);
+        dbeta = tf.sum(dz, 0);
+        const dxhat = g == null ? dz : tf.mul(dz, g);
+        const rowsX = asInstances(view.toKernel(sx));
+        const [dx3, unusedDgamma, unusedDbeta] = normGradientKernel(
+          asInstances(dxhat),
+          rowsX,
+          undefined,
+          undefined,
+          sMean,
+          sInvStd,
+          rowAttrs,
+        );
+        tf.dispose([unusedDgamma, unusedDbeta]);
+        dx = tf.reshape(dx3, dyRows.shape);
+      }
+      return [
+        view.fromKernel(dx),
+        ...(sGamma ? [toShape(dgamma, sGamma)] : []),
+        ...(sBeta ? [toShape(dbeta, sBeta)] : []),
+      ];
+    };
+    return {value: view.fromKernel(activate(z, activation, alpha)), gradFunc};
+  });
+  return run(...args);
 }
