@@ -6,7 +6,7 @@
 #   bash WEB/chrome_side_by_side.sh CHR WEB OUT
 #
 # CHR holds chromium-1.xz.part-ab, chromium-2.tar.xz and chromium-setup.sh
-# (../shared/gpu/prepare-chromium.sh, its binary split in two); WEB holds before/ and after/, each
+# (a headless Chromium build and its libraries, the binary split in two); WEB holds before/ and after/, each
 # bench-chromium.mjs and page/ (node bench/build.mjs DIR in each checkout). OUT receives
 # chrome.log and before/, after/, wasm/ chrome.json.
 set -uo pipefail

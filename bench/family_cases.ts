@@ -11,7 +11,7 @@ export interface FamilyCase {
   shape: number[];
 }
 
-/** Issue 34's shapes: ResNet stages (BN) and transformer rows (LN). */
+/** The shapes users train: ResNet stages (BN) and transformer rows (LN). */
 export const FAMILY_CASES: FamilyCase[] = [
   {op: 'batchNorm', shape: [32, 56, 56, 64]},
   {op: 'batchNorm', shape: [8, 28, 28, 256]},

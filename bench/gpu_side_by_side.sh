@@ -5,7 +5,7 @@
 #
 #   bash CARRY/gpu_side_by_side.sh CARRY OUT [BEFORE_LABEL AFTER_LABEL]
 #
-# CARRY holds what ../shared/gpu/prepare-carry.sh puts there (setup.sh, node, dawn.node, debs),
+# CARRY holds setup.sh, a Node 20 binary, dawn.node and the Vulkan loader's debs,
 # torch_bench.py, and the bundles before/bench-gpu.mjs and after/bench-gpu.mjs (node
 # bench/build.mjs DIR in each checkout). OUT receives gpu.txt, torch.json, run.log and
 # before/node-dawn.json, after/node-dawn.json. AFTER_ARGS adds options to the after run (e.g.
