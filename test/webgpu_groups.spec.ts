@@ -81,7 +81,7 @@ async function checkGroupCase(c: GroupCase, env: TestEnv): Promise<void> {
   tf.dispose([y, mean, invStd, dx, dgamma, dbeta, ...Object.values(tensors)]);
 }
 
-/** Shapes with C = 12, 6 or 8: vec4 and scalar loads on both layouts, ranks 3-5. */
+/** Shapes with C = 12, 6, 8 or 40: vec4 and scalar loads on both layouts, ranks 3-5. */
 const SHAPES: Array<[number[], DataFormat]> = [
   [[2, 5, 6, 12], 'channelsLast'],
   [[2, 12, 20], 'channelsFirst'],
@@ -89,6 +89,8 @@ const SHAPES: Array<[number[], DataFormat]> = [
   [[2, 6, 3, 3, 3], 'channelsFirst'],
   [[3, 7, 8], 'channelsLast'],
   [[2, 8, 6, 6], 'channelsFirst'],
+  // C past 32 floats with an extent past 256: one group's extent is contiguous.
+  [[3, 8, 40], 'channelsLast'],
 ];
 
 function groupCounts(channels: number): number[] {

@@ -100,6 +100,10 @@ describe('webgpu planning', () => {
     // Rows wider than ONE_PASS_MAX_ROW floats take three passes once a lane loads more than one.
     expect(planOnePass(geometryOf([2, 32, 32, 64], 'channelsLast'), GPU_BUDGET)).toBeNull();
     expect(planOnePass(geometryOf([16, 16, 16, 128], 'channelsLast'), GPU_BUDGET)).not.toBeNull();
+    // One group's extent is contiguous whatever C: layer norm's [R, D] rows (as [R, 1, D]).
+    expect(planOnePass(geometryOf([4096, 1, 768], 'channelsLast', 1), GPU_BUDGET)).not.toBeNull();
+    expect(planOnePass(geometryOf([2, 32, 32, 4], 'channelsLast', 1), GPU_BUDGET)).not.toBeNull();
+    expect(planOnePass(geometryOf([4, 1, 4097], 'channelsLast', 1), GPU_BUDGET)).toBeNull();
     expect(planOnePass(geometryOf([2, 64, 4, 4], 'channelsFirst'), GPU_BUDGET)).not.toBeNull();
     const side = Math.sqrt(ONE_PASS_MAX_EXTENT);
     expect(planOnePass(geometryOf([1, 1, side, side], 'channelsFirst'), GPU_BUDGET)).not.toBeNull();

@@ -283,12 +283,15 @@ export interface OnePassPlan {
 
 /**
  * The one-pass plan, or null when the extent is too large, its channelsLast
- * reads too sparse, or the budget forbids it.
+ * reads too sparse, or the budget forbids it. With one group (layer norm's
+ * `[R, D]` rows) an (n, group)'s extent is contiguous in channelsLast too:
+ * never sparse.
  */
 export function planOnePass(geometry: NormGeometry, budget: WorkgroupBudget): OnePassPlan | null {
   const extent = geometry.spatial * geometry.channelsPerGroup;
   const sparse =
     geometry.dataFormat === 'channelsLast' &&
+    geometry.groups > 1 &&
     geometry.channels > budget.onePassMaxRow &&
     extent > budget.onePassLanes;
   if (budget.onePassLanes === 0 || extent > ONE_PASS_MAX_EXTENT || sparse) return null;
