@@ -83,9 +83,10 @@ export function layerNorm<T extends Tensor>(
     );
     const attrs: CompleteNormAttrs = {epsilon, dataFormat: 'channelsLast', groups: 1, ...checked};
     const view = rowView($x.shape, axes);
+    const asInstances = rowsAsInstances();
     return (
-      rowsAsInstances()
-        ? rowsAsInstancesNorm($x, $gamma, $beta, attrs, view)
+      asInstances
+        ? rowsAsInstancesNorm($x, $gamma, $beta, attrs, view, asInstances.perRowGamma)
         : viewedGroupNorm($x, $gamma, $beta, attrs, view).y
     ) as T;
   });
@@ -131,13 +132,26 @@ function rowView(shape: readonly number[], axes: number[]): KernelView {
 }
 
 /**
- * Whether the rows run as instances here: on WebGL, whose kernels merge a
- * group's statistics once for each of its channels, so that one group of D
- * channels (the `[R, D]` view) costs D² per row, while D pixels of one
- * channel are its fastest case.
+ * Where the rows run as instances (null: as one group, the `[R, D]` view):
+ * - WebGL, whose kernels merge a group's statistics once for each of its
+ *   channels, so that one group of D channels costs D² per row, while D
+ *   pixels of one channel are its fastest case;
+ * - WebGPU, whose gradient sums `[C]` parameter gradients by one workgroup
+ *   sweeping the instances, each folding its group: R rows of D channels in
+ *   sequence. There the gradient kernel gets a per-row gamma of ones and
+ *   beta of zeros (`[R, 1]`, layout `[N, C]`), whose gradients each row's
+ *   workgroup writes itself: the rows' statistics are its only sums.
  */
-function rowsAsInstances(): boolean {
-  return hasFusedKernels() && gpuBackendKind(tf.backend())?.name === 'MathBackendWebGL';
+function rowsAsInstances(): {perRowGamma: boolean} | null {
+  if (!hasFusedKernels()) return null;
+  switch (gpuBackendKind(tf.backend())?.name) {
+    case 'MathBackendWebGL':
+      return {perRowGamma: false};
+    case 'WebGPUBackend':
+      return {perRowGamma: true};
+    default:
+      return null;
+  }
 }
 
 /**
@@ -154,6 +168,7 @@ function rowsAsInstancesNorm(
   beta: Tensor | null,
   attrs: CompleteNormAttrs,
   view: KernelView,
+  perRowGamma: boolean,
 ): Tensor {
   const args = [x, gamma, beta].filter((t): t is Tensor => t != null);
   const {activation, alpha} = attrs;
@@ -200,11 +215,13 @@ function rowsAsInstancesNorm(
         dbeta = tf.sum(dz, 0);
         const dxhat = g == null ? dz : tf.mul(dz, g);
         const rowsX = asInstances(view.toKernel(sx));
+        const perRow = (value: number) =>
+          perRowGamma ? tf.fill([dyRows.shape[0] as number, 1], value) : undefined;
         const [dx3, unusedDgamma, unusedDbeta] = normGradientKernel(
           asInstances(dxhat),
           rowsX,
-          undefined,
-          undefined,
+          perRow(1),
+          perRow(0),
           sMean,
           sInvStd,
           rowAttrs,
