@@ -211,8 +211,11 @@ function rowsAsInstancesNorm(
           activation === 'linear'
             ? dyRows
             : tf.mul(dyRows, activationDerivative(preActivation(sXhat, g, b), activation, alpha));
-        dgamma = tf.sum(tf.mul(dz, sXhat), 0);
-        dbeta = tf.sum(dz, 0);
+        // Sums over the rows as one matMul each: tf.sum over axis 0 transposes
+        // first (139 ms against 25 ms for [256, 384] on SwiftShader's WebGPU).
+        const rowOnes = tf.ones([1, dz.shape[0] as number]);
+        dgamma = tf.reshape(tf.matMul(rowOnes, tf.mul(dz, sXhat)), [-1]);
+        dbeta = tf.reshape(tf.matMul(rowOnes, dz), [-1]);
         const dxhat = g == null ? dz : tf.mul(dz, g);
         const rowsX = asInstances(view.toKernel(sx));
         const perRow = (value: number) =>
