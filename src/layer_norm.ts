@@ -38,8 +38,9 @@ export type LayerNormOptions = NormOptions & {
  *
  * Runs the fused `InstanceNorm` / `InstanceNormGrad` kernels as group norm
  * with one group on `[R, D]` rows (D the size of the normalized axes, R the
- * rest; axes that are not the trailing ones are transposed there and back),
- * or the built-in-op fallback. Differentiable with respect to x, gamma and
+ * rest; axes that are not the trailing ones are transposed there and back;
+ * on WebGL and WebGPU the rows as instances of one channel, see
+ * rowsAsInstances), or the built-in-op fallback. Differentiable with respect to x, gamma and
  * beta, once and twice (see {@link groupNorm}).
  *
  * @param x float32 tensor of rank 1 or more.
