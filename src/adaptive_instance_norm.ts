@@ -95,7 +95,7 @@ function emptyAdaIN(content: Tensor, style: Tensor): Tensor {
  * One differentiable op: the style's statistics, the content normalized with
  * them as `[N, C]` gamma (the style's sqrt(var + eps)) and beta (its mean);
  * the gradient kernel gives d content, d gamma and d beta, and the style's
- * gradient follows from those.
+ * gradient follows from those by the forward kernel (fusedStyleGradient).
  */
 function fusedAdaIN(content: Tensor, style: Tensor, attrs: CompleteNormAttrs): Tensor {
   const run = tf.customGrad((...args: unknown[]) => {
@@ -105,9 +105,9 @@ function fusedAdaIN(content: Tensor, style: Tensor, attrs: CompleteNormAttrs): T
     styleY.dispose();
     const gamma = tf.reciprocal(styleInvStd);
     const [y, mean, invStd] = normForwardKernel(c, gamma, styleMean, attrs);
-    save([c, s, mean, invStd, gamma, styleMean, styleInvStd]);
+    save([c, s, mean, invStd, gamma, styleMean]);
     const gradFunc = (dy: Tensor, saved: Tensor[]): Tensor[] => {
-      const [sc, ss, sMean, sInvStd, sGamma, sStyleMean, sStyleInvStd] = saved;
+      const [sc, ss, sMean, sInvStd, sGamma, sStyleMean] = saved;
       if (tf.engine().isTapeOn()) {
         return differentiableGradient(dy, sc, ss, attrs);
       }
@@ -120,7 +120,7 @@ function fusedAdaIN(content: Tensor, style: Tensor, attrs: CompleteNormAttrs): T
         sInvStd,
         attrs,
       );
-      const dstyle = styleGradient(ss, sStyleMean, sStyleInvStd, dgamma, dbeta, attrs.dataFormat);
+      const dstyle = fusedStyleGradient(ss, dgamma, dbeta, attrs);
       tf.dispose([dgamma, dbeta]);
       return [dcontent, dstyle];
     };
@@ -151,6 +151,25 @@ function differentiableGradient(
   const [dcontent, dgamma, dbeta] = groupNormBackward(dy, content, gamma, styleMean, attrs);
   const dstyle = styleGradient(style, styleMean, styleInvStd, dgamma, dbeta, attrs.dataFormat);
   return [dcontent, dstyle];
+}
+
+/**
+ * {@link styleGradient} by the forward kernel: `(dbeta + dgamma * xhat_style)
+ * / M` is the style normalized again (its statistics recomputed, the same
+ * values) with `[N, C]` gamma dgamma / M and beta dbeta / M. One kernel over
+ * the style instead of five elementwise ops.
+ */
+function fusedStyleGradient(
+  style: Tensor,
+  dgamma: Tensor,
+  dbeta: Tensor,
+  attrs: CompleteNormAttrs,
+): Tensor {
+  return tf.tidy(() => {
+    const pixels = instanceNormLayout(style.shape, attrs.dataFormat).spatial;
+    const [dstyle] = normForwardKernel(style, tf.div(dgamma, pixels), tf.div(dbeta, pixels), attrs);
+    return dstyle;
+  });
 }
 
 /**
