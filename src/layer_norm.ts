@@ -39,8 +39,9 @@ export type LayerNormOptions = NormOptions & {
  * Runs the fused `InstanceNorm` / `InstanceNormGrad` kernels as group norm
  * with one group on `[R, D]` rows (D the size of the normalized axes, R the
  * rest; axes that are not the trailing ones are transposed there and back;
- * on WebGL and WebGPU the rows as instances of one channel, see
- * rowsAsInstances), or the built-in-op fallback. Differentiable with respect to x, gamma and
+ * on WebGL, and on WebGPU while a gradient is recorded, the rows as
+ * instances of one channel, see rowsAsInstances), or the built-in-op
+ * fallback. Differentiable with respect to x, gamma and
  * beta, once and twice (see {@link groupNorm}).
  *
  * @param x float32 tensor of rank 1 or more.
@@ -141,7 +142,10 @@ function rowView(shape: readonly number[], axes: number[]): KernelView {
  *   sweeping the instances, each folding its group: R rows of D channels in
  *   sequence. There the gradient kernel gets a per-row gamma of ones and
  *   beta of zeros (`[R, 1]`, layout `[N, C]`), whose gradients each row's
- *   workgroup writes itself: the rows' statistics are its only sums.
+ *   workgroup writes itself: the rows' statistics are its only sums. Where
+ *   no tape records the call (inference), WebGPU keeps the `[R, D]` view:
+ *   its forward is one dispatch with gamma, beta and the activation inside
+ *   (0.17 against 0.034 ms of kernels at 4096x768 on an H200 and an H100).
  */
 function rowsAsInstances(): {perRowGamma: boolean} | null {
   if (!hasFusedKernels()) return null;
@@ -149,7 +153,7 @@ function rowsAsInstances(): {perRowGamma: boolean} | null {
     case 'MathBackendWebGL':
       return {perRowGamma: false};
     case 'WebGPUBackend':
-      return {perRowGamma: true};
+      return tf.engine().isTapeOn() ? {perRowGamma: true} : null;
     default:
       return null;
   }
