@@ -1,16 +1,13 @@
 import type {TensorInfo} from '@tensorflow/tfjs-core';
 import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 
-import {normGeometry} from '../../src/geometry';
 import {
   InstanceNorm,
   InstanceNormAttrs,
   InstanceNormInputs,
   kernelConfig,
 } from '../../src/kernel_names';
-import {kernelAttributes} from '../common/attributes';
 import {backendInternals} from './backend_seam';
-import {workgroupBudget} from './budget';
 import {runPasses} from './dispatch';
 import {fusedNormalizeProgram, FUSED_NORMALIZE_UNIFORMS} from './fused_normalize_program';
 import {MOMENT_FIELDS, momentsProgram} from './moments_program';
@@ -21,7 +18,7 @@ import {planElementwise, planFused, planOnePass} from './plan';
 import {foldValues, TILING_UNIFORMS, tilingValues} from './program_kinds';
 import {forwardByOps} from './public_path';
 import {NORMALIZE_ROWS, statisticsProgram, STATISTICS_UNIFORMS} from './statistics_program';
-import {signatureMemo} from './signature_memo';
+import {callPlanning} from './signature_memo';
 import {uniformValues} from './uniforms';
 
 /**
@@ -38,23 +35,15 @@ function instanceNormWebGPU(args: {
 }): TensorInfo[] {
   const {inputs, backend, attrs} = args;
   const {x, gamma, beta} = inputs;
-  // Everything the plans depend on: the shapes, the attributes and the
-  // adapter's workgroup budget.
-  const budget = workgroupBudget(backend);
-  const signature = JSON.stringify([
+  const {budget, memo, geometry, attributes} = callPlanning(
     InstanceNorm,
-    x.shape,
+    backend,
+    x,
+    gamma,
+    beta,
     attrs,
-    gamma?.shape,
-    beta?.shape,
-    budget,
-  ]);
-  const memo = signatureMemo(signature);
-  const geometry = memo('geometry', () =>
-    normGeometry(x.shape, attrs.dataFormat, attrs.groups, InstanceNorm),
   );
   const {batch, groups, channels} = geometry;
-  const attributes = memo('attributes', () => kernelAttributes(attrs, gamma, beta));
   if (x.shape.some(d => d === 0)) {
     // With S == 0 but N, C > 0 the statistics are the cpu kernel's (mean 0, variance 0).
     const invStd =

@@ -1,16 +1,14 @@
 import type {TensorInfo} from '@tensorflow/tfjs-core';
 import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 
-import {normGeometry} from '../../src/geometry';
 import {
   InstanceNormGrad,
   InstanceNormGradAttrs,
   InstanceNormGradInputs,
   kernelConfig,
 } from '../../src/kernel_names';
-import {kernelAttributes, needsPreActivation} from '../common/attributes';
+import {needsPreActivation} from '../common/attributes';
 import {backendInternals} from './backend_seam';
-import {workgroupBudget} from './budget';
 import {runPasses} from './dispatch';
 import {fusedInputGradProgram, FUSED_INPUT_GRAD_UNIFORMS} from './fused_input_grad_program';
 import {
@@ -26,7 +24,7 @@ import {programOf} from './program_cache';
 import {planElementwise, planFused, planOnePassGrad} from './plan';
 import {foldValues, tilingValues} from './program_kinds';
 import {gradientByOps} from './public_path';
-import {signatureMemo} from './signature_memo';
+import {callPlanning} from './signature_memo';
 import {uniformValues} from './uniforms';
 
 /**
@@ -43,23 +41,15 @@ function instanceNormGradWebGPU(args: {
 }): TensorInfo[] {
   const {inputs, backend, attrs} = args;
   const {dy, x, gamma, beta, mean, invStd} = inputs;
-  // Everything the plans depend on: the shapes, the attributes and the
-  // adapter's workgroup budget.
-  const budget = workgroupBudget(backend);
-  const signature = JSON.stringify([
+  const {budget, memo, geometry, attributes} = callPlanning(
     InstanceNormGrad,
-    x.shape,
+    backend,
+    x,
+    gamma,
+    beta,
     attrs,
-    gamma?.shape,
-    beta?.shape,
-    budget,
-  ]);
-  const memo = signatureMemo(signature);
-  const geometry = memo('geometry', () =>
-    normGeometry(x.shape, attrs.dataFormat, attrs.groups, InstanceNormGrad),
   );
   const {channels} = geometry;
-  const attributes = memo('attributes', () => kernelAttributes(attrs, gamma, beta));
   const gammaShape = gamma?.shape ?? [channels];
   const betaShape = beta?.shape ?? [channels];
   if (x.shape.some(d => d === 0)) {

@@ -3,6 +3,13 @@
  * signature alone (geometry, attributes, plans, programs, uniform values),
  * computed once per signature.
  */
+import type {TensorInfo} from '@tensorflow/tfjs-core';
+import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
+
+import {NormGeometry, normGeometry} from '../../src/geometry';
+import type {NormAttrs} from '../../src/kernel_names';
+import {KernelAttributes, kernelAttributes} from '../common/attributes';
+import {WorkgroupBudget, workgroupBudget} from './budget';
 import {LruCache} from './lru_cache';
 
 /**
@@ -27,6 +34,37 @@ export function signatureMemo(signature: string): Memo {
     if (!values.has(name)) values.set(name, compute());
     return values.get(name) as T;
   };
+}
+
+/** What both kernels plan from, per call signature. */
+export interface CallPlanning {
+  budget: WorkgroupBudget;
+  memo: Memo;
+  geometry: NormGeometry;
+  attributes: KernelAttributes;
+}
+
+/**
+ * The memo of a kernel call and the values every plan starts from: the
+ * signature is everything the plans depend on (the kernel, the shapes, the
+ * attributes and the adapter's workgroup budget).
+ */
+export function callPlanning(
+  kernel: string,
+  backend: WebGPUBackend,
+  x: TensorInfo,
+  gamma: TensorInfo | undefined,
+  beta: TensorInfo | undefined,
+  attrs: Partial<NormAttrs> & Pick<NormAttrs, 'dataFormat' | 'groups'>,
+): CallPlanning {
+  const budget = workgroupBudget(backend);
+  const signature = JSON.stringify([kernel, x.shape, attrs, gamma?.shape, beta?.shape, budget]);
+  const memo = signatureMemo(signature);
+  const geometry = memo('geometry', () =>
+    normGeometry(x.shape, attrs.dataFormat, attrs.groups, kernel),
+  );
+  const attributes = memo('attributes', () => kernelAttributes(attrs, gamma, beta));
+  return {budget, memo, geometry, attributes};
 }
 
 /** How many signatures the memo holds now (for the specs). */
