@@ -26,6 +26,14 @@ const VARIANTS = {
   sparseOnePassGrad: {
     'plan.ts': [['ONE_PASS_GRAD_MAX_SPARSE = 8192;', 'ONE_PASS_GRAD_MAX_SPARSE = Infinity;']],
   },
+  // A group norm's gradient (per-channel partials) in three passes, S capped for the fold.
+  groupGradThreePasses: {
+    'plan.ts': [['PER_CHANNEL_GROUPS_FUSED = true;', 'PER_CHANNEL_GROUPS_FUSED = false;']],
+  },
+  // No wider reduction workgroups where the fused pass caps the splits.
+  narrowCappedReduction: {
+    'plan.ts': [['CAPPED_REDUCTION_LANES = 256;', 'CAPPED_REDUCTION_LANES = 64;']],
+  },
 };
 
 const out = process.argv[2] ?? 'bench/out/sweep';

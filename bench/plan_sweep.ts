@@ -8,7 +8,10 @@
  *   VARIANT=name DAWN_NODE=/path/dawn.node node plan-sweep-name.mjs [--gpu] [--quick]
  *
  * Prints one tab-separated row per shape: variant, shape, then copy, fwd and
- * fwd+grad as `wall/kernel`.
+ * fwd+grad as `wall/kernel`. With --programs, each row is followed by the
+ * kernel ms of every program of the forward and of the forward + gradient
+ * (median of 5 tf.time samples, in dispatch order), the programs' names as the
+ * kernels give them.
  */
 import type {Tensor} from '@tensorflow/tfjs-core';
 
@@ -29,6 +32,7 @@ const variant = process.env.VARIANT ?? '?';
 const cases = process.argv.includes('--quick')
   ? ALL_CASES.filter(c => elementsOf(c) <= 1 << 19)
   : ALL_CASES;
+const programs = process.argv.includes('--programs');
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[values.length >> 1];
 
 /** Wall ms per call of `calls` calls and one sync on one element of the last result. */
@@ -58,6 +62,27 @@ async function measure(call: Call): Promise<string> {
   return `${median(walls).toFixed(3)}/${median(kernels).toFixed(3)}`;
 }
 
+/** Kernel ms per program of one call, `name=ms` in dispatch order (median of 5 samples). */
+async function perProgram(call: Call): Promise<string> {
+  const samples: {name: string; ms: number}[][] = [];
+  for (let sample = 0; sample < 5; sample++) {
+    const info = await tf.time(() => tf.dispose(call()));
+    const extra = (info as {getExtraProfileInfo?: () => string}).getExtraProfileInfo?.() ?? '';
+    samples.push(
+      extra
+        .split(', ')
+        .filter(entry => entry.length > 0)
+        .map(entry => {
+          const cut = entry.lastIndexOf(': ');
+          return {name: entry.slice(0, cut), ms: Number(entry.slice(cut + 2))};
+        }),
+    );
+  }
+  return samples[0]
+    .map(({name}, i) => `${name}=${median(samples.map(s => s[i]?.ms ?? NaN)).toFixed(4)}`)
+    .join(' ');
+}
+
 for (const c of cases) {
   const channels = channelsOf(c);
   const x = tf.randomNormal(c.shape, 1, 2);
@@ -79,6 +104,10 @@ for (const c of cases) {
     (c.dataFormat === 'channelsFirst' ? ' NCHW' : '') +
     (c.groups ? ` g${c.groups}` : '');
   console.log([variant, label, ...columns].join('\t'));
+  if (programs) {
+    console.log(`  fwd: ${await perProgram(() => [norm(x, gamma, beta)])}`);
+    console.log(`  fwd+grad: ${await perProgram(() => grads([x, gamma, beta], dy))}`);
+  }
   tf.dispose([x, dy, gamma, beta]);
 }
 console.log(`${variant}: ${tf.memory().numTensors} tensors left`);

@@ -93,6 +93,23 @@ const SHAPES: Array<[number[], DataFormat]> = [
   [[3, 8, 40], 'channelsLast'],
 ];
 
+/**
+ * Group norms whose moments the reduction merges per group: channelsLast
+ * lines past one workgroup's 64 loads (tiles cut on group boundaries:
+ * C = 320 with 10 channels a group, tiles of 240; C = 66, scalar loads;
+ * 2 channels a group, more groups than lanes in a tile) and channelsFirst
+ * groups of several rows (scalar and vec4 loads of the extent), each
+ * large enough for the reduction passes.
+ */
+const MERGED_GROUPS: Array<[number[], DataFormat, number]> = [
+  [[2, 9, 9, 320], 'channelsLast', 32],
+  [[2, 12, 13, 320], 'channelsLast', 160],
+  [[2, 6, 11, 260], 'channelsLast', 26],
+  [[3, 12, 13, 66], 'channelsLast', 33],
+  [[2, 10, 21, 21, 2], 'channelsFirst', 2],
+  [[2, 12, 40, 40], 'channelsFirst', 3],
+];
+
 function groupCounts(channels: number): number[] {
   // 4 groups of 3 (or 2) channels cut across the vec4 loads of channelsLast.
   const middle = [4, 3].find(g => channels % g === 0 && g < channels) ?? 2;
@@ -132,6 +149,14 @@ describeEachBackend(
             const shifted = {...plain, offset: 1e4, constantGroup: true};
             it(`at offset 1e4 with a constant group — ${name}`, () => checkGroupCase(shifted, env));
           }
+        }
+        for (const [shape, format, groups] of MERGED_GROUPS) {
+          const name = `[${shape}] ${format}, groups ${groups}`;
+          const plain = {shape, format, groups, offset: 0, constantGroup: false};
+          it(`merged per group, matches float64 — ${name}`, () => checkGroupCase(plain, env));
+          const shifted = {...plain, offset: 1e4, constantGroup: true};
+          it(`merged per group, at offset 1e4 with a constant group — ${name}`, () =>
+            checkGroupCase(shifted, env));
         }
       });
     }

@@ -5,7 +5,9 @@
 import {normGeometry} from '../src/geometry';
 import {budgetFor, deviceClassOf, GPU_BUDGET} from '../kernels/webgpu/budget';
 import {
+  canMergeGroups,
   dispatchOf,
+  mergesGroups,
   ONE_PASS_MAX_EXTENT,
   ONE_PASS_GRAD_MAX_ELEMENTS,
   ONE_PASS_GRAD_MAX_SPARSE,
@@ -194,6 +196,51 @@ describe('webgpu planning', () => {
         expect(plan.tileLoads).toBeLessThanOrEqual(64);
       }
     }
+  });
+
+  it("merges a group norm's moments per group where a tile holds whole groups", () => {
+    // Instance norm has nothing to merge; 65 channels a group fit no tile of 64 scalar loads.
+    expect(canMergeGroups(geometryOf([2, 4, 4, 320], 'channelsLast'))).toBeFalse();
+    expect(canMergeGroups(geometryOf([2, 4, 4, 130], 'channelsLast', 2))).toBeFalse();
+    expect(canMergeGroups(geometryOf([2, 4, 4, 130], 'channelsFirst', 2))).toBeTrue();
+    // Stable Diffusion's 32 groups of 10: tiles of 60 loads (240 channels, 24 groups), and
+    // the per-group partials let the fold pass take S split as far as the reduction wants.
+    const sd = geometryOf([2, 64, 64, 320], 'channelsLast', 32);
+    const plan = planFused(sd, GPU_BUDGET, 2, true);
+    expect(plan.fused).toBeFalse();
+    expect(mergesGroups(plan.tiling)).toBeTrue();
+    expect(plan.tiling.slots).toBe(60);
+    expect(plan.tiling.tiles).toBe(2);
+    expect(plan.tiling.splits).toBe(planTiling(sd, GPU_BUDGET).splits);
+    expect(plan.tiling.partials).toEqual({
+      partialColumns: 32,
+      partialsPerGroup: 1,
+      partialChunk: plan.tiling.chunk * 10,
+      partialExtent: 4096 * 10,
+    });
+    // A whole line in one tile; per-channel partials keep every channel.
+    const small = planTiling(geometryOf([8, 32, 32, 64], 'channelsLast', 8), GPU_BUDGET, 8, true);
+    expect([small.slots, small.partials.partialColumns]).toEqual([16, 8]);
+    const perChannel = planTiling(geometryOf([8, 32, 32, 64], 'channelsLast', 8), GPU_BUDGET);
+    expect(perChannel.partials).toEqual({
+      partialColumns: 64,
+      partialsPerGroup: 8,
+      partialChunk: perChannel.chunk,
+      partialExtent: 1024,
+    });
+    // channelsFirst reads the groups' rows: their chunks count elements of an extent.
+    const rows = planTiling(geometryOf([2, 12, 40, 40], 'channelsFirst', 3), GPU_BUDGET, 8, true);
+    expect(mergesGroups(rows)).toBeFalse();
+    expect([rows.geometry.channels, rows.geometry.spatial]).toEqual([3, 6400]);
+    expect(rows.partials).toEqual({
+      partialColumns: 3,
+      partialsPerGroup: 1,
+      partialChunk: rows.chunk,
+      partialExtent: 6400,
+    });
+    expect(() =>
+      planTiling(geometryOf([2, 4, 4, 8], 'channelsLast'), GPU_BUDGET, 8, true),
+    ).toThrow();
   });
 
   it('leaves S as the reduction alone splits it where the fold is not fused', () => {

@@ -1,8 +1,10 @@
 /**
- * WGSL of the fold passes: one workgroup per group (looping if there are
- * more groups than workgroups) and, per instance, loops over the partials of
- * the group's (chunk, channel) entries and over the group's channels.
+ * WGSL of the fold passes: one workgroup per group, or per (n, group)
+ * (looping if there are more than workgroups) and, per instance, loops over
+ * the partials of the group's (chunk, column) entries and over the group's
+ * channels.
  */
+import {partialsSnippet} from './program_kinds';
 import type {ReduceLayout} from './reduce_snippet';
 
 /**
@@ -22,36 +24,45 @@ export function foldReduce(lanes: number): ReduceLayout {
 
 /**
  * `compute` over (group, n) with `body` in scope of `lane`, `group`, `n`;
- * {@link overEntries} and {@link overChannels} build its inner loops.
+ * {@link overEntries} and {@link overChannels} build its inner loops. A
+ * workgroup takes a group and loops over the instances in order (a fold that
+ * sums over them), or, `perInstance`, one (n, group) (a fold per instance:
+ * N times the workgroups).
  */
-export function foldMain(lanes: number, body: string): string {
-  return `
-    const LANES = ${lanes};
-
-    fn splitPixels(split : i32) -> f32 {
-      return f32(min(uniforms.chunk, uniforms.spatial - split * uniforms.chunk));
-    }
-
-    fn compute(lane : i32, workgroup : i32, workgroups : i32) {
-      for (var group = workgroup; group < uniforms.groups; group += workgroups) {
+export function foldMain(lanes: number, body: string, perInstance = false): string {
+  const loops = perInstance
+    ? `for (var pair = workgroup; pair < uniforms.batch * uniforms.groups; pair += workgroups) {
+        let group = pair % uniforms.groups;
+        let n = pair / uniforms.groups;
+        ${body}
+      }`
+    : `for (var group = workgroup; group < uniforms.groups; group += workgroups) {
         for (var n = 0; n < uniforms.batch; n++) {
           ${body}
         }
-      }
+      }`;
+  return `
+    const LANES = ${lanes};
+
+    ${partialsSnippet()}
+
+    fn compute(lane : i32, workgroup : i32, workgroups : i32) {
+      ${loops}
     }
   `;
 }
 
 /**
- * A loop of the fold's lanes over the group's (chunk, channel) partials, with
- * `split`, `channel` and `at` (the partial of field 0) in scope of `loop`.
+ * A loop of the fold's lanes over the group's (chunk, column) partials, with
+ * `split`, `column` (a channel, or the group where the partials are per
+ * group) and `at` (the partial of field 0) in scope of `loop`.
  */
 export function overEntries(fieldCount: number, loop: string): string {
   return `
-    for (var entry = lane; entry < uniforms.splits * uniforms.channelsPerGroup; entry += LANES) {
-      let split = entry / uniforms.channelsPerGroup;
-      let channel = group * uniforms.channelsPerGroup + entry % uniforms.channelsPerGroup;
-      let at = ((n * uniforms.splits + split) * ${fieldCount}) * uniforms.channels + channel;
+    for (var entry = lane; entry < uniforms.splits * uniforms.partialsPerGroup; entry += LANES) {
+      let split = entry / uniforms.partialsPerGroup;
+      let column = group * uniforms.partialsPerGroup + entry % uniforms.partialsPerGroup;
+      let at = partialAt(n, split, ${fieldCount}, column);
       ${loop}
     }
   `;

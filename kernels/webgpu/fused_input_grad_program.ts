@@ -78,10 +78,12 @@ export function fusedInputGradProgram(
   const varianceFactor = varianceFactorExpression(attributes.epsilonMode, 'groupInvStd');
   const sweeps = attributes.gamma !== 'perInstance' || attributes.beta !== 'perInstance';
   const rows = ROWS.filter(row => row !== 'beta' || activated);
-  const accumulate = `let at = partialAt(n, split, ${SUM_FIELDS}, channel);
-        let weight = ${gamma('n', 'channel')};
+  // The gradient's partials are per channel: a column is a channel.
+  const accumulate = `let at = partialAt(n, split, ${SUM_FIELDS}, column);
+        let weight = ${gamma('n', 'column')};
         own = addGradSums(own, GradSums(weight * partials[at],
-            weight * partials[at + uniforms.channels], partials[at + 2 * uniforms.channels]));`;
+            weight * partials[at + uniforms.partialColumns],
+            partials[at + 2 * uniforms.partialColumns]));`;
   const values: Record<(typeof ROWS)[number], string> = {
     gamma: gamma('n', 'channel'),
     beta: beta('n', 'channel'),

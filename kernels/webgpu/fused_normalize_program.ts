@@ -3,7 +3,7 @@ import {activationSnippet} from './activation_snippet';
 import type {KernelAttributes} from '../common/attributes';
 import {affineInputs, invStdExpression, paramElement} from './attributes';
 import type {ComputeProgram} from './dispatch';
-import {fusedProgram} from './program_kinds';
+import {fusedProgram, PARTIAL_UNIFORMS} from './program_kinds';
 import {
   foldGroupsLoop,
   fusedItemSnippet,
@@ -19,8 +19,14 @@ import {fields, GEOMETRY_UNIFORMS} from './uniforms';
 
 export const FUSED_UNIFORMS = [
   ...GEOMETRY_UNIFORMS,
-  ...fields('i32', 'splits', 'chunk', 'segments', 'segment', 'tiles', 'items', 'itemsPerWorkgroup'),
+  ...fields('i32', 'splits', 'segments', 'segment', 'tiles', 'items', 'itemsPerWorkgroup'),
+  ...PARTIAL_UNIFORMS,
 ];
+
+/** Values of FUSED_UNIFORMS (and of the fields the caller adds) for a fused plan. */
+export function fusedValues(geometry: NormGeometry, plan: FusedPlan, more: object): object {
+  return {...geometry, ...more, ...plan, ...plan.tiling.partials};
+}
 
 export const FUSED_NORMALIZE_UNIFORMS = [...FUSED_UNIFORMS, ...fields('f32', 'epsilon', 'alpha')];
 
@@ -47,9 +53,9 @@ export function fusedNormalizeProgram(
   const invStdValue = invStdExpression(attributes.epsilonMode, 'total.variance');
   const gamma = (channel: string) => paramElement('gamma', attributes.gamma, 'item.n', channel);
   const beta = (channel: string) => paramElement('beta', attributes.beta, 'item.n', channel);
-  const accumulate = `let at = partialAt(item.n, split, ${MOMENT_FIELDS}, channel);
-        own = mergeMoments(own, Moments(splitPixels(split), partials[at],
-            partials[at + uniforms.channels]));`;
+  const accumulate = `let at = partialAt(item.n, split, ${MOMENT_FIELDS}, column);
+        own = mergeMoments(own, Moments(splitCount(split), partials[at],
+            partials[at + uniforms.partialColumns]));`;
   const keep = channelsLast
     ? `for (var member = memberIndex; realGroup && member < uniforms.channelsPerGroup;
              member += MEMBERS) {

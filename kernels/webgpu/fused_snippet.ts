@@ -6,6 +6,7 @@
  */
 import type {NormGeometry} from '../../src/geometry';
 import type {FusedPlan} from './plan';
+import {partialsSnippet} from './program_kinds';
 import {treeReduceSnippet} from './reduce_snippet';
 import {groupStartSnippet} from './tile_snippet';
 
@@ -70,15 +71,7 @@ export function fusedItemSnippet(
 
     ${groupStartSnippet(geometry.dataFormat)}
 
-    // Pixels of a chunk of the partials.
-    fn splitPixels(split : i32) -> f32 {
-      return f32(min(uniforms.chunk, uniforms.spatial - split * uniforms.chunk));
-    }
-
-    // Where the partials of (n, split) of field 0 of a channel are.
-    fn partialAt(n : i32, split : i32, fieldCount : i32, channel : i32) -> i32 {
-      return ((n * uniforms.splits + split) * fieldCount) * uniforms.channels + channel;
-    }
+    ${partialsSnippet()}
 
     ${treeReduceSnippet(
       {
@@ -96,8 +89,9 @@ export function fusedItemSnippet(
 
 /**
  * The loop of a fold over the groups an item touches, SLOTS groups side by
- * side: `accumulate` runs per (split, channel) entry of the lane's group
- * with `split`, `channel` and `n` in scope and adds to `own`; `total` is
+ * side: `accumulate` runs per (split, column) entry of the lane's group
+ * with `split`, `column` (a channel, or the group where the partials are
+ * per group) and `n` in scope and adds to `own`; `total` is
  * then the group's total on every member of its slot, and `finish` runs
  * with `range` (channelRange), `group` (clamped to the real groups),
  * `total`, `memberIndex` and `realGroup` (a real group) in scope. Call it from
@@ -115,14 +109,14 @@ export function foldGroupsLoop(
     let groupCount = (range.y - 1) / uniforms.channelsPerGroup + 1 - firstGroup;
     let slot = lane % SLOTS;
     let memberIndex = lane / SLOTS;
-    let entries = uniforms.splits * uniforms.channelsPerGroup;
+    let entries = uniforms.splits * uniforms.partialsPerGroup;
     for (var first = 0; first < groupCount; first += SLOTS) {
       let realGroup = first + slot < groupCount;
       var own = ${identity};
       for (var entry = memberIndex; realGroup && entry < entries; entry += MEMBERS) {
-        let split = entry / uniforms.channelsPerGroup;
-        let channel = (firstGroup + first + slot) * uniforms.channelsPerGroup +
-            entry % uniforms.channelsPerGroup;
+        let split = entry / uniforms.partialsPerGroup;
+        let column = (firstGroup + first + slot) * uniforms.partialsPerGroup +
+            entry % uniforms.partialsPerGroup;
         ${accumulate}
       }
       let total = ${reduce}(lane, slot, memberIndex, own);

@@ -9,12 +9,16 @@ import {
 } from '../../src/kernel_names';
 import {backendInternals} from './backend_seam';
 import {runPasses} from './dispatch';
-import {fusedNormalizeProgram, FUSED_NORMALIZE_UNIFORMS} from './fused_normalize_program';
+import {
+  fusedNormalizeProgram,
+  FUSED_NORMALIZE_UNIFORMS,
+  fusedValues,
+} from './fused_normalize_program';
 import {MOMENT_FIELDS, momentsProgram} from './moments_program';
 import {normalizeProgram, NORMALIZE_UNIFORMS} from './normalize_program';
 import {onePassProgram, ONE_PASS_UNIFORMS} from './one_pass_program';
 import {programOf} from './program_cache';
-import {planElementwise, planFused, planOnePass} from './plan';
+import {canMergeGroups, planElementwise, planFused, planOnePass} from './plan';
 import {foldValues, TILING_UNIFORMS, tilingValues} from './program_kinds';
 import {forwardByOps} from './public_path';
 import {NORMALIZE_ROWS, statisticsProgram, STATISTICS_UNIFORMS} from './statistics_program';
@@ -74,13 +78,17 @@ function instanceNormWebGPU(args: {
       ),
     );
   }
-  const plan = memo('plan', () => planFused(geometry, budget, MOMENT_FIELDS));
+  // A group norm's moments are merged per group in the reduction where a
+  // tile can hold whole groups: its folds then read one column per group.
+  const plan = memo('plan', () =>
+    planFused(geometry, budget, MOMENT_FIELDS, canMergeGroups(geometry)),
+  );
   const {tiling} = plan;
   return runPasses(backend, internals, run => {
     const [partials] = run(
       memo('momentsProgram', () => programOf(momentsProgram, tiling)),
       [x],
-      [[batch, tiling.splits, MOMENT_FIELDS, channels]],
+      [[batch, tiling.splits, MOMENT_FIELDS, tiling.partials.partialColumns]],
       memo('momentsUniforms', () => uniformValues(TILING_UNIFORMS, tilingValues(tiling))),
     );
     if (plan.fused) {
@@ -89,7 +97,7 @@ function instanceNormWebGPU(args: {
         [partials, x, ...params],
         [x.shape, [batch, groups], [batch, groups]],
         memo('fusedUniforms', () =>
-          uniformValues(FUSED_NORMALIZE_UNIFORMS, {...geometry, ...attributes, ...plan}),
+          uniformValues(FUSED_NORMALIZE_UNIFORMS, fusedValues(geometry, plan, attributes)),
         ),
       );
     }
@@ -104,7 +112,7 @@ function instanceNormWebGPU(args: {
         [batch, NORMALIZE_ROWS.count, channels],
       ],
       memo('statisticsUniforms', () =>
-        uniformValues(STATISTICS_UNIFORMS, {...foldValues(tiling), ...attributes}),
+        uniformValues(STATISTICS_UNIFORMS, {...foldValues(geometry, tiling), ...attributes}),
       ),
     );
     const elementwise = memo('elementwise', () => planElementwise(geometry, budget));

@@ -11,6 +11,7 @@ import {needsPreActivation} from '../common/attributes';
 import {backendInternals} from './backend_seam';
 import {runPasses} from './dispatch';
 import {fusedInputGradProgram, FUSED_INPUT_GRAD_UNIFORMS} from './fused_input_grad_program';
+import {fusedValues} from './fused_normalize_program';
 import {
   GRAD_SUMS_UNIFORMS,
   gradPartialsLength,
@@ -96,7 +97,7 @@ function instanceNormGradWebGPU(args: {
         [partials, dy, x, ...read],
         [x.shape, gammaShape, betaShape],
         memo('fusedUniforms', () =>
-          uniformValues(FUSED_INPUT_GRAD_UNIFORMS, {...geometry, ...attributes, ...plan}),
+          uniformValues(FUSED_INPUT_GRAD_UNIFORMS, fusedValues(geometry, plan, attributes)),
         ),
       );
     }
@@ -107,7 +108,7 @@ function instanceNormGradWebGPU(args: {
       [partials, mean, invStd, ...read],
       [gammaShape, betaShape, [geometry.batch, INPUT_GRAD_ROWS.count, channels]],
       memo('paramGradUniforms', () =>
-        uniformValues(PARAM_GRAD_UNIFORMS, {...foldValues(tiling), ...attributes}),
+        uniformValues(PARAM_GRAD_UNIFORMS, {...foldValues(geometry, tiling), ...attributes}),
       ),
     );
     const elementwise = memo('elementwise', () => planElementwise(geometry, budget));

@@ -64,15 +64,18 @@ export function paramGradProgram(
   const varianceFactor = varianceFactorExpression(attributes.epsilonMode, 'groupInvStd');
   // Channels summed side by side: a power of two up to the group's channels.
   const slots = Math.min(lanes, 2 ** Math.floor(Math.log2(geometry.channelsPerGroup)));
-  const addPartial = `let weight = ${weight};
+  // The gradient's partials are per channel: a column is a channel.
+  const addPartial = `let channel = column;
+          let weight = ${weight};
           own = addGradSums(own, GradSums(weight * partials[at],
-              weight * partials[at + uniforms.channels], partials[at + 2 * uniforms.channels]));`;
+              weight * partials[at + uniforms.partialColumns],
+              partials[at + 2 * uniforms.partialColumns]));`;
   // gamma is read for the weights; beta only to hand it to the dx pass.
   const params = affineInputs({
     gamma: attributes.gamma,
     beta: activated ? attributes.beta : 'absent',
   });
-  return foldProgram(geometry, lanes, {
+  return foldProgram(geometry, lanes, false, {
     name: 'InstanceNormParamGrad',
     outputs: ['dgamma', 'dbeta', 'coefficients'],
     inputs: [
@@ -116,8 +119,8 @@ export function paramGradProgram(
           let inGroup = first + slot < uniforms.channelsPerGroup;
           var channelSums = vec2<f32>(0.0);
           for (var split = memberIndex; inGroup && split < uniforms.splits; split += MEMBERS) {
-            let at = ((n * uniforms.splits + split) * ${SUM_FIELDS}) * uniforms.channels + channel;
-            channelSums += vec2<f32>(partials[at], partials[at + uniforms.channels]);
+            let at = partialAt(n, split, ${SUM_FIELDS}, channel);
+            channelSums += vec2<f32>(partials[at], partials[at + uniforms.partialColumns]);
           }
           let sums = reduceChannel(lane, slot, memberIndex, channelSums);
           if (inGroup && memberIndex == 0) {

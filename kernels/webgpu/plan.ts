@@ -50,9 +50,16 @@ export function vectorWidth(geometry: NormGeometry): 1 | 4 {
  *   short rows share a workgroup.
  * S is cut into `splits` chunks so that there are `target` work items; a
  * work item is one (tile, instance, chunk).
+ *
+ * With group partials (see {@link PartialLayout}) a channelsLast tile holds
+ * whole groups (its channels a multiple of channelsPerGroup), and a
+ * channelsFirst tiling reads x as `[N, groups, S * channelsPerGroup]`: its
+ * `geometry` is then that view, whose rows are the (n, group) extents.
  */
 export interface Tiling {
+  /** x as the reduction reads it (the view of the groups' rows, see above). */
   geometry: NormGeometry;
+  partials: PartialLayout;
   vector: 1 | 4;
   workgroupSize: number;
   slots: number;
@@ -60,18 +67,101 @@ export interface Tiling {
   /** Workgroups across channels (channelsLast) or rows (channelsFirst). */
   tiles: number;
   splits: number;
-  /** Pixels per chunk (the last one may be shorter). */
+  /** Pixels per chunk (the last one may be shorter); elements of an extent in the groups' rows view. */
   chunk: number;
   items: number;
   itemsPerWorkgroup: number;
   dispatch: [number, number, number];
 }
 
+/**
+ * What the partials of a reduction hold per (n, chunk): one column per
+ * channel, or, with `perGroup` 1, one per group (its channels merged in the
+ * reduction, so that a fold reads channelsPerGroup times fewer). Per column
+ * a chunk counts `chunk` elements of x (the last one what is left of
+ * `extent`). These are uniforms of every pass that reads partials.
+ */
+export interface PartialLayout {
+  /** Columns: C, or the groups. */
+  partialColumns: number;
+  /** Columns per group: channelsPerGroup, or 1. */
+  partialsPerGroup: number;
+  /** Elements of x a column's chunk sums. */
+  partialChunk: number;
+  /** Elements of x a column sums over all chunks. */
+  partialExtent: number;
+}
+
+/**
+ * Whether the reduction can write group partials: a group's channels fit
+ * a channelsLast tile (see groupSlots), or the layout is channelsFirst,
+ * where an (n, group)'s extent is contiguous.
+ */
+export function canMergeGroups(geometry: NormGeometry): boolean {
+  if (geometry.channelsPerGroup === 1) return false;
+  return geometry.dataFormat === 'channelsFirst' || groupSlots(geometry) > 0;
+}
+
+/**
+ * Slots (loads across C) of a channelsLast tile that holds whole groups:
+ * the whole line where it fits a workgroup, else the largest multiple of the
+ * loads that end on a group boundary; 0 where none fits.
+ */
+function groupSlots(geometry: NormGeometry): number {
+  const vector = vectorWidth(geometry);
+  const lineLoads = geometry.channels / vector;
+  if (lineLoads <= WORKGROUP_SIZE) return lineLoads;
+  const step = geometry.channelsPerGroup / greatestCommonDivisor(geometry.channelsPerGroup, vector);
+  return Math.floor(WORKGROUP_SIZE / step) * step;
+}
+
+function greatestCommonDivisor(a: number, b: number): number {
+  return b === 0 ? a : greatestCommonDivisor(b, a % b);
+}
+
+/** Whether a tiling's reduction merges a tile's channels into group partials (channelsLast). */
+export function mergesGroups(tiling: Tiling): boolean {
+  return tiling.geometry.channelsPerGroup > 1 && tiling.partials.partialsPerGroup === 1;
+}
+
+/** The `[N, groups, S * channelsPerGroup]` view of channelsFirst x: a row per (n, group). */
+function groupRows(geometry: NormGeometry): NormGeometry {
+  return {
+    ...geometry,
+    channels: geometry.groups,
+    spatial: geometry.groupSize,
+    channelsPerGroup: 1,
+  };
+}
+
+/**
+ * Lanes of a channelsLast reduction workgroup whose splits the fused pass
+ * caps (planFused): where its tile already spans the 64 lanes of
+ * WORKGROUP_SIZE, more members per slot put more loads in flight, which
+ * the few work items of a capped split count need (bench rows 2x64x64x320
+ * with 8 or 32 groups, GPU).
+ */
+export const CAPPED_REDUCTION_LANES = 256;
+
+/**
+ * The reduction's tiling; `groupPartials` asks for partials per group
+ * (callers check canMergeGroups first); a channelsLast tile has up to
+ * `lanes` lanes (channelsFirst keeps WORKGROUP_SIZE).
+ */
 export function planTiling(
   geometry: NormGeometry,
   budget: WorkgroupBudget = GPU_BUDGET,
   splitCap = Infinity,
+  groupPartials = false,
+  lanes = WORKGROUP_SIZE,
 ): Tiling {
+  if (groupPartials && !canMergeGroups(geometry)) {
+    throw new Error(`planTiling: no group partials for ${JSON.stringify(geometry)}`);
+  }
+  if (groupPartials && geometry.dataFormat === 'channelsFirst') {
+    // The view's columns are the groups, its chunks elements of an extent.
+    return planTiling(groupRows(geometry), budget, splitCap);
+  }
   const {dataFormat, batch, spatial, channels} = geometry;
   const vector = vectorWidth(geometry);
   let slots: number;
@@ -81,8 +171,8 @@ export function planTiling(
   let units: number; // length of S in loads
   if (dataFormat === 'channelsLast') {
     const vectorChannels = channels / vector;
-    slots = Math.min(vectorChannels, WORKGROUP_SIZE);
-    members = Math.min(Math.floor(WORKGROUP_SIZE / slots), budget.maxMembers);
+    slots = groupPartials ? groupSlots(geometry) : Math.min(vectorChannels, WORKGROUP_SIZE);
+    members = Math.min(Math.floor(lanes / slots), budget.maxMembers);
     tiles = Math.ceil(vectorChannels / slots);
     outer = batch;
     units = spatial;
@@ -108,15 +198,23 @@ export function planTiling(
   const splits = Math.ceil(units / chunkUnits);
   const items = tiles * outer * splits;
   const itemsPerWorkgroup = Math.ceil(items / Math.min(items, budget.max));
+  const chunk = dataFormat === 'channelsLast' ? chunkUnits : chunkUnits * vector;
+  const perGroup = groupPartials ? geometry.channelsPerGroup : 1;
   return {
     geometry,
+    partials: {
+      partialColumns: groupPartials ? geometry.groups : channels,
+      partialsPerGroup: groupPartials ? 1 : geometry.channelsPerGroup,
+      partialChunk: chunk * perGroup,
+      partialExtent: spatial * perGroup,
+    },
     vector,
     workgroupSize: slots * members,
     slots,
     members,
     tiles,
     splits,
-    chunk: dataFormat === 'channelsLast' ? chunkUnits : chunkUnits * vector,
+    chunk,
     items,
     itemsPerWorkgroup,
     dispatch: dispatchOf(Math.ceil(items / itemsPerWorkgroup)),
@@ -154,14 +252,52 @@ const FOLD_SHARE = 8;
 /** Loads a lane of the fused pass gets per item at least (where S allows). */
 const MIN_FUSED_LOADS = 4;
 /**
- * With one channel per group (instance norm), the fused pass is taken only
- * while the fold share cuts the reduction's splits by at most this factor;
- * past it, the reduction has too few work items to hide its loads and the
- * three passes are faster (bench rows 2x64x64x320 and 4x512x512x32, GPU).
- * Group norm keeps the fused pass however far S is cut: its three-pass fold
- * has one workgroup per group (bench row 2x64x64x320 with 32 groups).
+ * The fused pass is taken only while the fold share cuts the reduction's
+ * splits by at most this factor; past it, the reduction has too few work
+ * items to hide its loads and the three passes are faster (bench rows
+ * 2x64x64x320 and 4x512x512x32, GPU). A group norm whose partials are per
+ * channel keeps the fused pass however far S is cut: its three-pass fold
+ * would merge channelsPerGroup columns per chunk (the gradient's).
  */
 const MAX_SPLIT_CUT = 4;
+
+/**
+ * Whether a group norm whose partials are per channel (the gradient's) takes
+ * the fused pass; else the three passes, S split into at most FOLD_ENTRIES /
+ * channelsPerGroup chunks.
+ */
+const PER_CHANNEL_GROUPS_FUSED = true;
+
+/**
+ * Most (chunk, channel) entries of a group per instance that the three-pass
+ * fold of per-channel group partials merges (its workgroup loops over them,
+ * and over the instances).
+ */
+const FOLD_ENTRIES = 512;
+
+/**
+ * The tiling of S cut into at most `splitCap` chunks; where that cuts a
+ * channelsLast reduction (fewer splits than `uncapped`) on a GPU, with
+ * CAPPED_REDUCTION_LANES a workgroup where that puts more lanes to work.
+ */
+function cappedTiling(
+  geometry: NormGeometry,
+  budget: WorkgroupBudget,
+  splitCap: number,
+  groupPartials: boolean,
+  uncapped: Tiling,
+): Tiling {
+  const capped = planTiling(geometry, budget, splitCap, groupPartials);
+  if (
+    geometry.dataFormat !== 'channelsLast' ||
+    capped.splits >= uncapped.splits ||
+    budget.maxMembers === 1
+  ) {
+    return capped;
+  }
+  const wide = planTiling(geometry, budget, splitCap, groupPartials, CAPPED_REDUCTION_LANES);
+  return wide.items * wide.workgroupSize > capped.items * capped.workgroupSize ? wide : capped;
+}
 
 /**
  * The fused pass after the reduction `tiling`. A work item is one of
@@ -190,8 +326,6 @@ export interface FusedPlan {
   /** Pixels (channelsLast) or loads (channelsFirst) per item. */
   segment: number;
   splits: number;
-  /** Pixels per chunk of the partials. */
-  chunk: number;
   foldSlots: number;
   foldMembers: number;
   items: number;
@@ -201,20 +335,23 @@ export interface FusedPlan {
 
 /**
  * The reduction and fused pass of a kernel whose partials hold `fields`
- * values per (n, chunk, c). With economic splits S is cut into at most
+ * values per (n, chunk, column), a column per channel or, with
+ * `groupPartials`, per group. With economic splits S is cut into at most
  * sqrt(S * width / (FOLD_SHARE * fields * span)) chunks, where `width` is
- * the channels an item writes and `span` the channels of the groups it folds,
- * and a part into at most as many items: an item's fold then reads
+ * the channels an item writes and `span` the partial columns of the groups
+ * it folds, and a part into at most as many items: an item's fold then reads
  * fields * splits * span partials against at least (S / splits) * width
  * loads of x. Items get at least MIN_FUSED_LOADS loads a lane. Where that cap
- * would cut an instance norm's reduction more than MAX_SPLIT_CUT times, or the
- * budget never fuses, the plan is not `fused`: the tiling is then the
- * reduction's own, for the fold and elementwise passes.
+ * would cut the reduction more than MAX_SPLIT_CUT times (but for per-channel
+ * partials of a group norm), or the budget never fuses, the plan is not
+ * `fused`: the tiling is then the reduction's own, for the fold and
+ * elementwise passes.
  */
 export function planFused(
   geometry: NormGeometry,
   budget: WorkgroupBudget,
   fields: number,
+  groupPartials = false,
 ): FusedPlan {
   const {dataFormat, batch, spatial, channels, groups, channelsPerGroup} = geometry;
   const vector = vectorWidth(geometry);
@@ -224,16 +361,30 @@ export function planFused(
   const tiles = channelsLast ? Math.ceil(lineLoads / FUSED_TILE_LOADS) : 1;
   const tileLoads = channelsLast ? Math.ceil(lineLoads / tiles) : 0;
   const width = channelsLast ? tileLoads * vector : channelsPerGroup;
-  const span = channelsLast ? Math.min(channels, width + 2 * (channelsPerGroup - 1)) : width;
+  const spanChannels = channelsLast
+    ? Math.min(channels, width + 2 * (channelsPerGroup - 1))
+    : width;
+  const span = groupPartials ? Math.ceil(spanChannels / channelsPerGroup) : spanChannels;
   const splitCap =
     budget.economicSplits && budget.fusedPass
       ? Math.max(1, Math.floor(Math.sqrt((spatial * width) / (FOLD_SHARE * fields * span))))
       : Infinity;
-  const uncapped = planTiling(geometry, budget);
-  const capped = planTiling(geometry, budget, splitCap);
+  const uncapped = planTiling(geometry, budget, Infinity, groupPartials);
+  const capped = cappedTiling(geometry, budget, splitCap, groupPartials, uncapped);
+  const perChannelGroups = channelsPerGroup > 1 && !groupPartials;
   const fused =
-    budget.fusedPass && (channelsPerGroup > 1 || capped.splits * MAX_SPLIT_CUT >= uncapped.splits);
-  const tiling = fused ? capped : uncapped;
+    budget.fusedPass &&
+    (perChannelGroups
+      ? PER_CHANNEL_GROUPS_FUSED
+      : capped.splits * MAX_SPLIT_CUT >= uncapped.splits);
+  // The three-pass fold of per-channel group partials merges splits *
+  // channelsPerGroup entries per instance in one workgroup per group.
+  const foldCap = Math.max(1, Math.floor(FOLD_ENTRIES / channelsPerGroup));
+  const tiling = fused
+    ? capped
+    : perChannelGroups
+      ? cappedTiling(geometry, budget, foldCap, false, uncapped)
+      : uncapped;
   const {splits} = tiling;
   // Loads of x per part along S, and per pixel (channelsLast).
   const partLoads = channelsLast ? spatial * tileLoads : (channelsPerGroup * spatial) / vector;
@@ -246,7 +397,7 @@ export function planFused(
   const foldMembers = Math.min(
     budget.maxMembers,
     lanes,
-    2 ** Math.ceil(Math.log2(splits * channelsPerGroup)),
+    2 ** Math.ceil(Math.log2(splits * tiling.partials.partialsPerGroup)),
   );
   return {
     fused,
@@ -258,7 +409,6 @@ export function planFused(
     segments,
     segment,
     splits,
-    chunk: tiling.chunk,
     foldSlots: lanes / foldMembers,
     foldMembers,
     items,

@@ -22,14 +22,41 @@ export function tilingValues(tiling: Tiling): object {
   return {...tiling.geometry, ...tiling};
 }
 
+/** The layout of the partials (PartialLayout), uniforms of every pass that reads them. */
+export const PARTIAL_UNIFORMS: readonly UniformField[] = fields(
+  'i32',
+  'partialColumns',
+  'partialsPerGroup',
+  'partialChunk',
+  'partialExtent',
+);
+
+/**
+ * `fn partialAt(n, split, fieldCount, column)`, where field 0 of a column's
+ * partial of (n, split) is, and `fn splitCount(split)`, the elements of x
+ * that a column's chunk `split` sums.
+ */
+export function partialsSnippet(): string {
+  return `
+    fn partialAt(n : i32, split : i32, fieldCount : i32, column : i32) -> i32 {
+      return ((n * uniforms.splits + split) * fieldCount) * uniforms.partialColumns + column;
+    }
+
+    fn splitCount(split : i32) -> f32 {
+      return f32(min(uniforms.partialChunk, uniforms.partialExtent - split * uniforms.partialChunk));
+    }
+  `;
+}
+
 export const FOLD_UNIFORMS: readonly UniformField[] = [
   ...GEOMETRY_UNIFORMS,
-  ...fields('i32', 'chunk', 'splits'),
+  ...fields('i32', 'splits'),
+  ...PARTIAL_UNIFORMS,
 ];
 
-/** Values of FOLD_UNIFORMS for the partials of `tiling`. */
-export function foldValues(tiling: Tiling): object {
-  return {...tiling.geometry, chunk: tiling.chunk, splits: tiling.splits};
+/** Values of FOLD_UNIFORMS for the partials of `tiling` over x of `geometry`. */
+export function foldValues(geometry: NormGeometry, tiling: Tiling): object {
+  return {...geometry, splits: tiling.splits, ...tiling.partials};
 }
 
 export const ELEMENTWISE_UNIFORMS: readonly UniformField[] = fields(
@@ -50,6 +77,8 @@ export function tiledProgram(
     snippets: string[];
     body: string;
     uniforms?: readonly UniformField[];
+    /** WGSL type of an element of the partials (default: the lanes' statistic, statType). */
+    partialsType?: string;
   },
 ): ComputeProgram {
   return {
@@ -58,7 +87,7 @@ export function tiledProgram(
     code: [tileSnippet(tiling), ...program.snippets, mainOverItems(program.body)].join('\n'),
     workgroupSize: tiling.workgroupSize,
     dispatch: tiling.dispatch,
-    outputs: [{name: 'partials', type: statType(tiling)}],
+    outputs: [{name: 'partials', type: program.partialsType ?? statType(tiling)}],
     uniforms: program.uniforms ?? TILING_UNIFORMS,
   };
 }
@@ -86,16 +115,20 @@ export function fusedProgram(
   };
 }
 
-/** A fold pass: `lanes` per workgroup, one workgroup per group, scalar outputs. */
+/**
+ * A fold pass: `lanes` per workgroup, one workgroup per group (per (n,
+ * group) where `perInstance`, see foldMain), scalar outputs.
+ */
 export function foldProgram(
   geometry: NormGeometry,
   lanes: number,
+  perInstance: boolean,
   program: Omit<ComputeProgram, 'workgroupSize' | 'dispatch' | 'outputs'> & {outputs: string[]},
 ): ComputeProgram {
   return {
     ...program,
     workgroupSize: lanes,
-    dispatch: dispatchOf(geometry.groups),
+    dispatch: dispatchOf(perInstance ? geometry.batch * geometry.groups : geometry.groups),
     outputs: program.outputs.map(name => ({name, type: 'f32'})),
   };
 }

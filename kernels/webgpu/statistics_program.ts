@@ -20,8 +20,8 @@ export const NORMALIZE_ROWS = rowLayout(['scale', 'shift', 'pivot']);
 export const STATISTICS_UNIFORMS = [...FOLD_UNIFORMS, ...fields('f32', 'epsilon')];
 
 /**
- * Forward pass 2, one workgroup per group: merges the partial moments of each
- * (n, group) over its chunks and channels (all of x - pivot, the group's pivot),
+ * Forward pass 2, one workgroup per (n, group): merges the partial moments of
+ * the (n, group) over its chunks and columns (all of x - pivot, the group's pivot),
  * then writes mean and invStd `[N, groups]` and, per (n, c), the scale, shift
  * and pivot of the elementwise pass. z is taken from the pieces relative to the pivot,
  * (x - pivot) * scale + (beta - (mean - pivot) * scale), which keeps float32
@@ -36,14 +36,14 @@ export function statisticsProgram(
   const invStdValue = invStdExpression(attributes.epsilonMode, 'total.variance');
   const gamma = paramElement('gamma', attributes.gamma, 'n', 'channel');
   const beta = paramElement('beta', attributes.beta, 'n', 'channel');
-  const mergePartial = `own = mergeMoments(own, Moments(splitPixels(split), partials[at],
-      partials[at + uniforms.channels]));`;
+  const mergePartial = `own = mergeMoments(own, Moments(splitCount(split), partials[at],
+      partials[at + uniforms.partialColumns]));`;
   const perChannel = `
     let scale = invStdValue * ${gamma};
     ${coefficient('scale')} = scale;
     ${coefficient('shift')} = ${beta} - total.mean * scale;
     ${coefficient('pivot')} = pivot;`;
-  return foldProgram(geometry, lanes, {
+  return foldProgram(geometry, lanes, true, {
     name: 'InstanceNormStatistics',
     outputs: ['mean', 'invStd', 'coefficients'],
     inputs: [
@@ -71,6 +71,7 @@ export function statisticsProgram(
         }
         ${overChannels(perChannel)}
       `,
+        true,
       )}
     `,
   });
